@@ -1,6 +1,13 @@
 //! motcua: the appliance for Vietnam's commune and ward Public Administration Service Centers.
 //!
 //! The library holds every capability; `src/main.rs` only parses arguments and calls in here.
-//! See `docs/` and `README.md` for the map.
+//! Map: `catalog` (model, bundle validation, fees, demo), `store` (SQLite), `search`
+//! (Vietnamese-aware procedure search), `current` (the catalog being served), `config`,
+//! `cli` (subcommands). See `docs/` and `README.md`.
 
 pub mod catalog;
+pub mod cli;
+pub mod config;
+pub mod current;
+pub mod search;
+pub mod store;

@@ -1,0 +1,92 @@
+//! The `motcua` command line: argument definitions (clap) and dispatch to the library.
+//!
+//! Each subcommand family lives in its own file and returns `anyhow::Result`; `main.rs` turns
+//! an error into a message and an exit code. Nothing here holds domain logic.
+
+mod catalog_cmd;
+mod fee_cmd;
+mod search_cmd;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::catalog::Lang;
+use crate::config::{Config, DEFAULT_CONFIG_PATH};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "motcua",
+    version,
+    about = "Kiosk and counter appliance for Public Administration Service Centers",
+    long_about = None
+)]
+pub struct Cli {
+    /// Configuration file [default: /etc/motcua/motcua.toml, if present].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory (catalog.db, footage) [env: MOTCUA_DATA_DIR].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// More log output (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Import, inspect and summarise the procedure catalog.
+    #[command(subcommand)]
+    Catalog(catalog_cmd::CatalogCommand),
+    /// Search procedures the way the kiosk does (accents, typos and codes all work).
+    Search(search_cmd::SearchArgs),
+    /// Compute a procedure's fee and show how it was reached.
+    Fee(fee_cmd::FeeArgs),
+}
+
+/// Everything a command needs from the global flags.
+pub struct Context {
+    pub config: Config,
+    pub data_dir: PathBuf,
+}
+
+impl Cli {
+    /// Load the config named by `--config` (required) or the default path (optional).
+    pub fn context(&self) -> anyhow::Result<Context> {
+        let config = match &self.config {
+            Some(path) => Config::load(path, true)?,
+            None => Config::load(DEFAULT_CONFIG_PATH.as_ref(), false)?,
+        };
+        let data_dir = config.data_dir(self.data_dir.as_deref());
+        Ok(Context { config, data_dir })
+    }
+}
+
+/// Run the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let ctx = cli.context()?;
+    match cli.command {
+        Command::Catalog(cmd) => catalog_cmd::run(&ctx, cmd),
+        Command::Search(args) => search_cmd::run(&ctx, args),
+        Command::Fee(args) => fee_cmd::run(&ctx, args),
+    }
+}
+
+/// `--lang vi|en` for commands that print catalog text.
+#[derive(Debug, Clone, Copy, clap::ValueEnum, Default)]
+pub enum LangArg {
+    #[default]
+    Vi,
+    En,
+}
+
+impl From<LangArg> for Lang {
+    fn from(l: LangArg) -> Lang {
+        match l {
+            LangArg::Vi => Lang::Vi,
+            LangArg::En => Lang::En,
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! `motcua search QUERY [--json] [--limit N]`.
+
+use clap::Args;
+use serde::Serialize;
+
+use super::{Context, LangArg};
+use crate::catalog::Lang;
+use crate::current::CurrentCatalog;
+use crate::search::SearchIndex;
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// What a citizen would type: words with or without accents, a code, English words.
+    #[arg(required = true, num_args = 1..)]
+    pub query: Vec<String>,
+    /// Print a JSON array of {code, name, field, score}, best first.
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub limit: u32,
+    #[arg(long, value_enum, default_value_t)]
+    pub lang: LangArg,
+}
+
+#[derive(Serialize)]
+struct JsonHit<'a> {
+    code: &'a str,
+    name: &'a str,
+    field: &'a str,
+    score: u32,
+}
+
+pub fn run(ctx: &Context, args: SearchArgs) -> anyhow::Result<()> {
+    let current = CurrentCatalog::load(&ctx.data_dir)?;
+    let lang: Lang = args.lang.into();
+    let index = SearchIndex::build(&current.bundle.procedures);
+    let query = args.query.join(" ");
+    let hits = index.search(&query, args.limit as usize);
+    let procs = &current.bundle.procedures;
+    if args.json {
+        let out: Vec<_> = hits
+            .iter()
+            .map(|h| {
+                let p = &procs[h.doc];
+                JsonHit {
+                    code: &p.code,
+                    name: p.name.get(lang),
+                    field: &p.field,
+                    score: h.score,
+                }
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    if hits.is_empty() {
+        println!(
+            "{}",
+            match lang {
+                Lang::Vi => format!("Không tìm thấy thủ tục nào cho \"{query}\"."),
+                Lang::En => format!("No procedure found for \"{query}\"."),
+            }
+        );
+    }
+    for h in &hits {
+        let p = &procs[h.doc];
+        let field = current
+            .bundle
+            .field(&p.field)
+            .map(|f| f.name.get(lang))
+            .unwrap_or("");
+        println!("{:<10} {}  [{}]", p.code, p.name.get(lang), field);
+    }
+    Ok(())
+}

@@ -1,0 +1,313 @@
+//! The one configuration file, `motcua.toml`, and where the data directory is.
+//!
+//! Every field is documented in `docs/config.md` (keep them in step). Unknown keys are refused,
+//! and every error names the file, the line and the key, so a technician can fix it on site.
+//! Loading never writes anything.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::catalog::{Lang, DEFAULT_MAX_BUNDLE_BYTES};
+
+/// Where the service reads its configuration when `--config` is not given.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/motcua/motcua.toml";
+/// Data directory of the installed service.
+pub const SERVICE_DATA_DIR: &str = "/var/lib/motcua";
+/// Environment variable naming the data directory.
+pub const DATA_DIR_ENV: &str = "MOTCUA_DATA_DIR";
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Data directory; the `--data-dir` flag and `MOTCUA_DATA_DIR` take precedence.
+    #[serde(default)]
+    pub data_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub device: DeviceConfig,
+    #[serde(default)]
+    pub kiosk: KioskConfig,
+    #[serde(default)]
+    pub catalog: CatalogConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceConfig {
+    /// Name of this appliance as shown to technicians and the server.
+    #[serde(default = "default_device_name")]
+    pub name: String,
+}
+
+impl Default for DeviceConfig {
+    fn default() -> Self {
+        DeviceConfig {
+            name: default_device_name(),
+        }
+    }
+}
+
+fn default_device_name() -> String {
+    "motcua".into()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KioskConfig {
+    /// Language shown after start-up and after the idle reset.
+    #[serde(default)]
+    pub language: Lang,
+    /// Seconds without a touch before the kiosk goes back to the home screen.
+    #[serde(default = "default_idle_home")]
+    pub idle_home_secs: u32,
+    /// Seconds without a touch before the dim attract screen.
+    #[serde(default = "default_attract")]
+    pub attract_after_secs: u32,
+}
+
+impl Default for KioskConfig {
+    fn default() -> Self {
+        KioskConfig {
+            language: Lang::Vi,
+            idle_home_secs: default_idle_home(),
+            attract_after_secs: default_attract(),
+        }
+    }
+}
+
+fn default_idle_home() -> u32 {
+    90
+}
+fn default_attract() -> u32 {
+    300
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogConfig {
+    /// Largest catalog bundle accepted (file import or download), in bytes.
+    #[serde(default = "default_max_bundle")]
+    pub max_bundle_bytes: usize,
+}
+
+impl Default for CatalogConfig {
+    fn default() -> Self {
+        CatalogConfig {
+            max_bundle_bytes: default_max_bundle(),
+        }
+    }
+}
+
+fn default_max_bundle() -> usize {
+    DEFAULT_MAX_BUNDLE_BYTES
+}
+
+/// A configuration file that could not be used. The message names file, line and key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: key `{key}`: {message}")]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        key: String,
+        message: String,
+    },
+    #[error("{path}: {message}")]
+    Semantic { path: PathBuf, message: String },
+}
+
+impl Config {
+    /// Load `path`. With `required == false` a missing file means all defaults.
+    pub fn load(path: &Path, required: bool) -> Result<Config, ConfigError> {
+        match std::fs::read(path) {
+            Ok(bytes) => Config::parse(path, &bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+                Ok(Config::default())
+            }
+            Err(source) => Err(ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            }),
+        }
+    }
+
+    /// Parse the text of a config file; `path` is only used in messages.
+    pub fn parse(path: &Path, bytes: &[u8]) -> Result<Config, ConfigError> {
+        let invalid = |line, key: &str, message: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            line,
+            key: key.to_owned(),
+            message,
+        };
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            let line = bytes[..e.valid_up_to()]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count()
+                + 1;
+            invalid(line, "-", "the file is not valid UTF-8".into())
+        })?;
+        let de = toml::Deserializer::parse(text).map_err(|e| {
+            let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(1);
+            invalid(line, "-", e.message().trim().to_owned())
+        })?;
+        let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+            let key = e.path().to_string();
+            let inner = e.into_inner();
+            let line = inner.span().map(|s| line_of(text, s.start)).unwrap_or(1);
+            invalid(line, &key, inner.message().trim().to_owned())
+        })?;
+        config.check(path)?;
+        Ok(config)
+    }
+
+    fn check(&self, path: &Path) -> Result<(), ConfigError> {
+        let semantic = |message: String| ConfigError::Semantic {
+            path: path.to_owned(),
+            message,
+        };
+        if self.kiosk.idle_home_secs < 10 {
+            return Err(semantic("kiosk.idle_home_secs must be at least 10".into()));
+        }
+        if self.kiosk.attract_after_secs < self.kiosk.idle_home_secs {
+            return Err(semantic(
+                "kiosk.attract_after_secs must not be shorter than kiosk.idle_home_secs".into(),
+            ));
+        }
+        if !(1024..=1024 * 1024 * 1024).contains(&self.catalog.max_bundle_bytes) {
+            return Err(semantic(
+                "catalog.max_bundle_bytes must be between 1024 and 1073741824".into(),
+            ));
+        }
+        if self.device.name.trim().is_empty() || self.device.name.len() > 64 {
+            return Err(semantic("device.name must be 1 to 64 characters".into()));
+        }
+        Ok(())
+    }
+
+    /// The data directory: flag, then environment, then the file, then the default.
+    pub fn data_dir(&self, flag: Option<&Path>) -> PathBuf {
+        if let Some(dir) = flag {
+            return dir.to_owned();
+        }
+        if let Some(dir) = std::env::var_os(DATA_DIR_ENV).filter(|d| !d.is_empty()) {
+            return PathBuf::from(dir);
+        }
+        if let Some(dir) = &self.data_dir {
+            return dir.clone();
+        }
+        default_data_dir()
+    }
+}
+
+/// `/var/lib/motcua` under systemd (which sets `INVOCATION_ID`), else the user's data dir.
+pub fn default_data_dir() -> PathBuf {
+    if std::env::var_os("INVOCATION_ID").is_some() {
+        return PathBuf::from(SERVICE_DATA_DIR);
+    }
+    dirs::data_dir()
+        .map(|d| d.join("motcua"))
+        .unwrap_or_else(|| PathBuf::from(".motcua"))
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(Path::new("/etc/motcua/motcua.toml"), text.as_bytes())
+    }
+
+    #[test]
+    fn empty_file_is_all_defaults() {
+        assert_eq!(parse("").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn full_file_parses() {
+        let c = parse(
+            "data_dir = \"/srv/motcua\"\n[device]\nname = \"kiosk-1\"\n[kiosk]\nlanguage = \"en\"\nidle_home_secs = 30\nattract_after_secs = 600\n[catalog]\nmax_bundle_bytes = 1048576\n",
+        )
+        .unwrap();
+        assert_eq!(c.data_dir.as_deref(), Some(Path::new("/srv/motcua")));
+        assert_eq!(c.kiosk.language, Lang::En);
+        assert_eq!(c.kiosk.idle_home_secs, 30);
+        assert_eq!(c.catalog.max_bundle_bytes, 1_048_576);
+    }
+
+    #[test]
+    fn unknown_key_names_file_line_and_key() {
+        let err = parse("[device]\nname = \"a\"\n\n[kiosk]\nidle_hom_secs = 5\n").unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with("/etc/motcua/motcua.toml:5: key `kiosk"),
+            "{msg}"
+        );
+        assert!(msg.contains("unknown field `idle_hom_secs`"), "{msg}");
+    }
+
+    #[test]
+    fn wrong_type_names_the_key() {
+        let err = parse("[kiosk]\nidle_home_secs = \"soon\"\n").unwrap_err();
+        match err {
+            ConfigError::Invalid {
+                line, key, message, ..
+            } => {
+                assert_eq!(line, 2);
+                assert_eq!(key, "kiosk.idle_home_secs");
+                assert!(message.contains("invalid type: string"), "{message}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn syntax_error_has_a_line() {
+        let err = parse("[kiosk]\nlanguage = \n").unwrap_err();
+        assert!(matches!(err, ConfigError::Invalid { line: 2, .. }), "{err}");
+    }
+
+    #[test]
+    fn bad_language_and_semantics() {
+        let err = parse("[kiosk]\nlanguage = \"fr\"\n").unwrap_err();
+        assert!(err.to_string().contains("key `kiosk.language`"), "{err}");
+        let err = parse("[kiosk]\nidle_home_secs = 60\nattract_after_secs = 30\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "/etc/motcua/motcua.toml: kiosk.attract_after_secs must not be shorter than kiosk.idle_home_secs"
+        );
+    }
+
+    #[test]
+    fn not_utf8_is_refused() {
+        let err = Config::parse(Path::new("x.toml"), b"[device]\nname = \"\xff\"\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "x.toml:2: key `-`: the file is not valid UTF-8"
+        );
+    }
+
+    #[test]
+    fn missing_optional_file_is_defaults_but_required_is_an_error() {
+        let p = Path::new("/nonexistent/motcua.toml");
+        assert_eq!(Config::load(p, false).unwrap(), Config::default());
+        assert!(matches!(
+            Config::load(p, true),
+            Err(ConfigError::Read { .. })
+        ));
+    }
+}

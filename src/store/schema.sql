@@ -1,0 +1,67 @@
+-- The current schema of catalog.db, used to create a fresh database.
+-- Every change here needs a numbered file in migrations/ that takes the previous version to
+-- this one; the test `migrated_equals_fresh` checks that the two agree.
+
+CREATE TABLE catalog_info (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    version     INTEGER NOT NULL,
+    schema      INTEGER NOT NULL,
+    issued_at   TEXT NOT NULL,
+    expires_at  TEXT,
+    center      TEXT NOT NULL,
+    applied_at  TEXT NOT NULL,
+    source      TEXT NOT NULL,
+    sha256      TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE fields (
+    code        TEXT PRIMARY KEY,
+    position    INTEGER NOT NULL,
+    name_vi     TEXT NOT NULL,
+    name_en     TEXT
+) STRICT;
+
+CREATE TABLE procedures (
+    code        TEXT PRIMARY KEY,
+    position    INTEGER NOT NULL,
+    field       TEXT NOT NULL REFERENCES fields (code),
+    name_vi     TEXT NOT NULL,
+    name_en     TEXT,
+    detail      TEXT NOT NULL
+) STRICT;
+
+CREATE INDEX procedures_by_field ON procedures (field, position);
+
+CREATE TABLE counters (
+    number      INTEGER PRIMARY KEY,
+    name_vi     TEXT NOT NULL,
+    name_en     TEXT
+) STRICT;
+
+CREATE TABLE counter_fields (
+    counter     INTEGER NOT NULL REFERENCES counters (number) ON DELETE CASCADE,
+    field       TEXT NOT NULL REFERENCES fields (code),
+    position    INTEGER NOT NULL,
+    PRIMARY KEY (counter, field)
+) STRICT;
+
+CREATE TABLE officials (
+    id          TEXT PRIMARY KEY,
+    position    INTEGER NOT NULL,
+    name        TEXT NOT NULL,
+    title_vi    TEXT NOT NULL,
+    title_en    TEXT,
+    counter     INTEGER REFERENCES counters (number),
+    fields      TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE statistics (
+    id               INTEGER PRIMARY KEY CHECK (id = 1),
+    period_from      TEXT NOT NULL,
+    period_to        TEXT NOT NULL,
+    received         INTEGER NOT NULL,
+    resolved_ahead   INTEGER NOT NULL,
+    resolved_on_time INTEGER NOT NULL,
+    resolved_overdue INTEGER NOT NULL,
+    in_progress      INTEGER NOT NULL
+) STRICT;

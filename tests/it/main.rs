@@ -1,0 +1,5 @@
+//! Integration tests, in one binary to keep link time down (Slint makes every test binary
+//! heavy). Grouped by area, one module each.
+
+mod catalog_import;
+mod support;
