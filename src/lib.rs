@@ -9,5 +9,7 @@ pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod current;
+pub mod queue;
+pub mod record;
 pub mod search;
 pub mod store;

@@ -13,7 +13,10 @@ use super::StoreError;
 pub const SCHEMA_SQL: &str = include_str!("schema.sql");
 
 /// Upgrade steps: `MIGRATIONS[i]` takes version `i` to version `i + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_initial.sql"),
+    include_str!("migrations/0002_queue.sql"),
+];
 
 pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
 

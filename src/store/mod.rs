@@ -6,6 +6,7 @@
 
 mod catalog_store;
 mod migrate;
+pub mod queue_store;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
