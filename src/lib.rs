@@ -5,6 +5,7 @@
 //! (Vietnamese-aware procedure search), `current` (the catalog being served), `config`,
 //! `cli` (subcommands). See `docs/` and `README.md`.
 
+pub mod appliance;
 pub mod catalog;
 pub mod cli;
 pub mod config;

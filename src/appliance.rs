@@ -1,0 +1,74 @@
+//! What the kiosk asks of the rest of the appliance: record-status lookups, satisfaction
+//! ratings for upload, and the state of the link to the central server.
+//!
+//! The kiosk runs as its own user and cannot write the stores; on a device these calls go to
+//! the daemon over its local socket. In `motcua demo` and in tests an in-process
+//! implementation answers. Calls may block (network): the kiosk makes them off the UI thread.
+
+use serde::{Deserialize, Serialize};
+
+use crate::record::{RecordId, RecordStatus};
+
+/// The 3-level satisfaction scale of the public service evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RatingLevel {
+    /// Rất hài lòng.
+    VerySatisfied,
+    /// Hài lòng.
+    Satisfied,
+    /// Không hài lòng.
+    Unsatisfied,
+}
+
+/// A citizen's rating of a counter (and its official, when known).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rating {
+    /// Idempotency key: the same rating uploaded twice counts once.
+    pub key: String,
+    pub counter: u32,
+    #[serde(default)]
+    pub official_id: Option<String>,
+    pub level: RatingLevel,
+    /// RFC 3339.
+    pub at: String,
+}
+
+/// Why a record lookup gave no status.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LookupError {
+    /// No connection to the central server: the lookup needs it.
+    #[error("the record lookup needs the connection to the central server, which is down")]
+    Offline,
+    #[error("no record with this ID is known")]
+    NotFound,
+    #[error("the lookup failed: {0}")]
+    Failed(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RatingError {
+    #[error("the rating could not be stored: {0}")]
+    Failed(String),
+}
+
+/// Link to the central server, as the status line shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum LinkState {
+    /// Synced recently.
+    Online,
+    /// Last attempts failed; the catalog shown may be outdated.
+    Offline { since: Option<String> },
+    /// Running without a server (demo without a hub, or not configured).
+    NotConfigured,
+}
+
+/// The appliance's services as the kiosk uses them.
+pub trait ApplianceServices: Send + Sync + 'static {
+    fn lookup_record(&self, id: &RecordId) -> Result<RecordStatus, LookupError>;
+    /// Keep a rating for upload (outbox); returns once it is stored durably.
+    fn submit_rating(&self, rating: Rating) -> Result<(), RatingError>;
+    fn link_state(&self) -> LinkState;
+}
