@@ -4,3 +4,4 @@
 //! See `docs/` and `README.md` for the map.
 
 pub mod catalog;
+pub mod search;
