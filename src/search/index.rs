@@ -1,0 +1,192 @@
+//! The search index: built once from the catalog's procedures, immutable afterwards.
+//!
+//! It owns the data layout: a sorted vocabulary of folded words (so a prefix is a contiguous
+//! range of term ids), one posting list per term (which documents use it, and in which
+//! fields), every procedure's name as term ids in order (for phrase and position checks),
+//! the folded procedure codes (sorted, for code-prefix lookups) and the typo table. It never
+//! decides ranking (see `rank.rs`).
+
+use std::collections::HashMap;
+
+use super::fold::{fold, fold_into, strip_markup, words};
+use super::fuzzy::FuzzyIndex;
+use crate::catalog::Procedure;
+
+/// Where in a procedure a word occurs; a posting stores a bit set of these.
+pub(crate) const IN_VI_NAME: u32 = 1;
+pub(crate) const IN_EN_NAME: u32 = 2;
+pub(crate) const IN_KEYWORDS: u32 = 4;
+/// Bits of a posting that hold the field set; the document id is above them.
+pub(crate) const FIELD_BITS: u32 = 3;
+
+/// An immutable full-text index over procedures. Document ids are indexes into the slice
+/// given to [`SearchIndex::build`].
+#[derive(Debug)]
+pub struct SearchIndex {
+    /// Distinct folded words, sorted bytewise.
+    pub(crate) terms: Vec<Box<str>>,
+    /// `postings[post_start[t]..post_start[t + 1]]` are the postings of term `t`.
+    pub(crate) post_start: Vec<u32>,
+    /// `doc << FIELD_BITS | fields`, sorted by document within a term.
+    pub(crate) postings: Vec<u32>,
+    /// Per document `d`: the Vietnamese name is `name_terms[name_start[2d]..name_start[2d+1]]`
+    /// and the English name `name_terms[name_start[2d+1]..name_start[2d+2]]`.
+    pub(crate) name_start: Vec<u32>,
+    pub(crate) name_terms: Vec<u32>,
+    /// (folded code, document), sorted.
+    pub(crate) codes: Vec<(Box<str>, u32)>,
+    pub(crate) fuzzy: FuzzyIndex,
+    docs: usize,
+}
+
+impl SearchIndex {
+    /// Index the names (Vietnamese and English), keywords and codes of `procedures`.
+    ///
+    /// # Panics
+    /// With more than 2^29 procedures (a catalog is a few thousand).
+    pub fn build(procedures: &[Procedure]) -> SearchIndex {
+        assert!(
+            procedures.len() < 1 << (32 - FIELD_BITS),
+            "too many procedures"
+        );
+        let mut interner: HashMap<String, u32> = HashMap::new();
+        let mut folded = String::new();
+        // Per document: (temporary term id, field bit) for every word occurrence.
+        let mut occurrences: Vec<(u32, u32, u32)> = Vec::new(); // (term, doc, field)
+        let mut name_start = Vec::with_capacity(procedures.len() * 2 + 1);
+        let mut name_terms = Vec::new();
+        name_start.push(0);
+
+        let intern = |w: &str, interner: &mut HashMap<String, u32>| -> u32 {
+            if let Some(&id) = interner.get(w) {
+                return id;
+            }
+            let id = interner.len() as u32;
+            interner.insert(w.to_owned(), id);
+            id
+        };
+
+        for (doc, p) in procedures.iter().enumerate() {
+            let doc = doc as u32;
+            let texts = [
+                (IN_VI_NAME, Some(p.name.vi.as_str())),
+                (IN_EN_NAME, p.name.en.as_deref()),
+            ];
+            for (field, text) in texts {
+                folded.clear();
+                fold_into(&strip_markup(text.unwrap_or("")), &mut folded);
+                for w in words(&folded) {
+                    let id = intern(w, &mut interner);
+                    occurrences.push((id, doc, field));
+                    name_terms.push(id);
+                }
+                name_start.push(name_terms.len() as u32);
+            }
+            for kw in &p.keywords {
+                folded.clear();
+                fold_into(&strip_markup(kw), &mut folded);
+                for w in words(&folded) {
+                    let id = intern(w, &mut interner);
+                    occurrences.push((id, doc, IN_KEYWORDS));
+                }
+            }
+        }
+
+        // Sort the vocabulary and renumber.
+        let mut terms: Vec<(Box<str>, u32)> = interner
+            .into_iter()
+            .map(|(w, id)| (w.into_boxed_str(), id))
+            .collect();
+        terms.sort_unstable();
+        let mut renumber = vec![0u32; terms.len()];
+        for (new, (_, old)) in terms.iter().enumerate() {
+            renumber[*old as usize] = new as u32;
+        }
+        let terms: Vec<Box<str>> = terms.into_iter().map(|(w, _)| w).collect();
+        for t in &mut name_terms {
+            *t = renumber[*t as usize];
+        }
+
+        // Postings: one per (term, doc) with the union of its fields.
+        for o in &mut occurrences {
+            o.0 = renumber[o.0 as usize];
+        }
+        occurrences.sort_unstable();
+        let mut post_start = vec![0u32; terms.len() + 1];
+        let mut postings: Vec<u32> = Vec::with_capacity(occurrences.len());
+        let mut last: Option<(u32, u32)> = None;
+        for &(term, doc, field) in &occurrences {
+            if last == Some((term, doc)) {
+                *postings.last_mut().expect("pushed before") |= field;
+            } else {
+                postings.push(doc << FIELD_BITS | field);
+                post_start[term as usize + 1] += 1;
+                last = Some((term, doc));
+            }
+        }
+        for t in 0..terms.len() {
+            post_start[t + 1] += post_start[t];
+        }
+
+        let mut codes: Vec<(Box<str>, u32)> = procedures
+            .iter()
+            .enumerate()
+            .map(|(doc, p)| (fold(p.code.trim()).into_boxed_str(), doc as u32))
+            .collect();
+        codes.sort_unstable();
+
+        let fuzzy = FuzzyIndex::build(&terms);
+        SearchIndex {
+            terms,
+            post_start,
+            postings,
+            name_start,
+            name_terms,
+            codes,
+            fuzzy,
+            docs: procedures.len(),
+        }
+    }
+
+    /// Number of indexed procedures.
+    pub fn len(&self) -> usize {
+        self.docs
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.docs == 0
+    }
+
+    /// Number of distinct folded words.
+    pub fn vocabulary_len(&self) -> usize {
+        self.terms.len()
+    }
+
+    /// Approximate heap memory held by the index, in bytes.
+    pub fn heap_bytes(&self) -> usize {
+        let terms: usize = self.terms.iter().map(|t| t.len() + 16).sum();
+        let codes: usize = self.codes.iter().map(|(c, _)| c.len() + 24).sum();
+        terms
+            + codes
+            + 4 * (self.post_start.len()
+                + self.postings.len()
+                + self.name_start.len()
+                + self.name_terms.len())
+            + self.fuzzy.heap_bytes()
+    }
+
+    pub(crate) fn postings_of(&self, term: u32) -> &[u32] {
+        let t = term as usize;
+        &self.postings[self.post_start[t] as usize..self.post_start[t + 1] as usize]
+    }
+
+    pub(crate) fn vi_name(&self, doc: u32) -> &[u32] {
+        let d = doc as usize * 2;
+        &self.name_terms[self.name_start[d] as usize..self.name_start[d + 1] as usize]
+    }
+
+    pub(crate) fn en_name(&self, doc: u32) -> &[u32] {
+        let d = doc as usize * 2 + 1;
+        &self.name_terms[self.name_start[d] as usize..self.name_start[d + 1] as usize]
+    }
+}
