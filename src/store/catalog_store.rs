@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{SecondsFormat, Utc};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -111,7 +111,9 @@ impl CatalogStore {
         let canonical =
             serde_json::to_vec(bundle).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let sha256 = hex(&Sha256::digest(&canonical));
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let installed: Option<i64> = tx
             .query_row("SELECT version FROM catalog_info WHERE id = 1", [], |r| {
                 r.get(0)

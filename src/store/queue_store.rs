@@ -4,7 +4,7 @@
 //! the last applied one is skipped (a replay after reconnect is harmless). State and log change
 //! in one transaction. Readers (the kiosk) watch `PRAGMA data_version` to notice changes cheaply.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::StoreError;
 use crate::queue::{CounterState, CounterStatus, QueueEvent};
@@ -29,7 +29,7 @@ pub fn last_seq(conn: &Connection) -> Result<u64, StoreError> {
 
 /// Apply events in one transaction. Each must have passed [`QueueEvent::check`].
 pub fn apply_events(conn: &mut Connection, events: &[QueueEvent]) -> Result<Applied, StoreError> {
-    let tx = conn.transaction()?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut last = last_seq(&tx)?;
     let mut done = Applied::default();
     for e in events {

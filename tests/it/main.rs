@@ -1,5 +1,6 @@
 //! Integration tests, in one binary to keep link time down (Slint makes every test binary
 //! heavy). Grouped by area, one module each.
 
+mod catalog_crash;
 mod catalog_import;
 mod support;

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# One command for every test: install what is needed, then formatting, lints and the tests.
+# Longer suites run only when asked: MOTCUA_VM_TESTS=1 (QEMU hardware guest),
+# MOTCUA_IMAGE_TESTS=1 (build and boot the Pi image).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --tests
+export PATH="$HOME/.cargo/bin:$PATH"
+
+echo "== cargo fmt --check"
+cargo fmt --check
+echo "== cargo clippy --all-targets -- -D warnings"
+cargo clippy --locked --all-targets -- -D warnings
+echo "== cargo test"
+cargo test --locked
+
+if [ "${MOTCUA_VM_TESTS:-0}" = 1 ] && [ -x tests/vm/run.sh ]; then
+  echo "== hardware tests in a QEMU guest"
+  tests/vm/run.sh
+fi
+if [ "${MOTCUA_IMAGE_TESTS:-0}" = 1 ] && [ -x image/boot-test.sh ]; then
+  echo "== image build and boot test"
+  image/build.sh && image/boot-test.sh
+fi
