@@ -3,4 +3,5 @@
 
 mod catalog_crash;
 mod catalog_import;
+mod cli;
 mod support;

@@ -1,0 +1,112 @@
+//! The command line as a user meets it: exact output of search, fee and show on the small
+//! fixture catalog, and exit codes.
+
+use crate::support::*;
+
+fn with_fixture() -> Scratch {
+    let s = Scratch::new();
+    let out = s.motcua(&["catalog", "import", SMALL_CATALOG]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    s
+}
+
+#[test]
+fn search_json_is_code_name_field_score_best_first() {
+    let s = with_fixture();
+    let out = s.motcua(&[
+        "search", "dang", "ky", "khai", "sinh", "--json", "--limit", "3",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let hits: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!hits.is_empty() && hits.len() <= 3);
+    assert_eq!(hits[0]["code"], "1.001193");
+    assert_eq!(hits[0]["name"], "Đăng ký khai sinh");
+    assert_eq!(hits[0]["field"], "ho-tich");
+    // serde_json's map is sorted, so compare the key set.
+    let keys: Vec<_> = hits[0].as_object().unwrap().keys().cloned().collect();
+    assert_eq!(keys, ["code", "field", "name", "score"]);
+    let scores: Vec<u64> = hits.iter().map(|h| h["score"].as_u64().unwrap()).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+}
+
+#[test]
+fn search_by_d_for_dj_and_english() {
+    let s = with_fixture();
+    let out = s.motcua(&["search", "hoa giai tranh chap dat dai", "--json"]);
+    let hits: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(hits[0]["code"], "1.003554");
+    let out = s.motcua(&["search", "marriage", "--json", "--lang", "en"]);
+    let hits: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(hits[0]["code"], "1.000894");
+    assert_eq!(hits[0]["name"], "Marriage registration");
+}
+
+#[test]
+fn fee_shows_working_and_total() {
+    let s = with_fixture();
+    let out = s.motcua(&[
+        "fee",
+        "2.000815",
+        "--pages",
+        "5",
+        "--copies",
+        "2",
+        "--date",
+        "2026-11-23",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<_> = text.lines().collect();
+    assert_eq!(
+        lines[1],
+        "  Phí chứng thực: 2 trang × 2.000 đ + 3 trang × 1.000 đ = 7.000 đ / bản × 2 bản = 14.000 đ"
+    );
+    assert_eq!(lines[2], "Tổng cộng: 14.000 đ");
+}
+
+#[test]
+fn text_only_fee_says_so_instead_of_guessing() {
+    let s = with_fixture();
+    let out = s.motcua(&["fee", "1.003554", "--lang", "en", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["total"], serde_json::Value::Null);
+    assert_eq!(
+        v["lines"][0]["working"],
+        "Published as text only: \"As set by the provincial People's Council\""
+    );
+}
+
+#[test]
+fn fee_for_a_channel_not_offered_names_the_offered_ones() {
+    let s = with_fixture();
+    let out = s.motcua(&["fee", "2.000884", "--channel", "postal"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out).trim_end(),
+        "motcua: error: procedure 2.000884 is not offered through channel postal; it is offered: direct"
+    );
+}
+
+#[test]
+fn unknown_code_suggests_search() {
+    let s = with_fixture();
+    let out = s.motcua(&["catalog", "show", "9.999999"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out).trim_end(),
+        "motcua: error: no procedure with code \"9.999999\" in the catalog; try `motcua search 9.999999`"
+    );
+}
+
+#[test]
+fn embedded_demo_is_served_when_nothing_was_imported() {
+    let s = Scratch::new();
+    let out = s.motcua(&["catalog", "stats", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["origin"]["kind"], "embedded_demo");
+    assert!(
+        !s.data_dir().join("catalog.db").exists(),
+        "reading must not create the store"
+    );
+}
