@@ -1,13 +1,14 @@
 //! The fee calculator: from a channel's published fee items to a total and the working that
 //! reached it.
 //!
-//! It computes only from structured formulas. Where a fee that applies on the date is
-//! published as text alone, the quote says so and carries no total — it never guesses.
+//! It computes only from structured formulas. Where a fee that is always charged on the date
+//! is published as text alone, the quote says so and carries no total — it never guesses.
+//! Items charged only on request or in a stated case are listed beside the total, not in it.
 
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::model::{Fee, FeeFormula, Lang};
+use super::model::{Fee, FeeApplies, FeeFormula, Lang};
 
 /// What the citizen wants done: pages per copy and number of copies (or cases).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,11 +27,16 @@ pub struct FeeLine {
     pub amount: Option<u64>,
     /// How it was reached, e.g. "2 trang × 2.000 đ + 3 trang × 1.000 đ = 7.000 đ/bản × 2 bản".
     pub working: String,
+    /// Whether it is part of `total` (only items charged always are).
+    pub counted: bool,
+    /// For items not counted: when they are charged ("if requested", or the condition).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FeeQuote {
-    /// Sum of all lines; None when any applicable item is text-only.
+    /// Sum of the counted lines; None when any counted item is text-only.
     pub total: Option<u64>,
     pub lines: Vec<FeeLine>,
 }
@@ -96,14 +102,27 @@ pub fn quote(fees: &[Fee], req: FeeRequest, lang: Lang) -> FeeQuote {
                 (Some(total), working)
             }
         };
+        let when = match fee.applies {
+            FeeApplies::Always => None,
+            FeeApplies::OnRequest => Some(words(lang, "nếu có yêu cầu", "if requested").to_owned()),
+            FeeApplies::Conditional => Some(
+                fee.condition
+                    .as_ref()
+                    .map(|c| c.get(lang).to_owned())
+                    .unwrap_or_default(),
+            ),
+        };
         lines.push(FeeLine {
             item,
             amount,
             working,
+            counted: when.is_none(),
+            when,
         });
     }
     let total = lines
         .iter()
+        .filter(|l| l.counted)
         .try_fold(0u64, |acc, l| l.amount.map(|a| acc.saturating_add(a)));
     FeeQuote { total, lines }
 }
@@ -178,6 +197,8 @@ mod tests {
         Fee {
             label: None,
             text: Localized::vi("2.000 đ/trang; từ trang 3: 1.000 đ/trang; tối đa 200.000 đ/bản"),
+            applies: FeeApplies::Always,
+            condition: None,
             formula: Some(FeeFormula::PerPage {
                 tiers: vec![
                     PageTier {
@@ -254,6 +275,30 @@ mod tests {
         let mut r = req(1, 1);
         r.date = NaiveDate::from_ymd_opt(2025, 6, 1).unwrap();
         assert_eq!(quote(&fees, r, Lang::Vi).total, Some(5000));
+    }
+
+    #[test]
+    fn optional_and_conditional_items_are_listed_not_summed() {
+        let mut free = copy_fee();
+        free.formula = Some(FeeFormula::Free);
+        let mut extract = copy_fee();
+        extract.formula = Some(FeeFormula::PerCopy { amount: 8000 });
+        extract.applies = FeeApplies::OnRequest;
+        let mut late = copy_fee();
+        late.formula = None;
+        late.text = Localized::vi("Theo Nghị quyết của HĐND tỉnh");
+        late.applies = FeeApplies::Conditional;
+        late.condition = Some(Localized::vi("Đăng ký quá hạn"));
+        let q = quote(&[free, extract, late], req(1, 2), Lang::Vi);
+        assert_eq!(q.total, Some(0));
+        assert_eq!(q.lines.len(), 3);
+        assert_eq!(
+            (q.lines[1].amount, q.lines[1].counted),
+            (Some(16_000), false)
+        );
+        assert_eq!(q.lines[1].when.as_deref(), Some("nếu có yêu cầu"));
+        assert_eq!((q.lines[2].amount, q.lines[2].counted), (None, false));
+        assert_eq!(q.lines[2].when.as_deref(), Some("Đăng ký quá hạn"));
     }
 
     #[test]

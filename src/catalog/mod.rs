@@ -39,3 +39,56 @@ impl CatalogBundle {
             .filter(move |c| c.fields.iter().any(|f| f == field))
     }
 }
+
+#[cfg(test)]
+mod demo_tests {
+    use super::fee::{quote, FeeRequest};
+    use super::*;
+
+    fn fee_total(b: &CatalogBundle, code: &str, pages: u32, copies: u32) -> Option<u64> {
+        let p = b
+            .procedure(code)
+            .unwrap_or_else(|| panic!("{code} missing"));
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        quote(
+            &p.channels[0].fees,
+            FeeRequest {
+                pages,
+                copies,
+                date,
+            },
+            Lang::Vi,
+        )
+        .total
+    }
+
+    #[test]
+    fn demo_catalog_is_valid_and_as_published() {
+        let b = demo_bundle();
+        assert!(b.procedures.len() >= 40, "{}", b.procedures.len());
+        assert!(b.fields.len() >= 5);
+        assert!(b.counters.len() >= 3 && !b.officials.is_empty() && b.statistics.is_some());
+        // Every field is served by some counter, and every procedure has an English name.
+        for f in &b.fields {
+            assert!(
+                b.counters_for_field(&f.code).next().is_some(),
+                "{} unserved",
+                f.code
+            );
+        }
+        assert!(b.procedures.iter().all(|p| p.name.en.is_some()));
+        // Birth registration on time is free; copy authentication and signature fees as in
+        // Thông tư 226/2016/TT-BTC.
+        assert!(b
+            .procedure("1.001193")
+            .unwrap()
+            .name
+            .vi
+            .contains("khai sinh"));
+        assert_eq!(fee_total(&b, "1.001193", 1, 1), Some(0));
+        assert_eq!(fee_total(&b, "2.000815", 2, 1), Some(4_000));
+        assert_eq!(fee_total(&b, "2.000815", 5, 1), Some(7_000));
+        assert_eq!(fee_total(&b, "2.000815", 500, 1), Some(200_000));
+        assert_eq!(fee_total(&b, "2.000884", 1, 1), Some(10_000));
+    }
+}

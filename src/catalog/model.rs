@@ -220,6 +220,9 @@ pub struct ProcessingTime {
     /// Maximum working days; 0 means the same day.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub working_days: Option<u32>,
+    /// Maximum calendar days, for times published that way (at most one of the two is set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calendar_days: Option<u32>,
 }
 
 /// One fee item: the published text, and where possible a formula the kiosk can compute.
@@ -233,12 +236,37 @@ pub struct Fee {
     pub text: Localized,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub formula: Option<FeeFormula>,
+    /// When it is charged; only `always` items count towards the calculator's total.
+    #[serde(default, skip_serializing_if = "FeeApplies::is_always")]
+    pub applies: FeeApplies,
+    /// The case in which a `conditional` item is charged, e.g. "đăng ký quá hạn".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<Localized>,
     /// First day (YYYY-MM-DD) the fee applies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid_from: Option<String>,
     /// Last day (YYYY-MM-DD) the fee applies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valid_until: Option<String>,
+}
+
+/// When a fee item is charged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeeApplies {
+    /// Every time the procedure is filed through this channel.
+    #[default]
+    Always,
+    /// Only if the citizen asks for it (extra copies of the result…).
+    OnRequest,
+    /// Only in the case described by `condition` (late registration…).
+    Conditional,
+}
+
+impl FeeApplies {
+    pub fn is_always(&self) -> bool {
+        *self == FeeApplies::Always
+    }
 }
 
 /// A computable fee. All money is integer VND.

@@ -415,10 +415,22 @@ fn check_procedure(c: &mut Checker, p: &mut Procedure, fields: &HashSet<String>)
             MAX_NAME_CHARS,
             true,
         );
-        if ch.processing_time.working_days.is_some_and(|d| d > 365) {
+        let time = &ch.processing_time;
+        for (key, days) in [
+            ("working_days", time.working_days),
+            ("calendar_days", time.calendar_days),
+        ] {
+            if days.is_some_and(|d| d > 365) {
+                c.problem(
+                    format!("{path}.processing_time.{key}"),
+                    "more than 365 days is not plausible",
+                );
+            }
+        }
+        if time.working_days.is_some() && time.calendar_days.is_some() {
             c.problem(
-                format!("{path}.processing_time.working_days"),
-                "more than 365 working days is not plausible",
+                format!("{path}.processing_time"),
+                "give working_days or calendar_days, not both",
             );
         }
         if let Some(n) = &mut ch.note {
@@ -436,6 +448,20 @@ fn check_fee(c: &mut Checker, path: &str, fee: &mut Fee) {
     c.localized(&format!("{path}.text"), &mut fee.text, MAX_TEXT_CHARS, true);
     if let Some(l) = &mut fee.label {
         c.localized(&format!("{path}.label"), l, MAX_NAME_CHARS, false);
+    }
+    match (&mut fee.condition, fee.applies) {
+        (Some(cond), FeeApplies::Conditional) => {
+            c.localized(&format!("{path}.condition"), cond, MAX_TEXT_CHARS, true)
+        }
+        (None, FeeApplies::Conditional) => c.problem(
+            format!("{path}.condition"),
+            "a conditional fee must say its condition",
+        ),
+        (Some(_), _) => c.problem(
+            format!("{path}.condition"),
+            "only a fee with \"applies\": \"conditional\" has a condition",
+        ),
+        (None, _) => {}
     }
     let from = fee
         .valid_from

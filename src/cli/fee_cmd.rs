@@ -92,8 +92,26 @@ pub fn run(ctx: &Context, args: FeeArgs) -> anyhow::Result<()> {
             }
         );
     }
-    for line in &q.lines {
+    for line in q.lines.iter().filter(|l| l.counted) {
         println!("  {}: {}", line.item, line.working);
+    }
+    let extra: Vec<_> = q.lines.iter().filter(|l| !l.counted).collect();
+    if !extra.is_empty() {
+        println!(
+            "{}",
+            match lang {
+                Lang::Vi => "Không tính vào tổng:",
+                Lang::En => "Not in the total:",
+            }
+        );
+        for line in extra {
+            println!(
+                "  {} ({}): {}",
+                line.item,
+                line.when.as_deref().unwrap_or(""),
+                line.working
+            );
+        }
     }
     match (q.total, lang) {
         (Some(total), Lang::Vi) => println!("Tổng cộng: {}", format_vnd(total)),

@@ -21,6 +21,7 @@ fn procedure(code: &str, vi: &str, en: Option<&str>, keywords: &[&str]) -> Proce
             processing_time: ProcessingTime {
                 text: Localized::vi("Trong ngày"),
                 working_days: Some(0),
+                calendar_days: None,
             },
             fees: vec![],
             note: None,
