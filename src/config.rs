@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::catalog::{Lang, DEFAULT_MAX_BUNDLE_BYTES};
+pub use crate::device::config::{ButtonPin, DisplayConfig, GpioConfig};
 
 /// Where the service reads its configuration when `--config` is not given.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/motcua/motcua.toml";
@@ -29,6 +30,10 @@ pub struct Config {
     pub kiosk: KioskConfig,
     #[serde(default)]
     pub catalog: CatalogConfig,
+    #[serde(default)]
+    pub gpio: GpioConfig,
+    #[serde(default)]
+    pub display: DisplayConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -185,6 +190,8 @@ impl Config {
                 "catalog.max_bundle_bytes must be between 1024 and 1073741824".into(),
             ));
         }
+        self.gpio.check().map_err(semantic)?;
+        self.display.check().map_err(semantic)?;
         if self.device.name.trim().is_empty() || self.device.name.len() > 64 {
             return Err(semantic("device.name must be 1 to 64 characters".into()));
         }
