@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod current;
 pub mod device;
+pub mod doctor;
 pub mod queue;
 pub mod record;
 pub mod search;

@@ -4,6 +4,7 @@
 //! an error into a message and an exit code. Nothing here holds domain logic.
 
 mod catalog_cmd;
+mod doctor_cmd;
 mod fee_cmd;
 mod search_cmd;
 
@@ -44,6 +45,8 @@ pub enum Command {
     Search(search_cmd::SearchArgs),
     /// Compute a procedure's fee and show how it was reached.
     Fee(fee_cmd::FeeArgs),
+    /// Check config, stores, cameras, GPIO, display, clock, disk and power (exit 0/1/2).
+    Doctor(doctor_cmd::DoctorArgs),
 }
 
 /// Everything a command needs from the global flags.
@@ -66,11 +69,15 @@ impl Cli {
 
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Doctor(args) = &cli.command {
+        return doctor_cmd::run(&cli, args); // before loading the config: a bad one is a check
+    }
     let ctx = cli.context()?;
     match cli.command {
         Command::Catalog(cmd) => catalog_cmd::run(&ctx, cmd),
         Command::Search(args) => search_cmd::run(&ctx, args),
         Command::Fee(args) => fee_cmd::run(&ctx, args),
+        Command::Doctor(_) => unreachable!("handled above"),
     }
 }
 

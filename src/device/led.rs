@@ -45,7 +45,7 @@ impl LedPattern {
             LedPattern::Steady => true,
             p => {
                 let half = p.half_period().map_or(1, |h| h.as_millis());
-                (elapsed.as_millis() / half) % 2 == 0
+                (elapsed.as_millis() / half).is_multiple_of(2)
             }
         }
     }

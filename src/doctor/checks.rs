@@ -1,0 +1,214 @@
+//! Doctor checks of this process's own things: the config file, the stores (catalog.db and
+//! footage.db integrity and schema version), the configured GPIO pins, and the health items
+//! (disk, ext4 errors, power, temperature) judged as in `device::health`.
+//!
+//! Opens databases read-only and releases every pin it tried; never changes anything.
+
+use std::path::Path;
+
+use super::{Check, DoctorInputs};
+use crate::config::{Config, GpioConfig};
+use crate::device::gpio::{Bias, Gpio, GpioError, RppalGpio};
+use crate::device::health::{self, HealthItem, HealthLevel};
+use crate::store::{open_connection, Access, CatalogStore, CATALOG_DB, LATEST_VERSION};
+
+/// File name of the recorder's database in the data directory.
+pub const FOOTAGE_DB: &str = "footage.db";
+
+pub(super) fn config(inp: &DoctorInputs<'_>) -> Check {
+    let path = inp.config_path.display();
+    match &inp.config {
+        Ok(_) if !inp.config_file_exists => Check::warn(
+            "config",
+            format!("{path} not found; running on defaults"),
+            "put the provisioning file on the boot partition, or write /etc/motcua/motcua.toml (docs/config.md)",
+        ),
+        Ok(c) => Check::ok("config", format!("{path} valid (device `{}`)", c.device.name)),
+        Err(e) => Check::fail("config", e.to_string(), "fix the file and key named above (docs/config.md), then run the doctor again"),
+    }
+}
+
+fn quick_check(conn: &rusqlite::Connection) -> Result<(i64, String), rusqlite::Error> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+    Ok((version, check))
+}
+
+pub(super) fn stores(data_dir: &Path) -> Vec<Check> {
+    let mut out = Vec::new();
+    let path = data_dir.join(CATALOG_DB);
+    out.push(if !path.exists() {
+        Check::warn("catalog.db", format!("{} does not exist yet", path.display()),
+            "start the daemon to sync a catalog, or import one with `motcua catalog import FILE`")
+    } else {
+        match open_connection(&path, Access::ReadOnly).and_then(|c| quick_check(&c).map_err(Into::into)) {
+            Err(e) => Check::fail("catalog.db", format!("cannot read {}: {e}", path.display()),
+                "restore catalog.db from a backup or delete it and let the daemon sync a new catalog"),
+            Ok((_, check)) if check != "ok" => Check::fail("catalog.db", format!("integrity check failed: {check}"),
+                "stop the services, move catalog.db aside and let the daemon sync a fresh catalog"),
+            Ok((v, _)) if v > LATEST_VERSION => Check::fail("catalog.db", format!("schema version {v} is newer than this motcua ({LATEST_VERSION})"),
+                "install the matching (newer) motcua package"),
+            Ok((v, _)) => {
+                let info = CatalogStore::open_read_only(&path).ok().and_then(|s| s.info().ok().flatten());
+                let what = info.map(|i| format!("catalog version {}, {} procedures", i.version, i.procedures))
+                    .unwrap_or_else(|| "no catalog applied yet".into());
+                if v < LATEST_VERSION {
+                    Check::warn("catalog.db", format!("schema version {v} (current {LATEST_VERSION}), {what}"),
+                        "start the daemon once: it upgrades the schema")
+                } else {
+                    Check::ok("catalog.db", format!("integrity ok, schema {v}, {what}"))
+                }
+            }
+        }
+    });
+    let path = data_dir.join(FOOTAGE_DB);
+    if path.exists() {
+        out.push(
+            match open_connection(&path, Access::ReadOnly)
+                .and_then(|c| quick_check(&c).map_err(Into::into))
+            {
+                Err(e) => Check::fail(
+                    "footage.db",
+                    format!("cannot read {}: {e}", path.display()),
+                    "run `motcua verify` and restore footage.db from a backup",
+                ),
+                Ok((_, check)) if check != "ok" => Check::fail(
+                    "footage.db",
+                    format!("integrity check failed: {check}"),
+                    "stop the daemon and run `motcua verify`; keep the card for evidence",
+                ),
+                Ok((v, _)) => Check::ok("footage.db", format!("integrity ok, schema {v}")),
+            },
+        );
+    }
+    out
+}
+
+/// One configured pin: BCM number, role in the config, whether it could be configured.
+pub type PinResult = (u8, String, Result<(), String>);
+
+/// Tries the configured pins.
+pub trait GpioProbe {
+    /// `Err` if GPIO cannot be opened at all; else one result per pin.
+    fn probe(&self, cfg: &GpioConfig) -> Result<Vec<PinResult>, String>;
+}
+
+/// Probe any [`Gpio`]: configure each pin as the service would, then release it.
+pub fn probe_with(gpio: &dyn Gpio, cfg: &GpioConfig) -> Vec<PinResult> {
+    cfg.pins()
+        .into_iter()
+        .map(|(pin, role)| {
+            let r = if Some(pin) == cfg.status_led_pin {
+                gpio.output(pin).map(drop)
+            } else {
+                let (tx, _rx) = std::sync::mpsc::channel();
+                gpio.watch(pin, Bias::Off, tx).map(drop)
+            };
+            (pin, role, r.map_err(|e: GpioError| e.to_string()))
+        })
+        .collect()
+}
+
+/// The real probe: rppal on this Pi.
+#[derive(Debug, Default)]
+pub struct RppalProbe;
+
+impl GpioProbe for RppalProbe {
+    fn probe(&self, cfg: &GpioConfig) -> Result<Vec<PinResult>, String> {
+        let gpio = RppalGpio::open().map_err(|e| e.to_string())?;
+        Ok(probe_with(&gpio, cfg))
+    }
+}
+
+impl GpioProbe for crate::device::gpio::FakeGpio {
+    fn probe(&self, cfg: &GpioConfig) -> Result<Vec<PinResult>, String> {
+        Ok(probe_with(self, cfg))
+    }
+}
+
+pub(super) fn gpio(root: &Path, config: &Config, probe: &dyn GpioProbe) -> Check {
+    let cfg = &config.gpio;
+    if cfg.is_empty() {
+        return Check::ok("gpio", "no pins configured (no sensor, buttons or LED)");
+    }
+    let mem = root.join("dev/gpiomem");
+    if !mem.exists() {
+        return Check::fail(
+            "gpio",
+            format!("{} missing", mem.display()),
+            "this is not a Raspberry Pi kernel with GPIO; remove [gpio] pins on other machines",
+        );
+    }
+    match probe.probe(cfg) {
+        Err(e) => Check::fail(
+            "gpio",
+            e,
+            "check the `gpio` group membership of the service user",
+        ),
+        Ok(pins) => {
+            let details: Vec<String> = pins
+                .iter()
+                .map(|(pin, role, r)| match r {
+                    Ok(()) => format!("BCM {pin} ({role}): usable"),
+                    Err(e) => format!("BCM {pin} ({role}): {e}"),
+                })
+                .collect();
+            let bad = pins.iter().filter(|p| p.2.is_err()).count();
+            if bad == 0 {
+                Check::ok("gpio", format!("{} pin(s) usable", pins.len())).with_details(details)
+            } else {
+                Check::fail("gpio", format!("{bad} of {} pin(s) unusable", pins.len()),
+                    "a running motcua daemon holds its input pins: stop it (systemctl stop motcua-daemon) and run the doctor again; otherwise check the wiring and config pins")
+                    .with_details(details)
+            }
+        }
+    }
+}
+
+fn from_health(name: &'static str, h: HealthItem) -> Check {
+    let (summary, next) = match h.message.split_once("; ") {
+        Some((s, n)) => (s.to_owned(), n.to_owned()),
+        None => (h.message.clone(), String::new()),
+    };
+    match h.level {
+        HealthLevel::Ok => Check::ok(name, h.message),
+        HealthLevel::Degraded => Check::warn(name, summary, next),
+        HealthLevel::Fault => Check::fail(name, summary, next),
+    }
+}
+
+pub(super) fn health(root: &Path, data_dir: &Path) -> Vec<Check> {
+    let mut out = Vec::new();
+    let existing = data_dir
+        .ancestors()
+        .find(|p| p.exists())
+        .unwrap_or(Path::new("/"));
+    out.push(match health::disk_space(existing) {
+        Ok(d) => from_health("disk", health::judge_disk(&d)),
+        Err(e) => Check::fail("disk", e, "check that the data partition is mounted"),
+    });
+    out.push(match health::ext4_errors(root) {
+        Ok(list) => {
+            let bad: Vec<String> = list.iter().filter(|e| e.errors_count > 0)
+                .map(|e| format!("{}: {} error(s)", e.device, e.errors_count)).collect();
+            if bad.is_empty() {
+                Check::ok("filesystems", format!("{} ext4 filesystem(s), no errors recorded", list.len()))
+            } else {
+                Check::warn("filesystems", bad.join(", "),
+                    "back up the data, run fsck at the next visit and consider replacing the SD card")
+            }
+        }
+        Err(e) => Check::warn("filesystems", e, "report this to the developers"),
+    });
+    out.push(match health::pi_power(root) {
+        Ok(Some(p)) => from_health("power", health::judge_power(&p)),
+        Ok(None) => Check::ok("power", "no Raspberry Pi firmware flags (not a Pi)"),
+        Err(e) => Check::warn("power", e, "report this to the developers"),
+    });
+    out.push(match health::cpu_temp(root) {
+        Ok(Some(t)) => from_health("temperature", health::judge_temp(t)),
+        Ok(None) => Check::ok("temperature", "no thermal sensor"),
+        Err(e) => Check::warn("temperature", e, "report this to the developers"),
+    });
+    out
+}

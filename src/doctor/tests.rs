@@ -1,0 +1,194 @@
+//! Doctor tests on a fake root: each check's verdict and the exit code of the worst.
+
+use super::*;
+use crate::device::gpio::FakeGpio;
+
+fn put(root: &Path, rel: &str, text: &str) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+/// A healthy Pi-like tree: a DRM card with a connected DSI panel and backlight, gpiomem, a
+/// camera with a by-id link, timesyncd's flag, no throttling, 50 °C.
+fn healthy_tree(r: &Path) {
+    put(r, "dev/dri/card0", "");
+    put(r, "dev/gpiomem", "");
+    put(r, "sys/class/drm/card0-DSI-1/status", "connected\n");
+    put(r, "sys/class/drm/card0-DSI-1/dpms", "On\n");
+    put(r, "sys/class/drm/card0-HDMI-A-1/status", "disconnected\n");
+    crate::device::backlight::create_fake(r, "10-0045", 255, 255).unwrap();
+    put(r, "sys/class/video4linux/video0/name", "HD Webcam C270\n");
+    put(r, "sys/class/video4linux/video0/index", "0\n");
+    put(r, "sys/class/video4linux/video1/name", "HD Webcam C270\n");
+    put(r, "sys/class/video4linux/video1/index", "1\n");
+    std::fs::create_dir_all(r.join("dev/v4l/by-id")).unwrap();
+    std::os::unix::fs::symlink(
+        "../../video0",
+        r.join("dev/v4l/by-id/usb-046d_C270-video-index0"),
+    )
+    .unwrap();
+    put(r, "run/systemd/timesync/synchronized", "");
+    put(r, crate::device::health::GET_THROTTLED, "0\n");
+    put(r, "sys/class/thermal/thermal_zone0/temp", "50000\n");
+    put(r, "sys/fs/ext4/mmcblk0p3/errors_count", "0\n");
+}
+
+struct OkServer;
+impl ServerCheck for OkServer {
+    fn check(&self) -> Check {
+        Check::ok("server", "https://hub reachable, token accepted")
+    }
+}
+
+fn inputs<'a>(
+    r: &'a Path,
+    config: &str,
+    gpio: &'a FakeGpio,
+    cams: &'a SysfsCameras<'a>,
+    server: &'a dyn ServerCheck,
+) -> DoctorInputs<'a> {
+    let data_dir = r.join("data");
+    std::fs::create_dir_all(&data_dir).unwrap();
+    DoctorInputs {
+        root: r,
+        config_path: r.join("motcua.toml"),
+        config: Config::parse(&r.join("motcua.toml"), config.as_bytes()),
+        config_file_exists: true,
+        data_dir,
+        gpio,
+        cameras: cams,
+        server,
+        kernel_clock_synced: None,
+        now: "2026-11-23T01:00:00Z".parse().unwrap(),
+    }
+}
+
+const PINS: &str =
+    "[gpio]\npir_pin = 17\nbuttons = [{ counter = 1, pin = 5 }]\nstatus_led_pin = 22\n";
+
+#[test]
+fn healthy_appliance_is_all_ok_except_missing_catalog() {
+    let t = tempfile::tempdir().unwrap();
+    let r = t.path();
+    healthy_tree(r);
+    let gpio = FakeGpio::new();
+    let cams = SysfsCameras { root: r };
+    let inp = inputs(r, PINS, &gpio, &cams, &OkServer);
+    crate::store::CatalogStore::open(&inp.data_dir.join("catalog.db")).unwrap();
+    let rep = run(&inp);
+    let by = |n: &str| rep.checks.iter().find(|c| c.name == n).unwrap().clone();
+    for c in &rep.checks {
+        if c.name != "disk" {
+            assert_eq!(c.level, CheckLevel::Ok, "{c:?}");
+        }
+    }
+    assert_eq!(
+        by("catalog.db").summary,
+        "integrity ok, schema 2, no catalog applied yet"
+    );
+    assert_eq!(by("cameras").details, vec!["/dev/video0 = /dev/v4l/by-id/usb-046d_C270-video-index0: HD Webcam C270 [formats not probed]"]);
+    assert_eq!(
+        by("gpio").details,
+        vec![
+            "BCM 17 (gpio.pir_pin): usable",
+            "BCM 5 (gpio.buttons[counter 1]): usable",
+            "BCM 22 (gpio.status_led_pin): usable"
+        ]
+    );
+    assert_eq!(
+        by("display").details,
+        vec![
+            "card0-DSI-1: connected, DPMS On",
+            "card0-HDMI-A-1: disconnected",
+            "backlight 10-0045: brightness 255/255"
+        ]
+    );
+    assert_eq!(by("clock").summary, "synchronised (2026-11-23 01:00 UTC)");
+    assert!(
+        rep.to_text()
+            .contains("ok    gpio         3 pin(s) usable\n"),
+        "{}",
+        rep.to_text()
+    );
+}
+
+#[test]
+fn problems_are_warn_or_fail_with_next_steps_and_the_exit_code_is_the_worst() {
+    let t = tempfile::tempdir().unwrap();
+    let r = t.path();
+    healthy_tree(r);
+    std::fs::remove_file(r.join("run/systemd/timesync/synchronized")).unwrap();
+    put(r, crate::device::health::GET_THROTTLED, "50005\n");
+    let gpio = FakeGpio::new();
+    gpio.set_busy(5);
+    let cams = SysfsCameras { root: r };
+    let inp = inputs(r, PINS, &gpio, &cams, &ServerNotConfigured);
+    put(&inp.data_dir, "catalog.db", "this is not a database, it is long enough to have a header of sorts......................................................");
+    let rep = run(&inp);
+    let by = |n: &str| rep.checks.iter().find(|c| c.name == n).unwrap().clone();
+    assert_eq!(by("clock").level, CheckLevel::Warn);
+    assert_eq!(
+        by("server").summary,
+        "server check not configured in this build"
+    );
+    assert_eq!(by("power").level, CheckLevel::Fail);
+    assert_eq!(
+        by("power").next.as_deref(),
+        Some("use the official 5.1 V power supply and a short, thick cable")
+    );
+    assert_eq!(by("catalog.db").level, CheckLevel::Fail);
+    let g = by("gpio");
+    assert_eq!(
+        (g.level, g.summary.as_str()),
+        (CheckLevel::Fail, "1 of 3 pin(s) unusable")
+    );
+    assert_eq!(g.details[1], "BCM 5 (gpio.buttons[counter 1]): GPIO pin 5 is busy or unavailable (busy (fake)); check that no other program or device-tree overlay uses it");
+    assert_eq!(rep.worst, CheckLevel::Fail);
+    assert_eq!(rep.exit_code(), 2);
+    let json = serde_json::to_value(&rep).unwrap();
+    assert_eq!(json["worst"], "fail");
+    assert!(rep.to_text().ends_with("some checks failed (exit 2)\n"));
+}
+
+#[test]
+fn bad_config_no_display_no_cameras() {
+    let t = tempfile::tempdir().unwrap();
+    let r = t.path();
+    let gpio = FakeGpio::new();
+    let cams = SysfsCameras { root: r };
+    let inp = inputs(
+        r,
+        "[gpio]\npir_pin = 99\n",
+        &gpio,
+        &cams,
+        &ServerNotConfigured,
+    );
+    let rep = run(&inp);
+    let by = |n: &str| rep.checks.iter().find(|c| c.name == n).unwrap().clone();
+    let c = by("config");
+    assert_eq!(c.level, CheckLevel::Fail);
+    assert!(
+        c.summary.ends_with(
+            "motcua.toml: gpio.pir_pin = 99 is not a header GPIO; use a BCM number from 0 to 27"
+        ),
+        "{}",
+        c.summary
+    );
+    assert_eq!(
+        by("display").summary,
+        "no /dev/dri/card* (no display driver)"
+    );
+    assert_eq!(by("cameras").level, CheckLevel::Warn);
+    assert_eq!(
+        by("gpio").summary,
+        "no pins configured (no sensor, buttons or LED)",
+        "defaults used after a bad config"
+    );
+    assert_eq!(by("catalog.db").level, CheckLevel::Warn);
+    let clock = system::clock(r, Some(false), "2026-01-01T00:00:00Z".parse().unwrap());
+    assert_eq!(clock.level, CheckLevel::Warn);
+    let clock = system::clock(r, Some(true), "1970-01-01T00:00:10Z".parse().unwrap());
+    assert_eq!(clock.summary, "system time is 1970-01-01 00:00 UTC");
+    let _ = kernel_clock_synced(); // runs on the host without failing
+}
