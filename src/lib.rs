@@ -12,5 +12,6 @@ pub mod config;
 pub mod current;
 pub mod queue;
 pub mod record;
+pub mod recorder;
 pub mod search;
 pub mod store;
