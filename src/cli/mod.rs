@@ -6,6 +6,7 @@
 mod catalog_cmd;
 mod fee_cmd;
 mod search_cmd;
+mod snapshot_cmd;
 
 use std::path::PathBuf;
 
@@ -44,6 +45,9 @@ pub enum Command {
     Search(search_cmd::SearchArgs),
     /// Compute a procedure's fee and show how it was reached.
     Fee(fee_cmd::FeeArgs),
+    /// Counter snapshots: capture, list, verify, export (alias `snapshot`).
+    #[command(subcommand, alias = "snapshot")]
+    Snapshots(snapshot_cmd::SnapshotCommand),
 }
 
 /// Everything a command needs from the global flags.
@@ -71,6 +75,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Catalog(cmd) => catalog_cmd::run(&ctx, cmd),
         Command::Search(args) => search_cmd::run(&ctx, args),
         Command::Fee(args) => fee_cmd::run(&ctx, args),
+        Command::Snapshots(cmd) => snapshot_cmd::run(&ctx, cmd),
     }
 }
 

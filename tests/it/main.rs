@@ -2,4 +2,7 @@
 //! heavy). Grouped by area, one module each.
 
 mod catalog_import;
+mod recorder_cli;
+mod recorder_crash;
+mod recorder_flow;
 mod support;
