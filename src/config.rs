@@ -34,6 +34,9 @@ pub struct Config {
     pub gpio: GpioConfig,
     #[serde(default)]
     pub display: DisplayConfig,
+    /// Counter cameras and snapshot retention (`docs/config.md`, "## [recorder]").
+    #[serde(default)]
+    pub recorder: crate::recorder::config::RecorderConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -195,6 +198,7 @@ impl Config {
         if self.device.name.trim().is_empty() || self.device.name.len() > 64 {
             return Err(semantic("device.name must be 1 to 64 characters".into()));
         }
+        self.recorder.check().map_err(semantic)?;
         Ok(())
     }
 

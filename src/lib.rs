@@ -14,5 +14,6 @@ pub mod device;
 pub mod doctor;
 pub mod queue;
 pub mod record;
+pub mod recorder;
 pub mod search;
 pub mod store;

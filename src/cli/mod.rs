@@ -7,6 +7,7 @@ mod catalog_cmd;
 mod doctor_cmd;
 mod fee_cmd;
 mod search_cmd;
+mod snapshot_cmd;
 
 use std::path::PathBuf;
 
@@ -47,6 +48,9 @@ pub enum Command {
     Fee(fee_cmd::FeeArgs),
     /// Check config, stores, cameras, GPIO, display, clock, disk and power (exit 0/1/2).
     Doctor(doctor_cmd::DoctorArgs),
+    /// Counter snapshots: capture, list, verify, export (alias `snapshot`).
+    #[command(subcommand, alias = "snapshot")]
+    Snapshots(snapshot_cmd::SnapshotCommand),
 }
 
 /// Everything a command needs from the global flags.
@@ -78,6 +82,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Search(args) => search_cmd::run(&ctx, args),
         Command::Fee(args) => fee_cmd::run(&ctx, args),
         Command::Doctor(_) => unreachable!("handled above"),
+        Command::Snapshots(cmd) => snapshot_cmd::run(&ctx, cmd),
     }
 }
 

@@ -1,5 +1,6 @@
-//! Versioned schema of `catalog.db`: fresh creation from `schema.sql`, upgrades through the
-//! numbered files in `migrations/`, and the version kept in SQLite's `user_version`.
+//! Versioned schemas: fresh creation from a full schema, upgrades through numbered migration
+//! files, and the version kept in SQLite's `user_version`. `catalog.db` uses [`CATALOG`]
+//! (`schema.sql` + `migrations/`); other databases (`footage.db`) pass their own [`Schema`].
 //!
 //! A database newer than this build is refused, never modified.
 
@@ -20,27 +21,58 @@ const MIGRATIONS: &[&str] = &[
 
 pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
 
-/// Bring the database at `conn` to [`LATEST_VERSION`], each step in its own transaction.
+/// One database's schema: the full current SQL and the steps that reach it.
+#[derive(Debug, Clone, Copy)]
+pub struct Schema {
+    /// The full current schema, run on an empty database.
+    pub fresh: &'static str,
+    /// `migrations[i]` takes version `i` to version `i + 1`.
+    pub migrations: &'static [&'static str],
+}
+
+impl Schema {
+    pub const fn latest(&self) -> i64 {
+        self.migrations.len() as i64
+    }
+}
+
+/// `catalog.db`'s schema.
+pub const CATALOG: Schema = Schema {
+    fresh: SCHEMA_SQL,
+    migrations: MIGRATIONS,
+};
+
+/// Bring `catalog.db` at `conn` to [`LATEST_VERSION`].
 pub fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    migrate_schema(conn, path, &CATALOG)
+}
+
+/// Bring the database at `conn` to `schema`'s latest version, each step in its own transaction.
+pub fn migrate_schema(
+    conn: &mut Connection,
+    path: &Path,
+    schema: &Schema,
+) -> Result<(), StoreError> {
+    let latest = schema.latest();
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if version > LATEST_VERSION {
+    if version > latest {
         return Err(StoreError::TooNew {
             path: path.to_owned(),
             found: version,
-            latest: LATEST_VERSION,
+            latest,
         });
     }
-    if version == LATEST_VERSION {
+    if version == latest {
         return Ok(());
     }
     if version == 0 && is_empty(conn)? {
         let tx = conn.transaction()?;
-        tx.execute_batch(SCHEMA_SQL)?;
-        tx.pragma_update(None, "user_version", LATEST_VERSION)?;
+        tx.execute_batch(schema.fresh)?;
+        tx.pragma_update(None, "user_version", latest)?;
         tx.commit()?;
         return Ok(());
     }
-    for (i, step) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+    for (i, step) in schema.migrations.iter().enumerate().skip(version as usize) {
         let tx = conn.transaction()?;
         tx.execute_batch(step)?;
         tx.pragma_update(None, "user_version", i as i64 + 1)?;
@@ -53,10 +85,19 @@ fn is_empty(conn: &Connection) -> rusqlite::Result<bool> {
     conn.query_row("SELECT count(*) = 0 FROM sqlite_schema", [], |r| r.get(0))
 }
 
-/// Apply only the numbered migrations from scratch (used by the schema test).
+/// Apply only the numbered migrations from scratch (used by the schema tests).
 #[cfg(test)]
 pub(crate) fn migrate_stepwise(conn: &mut Connection) -> rusqlite::Result<()> {
-    for (i, step) in MIGRATIONS.iter().enumerate() {
+    migrate_schema_stepwise(conn, &CATALOG)
+}
+
+/// Apply only `schema`'s numbered migrations from scratch.
+#[cfg(test)]
+pub(crate) fn migrate_schema_stepwise(
+    conn: &mut Connection,
+    schema: &Schema,
+) -> rusqlite::Result<()> {
+    for (i, step) in schema.migrations.iter().enumerate() {
         let tx = conn.transaction()?;
         tx.execute_batch(step)?;
         tx.pragma_update(None, "user_version", i as i64 + 1)?;
@@ -66,11 +107,11 @@ pub(crate) fn migrate_stepwise(conn: &mut Connection) -> rusqlite::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Tables, indexes and their SQL, normalised for whitespace.
-    fn schema_of(conn: &Connection) -> Vec<(String, String, String)> {
+    pub(crate) fn schema_of(conn: &Connection) -> Vec<(String, String, String)> {
         let mut stmt = conn
             .prepare("SELECT type, name, sql FROM sqlite_schema WHERE sql IS NOT NULL ORDER BY type, name")
             .unwrap();

@@ -5,7 +5,7 @@
 //! by a [`CatalogStore`]; readers (the kiosk) open read-only. See `docs/storage.md`.
 
 mod catalog_store;
-mod migrate;
+pub(crate) mod migrate;
 pub mod queue_store;
 
 use std::path::{Path, PathBuf};
@@ -14,7 +14,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 pub use catalog_store::{CatalogInfo, CatalogStore};
-pub use migrate::{LATEST_VERSION, SCHEMA_SQL};
+pub use migrate::{migrate_schema, Schema, LATEST_VERSION, SCHEMA_SQL};
 
 /// File name of the catalog database inside the data directory.
 pub const CATALOG_DB: &str = "catalog.db";

@@ -1,0 +1,87 @@
+//! Counter cameras: the [`FrameSource`] trait with its two implementations side by side — the
+//! real V4L2 camera (`v4l2.rs`, feature `v4l2`) and the synthetic one (`synthetic.rs`, for
+//! tests and the demo) — and the worker thread that keeps a camera streaming into its ring,
+//! degrading and retrying with backoff when it disappears (`worker.rs`).
+//!
+//! Never touches storage: a frame leaves here only through the ring.
+
+pub mod synthetic;
+#[cfg(feature = "v4l2")]
+pub mod v4l2;
+pub mod worker;
+
+use std::sync::Arc;
+
+/// Pixel formats we accept from a camera, in order of preference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PixelFormat {
+    /// Motion JPEG: each frame is a JPEG, stored as sent.
+    Mjpeg,
+    /// Packed YUV 4:2:2: encoded to JPEG once, at snapshot time.
+    Yuyv,
+}
+
+/// The pixels of one frame.
+#[derive(Debug, Clone)]
+pub enum PixelData {
+    /// A complete JPEG, already trimmed at its EOI marker.
+    Jpeg(Arc<[u8]>),
+    /// Raw YUYV with the negotiated line stride.
+    Yuyv { data: Arc<[u8]>, stride: u32 },
+}
+
+/// One frame from a camera, stamped when it was dequeued.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    /// Position in this camera's stream (restarts count on).
+    pub seq: u64,
+    pub width: u32,
+    pub height: u32,
+    pub captured_at_ms: i64,
+    pub captured_mono: std::time::Instant,
+    pub data: PixelData,
+}
+
+/// What a camera agreed to stream.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StreamInfo {
+    pub format: PixelFormat,
+    pub width: u32,
+    pub height: u32,
+    /// Driver and card, for status pages.
+    pub description: String,
+}
+
+/// Why a camera cannot deliver frames. All are retried by the worker.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CameraError {
+    #[error("camera {0} is not connected")]
+    NotConnected(String),
+    #[error("camera {device} offers neither MJPEG nor YUYV (it offers {offered})")]
+    NoUsableFormat { device: String, offered: String },
+    #[error("camera {device}: {message}")]
+    Io { device: String, message: String },
+    #[error("camera {device} sent a bad frame: {message}")]
+    BadFrame { device: String, message: String },
+}
+
+/// Pixels with their size, as a source returns them (the worker stamps time and seq).
+#[derive(Debug, Clone)]
+pub struct RawFrame {
+    pub width: u32,
+    pub height: u32,
+    pub data: PixelData,
+}
+
+/// A camera that can be (re)started and read frame by frame.
+pub trait FrameSource: Send {
+    /// A short name for logs and status (the device path).
+    fn name(&self) -> String;
+    /// Open the device, negotiate format and size, start streaming.
+    fn start(&mut self) -> Result<StreamInfo, CameraError>;
+    /// Block until the next frame (bounded by a timeout inside the source).
+    fn next_frame(&mut self) -> Result<RawFrame, CameraError>;
+    /// Stop streaming and release the device; `start` may be called again.
+    fn stop(&mut self);
+}

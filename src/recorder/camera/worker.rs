@@ -1,0 +1,222 @@
+//! One thread per camera: start the source, push every frame into the ring, and when the
+//! camera fails or disappears mark it degraded, clear the ring and retry with exponential
+//! backoff — so a camera plugged back in streams again without a restart.
+//!
+//! Never stores anything and never blocks a capture: captures only read the ring.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::{Frame, FrameSource, StreamInfo};
+use crate::recorder::clock::Clocks;
+use crate::recorder::ring::FrameRing;
+
+/// First retry delay after a failure; doubles up to [`MAX_BACKOFF`].
+pub const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+pub const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+/// How a camera is doing, for status pages and the daemon's health.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum CameraState {
+    Starting,
+    Streaming { info: StreamInfo },
+    Degraded { error: String, retry_in_ms: u64 },
+    Stopped,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CameraStatus {
+    pub name: String,
+    pub state: CameraState,
+    pub frames: u64,
+    /// Times the stream was (re)started successfully.
+    pub starts: u64,
+}
+
+struct Shared {
+    status: Mutex<CameraStatus>,
+    stop: AtomicBool,
+    wake: Condvar,
+    wake_lock: Mutex<()>,
+}
+
+/// A running camera thread and its ring.
+pub struct CameraWorker {
+    pub ring: Arc<FrameRing>,
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl CameraWorker {
+    pub fn spawn(
+        mut source: Box<dyn FrameSource>,
+        ring_frames: usize,
+        clocks: Arc<dyn Clocks>,
+    ) -> CameraWorker {
+        let ring = Arc::new(FrameRing::new(ring_frames));
+        let shared = Arc::new(Shared {
+            status: Mutex::new(CameraStatus {
+                name: source.name(),
+                state: CameraState::Starting,
+                frames: 0,
+                starts: 0,
+            }),
+            stop: AtomicBool::new(false),
+            wake: Condvar::new(),
+            wake_lock: Mutex::new(()),
+        });
+        let (r, s) = (ring.clone(), shared.clone());
+        let thread = std::thread::Builder::new()
+            .name(format!("camera {}", source.name()))
+            .spawn(move || run(&mut *source, &r, &s, &*clocks))
+            .expect("spawn camera thread");
+        CameraWorker {
+            ring,
+            shared,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn status(&self) -> CameraStatus {
+        self.shared
+            .status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Stop the thread and wait for it (at most one frame timeout).
+    pub fn stop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        self.shared.wake.notify_all();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for CameraWorker {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn set_state(shared: &Shared, state: CameraState) {
+    let mut st = shared.status.lock().unwrap_or_else(|p| p.into_inner());
+    if matches!(state, CameraState::Streaming { .. }) {
+        st.starts += 1;
+    }
+    st.state = state;
+}
+
+fn run(source: &mut dyn FrameSource, ring: &FrameRing, shared: &Shared, clocks: &dyn Clocks) {
+    let mut backoff = FIRST_BACKOFF;
+    let mut seq = 0u64;
+    while !shared.stop.load(Ordering::SeqCst) {
+        let error = match source.start() {
+            Ok(info) => {
+                tracing::info!(camera = %source.name(), ?info, "camera streaming");
+                set_state(shared, CameraState::Streaming { info });
+                backoff = FIRST_BACKOFF;
+                loop {
+                    if shared.stop.load(Ordering::SeqCst) {
+                        source.stop();
+                        set_state(shared, CameraState::Stopped);
+                        return;
+                    }
+                    match source.next_frame() {
+                        Ok(raw) => {
+                            seq += 1;
+                            ring.push(Frame {
+                                seq,
+                                width: raw.width,
+                                height: raw.height,
+                                captured_at_ms: clocks.now_ms(),
+                                captured_mono: clocks.monotonic(),
+                                data: raw.data,
+                            });
+                            shared
+                                .status
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .frames += 1;
+                        }
+                        Err(e) => break e,
+                    }
+                }
+            }
+            Err(e) => e,
+        };
+        source.stop();
+        ring.clear();
+        tracing::warn!(camera = %source.name(), %error, retry_in = ?backoff, "camera degraded");
+        set_state(
+            shared,
+            CameraState::Degraded {
+                error: error.to_string(),
+                retry_in_ms: backoff.as_millis() as u64,
+            },
+        );
+        let guard = shared.wake_lock.lock().unwrap_or_else(|p| p.into_inner());
+        if !shared.stop.load(Ordering::SeqCst) {
+            let _ = shared.wake.wait_timeout(guard, backoff);
+        }
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+    set_state(shared, CameraState::Stopped);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::recorder::camera::synthetic::SyntheticCamera;
+    use crate::recorder::camera::PixelFormat;
+    use crate::recorder::clock::RealClocks;
+    use std::time::Instant;
+
+    fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+        let t = Instant::now();
+        while !cond() {
+            assert!(
+                t.elapsed() < Duration::from_secs(5),
+                "timed out waiting for {what}"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn unplugged_camera_degrades_and_comes_back_without_restart() {
+        let cam = SyntheticCamera::new("/dev/v4l/by-id/usb-test", 64, 48, 200, PixelFormat::Mjpeg);
+        let ctl = cam.control();
+        let mut w = CameraWorker::spawn(Box::new(cam), 4, Arc::new(RealClocks));
+        wait_for("streaming", || w.ring.len() == 4);
+        ctl.unplug();
+        wait_for("degraded", || {
+            matches!(w.status().state, CameraState::Degraded { .. })
+        });
+        let CameraState::Degraded { error, .. } = w.status().state else {
+            unreachable!()
+        };
+        assert_eq!(error, "camera /dev/v4l/by-id/usb-test is not connected");
+        assert!(
+            w.ring
+                .latest(Duration::from_secs(1), Duration::ZERO)
+                .is_none(),
+            "stale frames dropped"
+        );
+        std::thread::sleep(Duration::from_millis(500)); // a few failed retries
+        ctl.plug();
+        wait_for("streaming again", || {
+            w.status().starts == 2 && !w.ring.is_empty()
+        });
+        assert!(matches!(w.status().state, CameraState::Streaming { .. }));
+        w.stop();
+        assert_eq!(w.status().state, CameraState::Stopped);
+    }
+}

@@ -1,0 +1,241 @@
+//! The `[recorder]` section of `motcua.toml`: cameras per counter and the retention policy.
+//! Every field is documented in `docs/config.md` ("## [recorder]"); unknown keys are refused.
+//!
+//! Parsing and checking only; never opens a device.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::camera::PixelFormat;
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecorderConfig {
+    /// Frames kept in RAM per camera (the pre-trigger window), 2 to 60.
+    #[serde(default = "default_ring")]
+    pub ring_frames: usize,
+    /// JPEG quality used when a YUYV camera's frame is encoded, 50 to 95.
+    #[serde(default = "default_quality")]
+    pub yuyv_quality: u8,
+    /// One entry per counter camera.
+    #[serde(default)]
+    pub cameras: Vec<CameraConfig>,
+    #[serde(default)]
+    pub retention: RetentionConfig,
+}
+
+impl Default for RecorderConfig {
+    fn default() -> Self {
+        RecorderConfig {
+            ring_frames: default_ring(),
+            yuyv_quality: default_quality(),
+            cameras: Vec::new(),
+            retention: RetentionConfig::default(),
+        }
+    }
+}
+
+fn default_ring() -> usize {
+    8
+}
+fn default_quality() -> u8 {
+    85
+}
+
+/// Which pixel formats to accept, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum FormatPreference {
+    /// MJPEG if the camera offers it, else YUYV.
+    #[default]
+    Auto,
+    Mjpeg,
+    Yuyv,
+}
+
+impl FormatPreference {
+    pub fn order(self) -> Vec<PixelFormat> {
+        match self {
+            FormatPreference::Auto => vec![PixelFormat::Mjpeg, PixelFormat::Yuyv],
+            FormatPreference::Mjpeg => vec![PixelFormat::Mjpeg],
+            FormatPreference::Yuyv => vec![PixelFormat::Yuyv],
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CameraConfig {
+    /// Counter number this camera watches (1 to 999, unique).
+    pub counter: u32,
+    /// Stable device path, e.g. `/dev/v4l/by-id/usb-046d_C270-video-index0`; or `synthetic`
+    /// for the built-in test-pattern camera (development and demos).
+    pub device: PathBuf,
+    /// Requested width in pixels (the driver may pick the nearest it supports).
+    #[serde(default = "default_width")]
+    pub width: u32,
+    /// Requested height in pixels.
+    #[serde(default = "default_height")]
+    pub height: u32,
+    /// `auto` (MJPEG, else YUYV), `mjpeg` or `yuyv`.
+    #[serde(default)]
+    pub format: FormatPreference,
+    /// Take a snapshot every this many seconds (0 = off; otherwise at least 10).
+    #[serde(default)]
+    pub interval_secs: u32,
+}
+
+fn default_width() -> u32 {
+    1280
+}
+fn default_height() -> u32 {
+    720
+}
+
+impl CameraConfig {
+    pub fn is_synthetic(&self) -> bool {
+        self.device.as_os_str() == "synthetic"
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Delete unpinned snapshots older than this many days (1 to 3650).
+    #[serde(default = "default_age")]
+    pub max_age_days: u32,
+    /// Keep the snapshots' total size under this many bytes (0 = no quota).
+    #[serde(default)]
+    pub max_bytes: u64,
+    /// Prune the oldest unpinned snapshots while the data filesystem has less free space.
+    #[serde(default = "default_min_free")]
+    pub min_free_bytes: u64,
+    /// Seconds between retention passes (60 to 86400); low space also triggers one.
+    #[serde(default = "default_check")]
+    pub check_interval_secs: u32,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            max_age_days: default_age(),
+            max_bytes: 0,
+            min_free_bytes: default_min_free(),
+            check_interval_secs: default_check(),
+        }
+    }
+}
+
+fn default_age() -> u32 {
+    90
+}
+fn default_min_free() -> u64 {
+    500 * 1024 * 1024
+}
+fn default_check() -> u32 {
+    600
+}
+
+impl RecorderConfig {
+    /// Semantic checks; the message names the key.
+    pub fn check(&self) -> Result<(), String> {
+        if !(2..=60).contains(&self.ring_frames) {
+            return Err("recorder.ring_frames must be between 2 and 60".into());
+        }
+        if !(50..=95).contains(&self.yuyv_quality) {
+            return Err("recorder.yuyv_quality must be between 50 and 95".into());
+        }
+        let r = &self.retention;
+        if !(1..=3650).contains(&r.max_age_days) {
+            return Err("recorder.retention.max_age_days must be between 1 and 3650".into());
+        }
+        if !(60..=86_400).contains(&r.check_interval_secs) {
+            return Err(
+                "recorder.retention.check_interval_secs must be between 60 and 86400".into(),
+            );
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, c) in self.cameras.iter().enumerate() {
+            let at = format!("recorder.cameras[{i}]");
+            if !(1..=999).contains(&c.counter) {
+                return Err(format!("{at}.counter must be between 1 and 999"));
+            }
+            if !seen.insert(c.counter) {
+                return Err(format!("{at}.counter {} is configured twice", c.counter));
+            }
+            if !c.is_synthetic() && !c.device.starts_with("/dev/") {
+                return Err(format!("{at}.device must be a path under /dev/ (preferably /dev/v4l/by-id/...) or \"synthetic\""));
+            }
+            if !(160..=4096).contains(&c.width)
+                || !(120..=4096).contains(&c.height)
+                || c.width % 2 != 0
+            {
+                return Err(format!(
+                    "{at}: width must be an even number 160..4096 and height 120..4096"
+                ));
+            }
+            if c.interval_secs != 0 && c.interval_secs < 10 {
+                return Err(format!("{at}.interval_secs must be 0 (off) or at least 10"));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use std::path::Path;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        Config::parse(Path::new("m.toml"), text.as_bytes()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn full_recorder_section_parses() {
+        let c = parse(
+            "[recorder]\nring_frames = 4\n[recorder.retention]\nmax_age_days = 30\nmax_bytes = 1000000\n\
+             [[recorder.cameras]]\ncounter = 1\ndevice = \"/dev/v4l/by-id/usb-cam-video-index0\"\nwidth = 1920\nheight = 1080\nformat = \"mjpeg\"\ninterval_secs = 60\n\
+             [[recorder.cameras]]\ncounter = 2\ndevice = \"synthetic\"\n",
+        )
+        .unwrap();
+        let r = &c.recorder;
+        assert_eq!(r.ring_frames, 4);
+        assert_eq!(r.retention.max_age_days, 30);
+        assert_eq!(r.cameras.len(), 2);
+        assert_eq!(r.cameras[0].width, 1920);
+        assert!(r.cameras[1].is_synthetic());
+        assert_eq!((r.cameras[1].width, r.cameras[1].interval_secs), (1280, 0));
+    }
+
+    #[test]
+    fn recorder_errors_name_the_key() {
+        assert_eq!(
+            parse("[[recorder.cameras]]\ncounter = 1\ndevice = \"synthetic\"\nfps = 5\n").unwrap_err(),
+            "m.toml:4: key `recorder.cameras[0].fps`: unknown field `fps`, expected one of `counter`, `device`, `width`, `height`, `format`, `interval_secs`"
+        );
+        assert_eq!(
+            parse("[[recorder.cameras]]\ncounter = 1\ndevice = \"../etc/passwd\"\n").unwrap_err(),
+            "m.toml: recorder.cameras[0].device must be a path under /dev/ (preferably /dev/v4l/by-id/...) or \"synthetic\""
+        );
+        assert_eq!(
+            parse("[[recorder.cameras]]\ncounter = 1\ndevice = \"synthetic\"\n[[recorder.cameras]]\ncounter = 1\ndevice = \"synthetic\"\n").unwrap_err(),
+            "m.toml: recorder.cameras[1].counter 1 is configured twice"
+        );
+        assert_eq!(
+            parse("[[recorder.cameras]]\ncounter = 1\ndevice = \"synthetic\"\ninterval_secs = 3\n")
+                .unwrap_err(),
+            "m.toml: recorder.cameras[0].interval_secs must be 0 (off) or at least 10"
+        );
+        assert_eq!(
+            parse("[recorder.retention]\nmax_age_days = 0\n").unwrap_err(),
+            "m.toml: recorder.retention.max_age_days must be between 1 and 3650"
+        );
+        assert!(parse(
+            "[[recorder.cameras]]\ncounter = 1\ndevice = \"synthetic\"\nformat = \"h264\"\n"
+        )
+        .unwrap_err()
+        .contains("key `recorder.cameras[0].format`"));
+    }
+}

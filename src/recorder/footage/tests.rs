@@ -1,0 +1,206 @@
+//! Unit tests of the footage store: lifecycle, reconcile rules and tamper detection.
+
+use super::*;
+use crate::recorder::jpeg;
+
+fn frame(n: u8) -> Vec<u8> {
+    let rgb = vec![n; 16 * 16 * 3];
+    jpeg::encode_rgb(&rgb, 16, 16, 80).unwrap()
+}
+
+fn new_snapshot<'a>(jpeg: &'a [u8], record: Option<&'a str>, at: i64) -> NewSnapshot<'a> {
+    NewSnapshot {
+        jpeg,
+        width: 16,
+        height: 16,
+        counter: 2,
+        record_id: record,
+        captured_at_ms: at,
+        reason: "started",
+        thumbnail: Some((8, 8, b"thumb")),
+    }
+}
+
+const REC: &str = "000.00.14.H56-251119-0042";
+
+#[test]
+fn footage_schema_migrated_equals_fresh() {
+    use crate::store::migrate::{migrate_schema_stepwise, tests::schema_of};
+    let mut fresh = Connection::open_in_memory().unwrap();
+    store::migrate_schema(&mut fresh, Path::new(":memory:"), &SCHEMA).unwrap();
+    let mut stepped = Connection::open_in_memory().unwrap();
+    migrate_schema_stepwise(&mut stepped, &SCHEMA).unwrap();
+    assert_eq!(schema_of(&fresh), schema_of(&stepped));
+}
+
+#[test]
+fn ingest_list_delete_verify() {
+    let t = tempfile::tempdir().unwrap();
+    let (mut st, rep) = FootageStore::open_writer(t.path(), 0).unwrap();
+    assert!(rep.is_clean());
+    let (a, b) = (frame(10), frame(200));
+    let s1 = st.ingest(&new_snapshot(&a, Some(REC), 100), 101).unwrap();
+    let s2 = st.ingest(&new_snapshot(&b, None, 200), 201).unwrap();
+    // the same bytes for a second record (started/finished on one frame) share one file
+    let s3 = st.ingest(&new_snapshot(&a, Some(REC), 100), 301).unwrap();
+    assert_eq!((s1.id, s2.id, s3.id), (1, 2, 3));
+    assert_eq!(s1.sha256, s3.sha256);
+    assert_eq!(std::fs::read(st.dir().path_of(&s1.sha256)).unwrap(), a);
+    let by_record = st
+        .list(&Filter {
+            record_id: Some(REC.into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(
+        by_record.iter().map(|s| s.id).collect::<Vec<_>>(),
+        vec![1, 3]
+    );
+    let window = st
+        .list(&Filter {
+            since_ms: Some(150),
+            until_ms: Some(250),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(window.iter().map(|s| s.id).collect::<Vec<_>>(), vec![2]);
+    assert_eq!(st.thumbnail(1).unwrap().unwrap().2, b"thumb");
+
+    assert_eq!(st.delete_by_policy(&[1], "max_age", 400).unwrap(), vec![1]);
+    assert!(
+        st.dir().path_of(&s1.sha256).exists(),
+        "still used by snapshot 3"
+    );
+    assert_eq!(
+        st.delete_by_policy(&[3, 2, 99], "max_bytes", 401).unwrap(),
+        vec![3, 2]
+    );
+    assert!(!st.dir().path_of(&s1.sha256).exists());
+    assert!(st.thumbnail(1).unwrap().is_none());
+    let v = st.verify(true).unwrap();
+    assert!(v.ok(), "{:?}", v.problems);
+    assert_eq!((v.chain_entries, v.snapshots, v.head_seq), (6, 0, 6));
+}
+
+#[test]
+fn pinned_snapshots_are_not_deleted() {
+    let t = tempfile::tempdir().unwrap();
+    let (mut st, _) = FootageStore::open_writer(t.path(), 0).unwrap();
+    let a = frame(1);
+    st.ingest(&new_snapshot(&a, Some(REC), 1), 1).unwrap();
+    st.pin_for_export(REC, &[1], 2).unwrap();
+    assert!(st.delete_by_policy(&[1], "max_age", 3).unwrap().is_empty());
+    assert!(st.prunable(10).unwrap().is_empty());
+}
+
+#[test]
+fn second_writer_is_refused() {
+    let t = tempfile::tempdir().unwrap();
+    let _w = FootageStore::open_writer(t.path(), 0).unwrap();
+    let err = FootageStore::open_writer(t.path(), 0).err().unwrap();
+    assert!(matches!(err, FootageError::Locked(_)), "{err}");
+    assert!(err
+        .to_string()
+        .ends_with("is in use by another motcua process (the daemon?); stop it or use its API"));
+}
+
+#[test]
+fn reconcile_removes_tmp_and_orphans_and_flags_missing_files() {
+    let t = tempfile::tempdir().unwrap();
+    let (a, b) = (frame(1), frame(2));
+    let orphan_sha;
+    {
+        let (mut st, _) = FootageStore::open_writer(t.path(), 0).unwrap();
+        st.ingest(&new_snapshot(&a, Some(REC), 1), 1).unwrap();
+        // a crash after rename, before the row: a file nobody was told about
+        orphan_sha = chain::sha256_hex(&b);
+        st.dir().write_durable(&orphan_sha, &b).unwrap();
+        std::fs::write(st.dir().root().join("tmp/x.part"), b"half").unwrap();
+        std::fs::remove_file(st.dir().path_of(&chain::sha256_hex(&a))).unwrap();
+    }
+    let (st, rep) = FootageStore::open_writer(t.path(), 50).unwrap();
+    assert_eq!(rep.tmp_removed, 1);
+    assert_eq!(rep.orphans_removed, vec![orphan_sha]);
+    assert_eq!(rep.rows_missing_file, vec![1]);
+    let listed = st.list(&Filter::default()).unwrap();
+    assert!(listed[0].missing);
+    let v = st.verify(true).unwrap();
+    assert_eq!(v.problems.len(), 1);
+    assert!(matches!(v.problems[0], Problem::FileMissing { id: 1, .. }));
+}
+
+fn tampered(edit: impl FnOnce(&FootageStore)) -> Vec<String> {
+    let t = tempfile::tempdir().unwrap();
+    let (mut st, _) = FootageStore::open_writer(t.path(), 0).unwrap();
+    for i in 0..3u8 {
+        let f = frame(i * 50);
+        st.ingest(&new_snapshot(&f, Some(REC), i as i64), i as i64)
+            .unwrap();
+    }
+    assert!(st.verify(true).unwrap().ok());
+    edit(&st);
+    let v = st.verify(true).unwrap();
+    v.problems.iter().map(|p| p.to_string()).collect()
+}
+
+#[test]
+fn tampering_is_named() {
+    let p = tampered(|st| {
+        st.connection()
+            .execute("DELETE FROM snapshot WHERE id = 2", [])
+            .unwrap();
+    });
+    assert!(p.iter().any(|m| m == "snapshot 2: row is gone but no retention deletion is recorded; it was removed outside motcua"), "{p:?}");
+    let p = tampered(|st| {
+        st.connection()
+            .execute(
+                "UPDATE snapshot SET record_id = '000.00.14.H56-251119-0001' WHERE id = 1",
+                [],
+            )
+            .unwrap();
+    });
+    assert_eq!(
+        p,
+        vec!["snapshot 1: `record_id` differs from its chain entry; the row was edited"]
+    );
+    let p = tampered(|st| {
+        // edit both the row and its entry: the entry's hash no longer matches
+        let c = st.connection();
+        c.execute("UPDATE snapshot SET counter = 9 WHERE id = 3", [])
+            .unwrap();
+        c.execute("UPDATE chain SET counter = 9 WHERE seq = 3", [])
+            .unwrap();
+    });
+    assert_eq!(
+        p,
+        vec!["chain: entry 3 does not match its hash; its fields were edited"]
+    );
+    let p = tampered(|st| {
+        st.connection()
+            .execute("DELETE FROM chain WHERE seq = 2", [])
+            .unwrap();
+        st.connection()
+            .execute("DELETE FROM snapshot WHERE id = 2", [])
+            .unwrap();
+    });
+    assert!(
+        p.contains(&"chain: entry 2 is missing (next is 3); entries were removed".to_string()),
+        "{p:?}"
+    );
+    assert!(
+        p.contains(&"chain: entry 3 does not link to entry 2; the chain was edited".to_string()),
+        "{p:?}"
+    );
+    let p = tampered(|st| {
+        let sha: String = st
+            .connection()
+            .query_row("SELECT sha256 FROM snapshot WHERE id = 1", [], |r| r.get(0))
+            .unwrap();
+        std::fs::write(st.dir().path_of(&sha), b"not the photo").unwrap();
+    });
+    assert_eq!(p.len(), 1);
+    assert!(
+        p[0].starts_with("snapshot 1: file ") && p[0].contains("was altered (its SHA-256 is now "),
+        "{p:?}"
+    );
+}

@@ -1,0 +1,253 @@
+//! `snapshots verify`: recompute the hash chain, compare every row with its capture entry,
+//! hash every file, and name each problem. Read-only: never repairs anything.
+//!
+//! A deletion by the retention policy leaves a `delete` entry, so it is not a problem; a row
+//! removed any other way, an edited row or entry, or an altered file is.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::{snapshot_from_row, FootageError, FootageStore, Snapshot, SNAPSHOT_COLS};
+use crate::recorder::chain::{self, EntryKind, GENESIS};
+
+/// One integrity problem, named so a supervisor can act on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "problem", rename_all = "snake_case")]
+pub enum Problem {
+    ChainGap {
+        expected: i64,
+        found: i64,
+    },
+    ChainLinkBroken {
+        seq: i64,
+    },
+    ChainHashMismatch {
+        seq: i64,
+    },
+    ChainBadKind {
+        seq: i64,
+        kind: String,
+    },
+    RowNotInChain {
+        id: i64,
+    },
+    RowDiffersFromChain {
+        id: i64,
+        field: &'static str,
+    },
+    DeletedWithoutRecord {
+        id: i64,
+    },
+    DeletedRowStillPresent {
+        id: i64,
+    },
+    FileMissing {
+        id: i64,
+        path: PathBuf,
+    },
+    FileAltered {
+        id: i64,
+        path: PathBuf,
+        actual_sha256: String,
+    },
+    OrphanFile {
+        path: PathBuf,
+    },
+    UnexpectedFile {
+        path: PathBuf,
+    },
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use Problem::*;
+        match self {
+            ChainGap { expected, found } => write!(f, "chain: entry {expected} is missing (next is {found}); entries were removed"),
+            ChainLinkBroken { seq } => write!(f, "chain: entry {seq} does not link to entry {}; the chain was edited", seq - 1),
+            ChainHashMismatch { seq } => write!(f, "chain: entry {seq} does not match its hash; its fields were edited"),
+            ChainBadKind { seq, kind } => write!(f, "chain: entry {seq} has unknown kind `{kind}`"),
+            RowNotInChain { id } => write!(f, "snapshot {id}: row has no capture entry in the chain; it was added outside motcua"),
+            RowDiffersFromChain { id, field } => write!(f, "snapshot {id}: `{field}` differs from its chain entry; the row was edited"),
+            DeletedWithoutRecord { id } => write!(f, "snapshot {id}: row is gone but no retention deletion is recorded; it was removed outside motcua"),
+            DeletedRowStillPresent { id } => write!(f, "snapshot {id}: recorded as deleted by retention but its row is still present"),
+            FileMissing { id, path } => write!(f, "snapshot {id}: file {} is missing", path.display()),
+            FileAltered { id, path, actual_sha256 } => write!(f, "snapshot {id}: file {} was altered (its SHA-256 is now {actual_sha256})", path.display()),
+            OrphanFile { path } => write!(f, "file {} has no snapshot row (run the daemon once to reconcile)", path.display()),
+            UnexpectedFile { path } => write!(f, "file {} does not belong in the footage directory", path.display()),
+        }
+    }
+}
+
+/// The outcome of a full check.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct VerifyReport {
+    pub chain_entries: i64,
+    pub snapshots: usize,
+    pub files_checked: usize,
+    pub head_seq: i64,
+    pub head_hash: String,
+    pub problems: Vec<Problem>,
+}
+
+impl VerifyReport {
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+impl FootageStore {
+    /// Check the chain, the rows against it and (with `files`) every file's hash.
+    pub fn verify(&self, files: bool) -> Result<VerifyReport, FootageError> {
+        let mut report = VerifyReport {
+            head_hash: GENESIS.to_owned(),
+            ..Default::default()
+        };
+        let rows: Vec<Snapshot> = {
+            let mut stmt = self
+                .conn
+                .prepare(&format!("SELECT {SNAPSHOT_COLS} FROM snapshot ORDER BY id"))?;
+            let rows = stmt.query_map([], snapshot_from_row)?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let mut by_id: HashMap<i64, &Snapshot> = rows.iter().map(|s| (s.id, s)).collect();
+        report.snapshots = rows.len();
+        let (head, _) = self.head()?;
+        let mut captures = Vec::new();
+        let mut deleted = HashSet::new();
+        let mut expected_seq = 1;
+        let mut prev = GENESIS.to_owned();
+        // Walk in pages so a long chain does not sit in memory.
+        let mut from = 1;
+        while from <= head {
+            let page = self.chain_entries(from, from + 9_999)?;
+            from += 10_000;
+            for e in page {
+                let seq = e.fields.seq;
+                if seq != expected_seq {
+                    report.problems.push(Problem::ChainGap {
+                        expected: expected_seq,
+                        found: seq,
+                    });
+                }
+                expected_seq = seq + 1;
+                if EntryKind::parse(&e.kind_text).is_none() {
+                    report.problems.push(Problem::ChainBadKind {
+                        seq,
+                        kind: e.kind_text.clone(),
+                    });
+                }
+                if e.prev_hash != prev {
+                    report.problems.push(Problem::ChainLinkBroken { seq });
+                }
+                if chain::link(&e.prev_hash, &e.fields.body_hash()) != e.hash {
+                    report.problems.push(Problem::ChainHashMismatch { seq });
+                }
+                prev = e.hash.clone();
+                report.chain_entries += 1;
+                report.head_seq = seq;
+                report.head_hash = e.hash.clone();
+                match e.fields.kind {
+                    EntryKind::Capture => captures.push(e.fields),
+                    EntryKind::Delete => {
+                        deleted.insert(e.fields.snapshot_id);
+                    }
+                }
+            }
+        }
+        for c in &captures {
+            match (by_id.remove(&c.seq), deleted.contains(&c.seq)) {
+                (Some(row), false) => {
+                    if let Some(field) = differing_field(row, c) {
+                        report
+                            .problems
+                            .push(Problem::RowDiffersFromChain { id: row.id, field });
+                    }
+                }
+                (Some(row), true) => report
+                    .problems
+                    .push(Problem::DeletedRowStillPresent { id: row.id }),
+                (None, false) => report
+                    .problems
+                    .push(Problem::DeletedWithoutRecord { id: c.seq }),
+                (None, true) => {}
+            }
+        }
+        let mut not_in_chain: Vec<i64> = by_id.keys().copied().collect();
+        not_in_chain.sort();
+        for id in not_in_chain {
+            report.problems.push(Problem::RowNotInChain { id });
+        }
+        if files {
+            self.verify_files(&rows, &mut report)?;
+        }
+        Ok(report)
+    }
+
+    fn verify_files(
+        &self,
+        rows: &[Snapshot],
+        report: &mut VerifyReport,
+    ) -> Result<(), FootageError> {
+        let mut checked: HashMap<&str, Option<String>> = HashMap::new();
+        for s in rows {
+            let path = self.dir.path_of(&s.sha256);
+            let actual = checked
+                .entry(&s.sha256)
+                .or_insert_with(|| std::fs::read(&path).ok().map(|b| chain::sha256_hex(&b)));
+            match actual {
+                None => report
+                    .problems
+                    .push(Problem::FileMissing { id: s.id, path }),
+                Some(a) if *a != s.sha256 => report.problems.push(Problem::FileAltered {
+                    id: s.id,
+                    path,
+                    actual_sha256: a.clone(),
+                }),
+                Some(_) => {}
+            }
+        }
+        report.files_checked = checked.len();
+        let pending: HashSet<String> = {
+            let mut stmt = self.conn.prepare("SELECT sha256 FROM pending_delete")?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let root = self.dir.root().to_owned();
+        let scan = self
+            .dir
+            .scan()
+            .map_err(FootageError::io("cannot scan", &root))?;
+        for sha in scan.content {
+            if !checked.contains_key(sha.as_str()) && !pending.contains(&sha) {
+                report.problems.push(Problem::OrphanFile {
+                    path: self.dir.path_of(&sha),
+                });
+            }
+        }
+        for path in scan.unexpected {
+            report.problems.push(Problem::UnexpectedFile { path });
+        }
+        Ok(())
+    }
+}
+
+fn differing_field(row: &Snapshot, c: &chain::EntryFields) -> Option<&'static str> {
+    if row.sha256 != c.sha256 {
+        Some("sha256")
+    } else if row.bytes != c.bytes {
+        Some("bytes")
+    } else if row.counter != c.counter {
+        Some("counter")
+    } else if row.record_id != c.record_id {
+        Some("record_id")
+    } else if row.captured_at_ms != c.captured_at_ms {
+        Some("captured_at")
+    } else if row.reason != c.reason {
+        Some("reason")
+    } else {
+        None
+    }
+}

@@ -1,0 +1,246 @@
+//! Retention: which unpinned snapshots to delete (max age, byte quota, minimum free space),
+//! and the background thread that applies it periodically and when space runs low.
+//!
+//! Deletions go through `FootageStore::delete_by_policy` in small batches, each holding the
+//! store only briefly, so a capture never waits for a whole pass. Never deletes pinned rows.
+
+use std::path::PathBuf;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::clock::Clocks;
+use super::config::RetentionConfig;
+use super::footage::{files, FootageError, FootageStore};
+
+/// Snapshots deleted per transaction.
+pub const BATCH: usize = 64;
+const DAY_MS: i64 = 86_400_000;
+
+/// The rule that deleted a snapshot; recorded as the `reason` of its chain entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    MaxAge,
+    MaxBytes,
+    MinFree,
+}
+
+impl Rule {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::MaxAge => "retention:max_age",
+            Rule::MaxBytes => "retention:max_bytes",
+            Rule::MinFree => "retention:min_free",
+        }
+    }
+}
+
+/// Where the store stands, for planning.
+#[derive(Debug, Clone, Copy)]
+pub struct Usage {
+    pub now_ms: i64,
+    pub total_bytes: i64,
+    pub free_bytes: u64,
+}
+
+/// Pick deletions from `oldest_first` (`(id, captured_at_ms, bytes)` of unpinned snapshots):
+/// everything past the age limit, then the oldest until the quota and the free-space floor
+/// are met. Pure, so every rule is tested without a disk.
+pub fn plan(
+    oldest_first: &[(i64, i64, i64)],
+    usage: Usage,
+    policy: &RetentionConfig,
+) -> Vec<(i64, Rule)> {
+    let cutoff = usage.now_ms - policy.max_age_days as i64 * DAY_MS;
+    let mut total = usage.total_bytes;
+    let mut free = usage.free_bytes as i64;
+    let mut out = Vec::new();
+    for &(id, at, bytes) in oldest_first {
+        let rule = if at < cutoff {
+            Rule::MaxAge
+        } else if policy.max_bytes > 0 && total > policy.max_bytes as i64 {
+            Rule::MaxBytes
+        } else if free < policy.min_free_bytes as i64 {
+            Rule::MinFree
+        } else {
+            break;
+        };
+        out.push((id, rule));
+        total -= bytes;
+        free += bytes;
+    }
+    out
+}
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct PassReport {
+    pub deleted: usize,
+    pub by_age: usize,
+    pub by_bytes: usize,
+    pub by_free_space: usize,
+}
+
+/// Free space of the filesystem holding the footage, behind a trait for tests.
+pub trait FreeSpace: Send + Sync {
+    fn free_bytes(&self) -> std::io::Result<u64>;
+}
+
+/// `statvfs` on a directory.
+pub struct StatvfsFreeSpace(pub PathBuf);
+
+impl FreeSpace for StatvfsFreeSpace {
+    fn free_bytes(&self) -> std::io::Result<u64> {
+        files::free_bytes(&self.0)
+    }
+}
+
+/// Run one retention pass in batches.
+pub fn run_pass(
+    store: &Mutex<FootageStore>,
+    policy: &RetentionConfig,
+    clocks: &dyn Clocks,
+    space: &dyn FreeSpace,
+) -> Result<PassReport, FootageError> {
+    let mut report = PassReport::default();
+    loop {
+        let (candidates, total) = {
+            let st = store.lock().unwrap_or_else(|p| p.into_inner());
+            (st.prunable(BATCH)?, st.total_bytes()?)
+        };
+        let usage = Usage {
+            now_ms: clocks.now_ms(),
+            total_bytes: total,
+            free_bytes: space.free_bytes().unwrap_or(u64::MAX),
+        };
+        let chosen = plan(&candidates, usage, policy);
+        if chosen.is_empty() {
+            return Ok(report);
+        }
+        // One transaction per rule within the batch (the rule is the entries' reason).
+        for rule in [Rule::MaxAge, Rule::MaxBytes, Rule::MinFree] {
+            let ids: Vec<i64> = chosen
+                .iter()
+                .filter(|(_, r)| *r == rule)
+                .map(|(id, _)| *id)
+                .collect();
+            if ids.is_empty() {
+                continue;
+            }
+            let n = {
+                let mut st = store.lock().unwrap_or_else(|p| p.into_inner());
+                st.delete_by_policy(&ids, rule.as_str(), clocks.now_ms())?
+                    .len()
+            };
+            report.deleted += n;
+            match rule {
+                Rule::MaxAge => report.by_age += n,
+                Rule::MaxBytes => report.by_bytes += n,
+                Rule::MinFree => report.by_free_space += n,
+            }
+        }
+        if chosen.len() < candidates.len() || candidates.len() < BATCH {
+            return Ok(report);
+        }
+    }
+}
+
+/// The retention thread: a pass every `check_interval_secs`, or at once when poked.
+pub struct RetentionWorker {
+    poke: Option<mpsc::SyncSender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl RetentionWorker {
+    pub fn spawn(
+        store: Arc<Mutex<FootageStore>>,
+        policy: RetentionConfig,
+        clocks: Arc<dyn Clocks>,
+        space: Arc<dyn FreeSpace>,
+    ) -> RetentionWorker {
+        let (poke, rx) = mpsc::sync_channel::<()>(1);
+        let interval = Duration::from_secs(policy.check_interval_secs as u64);
+        let thread = std::thread::Builder::new()
+            .name("retention".into())
+            .spawn(move || loop {
+                match run_pass(&store, &policy, &*clocks, &*space) {
+                    Ok(r) if r.deleted > 0 => tracing::info!(?r, "retention pass"),
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(%e, "retention pass failed"),
+                }
+                match rx.recv_timeout(interval) {
+                    Ok(()) | Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => return,
+                }
+            })
+            .expect("spawn retention thread");
+        RetentionWorker {
+            poke: Some(poke),
+            thread: Some(thread),
+        }
+    }
+
+    /// Ask for a pass soon (never blocks; a pending request is enough).
+    pub fn poke(&self) {
+        if let Some(p) = &self.poke {
+            let _ = p.try_send(());
+        }
+    }
+}
+
+impl Drop for RetentionWorker {
+    fn drop(&mut self) {
+        // Dropping the sender disconnects the channel; the thread ends after its pass.
+        self.poke = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(days: u32, max_bytes: u64, min_free: u64) -> RetentionConfig {
+        RetentionConfig {
+            max_age_days: days,
+            max_bytes,
+            min_free_bytes: min_free,
+            check_interval_secs: 600,
+        }
+    }
+
+    #[test]
+    fn plan_applies_age_then_quota_then_free_space() {
+        let now = 100 * DAY_MS;
+        let rows = [
+            (1, 5 * DAY_MS, 10),
+            (2, 95 * DAY_MS, 10),
+            (3, 96 * DAY_MS, 10),
+            (4, 99 * DAY_MS, 10),
+        ];
+        let u = |total, free| Usage {
+            now_ms: now,
+            total_bytes: total,
+            free_bytes: free,
+        };
+        assert_eq!(
+            plan(&rows, u(40, 1000), &policy(90, 0, 0)),
+            vec![(1, Rule::MaxAge)]
+        );
+        assert_eq!(
+            plan(&rows, u(40, 1000), &policy(90, 25, 0)),
+            vec![(1, Rule::MaxAge), (2, Rule::MaxBytes)]
+        );
+        assert_eq!(
+            plan(&rows, u(40, 5), &policy(90, 0, 30)),
+            vec![(1, Rule::MaxAge), (2, Rule::MinFree), (3, Rule::MinFree)]
+        );
+        assert!(plan(&rows, u(40, 1000), &policy(3650, 0, 0)).is_empty());
+    }
+}

@@ -1,0 +1,132 @@
+//! ~320 px previews of snapshots, made without a full-size decode where the JPEG allows: the
+//! decoder's DCT scaling (1/2, 1/4, 1/8) reconstructs a smaller image directly from the
+//! coefficients, then a box filter takes it the rest of the way.
+//!
+//! Never writes anything; the caller stores the result beside the row.
+
+use jpeg_decoder::{Decoder, PixelFormat};
+
+use super::jpeg::{encode_rgb, JpegError};
+
+/// Target width of a preview.
+pub const THUMB_WIDTH: u32 = 320;
+/// JPEG quality of previews.
+pub const THUMB_QUALITY: u8 = 75;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ThumbnailError {
+    #[error("cannot decode the snapshot for its preview: {0}")]
+    Decode(String),
+    #[error(transparent)]
+    Encode(#[from] JpegError),
+}
+
+/// A preview: its size and JPEG bytes.
+#[derive(Debug, Clone)]
+pub struct Thumbnail {
+    pub width: u32,
+    pub height: u32,
+    pub jpeg: Vec<u8>,
+}
+
+/// Make a preview `THUMB_WIDTH` wide (or the original width if smaller).
+pub fn make(jpeg: &[u8]) -> Result<Thumbnail, ThumbnailError> {
+    let mut d = Decoder::new(jpeg);
+    d.read_info()
+        .map_err(|e| ThumbnailError::Decode(e.to_string()))?;
+    let info = d
+        .info()
+        .ok_or_else(|| ThumbnailError::Decode("no header".into()))?;
+    let (w0, h0) = (info.width as u32, info.height as u32);
+    let tw = THUMB_WIDTH.min(w0);
+    let th = ((h0 as u64 * tw as u64 + w0 as u64 / 2) / w0 as u64).max(1) as u32;
+    // Ask for the smallest DCT scale that is still at least the target size.
+    let (sw, sh) = d
+        .scale(tw as u16, th as u16)
+        .map_err(|e| ThumbnailError::Decode(e.to_string()))?;
+    let px = d
+        .decode()
+        .map_err(|e| ThumbnailError::Decode(e.to_string()))?;
+    let info = d
+        .info()
+        .ok_or_else(|| ThumbnailError::Decode("no header".into()))?;
+    let rgb = match info.pixel_format {
+        PixelFormat::RGB24 => px,
+        PixelFormat::L8 => px.iter().flat_map(|&l| [l, l, l]).collect(),
+        other => {
+            return Err(ThumbnailError::Decode(format!(
+                "unsupported pixel format {other:?}"
+            )))
+        }
+    };
+    let small = box_resize(&rgb, sw as u32, sh as u32, tw, th);
+    Ok(Thumbnail {
+        width: tw,
+        height: th,
+        jpeg: encode_rgb(&small, tw, th, THUMB_QUALITY)?,
+    })
+}
+
+/// Area-average resize of RGB8 (downscaling only; equal sizes copy).
+fn box_resize(src: &[u8], sw: u32, sh: u32, dw: u32, dh: u32) -> Vec<u8> {
+    if (sw, sh) == (dw, dh) {
+        return src.to_vec();
+    }
+    let mut out = Vec::with_capacity((dw * dh * 3) as usize);
+    for y in 0..dh {
+        let y0 = y * sh / dh;
+        let y1 = ((y + 1) * sh / dh).max(y0 + 1).min(sh);
+        for x in 0..dw {
+            let x0 = x * sw / dw;
+            let x1 = ((x + 1) * sw / dw).max(x0 + 1).min(sw);
+            let mut acc = [0u32; 3];
+            for yy in y0..y1 {
+                let row = (yy * sw) as usize * 3;
+                for xx in x0..x1 {
+                    let i = row + xx as usize * 3;
+                    acc[0] += src[i] as u32;
+                    acc[1] += src[i + 1] as u32;
+                    acc[2] += src[i + 2] as u32;
+                }
+            }
+            let n = (y1 - y0) * (x1 - x0);
+            out.extend(acc.iter().map(|a| (a / n) as u8));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thumbnail_of_1080p_is_320_wide_and_keeps_colour() {
+        let (w, h) = (1920u32, 1080u32);
+        let rgb: Vec<u8> = (0..w * h)
+            .flat_map(|i| {
+                if (i % w) < w / 2 {
+                    [200, 30, 30]
+                } else {
+                    [30, 30, 200]
+                }
+            })
+            .collect();
+        let jpeg = encode_rgb(&rgb, w, h, 85).unwrap();
+        let t = make(&jpeg).unwrap();
+        assert_eq!((t.width, t.height), (320, 180));
+        let px = Decoder::new(&t.jpeg[..]).decode().unwrap();
+        let left = &px[(90 * 320 + 40) * 3..][..3];
+        let right = &px[(90 * 320 + 280) * 3..][..3];
+        assert!(left[0] > 150 && left[2] < 80, "{left:?}");
+        assert!(right[2] > 150 && right[0] < 80, "{right:?}");
+    }
+
+    #[test]
+    fn small_images_keep_their_size_and_garbage_is_an_error() {
+        let jpeg = encode_rgb(&vec![9; 64 * 48 * 3], 64, 48, 80).unwrap();
+        let t = make(&jpeg).unwrap();
+        assert_eq!((t.width, t.height), (64, 48));
+        assert!(matches!(make(b"nope"), Err(ThumbnailError::Decode(_))));
+    }
+}
