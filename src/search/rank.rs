@@ -7,7 +7,7 @@
 //! every word only those are returned; otherwise the best partial matches are (tier
 //! `Fuzzy`, ranked by how many words they match). This file never touches raw text.
 
-use super::index::{SearchIndex, FIELD_BITS, IN_EN_NAME, IN_VI_NAME};
+use super::index::{SearchIndex, EN_NAME, FIELD_BITS, IN_EN_NAME, IN_VI_NAME, KEYWORDS, VI_NAME};
 use super::query::{QueryPlan, WordPlan};
 use super::{MatchTier, SearchHit};
 
@@ -52,40 +52,51 @@ impl SearchIndex {
             })
             .collect();
         if !plan.words.is_empty() {
-            self.word_hits(&plan, &mut hits);
+            self.word_hits(&plan, limit, &mut hits);
         }
         top(&mut hits, limit);
         hits
     }
 
     /// Appends the documents matched by the query words (except those already in `hits`).
-    fn word_hits(&self, plan: &QueryPlan, hits: &mut Vec<SearchHit>) {
+    ///
+    /// Typo candidates are only looked at when fewer than `limit` documents match every
+    /// word exactly or by prefix: otherwise no fuzzy match could make the top `limit` (a
+    /// fuzzy match never improves a word's state over an exact or prefix one), and skipping
+    /// them keeps queries of common short words cheap.
+    fn word_hits(&self, plan: &QueryPlan, limit: usize, hits: &mut Vec<SearchHit>) {
         let mut state = vec![0u32; self.len()];
         let mut touched: Vec<u32> = Vec::new();
         for (j, word) in plan.words.iter().enumerate() {
-            let shift = 4 * j as u32;
             for term in word.prefix.clone() {
                 let kind = if word.exact == Some(term) {
                     KIND_EXACT
                 } else {
                     KIND_PREFIX
                 };
-                self.mark(term, kind, shift, &mut state, &mut touched);
+                self.mark(term, kind, 4 * j as u32, &mut state, &mut touched);
             }
-            for &(term, _) in &word.fuzzy {
-                self.mark(term, KIND_FUZZY, shift, &mut state, &mut touched);
+        }
+        let n = plan.words.len();
+        let words_matched = |s: u32| (0..n).filter(|j| (s >> (4 * j)) & 15 != 0).count();
+        let full = |state: &[u32], touched: &[u32]| {
+            touched
+                .iter()
+                .filter(|&&d| words_matched(state[d as usize]) == n)
+                .count()
+        };
+        if full(&state, &touched) < limit {
+            for (j, word) in plan.words.iter().enumerate() {
+                for &(term, _) in &word.fuzzy {
+                    self.mark(term, KIND_FUZZY, 4 * j as u32, &mut state, &mut touched);
+                }
             }
         }
         for &(doc, _) in &plan.codes {
             // Already a code hit: not listed twice.
             state[doc as usize] = 0;
         }
-
-        let n = plan.words.len();
-        let words_matched = |s: u32| (0..n).filter(|j| (s >> (4 * j)) & 15 != 0).count();
-        let any_full = touched
-            .iter()
-            .any(|&d| words_matched(state[d as usize]) == n);
+        let any_full = full(&state, &touched) > 0;
         for &doc in &touched {
             let s = state[doc as usize];
             let matched = words_matched(s);
@@ -120,8 +131,9 @@ impl SearchIndex {
     ///
     /// Score bits, most significant first: words matched (4), words matched exactly (4),
     /// words matched in the Vietnamese name (4), phrase found in the Vietnamese rather than
-    /// the English name (1), earliness of the first match in the Vietnamese name (7),
-    /// shortness of the Vietnamese name (8).
+    /// the English name (1), shortness of the Vietnamese name (8: a name that is mostly the
+    /// query beats one where the query is a detail), earliness of the first match in the
+    /// Vietnamese name (7).
     fn rank(&self, doc: u32, state: u32, matched: usize, words: &[WordPlan]) -> (MatchTier, u32) {
         let n = words.len();
         let (mut exact, mut in_vi, mut weakest) = (0u32, 0u32, KIND_EXACT);
@@ -131,7 +143,7 @@ impl SearchIndex {
             exact += u32::from(q >> 2 == KIND_EXACT);
             in_vi += u32::from(q & 3 == 2);
         }
-        let vi = self.vi_name(doc);
+        let vi = self.text(doc, VI_NAME);
         let (mut tier, mut phrase_vi, mut position) = (MatchTier::Fuzzy, false, None);
         if matched == n {
             let (phrase, first) = scan(vi, words);
@@ -140,7 +152,9 @@ impl SearchIndex {
                 tier = if phrase.is_some() {
                     phrase_vi = true;
                     MatchTier::Phrase
-                } else if scan(self.en_name(doc), words).0.is_some() {
+                } else if scan(self.text(doc, EN_NAME), words).0.is_some()
+                    || scan(self.text(doc, KEYWORDS), words).0.is_some()
+                {
                     MatchTier::Phrase
                 } else {
                     MatchTier::Prefix
@@ -153,8 +167,8 @@ impl SearchIndex {
             | exact << 24
             | in_vi << 20
             | u32::from(phrase_vi) << 19
-            | earliness << 12
-            | shortness << 4;
+            | shortness << 11
+            | earliness << 4;
         (tier, score)
     }
 }

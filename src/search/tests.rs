@@ -189,8 +189,8 @@ fn partial_words_match_as_prefix() {
     // Both names contain the phrase; the shorter name first.
     assert_eq!(docs(&ix.search("chung thuc", 10)), [5, 4]);
     let hits = ix.search("khai si", 10);
-    // "khai sinh" is at position 2 in doc 1 and 3 in doc 2: earlier first.
-    assert_eq!(docs(&hits), [0, 1, 2]);
+    // Doc 2 (5 words) is shorter than doc 1 (6 words).
+    assert_eq!(docs(&hits), [0, 2, 1]);
     use MatchTier::*;
     assert_eq!(tiers(&hits), [Phrase, Phrase, Phrase]);
     // A prefix in the middle of the phrase does not make a phrase.
@@ -203,7 +203,7 @@ fn partial_words_match_as_prefix() {
 fn one_typo_per_word_is_tolerated() {
     let ix = index();
     let hits = ix.search("khai sjnh", 10);
-    assert_eq!(docs(&hits), [0, 1, 2]);
+    assert_eq!(docs(&hits), [0, 2, 1]);
     assert!(hits.iter().all(|h| h.tier == MatchTier::Fuzzy));
     assert_eq!(docs(&ix.search("dang ky ket hom", 10)), [3]);
     // Transposition counts as one edit.
@@ -262,12 +262,12 @@ fn english_name_and_keywords_are_searched() {
     assert_eq!(docs(&ix.search("so do", 10)), [8]);
     let hits = ix.search("newborn", 10);
     assert_eq!(docs(&hits), [0]);
-    assert_eq!(hits[0].tier, Prefix);
+    assert_eq!(hits[0].tier, Phrase);
     assert_eq!(docs(&ix.search("Marriage", 10)), [3]);
 }
 
 #[test]
-fn vietnamese_name_beats_keywords_and_earlier_beats_later() {
+fn vietnamese_name_beats_keywords_and_shorter_beats_longer() {
     let ix = SearchIndex::build(&[
         procedure("9.1", "Cấp bản sao trích lục hộ tịch", None, &[]),
         procedure("9.2", "Thay đổi, cải chính hộ tịch", None, &["ho tich"]),
@@ -278,12 +278,14 @@ fn vietnamese_name_beats_keywords_and_earlier_beats_later() {
             &[],
         ),
         procedure("9.4", "Giấy tờ khác", None, &["hộ tịch"]),
+        procedure("9.5", "Giấy tờ khác", None, &["hộ", "tịch"]),
     ]);
     let hits = ix.search("ho tich", 10);
-    // In-name phrases first (earlier position first, then shorter), then keywords only.
-    assert_eq!(docs(&hits), [2, 1, 0, 3]);
+    // In-name phrases first (shorter names first), then a keyword phrase; a phrase never
+    // spans two keywords.
+    assert_eq!(docs(&hits), [1, 0, 2, 3, 4]);
     use MatchTier::*;
-    assert_eq!(tiers(&hits), [Phrase, Phrase, Phrase, Prefix]);
+    assert_eq!(tiers(&hits), [Phrase, Phrase, Phrase, Phrase, Prefix]);
 }
 
 #[test]
