@@ -43,6 +43,10 @@ pub struct SearchIndex {
     /// order, keywords separated by [`BREAK`].
     pub(crate) text_start: Vec<u32>,
     pub(crate) text_terms: Vec<u32>,
+    /// Per document: bit `k - 1` is set when its Vietnamese name, English name or one of
+    /// its keywords has exactly `k` words (k ≤ 16). Bounds "the query is a whole field"
+    /// without scanning.
+    pub(crate) segment_lengths: Vec<u16>,
     /// (folded code, document), sorted.
     pub(crate) codes: Vec<(Box<str>, u32)>,
     pub(crate) fuzzy: FuzzyIndex,
@@ -66,6 +70,7 @@ impl SearchIndex {
         let mut text_start = Vec::with_capacity(procedures.len() * SEGMENTS + 1);
         let mut text_terms = Vec::new();
         text_start.push(0);
+        let mut segment_lengths = Vec::with_capacity(procedures.len());
 
         let intern = |w: &str, interner: &mut HashMap<String, u32>| -> u32 {
             if let Some(&id) = interner.get(w) {
@@ -78,6 +83,12 @@ impl SearchIndex {
 
         for (doc, p) in procedures.iter().enumerate() {
             let doc = doc as u32;
+            let mut lengths = 0u16;
+            let mut note_length = |words: usize| {
+                if (1..=16).contains(&words) {
+                    lengths |= 1 << (words - 1);
+                }
+            };
             let texts = [
                 (IN_VI_NAME, Some(p.name.vi.as_str())),
                 (IN_EN_NAME, p.name.en.as_deref()),
@@ -90,6 +101,8 @@ impl SearchIndex {
                     occurrences.push((id, doc, field));
                     text_terms.push(id);
                 }
+                let start = text_start[text_start.len() - 1] as usize;
+                note_length(text_terms.len() - start);
                 text_start.push(text_terms.len() as u32);
             }
             for (i, kw) in p.keywords.iter().enumerate() {
@@ -98,13 +111,17 @@ impl SearchIndex {
                 }
                 folded.clear();
                 fold_into(&strip_markup(kw), &mut folded);
+                let mut count = 0;
                 for w in words(&folded) {
                     let id = intern(w, &mut interner);
                     occurrences.push((id, doc, IN_KEYWORDS));
                     text_terms.push(id);
+                    count += 1;
                 }
+                note_length(count);
             }
             text_start.push(text_terms.len() as u32);
+            segment_lengths.push(lengths);
         }
 
         // Sort the vocabulary and renumber.
@@ -157,6 +174,7 @@ impl SearchIndex {
             postings,
             text_start,
             text_terms,
+            segment_lengths,
             codes,
             fuzzy,
             docs: procedures.len(),
@@ -187,6 +205,7 @@ impl SearchIndex {
                 + self.postings.len()
                 + self.text_start.len()
                 + self.text_terms.len())
+            + 2 * self.segment_lengths.len()
             + self.fuzzy.heap_bytes()
     }
 

@@ -267,7 +267,7 @@ fn english_name_and_keywords_are_searched() {
 }
 
 #[test]
-fn vietnamese_name_beats_keywords_and_shorter_beats_longer() {
+fn whole_keyword_then_vietnamese_name_then_shorter() {
     let ix = SearchIndex::build(&[
         procedure("9.1", "Cấp bản sao trích lục hộ tịch", None, &[]),
         procedure("9.2", "Thay đổi, cải chính hộ tịch", None, &["ho tich"]),
@@ -281,9 +281,10 @@ fn vietnamese_name_beats_keywords_and_shorter_beats_longer() {
         procedure("9.5", "Giấy tờ khác", None, &["hộ", "tịch"]),
     ]);
     let hits = ix.search("ho tich", 10);
-    // In-name phrases first (shorter names first), then a keyword phrase; a phrase never
-    // spans two keywords.
-    assert_eq!(docs(&hits), [1, 0, 2, 3, 4]);
+    // The query is a whole keyword of docs 1 and 3: first (the name phrase breaks the tie
+    // for doc 1). Then phrases in the name, shorter names first. A phrase never spans two
+    // keywords (doc 4).
+    assert_eq!(docs(&hits), [1, 3, 0, 2, 4]);
     use MatchTier::*;
     assert_eq!(tiers(&hits), [Phrase, Phrase, Phrase, Phrase, Prefix]);
 }
@@ -366,4 +367,88 @@ fn html_in_catalog_text_is_not_searchable() {
         ix.search("dang ky khai sinh", 10)[0].tier,
         MatchTier::Phrase
     );
+}
+
+#[test]
+fn a_query_that_is_a_whole_keyword_beats_a_chance_phrase_in_a_name() {
+    // Without accents "so do" is both "sổ đỏ" (the red book, a keyword) and "(cơ) sở do".
+    let ix = SearchIndex::build(&[
+        procedure("9.1", "Công nhận cơ sở do bị mất", None, &[]),
+        procedure(
+            "9.2",
+            "Cấp Giấy chứng nhận quyền sử dụng đất",
+            None,
+            &["sổ đỏ"],
+        ),
+    ]);
+    let hits = ix.search("so do", 10);
+    assert_eq!(docs(&hits), [1, 0]);
+    assert_eq!(tiers(&hits), [MatchTier::Phrase, MatchTier::Phrase]);
+}
+
+#[test]
+fn pruned_top_k_equals_the_head_of_the_full_ranking() {
+    // Many similar names, so bounds and ties are exercised.
+    let actions = [
+        "Đăng ký",
+        "Cấp",
+        "Cấp lại",
+        "Chứng thực",
+        "Xác nhận",
+        "Thay đổi",
+    ];
+    let objects = [
+        "khai sinh",
+        "kết hôn",
+        "hộ kinh doanh",
+        "giấy phép xây dựng",
+        "quyền sử dụng đất",
+        "bản sao",
+        "chữ ký",
+        "đất đai",
+    ];
+    let tails = [
+        "",
+        "lưu động",
+        "có yếu tố nước ngoài",
+        "do bị mất",
+        "lần đầu",
+    ];
+    let mut catalog = Vec::new();
+    for (i, a) in actions.iter().enumerate() {
+        for (j, o) in objects.iter().enumerate() {
+            for (k, t) in tails.iter().enumerate() {
+                let kw: &[&str] = if (i + j + k) % 3 == 0 { &[o] } else { &[] };
+                let name = format!("{a} {o} {t}");
+                catalog.push(procedure(&format!("1.{i}{j}{k}"), &name, None, kw));
+            }
+        }
+    }
+    let ix = SearchIndex::build(&catalog);
+    let queries = [
+        "d",
+        "c",
+        "k",
+        "dang",
+        "dang k",
+        "khai",
+        "ban sao",
+        "dat",
+        "giay p",
+        "sjnh",
+        "chu k",
+        "cap lai",
+        "ho kinh doanh",
+        "lan dau",
+        "1.1",
+        "xyz khai",
+    ];
+    assert!(ix.search("d", usize::MAX).len() > 100);
+    for q in queries {
+        let all = ix.search(q, usize::MAX);
+        for limit in [1, 3, 10] {
+            let head: Vec<_> = all.iter().take(limit).cloned().collect();
+            assert_eq!(ix.search(q, limit), head, "{q} limit {limit}");
+        }
+    }
 }
