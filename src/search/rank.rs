@@ -62,35 +62,41 @@ impl SearchIndex {
 
     /// Appends the documents matched by the query words (except those already in `hits`).
     ///
-    /// Typo candidates are only looked at when fewer than `limit` documents match every
-    /// word exactly or by prefix: otherwise no fuzzy match could make the top `limit` (a
-    /// fuzzy match never improves a word's state over an exact or prefix one), and skipping
-    /// them keeps queries of common short words cheap.
+    /// Pass 1 finds the documents having every word exactly or by prefix: rarest word first,
+    /// and later words only update documents that have all earlier ones, so common words
+    /// cost a visit of their postings and little else. When that gives at least `limit`
+    /// documents, no typo match could make the top `limit` (a typo match never improves a
+    /// word's state over an exact or prefix one, and ranks in a lower tier): done. Otherwise
+    /// pass 2 starts over with typo matches and without the every-word filter, for the
+    /// fallback to partial matches.
     fn word_hits(&self, plan: &QueryPlan, limit: usize, hits: &mut Vec<SearchHit>) {
+        let n = plan.words.len();
+        let every_word = (0..n).fold(0u32, |m, j| m | 1 << (4 * j));
         let mut state = vec![0u32; self.len()];
         let mut touched: Vec<u32> = Vec::new();
-        for (j, word) in plan.words.iter().enumerate() {
-            for term in word.prefix.clone() {
-                let kind = if word.exact == Some(term) {
-                    KIND_EXACT
-                } else {
-                    KIND_PREFIX
-                };
-                self.mark(term, kind, 4 * j as u32, &mut state, &mut touched);
-            }
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by_key(|&j| {
+            let r = &plan.words[j].prefix;
+            self.post_start[r.end as usize] - self.post_start[r.start as usize]
+        });
+        let mut required = 0;
+        for &j in &order {
+            self.mark_exact_and_prefix(&plan.words[j], j, required, &mut state, &mut touched);
+            required |= 1 << (4 * j);
         }
-        let n = plan.words.len();
-        let words_matched = |s: u32| (0..n).filter(|j| (s >> (4 * j)) & 15 != 0).count();
         let full = |state: &[u32], touched: &[u32]| {
             touched
                 .iter()
-                .filter(|&&d| words_matched(state[d as usize]) == n)
+                .filter(|&&d| present(state[d as usize]) == every_word)
                 .count()
         };
         if full(&state, &touched) < limit {
+            state.fill(0);
+            touched.clear();
             for (j, word) in plan.words.iter().enumerate() {
+                self.mark_exact_and_prefix(word, j, 0, &mut state, &mut touched);
                 for &(term, _) in &word.fuzzy {
-                    self.mark(term, KIND_FUZZY, 4 * j as u32, &mut state, &mut touched);
+                    self.mark(term, KIND_FUZZY, j, 0, &mut state, &mut touched);
                 }
             }
         }
@@ -99,6 +105,7 @@ impl SearchIndex {
             state[doc as usize] = 0;
         }
         let any_full = full(&state, &touched) > 0;
+        let words_matched = |s: u32| present(s).count_ones() as usize;
 
         // Exact ranking needs scans of the document's texts; with a broad query (one letter
         // while typing) thousands of documents match. So: an upper bound of each candidate's
@@ -143,15 +150,46 @@ impl SearchIndex {
         );
     }
 
-    /// Folds the postings of `term` into the per-document state of the word at `shift`.
-    fn mark(&self, term: u32, kind: u32, shift: u32, state: &mut [u32], touched: &mut Vec<u32>) {
+    fn mark_exact_and_prefix(
+        &self,
+        word: &WordPlan,
+        j: usize,
+        required: u32,
+        state: &mut [u32],
+        touched: &mut Vec<u32>,
+    ) {
+        for term in word.prefix.clone() {
+            let kind = if word.exact == Some(term) {
+                KIND_EXACT
+            } else {
+                KIND_PREFIX
+            };
+            self.mark(term, kind, j, required, state, touched);
+        }
+    }
+
+    /// Folds the postings of `term` into the state of query word `j`, for documents whose
+    /// state has every word of `required` (a [`present`] mask).
+    fn mark(
+        &self,
+        term: u32,
+        kind: u32,
+        j: usize,
+        required: u32,
+        state: &mut [u32],
+        touched: &mut Vec<u32>,
+    ) {
+        let shift = 4 * j as u32;
         for &p in self.postings_of(term) {
             let doc = (p >> FIELD_BITS) as usize;
-            let quality = kind << 2 | FIELD_RANK[(p & ((1 << FIELD_BITS) - 1)) as usize];
             let s = state[doc];
+            if present(s) & required != required {
+                continue;
+            }
             if s == 0 {
                 touched.push(doc as u32);
             }
+            let quality = kind << 2 | FIELD_RANK[(p & ((1 << FIELD_BITS) - 1)) as usize];
             if quality > (s >> shift) & 15 {
                 state[doc] = (s & !(15 << shift)) | quality << shift;
             }
@@ -243,6 +281,11 @@ impl Facts {
         let score = self.score(phrase_possible && self.may_be_whole, phrase_possible, 127);
         (tier as u64) << 32 | u64::from(score)
     }
+}
+
+/// Bit `4j` set for every query word `j` whose 4-bit state is not zero.
+fn present(state: u32) -> u32 {
+    (state | state >> 1 | state >> 2 | state >> 3) & 0x1111_1111
 }
 
 /// Tier and score as one number: higher ranks first.
