@@ -28,6 +28,18 @@ const SEGMENTS: usize = 3;
 /// Separates keywords in the keyword segment, so a phrase never spans two keywords.
 pub(crate) const BREAK: u32 = u32::MAX;
 
+/// Many published names start with "Thủ tục" ("the procedure of"): "Thủ tục đăng ký khai
+/// sinh" is the same name as "Đăng ký khai sinh" to a citizen. The number of such leading
+/// words of a folded Vietnamese name (0 or 2), which ranking ignores for length and position;
+/// they stay searchable.
+fn boilerplate_words(folded: &str) -> usize {
+    let mut w = words(folded);
+    match (w.next(), w.next(), w.next()) {
+        (Some("thu"), Some("tuc"), Some(_)) => 2,
+        _ => 0,
+    }
+}
+
 /// An immutable full-text index over procedures. Document ids are indexes into the slice
 /// given to [`SearchIndex::build`].
 #[derive(Debug)]
@@ -47,6 +59,9 @@ pub struct SearchIndex {
     /// its keywords has exactly `k` words (k ≤ 16). Bounds "the query is a whole field"
     /// without scanning.
     pub(crate) segment_lengths: Vec<u16>,
+    /// Per document: leading words of the Vietnamese name that ranking does not count for
+    /// length and position (see [`boilerplate_words`]).
+    pub(crate) vi_boilerplate: Vec<u8>,
     /// (folded code, document), sorted.
     pub(crate) codes: Vec<(Box<str>, u32)>,
     pub(crate) fuzzy: FuzzyIndex,
@@ -71,6 +86,7 @@ impl SearchIndex {
         let mut text_terms = Vec::new();
         text_start.push(0);
         let mut segment_lengths = Vec::with_capacity(procedures.len());
+        let mut vi_boilerplate = Vec::with_capacity(procedures.len());
 
         let intern = |w: &str, interner: &mut HashMap<String, u32>| -> u32 {
             if let Some(&id) = interner.get(w) {
@@ -96,6 +112,9 @@ impl SearchIndex {
             for (field, text) in texts {
                 folded.clear();
                 fold_into(&strip_markup(text.unwrap_or("")), &mut folded);
+                if field == IN_VI_NAME {
+                    vi_boilerplate.push(boilerplate_words(&folded) as u8);
+                }
                 for w in words(&folded) {
                     let id = intern(w, &mut interner);
                     occurrences.push((id, doc, field));
@@ -175,6 +194,7 @@ impl SearchIndex {
             text_start,
             text_terms,
             segment_lengths,
+            vi_boilerplate,
             codes,
             fuzzy,
             docs: procedures.len(),
@@ -205,7 +225,7 @@ impl SearchIndex {
                 + self.postings.len()
                 + self.text_start.len()
                 + self.text_terms.len())
-            + 2 * self.segment_lengths.len()
+            + 3 * self.segment_lengths.len()
             + self.fuzzy.heap_bytes()
     }
 

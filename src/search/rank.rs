@@ -203,7 +203,7 @@ impl SearchIndex {
             weakest: KIND_EXACT,
             exact: 0,
             in_vi: 0,
-            vi_len: self.text(doc, VI_NAME).len(),
+            vi_len: self.text(doc, VI_NAME).len() - usize::from(self.vi_boilerplate[doc as usize]),
             may_be_whole: self.segment_lengths[doc as usize] & (1 << (n - 1)) != 0,
             all_words: matched == n,
         };
@@ -236,7 +236,8 @@ impl SearchIndex {
                 };
             }
         }
-        let earliness = position.map_or(0, |p| 127 - p.min(127) as u32);
+        let skip = usize::from(self.vi_boilerplate[doc as usize]);
+        let earliness = position.map_or(0, |p| 127 - p.saturating_sub(skip).min(127) as u32);
         (tier, f.score(whole, phrase_vi, earliness))
     }
 }
