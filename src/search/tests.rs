@@ -451,3 +451,33 @@ fn a_leading_thu_tuc_does_not_make_a_name_longer() {
     assert_eq!(docs(&hits), [2, 1]);
     assert_eq!(tiers(&hits), [MatchTier::Phrase, MatchTier::Phrase]);
 }
+
+#[test]
+fn odd_input_never_panics() {
+    let ix = index();
+    let odd = [
+        "\u{0301}\u{0303}", // combining marks only: folds to nothing
+        "🙂 khai sinh 🙂",  // emoji around words
+        "khai\u{0}sinh",    // NUL as a separator
+        "ĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐ", // long, multi-byte, fuzzy-sized
+        "İstanbul ǅ ß",     // lowercasing that expands
+        "العربية 中文 русский", // other scripts
+        "1.",
+        "...1.001193...",
+        "1.001193 khai sinh",
+    ];
+    for q in odd {
+        for limit in [1, 10] {
+            let hits = ix.search(q, limit);
+            assert!(hits.len() <= limit, "{q}");
+        }
+    }
+    assert_eq!(ix.search("\u{0301}\u{0303}", 10), []);
+    assert_eq!(ix.search("🙂 khai sinh 🙂", 10), ix.search("khai sinh", 10));
+    assert_eq!(ix.search("khai\u{0}sinh", 10), ix.search("khai sinh", 10));
+    // A code with text after it is not a code query, but its words still match.
+    assert_eq!(
+        ix.search("1.001193 khai sinh", 10)[0].tier,
+        MatchTier::Fuzzy
+    );
+}
