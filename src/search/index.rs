@@ -2,7 +2,8 @@
 //!
 //! It owns the data layout: a sorted vocabulary of folded words (so a prefix is a contiguous
 //! range of term ids), one posting list per term (which documents use it, and in which
-//! fields), every procedure's name as term ids in order (for phrase and position checks),
+//! fields), every procedure's names and keywords as term ids in order (for phrase and
+//! position checks),
 //! the folded procedure codes (sorted, for code-prefix lookups) and the typo table. It never
 //! decides ranking (see `rank.rs`).
 
@@ -19,6 +20,26 @@ pub(crate) const IN_KEYWORDS: u32 = 4;
 /// Bits of a posting that hold the field set; the document id is above them.
 pub(crate) const FIELD_BITS: u32 = 3;
 
+/// Segments of a document's text, see [`SearchIndex::text`].
+pub(crate) const VI_NAME: usize = 0;
+pub(crate) const EN_NAME: usize = 1;
+pub(crate) const KEYWORDS: usize = 2;
+const SEGMENTS: usize = 3;
+/// Separates keywords in the keyword segment, so a phrase never spans two keywords.
+pub(crate) const BREAK: u32 = u32::MAX;
+
+/// Many published names start with "Thủ tục" ("the procedure of"): "Thủ tục đăng ký khai
+/// sinh" is the same name as "Đăng ký khai sinh" to a citizen. The number of such leading
+/// words of a folded Vietnamese name (0 or 2), which ranking ignores for length and position;
+/// they stay searchable.
+fn boilerplate_words(folded: &str) -> usize {
+    let mut w = words(folded);
+    match (w.next(), w.next(), w.next()) {
+        (Some("thu"), Some("tuc"), Some(_)) => 2,
+        _ => 0,
+    }
+}
+
 /// An immutable full-text index over procedures. Document ids are indexes into the slice
 /// given to [`SearchIndex::build`].
 #[derive(Debug)]
@@ -29,10 +50,18 @@ pub struct SearchIndex {
     pub(crate) post_start: Vec<u32>,
     /// `doc << FIELD_BITS | fields`, sorted by document within a term.
     pub(crate) postings: Vec<u32>,
-    /// Per document `d`: the Vietnamese name is `name_terms[name_start[2d]..name_start[2d+1]]`
-    /// and the English name `name_terms[name_start[2d+1]..name_start[2d+2]]`.
-    pub(crate) name_start: Vec<u32>,
-    pub(crate) name_terms: Vec<u32>,
+    /// Per document `d`, segment `s` ([`VI_NAME`], [`EN_NAME`] or [`KEYWORDS`]) is
+    /// `text_terms[text_start[3d + s]..text_start[3d + s + 1]]`: its words as term ids, in
+    /// order, keywords separated by [`BREAK`].
+    pub(crate) text_start: Vec<u32>,
+    pub(crate) text_terms: Vec<u32>,
+    /// Per document: bit `k - 1` is set when its Vietnamese name, English name or one of
+    /// its keywords has exactly `k` words (k ≤ 16). Bounds "the query is a whole field"
+    /// without scanning.
+    pub(crate) segment_lengths: Vec<u16>,
+    /// Per document: leading words of the Vietnamese name that ranking does not count for
+    /// length and position (see [`boilerplate_words`]).
+    pub(crate) vi_boilerplate: Vec<u8>,
     /// (folded code, document), sorted.
     pub(crate) codes: Vec<(Box<str>, u32)>,
     pub(crate) fuzzy: FuzzyIndex,
@@ -53,9 +82,11 @@ impl SearchIndex {
         let mut folded = String::new();
         // Per document: (temporary term id, field bit) for every word occurrence.
         let mut occurrences: Vec<(u32, u32, u32)> = Vec::new(); // (term, doc, field)
-        let mut name_start = Vec::with_capacity(procedures.len() * 2 + 1);
-        let mut name_terms = Vec::new();
-        name_start.push(0);
+        let mut text_start = Vec::with_capacity(procedures.len() * SEGMENTS + 1);
+        let mut text_terms = Vec::new();
+        text_start.push(0);
+        let mut segment_lengths = Vec::with_capacity(procedures.len());
+        let mut vi_boilerplate = Vec::with_capacity(procedures.len());
 
         let intern = |w: &str, interner: &mut HashMap<String, u32>| -> u32 {
             if let Some(&id) = interner.get(w) {
@@ -68,6 +99,12 @@ impl SearchIndex {
 
         for (doc, p) in procedures.iter().enumerate() {
             let doc = doc as u32;
+            let mut lengths = 0u16;
+            let mut note_length = |words: usize| {
+                if (1..=16).contains(&words) {
+                    lengths |= 1 << (words - 1);
+                }
+            };
             let texts = [
                 (IN_VI_NAME, Some(p.name.vi.as_str())),
                 (IN_EN_NAME, p.name.en.as_deref()),
@@ -75,21 +112,35 @@ impl SearchIndex {
             for (field, text) in texts {
                 folded.clear();
                 fold_into(&strip_markup(text.unwrap_or("")), &mut folded);
+                if field == IN_VI_NAME {
+                    vi_boilerplate.push(boilerplate_words(&folded) as u8);
+                }
                 for w in words(&folded) {
                     let id = intern(w, &mut interner);
                     occurrences.push((id, doc, field));
-                    name_terms.push(id);
+                    text_terms.push(id);
                 }
-                name_start.push(name_terms.len() as u32);
+                let start = text_start[text_start.len() - 1] as usize;
+                note_length(text_terms.len() - start);
+                text_start.push(text_terms.len() as u32);
             }
-            for kw in &p.keywords {
+            for (i, kw) in p.keywords.iter().enumerate() {
+                if i > 0 {
+                    text_terms.push(BREAK);
+                }
                 folded.clear();
                 fold_into(&strip_markup(kw), &mut folded);
+                let mut count = 0;
                 for w in words(&folded) {
                     let id = intern(w, &mut interner);
                     occurrences.push((id, doc, IN_KEYWORDS));
+                    text_terms.push(id);
+                    count += 1;
                 }
+                note_length(count);
             }
+            text_start.push(text_terms.len() as u32);
+            segment_lengths.push(lengths);
         }
 
         // Sort the vocabulary and renumber.
@@ -103,7 +154,7 @@ impl SearchIndex {
             renumber[*old as usize] = new as u32;
         }
         let terms: Vec<Box<str>> = terms.into_iter().map(|(w, _)| w).collect();
-        for t in &mut name_terms {
+        for t in text_terms.iter_mut().filter(|t| **t != BREAK) {
             *t = renumber[*t as usize];
         }
 
@@ -140,8 +191,10 @@ impl SearchIndex {
             terms,
             post_start,
             postings,
-            name_start,
-            name_terms,
+            text_start,
+            text_terms,
+            segment_lengths,
+            vi_boilerplate,
             codes,
             fuzzy,
             docs: procedures.len(),
@@ -170,8 +223,9 @@ impl SearchIndex {
             + codes
             + 4 * (self.post_start.len()
                 + self.postings.len()
-                + self.name_start.len()
-                + self.name_terms.len())
+                + self.text_start.len()
+                + self.text_terms.len())
+            + 3 * self.segment_lengths.len()
             + self.fuzzy.heap_bytes()
     }
 
@@ -180,13 +234,9 @@ impl SearchIndex {
         &self.postings[self.post_start[t] as usize..self.post_start[t + 1] as usize]
     }
 
-    pub(crate) fn vi_name(&self, doc: u32) -> &[u32] {
-        let d = doc as usize * 2;
-        &self.name_terms[self.name_start[d] as usize..self.name_start[d + 1] as usize]
-    }
-
-    pub(crate) fn en_name(&self, doc: u32) -> &[u32] {
-        let d = doc as usize * 2 + 1;
-        &self.name_terms[self.name_start[d] as usize..self.name_start[d + 1] as usize]
+    /// Segment `segment` ([`VI_NAME`], [`EN_NAME`], [`KEYWORDS`]) of `doc` as term ids.
+    pub(crate) fn text(&self, doc: u32, segment: usize) -> &[u32] {
+        let i = doc as usize * SEGMENTS + segment;
+        &self.text_terms[self.text_start[i] as usize..self.text_start[i + 1] as usize]
     }
 }

@@ -36,8 +36,8 @@ pub enum MatchTier {
     /// Every word matched a word of the name, English name or keywords, exactly or as a
     /// prefix.
     Prefix,
-    /// The query words appear contiguously and in order in the (Vietnamese or English)
-    /// name; the last one may be a prefix of a name word.
+    /// The query words appear contiguously and in order in the Vietnamese name, the English
+    /// name or one keyword; the last one may be a prefix of a word there.
     Phrase,
     /// The query is the procedure's code or a prefix of it.
     Code,

@@ -3,37 +3,19 @@
 use unicode_normalization::UnicodeNormalization;
 
 use super::*;
-use crate::catalog::{Channel, ChannelExecution, Localized, Procedure, ProcessingTime};
+use crate::catalog::Procedure;
 
+/// Built from JSON, as bundles are, so fields added to the model later with defaults do
+/// not break these tests.
 fn procedure(code: &str, vi: &str, en: Option<&str>, keywords: &[&str]) -> Procedure {
-    Procedure {
-        code: code.into(),
-        name: Localized {
-            vi: vi.into(),
-            en: en.map(Into::into),
-        },
-        field: "ho-tich".into(),
-        level: None,
-        agency: None,
-        subjects: vec![],
-        channels: vec![ChannelExecution {
-            channel: Channel::Direct,
-            processing_time: ProcessingTime {
-                text: Localized::vi("Trong ngày"),
-                working_days: Some(0),
-                calendar_days: None,
-            },
-            fees: vec![],
-            note: None,
-        }],
-        documents: vec![],
-        steps: vec![],
-        result: None,
-        legal_basis: vec![],
-        conditions: None,
-        keywords: keywords.iter().map(|k| k.to_string()).collect(),
-        online_url: None,
-    }
+    serde_json::from_value(serde_json::json!({
+        "code": code,
+        "name": {"vi": vi, "en": en},
+        "field": "ho-tich",
+        "channels": [{"channel": "direct", "processing_time": {"text": "Trong ngày"}}],
+        "keywords": keywords,
+    }))
+    .expect("a valid procedure")
 }
 
 fn catalog() -> Vec<Procedure> {
@@ -190,8 +172,8 @@ fn partial_words_match_as_prefix() {
     // Both names contain the phrase; the shorter name first.
     assert_eq!(docs(&ix.search("chung thuc", 10)), [5, 4]);
     let hits = ix.search("khai si", 10);
-    // "khai sinh" is at position 2 in doc 1 and 3 in doc 2: earlier first.
-    assert_eq!(docs(&hits), [0, 1, 2]);
+    // Doc 2 (5 words) is shorter than doc 1 (6 words).
+    assert_eq!(docs(&hits), [0, 2, 1]);
     use MatchTier::*;
     assert_eq!(tiers(&hits), [Phrase, Phrase, Phrase]);
     // A prefix in the middle of the phrase does not make a phrase.
@@ -204,7 +186,7 @@ fn partial_words_match_as_prefix() {
 fn one_typo_per_word_is_tolerated() {
     let ix = index();
     let hits = ix.search("khai sjnh", 10);
-    assert_eq!(docs(&hits), [0, 1, 2]);
+    assert_eq!(docs(&hits), [0, 2, 1]);
     assert!(hits.iter().all(|h| h.tier == MatchTier::Fuzzy));
     assert_eq!(docs(&ix.search("dang ky ket hom", 10)), [3]);
     // Transposition counts as one edit.
@@ -263,12 +245,12 @@ fn english_name_and_keywords_are_searched() {
     assert_eq!(docs(&ix.search("so do", 10)), [8]);
     let hits = ix.search("newborn", 10);
     assert_eq!(docs(&hits), [0]);
-    assert_eq!(hits[0].tier, Prefix);
+    assert_eq!(hits[0].tier, Phrase);
     assert_eq!(docs(&ix.search("Marriage", 10)), [3]);
 }
 
 #[test]
-fn vietnamese_name_beats_keywords_and_earlier_beats_later() {
+fn whole_keyword_then_vietnamese_name_then_shorter() {
     let ix = SearchIndex::build(&[
         procedure("9.1", "Cấp bản sao trích lục hộ tịch", None, &[]),
         procedure("9.2", "Thay đổi, cải chính hộ tịch", None, &["ho tich"]),
@@ -279,12 +261,15 @@ fn vietnamese_name_beats_keywords_and_earlier_beats_later() {
             &[],
         ),
         procedure("9.4", "Giấy tờ khác", None, &["hộ tịch"]),
+        procedure("9.5", "Giấy tờ khác", None, &["hộ", "tịch"]),
     ]);
     let hits = ix.search("ho tich", 10);
-    // In-name phrases first (earlier position first, then shorter), then keywords only.
-    assert_eq!(docs(&hits), [2, 1, 0, 3]);
+    // The query is a whole keyword of docs 1 and 3: first (the name phrase breaks the tie
+    // for doc 1). Then phrases in the name, shorter names first. A phrase never spans two
+    // keywords (doc 4).
+    assert_eq!(docs(&hits), [1, 3, 0, 2, 4]);
     use MatchTier::*;
-    assert_eq!(tiers(&hits), [Phrase, Phrase, Phrase, Prefix]);
+    assert_eq!(tiers(&hits), [Phrase, Phrase, Phrase, Phrase, Prefix]);
 }
 
 #[test]
@@ -365,4 +350,133 @@ fn html_in_catalog_text_is_not_searchable() {
         ix.search("dang ky khai sinh", 10)[0].tier,
         MatchTier::Phrase
     );
+}
+
+#[test]
+fn a_query_that_is_a_whole_keyword_beats_a_chance_phrase_in_a_name() {
+    // Without accents "so do" is both "sổ đỏ" (the red book, a keyword) and "(cơ) sở do".
+    let ix = SearchIndex::build(&[
+        procedure("9.1", "Công nhận cơ sở do bị mất", None, &[]),
+        procedure(
+            "9.2",
+            "Cấp Giấy chứng nhận quyền sử dụng đất",
+            None,
+            &["sổ đỏ"],
+        ),
+    ]);
+    let hits = ix.search("so do", 10);
+    assert_eq!(docs(&hits), [1, 0]);
+    assert_eq!(tiers(&hits), [MatchTier::Phrase, MatchTier::Phrase]);
+}
+
+#[test]
+fn pruned_top_k_equals_the_head_of_the_full_ranking() {
+    // Many similar names, so bounds and ties are exercised.
+    let actions = [
+        "Đăng ký",
+        "Cấp",
+        "Cấp lại",
+        "Chứng thực",
+        "Xác nhận",
+        "Thay đổi",
+    ];
+    let objects = [
+        "khai sinh",
+        "kết hôn",
+        "hộ kinh doanh",
+        "giấy phép xây dựng",
+        "quyền sử dụng đất",
+        "bản sao",
+        "chữ ký",
+        "đất đai",
+    ];
+    let tails = [
+        "",
+        "lưu động",
+        "có yếu tố nước ngoài",
+        "do bị mất",
+        "lần đầu",
+    ];
+    let mut catalog = Vec::new();
+    for (i, a) in actions.iter().enumerate() {
+        for (j, o) in objects.iter().enumerate() {
+            for (k, t) in tails.iter().enumerate() {
+                let kw: &[&str] = if (i + j + k) % 3 == 0 { &[o] } else { &[] };
+                let name = format!("{a} {o} {t}");
+                catalog.push(procedure(&format!("1.{i}{j}{k}"), &name, None, kw));
+            }
+        }
+    }
+    let ix = SearchIndex::build(&catalog);
+    let queries = [
+        "d",
+        "c",
+        "k",
+        "dang",
+        "dang k",
+        "khai",
+        "ban sao",
+        "dat",
+        "giay p",
+        "sjnh",
+        "chu k",
+        "cap lai",
+        "ho kinh doanh",
+        "lan dau",
+        "1.1",
+        "xyz khai",
+    ];
+    assert!(ix.search("d", usize::MAX).len() > 100);
+    for q in queries {
+        let all = ix.search(q, usize::MAX);
+        for limit in [1, 3, 10] {
+            let head: Vec<_> = all.iter().take(limit).cloned().collect();
+            assert_eq!(ix.search(q, limit), head, "{q} limit {limit}");
+        }
+    }
+}
+
+#[test]
+fn a_leading_thu_tuc_does_not_make_a_name_longer() {
+    let ix = SearchIndex::build(&[
+        procedure("9.1", "Đăng ký khai tử lần đầu", None, &[]),
+        procedure("9.2", "Thủ tục đăng ký khai tử", None, &[]),
+        procedure("9.3", "Thủ tục", None, &[]),
+    ]);
+    let hits = ix.search("dang ky khai tu", 10);
+    assert_eq!(docs(&hits), [1, 0]);
+    assert_eq!(tiers(&hits), [MatchTier::Phrase, MatchTier::Phrase]);
+    // The words stay searchable.
+    let hits = ix.search("thu tuc", 10);
+    assert_eq!(docs(&hits), [2, 1]);
+    assert_eq!(tiers(&hits), [MatchTier::Phrase, MatchTier::Phrase]);
+}
+
+#[test]
+fn odd_input_never_panics() {
+    let ix = index();
+    let odd = [
+        "\u{0301}\u{0303}", // combining marks only: folds to nothing
+        "🙂 khai sinh 🙂",  // emoji around words
+        "khai\u{0}sinh",    // NUL as a separator
+        "ĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐĐ", // long, multi-byte, fuzzy-sized
+        "İstanbul ǅ ß",     // lowercasing that expands
+        "العربية 中文 русский", // other scripts
+        "1.",
+        "...1.001193...",
+        "1.001193 khai sinh",
+    ];
+    for q in odd {
+        for limit in [1, 10] {
+            let hits = ix.search(q, limit);
+            assert!(hits.len() <= limit, "{q}");
+        }
+    }
+    assert_eq!(ix.search("\u{0301}\u{0303}", 10), []);
+    assert_eq!(ix.search("🙂 khai sinh 🙂", 10), ix.search("khai sinh", 10));
+    assert_eq!(ix.search("khai\u{0}sinh", 10), ix.search("khai sinh", 10));
+    // A code with text after it is not a code query; its words still match (partially:
+    // no name has "001193").
+    let hits = ix.search("1.001193 khai sinh", 10);
+    assert_eq!((hits[0].doc, hits[0].tier), (0, MatchTier::Fuzzy));
 }
