@@ -4,8 +4,11 @@
 //! an error into a message and an exit code. Nothing here holds domain logic.
 
 mod catalog_cmd;
+mod daemon_cmd;
 mod fee_cmd;
+pub mod hub_cmd;
 mod search_cmd;
+mod sync_cmd;
 
 use std::path::PathBuf;
 
@@ -44,6 +47,14 @@ pub enum Command {
     Search(search_cmd::SearchArgs),
     /// Compute a procedure's fee and show how it was reached.
     Fee(fee_cmd::FeeArgs),
+    /// The reference central server: serve, keys, publish catalogs, drive the queue.
+    #[command(subcommand)]
+    Hub(hub_cmd::HubCommand),
+    /// Run the appliance's background service (sync with the central server, local socket).
+    Daemon,
+    /// Inspect the link to the central server.
+    #[command(subcommand)]
+    Sync(sync_cmd::SyncCommand),
 }
 
 /// Everything a command needs from the global flags.
@@ -71,6 +82,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Catalog(cmd) => catalog_cmd::run(&ctx, cmd),
         Command::Search(args) => search_cmd::run(&ctx, args),
         Command::Fee(args) => fee_cmd::run(&ctx, args),
+        Command::Hub(cmd) => hub_cmd::run(&ctx, cmd),
+        Command::Daemon => daemon_cmd::run(&ctx),
+        Command::Sync(cmd) => sync_cmd::run(&ctx, cmd),
     }
 }
 
