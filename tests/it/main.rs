@@ -3,3 +3,5 @@
 
 mod catalog_import;
 mod support;
+mod sync_faults;
+mod sync_support;
