@@ -3,5 +3,6 @@
 
 mod catalog_import;
 mod support;
+mod sync_daemon;
 mod sync_faults;
 mod sync_support;

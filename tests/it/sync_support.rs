@@ -2,7 +2,6 @@
 //! forwards to the hub or misbehaves on purpose, and a `SyncContext` with short timings.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -21,7 +20,8 @@ use tokio::task::JoinHandle;
 pub const TEST_MAX_BUNDLE: usize = 64 * 1024;
 
 pub struct TestHub {
-    pub dir: tempfile::TempDir,
+    /// Holds hub.db and the signing key; removed on drop.
+    _dir: tempfile::TempDir,
     pub state: HubState,
     pub key: SigningKey,
     pub token: String,
@@ -46,7 +46,7 @@ impl TestHub {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let mut hub = TestHub {
-            dir,
+            _dir: dir,
             state,
             key,
             token,
@@ -324,10 +324,6 @@ impl Appliance {
         )
         .unwrap();
         Appliance { dir, clock, ctx }
-    }
-
-    pub fn data_dir(&self) -> PathBuf {
-        self.dir.path().to_owned()
     }
 
     /// (version, sha256) of the installed catalog.
