@@ -5,4 +5,5 @@ mod catalog_import;
 mod support;
 mod sync_daemon;
 mod sync_faults;
+mod sync_hub;
 mod sync_support;
