@@ -37,6 +37,9 @@ pub struct Config {
     /// Counter cameras and snapshot retention (`docs/config.md`, "## [recorder]").
     #[serde(default)]
     pub recorder: crate::recorder::config::RecorderConfig,
+    /// The central server (`docs/config.md`, "## [sync]").
+    #[serde(default)]
+    pub sync: SyncConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -108,6 +111,146 @@ impl Default for CatalogConfig {
 
 fn default_max_bundle() -> usize {
     DEFAULT_MAX_BUNDLE_BYTES
+}
+
+/// The link to the central server (`[sync]`). Without `server_url` the daemon runs offline.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncConfig {
+    /// Base URL of the central server, `https://…` (or `http://` on loopback for tests).
+    #[serde(default)]
+    pub server_url: Option<String>,
+    /// This device's bearer token, inline. Prefer `token_file`.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// File holding this device's bearer token (first line), e.g. from provisioning.
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
+    /// Catalog signing keys this device trusts: ed25519 public keys, base64 (32 bytes each).
+    #[serde(default)]
+    pub public_keys: Vec<String>,
+    /// Seconds between catalog polls when all is well (a ±10 % jitter is added).
+    #[serde(default = "default_poll_interval")]
+    pub poll_interval_secs: u64,
+    /// First retry delay after a failure, in seconds; doubles with each failure.
+    #[serde(default = "default_backoff_base")]
+    pub backoff_base_secs: u64,
+    /// Longest retry delay, in seconds (never longer than `poll_interval_secs` either).
+    #[serde(default = "default_backoff_max")]
+    pub backoff_max_secs: u64,
+    /// Seconds to wait for a TCP/TLS connection to the server.
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout_secs: u64,
+    /// Seconds a whole ordinary request (catalog download included) may take.
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout_secs: u64,
+    /// Seconds the server may hold a queue long-poll open before answering "nothing new".
+    #[serde(default = "default_queue_wait")]
+    pub queue_wait_secs: u64,
+    /// Seconds between heartbeats queued for upload.
+    #[serde(default = "default_heartbeat_interval")]
+    pub heartbeat_interval_secs: u64,
+    /// Local socket the kiosk talks to; default `<data dir>/daemon.sock`.
+    #[serde(default)]
+    pub socket_path: Option<PathBuf>,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            server_url: None,
+            token: None,
+            token_file: None,
+            public_keys: Vec::new(),
+            poll_interval_secs: default_poll_interval(),
+            backoff_base_secs: default_backoff_base(),
+            backoff_max_secs: default_backoff_max(),
+            connect_timeout_secs: default_connect_timeout(),
+            request_timeout_secs: default_request_timeout(),
+            queue_wait_secs: default_queue_wait(),
+            heartbeat_interval_secs: default_heartbeat_interval(),
+            socket_path: None,
+        }
+    }
+}
+
+fn default_poll_interval() -> u64 {
+    300
+}
+fn default_backoff_base() -> u64 {
+    5
+}
+fn default_backoff_max() -> u64 {
+    300
+}
+fn default_connect_timeout() -> u64 {
+    10
+}
+fn default_request_timeout() -> u64 {
+    120
+}
+fn default_queue_wait() -> u64 {
+    25
+}
+fn default_heartbeat_interval() -> u64 {
+    300
+}
+
+impl SyncConfig {
+    /// The device token: inline `token`, else the first line of `token_file`.
+    pub fn load_token(&self) -> Result<Option<String>, String> {
+        if let Some(t) = &self.token {
+            return Ok(Some(t.trim().to_owned()));
+        }
+        let Some(path) = &self.token_file else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read sync.token_file {}: {e}", path.display()))?;
+        let token = text.lines().next().unwrap_or("").trim().to_owned();
+        if token.is_empty() {
+            return Err(format!("sync.token_file {} is empty", path.display()));
+        }
+        Ok(Some(token))
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if let Some(url) = &self.server_url {
+            let ok = url.starts_with("https://") || url.starts_with("http://");
+            if !ok || url.len() > 512 {
+                return Err(
+                    "sync.server_url must start with https:// (or http:// for tests)".into(),
+                );
+            }
+        }
+        if self.token.is_some() && self.token_file.is_some() {
+            return Err("sync: give token or token_file, not both".into());
+        }
+        for (i, k) in self.public_keys.iter().enumerate() {
+            if crate::sync::PinnedKey::parse(k).is_err() {
+                return Err(format!(
+                    "sync.public_keys[{i}] is not a base64 ed25519 public key (32 bytes); copy the line `motcua hub keygen` printed"
+                ));
+            }
+        }
+        if self.poll_interval_secs == 0 || self.backoff_base_secs == 0 || self.backoff_max_secs == 0
+        {
+            return Err("sync: poll_interval_secs, backoff_base_secs and backoff_max_secs must be at least 1".into());
+        }
+        if self.backoff_base_secs > self.backoff_max_secs {
+            return Err("sync.backoff_base_secs must not be above sync.backoff_max_secs".into());
+        }
+        if self.connect_timeout_secs == 0 || self.request_timeout_secs == 0 {
+            return Err("sync: timeouts must be at least 1 second".into());
+        }
+        if !(1..=120).contains(&self.queue_wait_secs) {
+            return Err("sync.queue_wait_secs must be between 1 and 120".into());
+        }
+        if self.heartbeat_interval_secs < 10 {
+            return Err("sync.heartbeat_interval_secs must be at least 10".into());
+        }
+        Ok(())
+    }
 }
 
 /// A configuration file that could not be used. The message names file, line and key.
@@ -199,6 +342,7 @@ impl Config {
             return Err(semantic("device.name must be 1 to 64 characters".into()));
         }
         self.recorder.check().map_err(semantic)?;
+        self.sync.check().map_err(semantic)?;
         Ok(())
     }
 
@@ -300,6 +444,48 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "/etc/motcua/motcua.toml: kiosk.attract_after_secs must not be shorter than kiosk.idle_home_secs"
+        );
+    }
+
+    #[test]
+    fn sync_section_parses_and_checks() {
+        let key = "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
+        let c = parse(&format!(
+            "[sync]\nserver_url = \"https://hub.example.vn\"\ntoken_file = \"/etc/motcua/token\"\npublic_keys = [\"{key}\"]\npoll_interval_secs = 60\nbackoff_base_secs = 2\nbackoff_max_secs = 60\n"
+        ))
+        .unwrap();
+        assert_eq!(c.sync.server_url.as_deref(), Some("https://hub.example.vn"));
+        assert_eq!(c.sync.poll_interval_secs, 60);
+        assert_eq!(c.sync.queue_wait_secs, 25);
+        let err = parse("[sync]\npublic_keys = [\"bm90IGEga2V5\"]\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "/etc/motcua/motcua.toml: sync.public_keys[0] is not a base64 ed25519 public key (32 bytes); copy the line `motcua hub keygen` printed"
+        );
+        let err = parse("[sync]\nserver_url = \"ftp://x\"\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "/etc/motcua/motcua.toml: sync.server_url must start with https:// (or http:// for tests)"
+        );
+        let err = parse("[sync]\nbackoff_base_secs = 10\nbackoff_max_secs = 5\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "/etc/motcua/motcua.toml: sync.backoff_base_secs must not be above sync.backoff_max_secs"
+        );
+        let err = parse("[sync]\ntoken = \"a\"\ntoken_file = \"/t\"\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "/etc/motcua/motcua.toml: sync: give token or token_file, not both"
+        );
+        let err = parse("[sync]\npoll_interval = 5\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("/etc/motcua/motcua.toml:2: key `sync.poll_interval`"),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("unknown field `poll_interval`"),
+            "{err}"
         );
     }
 

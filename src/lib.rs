@@ -3,17 +3,21 @@
 //! The library holds every capability; `src/main.rs` only parses arguments and calls in here.
 //! Map: `catalog` (model, bundle validation, fees, demo), `store` (SQLite), `search`
 //! (Vietnamese-aware procedure search), `current` (the catalog being served), `config`,
-//! `cli` (subcommands). See `docs/` and `README.md`.
+//! `cli` (subcommands), `sync` + `daemon` (the link to the central server and the kiosk's
+//! local socket), `hub` (the reference central server). See `docs/` and `README.md`.
 
 pub mod appliance;
 pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod current;
+pub mod daemon;
 pub mod device;
 pub mod doctor;
+pub mod hub;
 pub mod queue;
 pub mod record;
 pub mod recorder;
 pub mod search;
 pub mod store;
+pub mod sync;

@@ -4,10 +4,13 @@
 //! an error into a message and an exit code. Nothing here holds domain logic.
 
 mod catalog_cmd;
+mod daemon_cmd;
 mod doctor_cmd;
 mod fee_cmd;
+pub mod hub_cmd;
 mod search_cmd;
 mod snapshot_cmd;
+mod sync_cmd;
 
 use std::path::PathBuf;
 
@@ -51,6 +54,14 @@ pub enum Command {
     /// Counter snapshots: capture, list, verify, export (alias `snapshot`).
     #[command(subcommand, alias = "snapshot")]
     Snapshots(snapshot_cmd::SnapshotCommand),
+    /// The reference central server: serve, keys, publish catalogs, drive the queue.
+    #[command(subcommand)]
+    Hub(hub_cmd::HubCommand),
+    /// Run the appliance's background service (sync with the central server, local socket).
+    Daemon,
+    /// Inspect the link to the central server.
+    #[command(subcommand)]
+    Sync(sync_cmd::SyncCommand),
 }
 
 /// Everything a command needs from the global flags.
@@ -83,6 +94,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Fee(args) => fee_cmd::run(&ctx, args),
         Command::Doctor(_) => unreachable!("handled above"),
         Command::Snapshots(cmd) => snapshot_cmd::run(&ctx, cmd),
+        Command::Hub(cmd) => hub_cmd::run(&ctx, cmd),
+        Command::Daemon => daemon_cmd::run(&ctx),
+        Command::Sync(cmd) => sync_cmd::run(&ctx, cmd),
     }
 }
 

@@ -85,7 +85,10 @@ fn healthy_appliance_is_all_ok_except_missing_catalog() {
     }
     assert_eq!(
         by("catalog.db").summary,
-        "integrity ok, schema 2, no catalog applied yet"
+        format!(
+            "integrity ok, schema {}, no catalog applied yet",
+            crate::store::LATEST_VERSION
+        )
     );
     assert_eq!(by("cameras").details, vec!["/dev/video0 = /dev/v4l/by-id/usb-046d_C270-video-index0: HD Webcam C270 [formats not probed]"]);
     assert_eq!(

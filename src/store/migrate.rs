@@ -17,6 +17,7 @@ pub const SCHEMA_SQL: &str = include_str!("schema.sql");
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_queue.sql"),
+    include_str!("migrations/0003_sync.sql"),
 ];
 
 pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;

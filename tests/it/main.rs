@@ -11,3 +11,7 @@ mod recorder_cli;
 mod recorder_crash;
 mod recorder_flow;
 mod support;
+mod sync_daemon;
+mod sync_faults;
+mod sync_hub;
+mod sync_support;

@@ -1,0 +1,159 @@
+//! The local socket's wire format (JSON lines) between the kiosk and the daemon.
+//!
+//! One request per line, one answer per line. Both sides use these types, so the format is
+//! defined once. Lines longer than [`MAX_LINE`] are refused. No I/O here.
+
+use serde::{Deserialize, Serialize};
+
+use crate::appliance::{LinkState, LookupError, Rating, RatingError};
+use crate::record::{RecordId, RecordStatus};
+
+/// Longest request or answer line, in bytes.
+pub const MAX_LINE: usize = 16 * 1024;
+
+/// File name of the socket inside the data directory when `[sync] socket_path` is not set.
+pub const SOCKET_NAME: &str = "daemon.sock";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Request {
+    LookupRecord { id: RecordId },
+    SubmitRating { rating: Rating },
+    LinkState,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    Offline,
+    NotFound,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Response {
+    Record(RecordStatus),
+    Stored,
+    Link(LinkState),
+    Error(WireError),
+}
+
+impl From<LookupError> for WireError {
+    fn from(e: LookupError) -> Self {
+        let kind = match e {
+            LookupError::Offline => ErrorKind::Offline,
+            LookupError::NotFound => ErrorKind::NotFound,
+            LookupError::Failed(_) => ErrorKind::Failed,
+        };
+        WireError {
+            kind,
+            message: e.to_string(),
+        }
+    }
+}
+
+impl WireError {
+    pub fn failed(message: impl Into<String>) -> WireError {
+        WireError {
+            kind: ErrorKind::Failed,
+            message: message.into(),
+        }
+    }
+
+    pub fn into_lookup(self) -> LookupError {
+        match self.kind {
+            ErrorKind::Offline => LookupError::Offline,
+            ErrorKind::NotFound => LookupError::NotFound,
+            ErrorKind::Failed => LookupError::Failed(self.message),
+        }
+    }
+
+    pub fn into_rating(self) -> RatingError {
+        RatingError::Failed(self.message)
+    }
+}
+
+/// Check a rating from the kiosk before it is stored for upload.
+pub fn check_rating(r: &Rating) -> Result<(), String> {
+    if r.key.is_empty()
+        || r.key.len() > 64
+        || !r
+            .key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err("rating key must be 1–64 letters, digits, '-' or '_'".into());
+    }
+    if r.counter == 0 || r.counter > 999 {
+        return Err(format!(
+            "rating counter {} is out of range 1..=999",
+            r.counter
+        ));
+    }
+    if let Some(o) = &r.official_id {
+        if o.is_empty() || o.len() > 64 {
+            return Err("rating official_id must be 1–64 characters".into());
+        }
+    }
+    if chrono::DateTime::parse_from_rfc3339(&r.at).is_err() {
+        return Err(format!("rating time {:?} is not RFC 3339", r.at));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::appliance::RatingLevel;
+
+    #[test]
+    fn requests_are_strict() {
+        let r: Request =
+            serde_json::from_str(r#"{"op":"lookup_record","id":"000.00.14.h56-200203-0118"}"#)
+                .unwrap();
+        assert_eq!(
+            r,
+            Request::LookupRecord {
+                id: RecordId::parse("000.00.14.H56-200203-0118").unwrap()
+            }
+        );
+        let e = serde_json::from_str::<Request>(r#"{"op":"lookup_record","id":"../../etc"}"#)
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("a record ID may contain only letters, digits, '.' and '-'"),
+            "{e}"
+        );
+        assert!(serde_json::from_str::<Request>(r#"{"op":"format_disk"}"#).is_err());
+    }
+
+    #[test]
+    fn ratings_are_checked() {
+        let mut r = Rating {
+            key: "k-1".into(),
+            counter: 2,
+            official_id: None,
+            level: RatingLevel::Satisfied,
+            at: "2026-11-23T08:00:00+07:00".into(),
+        };
+        assert_eq!(check_rating(&r), Ok(()));
+        r.key = "a b".into();
+        assert_eq!(
+            check_rating(&r).unwrap_err(),
+            "rating key must be 1–64 letters, digits, '-' or '_'"
+        );
+        r.key = "k".into();
+        r.counter = 1000;
+        assert_eq!(
+            check_rating(&r).unwrap_err(),
+            "rating counter 1000 is out of range 1..=999"
+        );
+    }
+}

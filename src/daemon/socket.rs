@@ -1,0 +1,143 @@
+//! The daemon's local socket (Unix domain, JSON lines): record lookups, ratings and the link
+//! state, on behalf of the kiosk process (which cannot write the stores).
+//!
+//! Every request is validated (`protocol.rs`) before it touches anything; record lookups go to
+//! the server and fall back to the cache when the link is down. The socket file is made
+//! group-accessible (0660) so only the kiosk's group can connect. It never serves footage.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+
+use super::protocol::{check_rating, Request, Response, WireError, MAX_LINE};
+use super::shutdown::Shutdown;
+use crate::appliance::LookupError;
+use crate::record::RecordId;
+use crate::sync::outbox::{self, OutboxKind};
+use crate::sync::state::{self, Channel};
+use crate::sync::SyncContext;
+
+/// Bind the socket at `path` (a stale file from a previous run is replaced).
+pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
+    if path.exists() {
+        std::fs::remove_file(path)?;
+    }
+    let listener = UnixListener::bind(path)?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))?;
+    Ok(listener)
+}
+
+/// Serve until shutdown.
+pub async fn serve(listener: UnixListener, ctx: Arc<SyncContext>, mut shutdown: Shutdown) {
+    loop {
+        let conn = tokio::select! {
+            c = listener.accept() => c,
+            _ = shutdown.recv() => return,
+        };
+        match conn {
+            Ok((stream, _)) => {
+                let ctx = Arc::clone(&ctx);
+                let sd = shutdown.clone();
+                tokio::spawn(async move { handle(stream, ctx, sd).await });
+            }
+            Err(e) => {
+                tracing::warn!("local socket accept: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+async fn handle(stream: UnixStream, ctx: Arc<SyncContext>, mut shutdown: Shutdown) {
+    let (read, mut write) = stream.into_split();
+    let mut reader = BufReader::new(read);
+    loop {
+        let mut line = String::new();
+        let mut limited = (&mut reader).take(MAX_LINE as u64 + 1);
+        let n = tokio::select! {
+            n = limited.read_line(&mut line) => n,
+            _ = shutdown.recv() => return,
+        };
+        let answer = match n {
+            Ok(0) => return,
+            Ok(_) if line.len() > MAX_LINE || !line.ends_with('\n') => Response::Error(
+                WireError::failed(format!("request longer than {MAX_LINE} bytes")),
+            ),
+            Ok(_) => match serde_json::from_str::<Request>(&line) {
+                Ok(req) => answer(&ctx, req).await,
+                Err(e) => Response::Error(WireError::failed(format!("bad request: {e}"))),
+            },
+            Err(_) => return,
+        };
+        let mut out = serde_json::to_string(&answer).unwrap_or_default();
+        out.push('\n');
+        if write.write_all(out.as_bytes()).await.is_err() {
+            return;
+        }
+        if matches!(n, Ok(k) if k > MAX_LINE) {
+            return; // the rest of an oversized line is not worth reading
+        }
+    }
+}
+
+async fn answer(ctx: &Arc<SyncContext>, req: Request) -> Response {
+    match req {
+        Request::LinkState => Response::Link(ctx.link.state()),
+        Request::SubmitRating { rating } => {
+            if let Err(msg) = check_rating(&rating) {
+                return Response::Error(WireError::failed(msg));
+            }
+            let body = serde_json::to_string(&rating).unwrap_or_default();
+            let r = outbox::enqueue(
+                &ctx.db(),
+                OutboxKind::Rating,
+                &rating.key,
+                &body,
+                ctx.clock.now(),
+            );
+            match r {
+                Ok(_) => {
+                    ctx.outbox_ready.notify_one();
+                    Response::Stored
+                }
+                Err(e) => Response::Error(WireError::failed(e.to_string())),
+            }
+        }
+        Request::LookupRecord { id } => match lookup(ctx, &id).await {
+            Ok(r) => r,
+            Err(e) => Response::Error(e.into()),
+        },
+    }
+}
+
+async fn lookup(ctx: &Arc<SyncContext>, id: &RecordId) -> Result<Response, LookupError> {
+    let result = ctx.client.record_status(id).await;
+    let now = ctx.clock.now();
+    let db = ctx.db();
+    let fail = |e: crate::store::StoreError| LookupError::Failed(e.to_string());
+    match result {
+        Ok(Some(status)) => {
+            state::record_success(&db, Channel::Records, now).map_err(fail)?;
+            state::cache_record(&db, &status, now).map_err(fail)?;
+            Ok(Response::Record(status))
+        }
+        Ok(None) => {
+            state::record_success(&db, Channel::Records, now).map_err(fail)?;
+            Err(LookupError::NotFound)
+        }
+        Err(e) => {
+            let _ = state::record_failure(&db, Channel::Records, now, &e);
+            if e.is_offline() || !e.is_permanent() {
+                match state::cached_record(&db, id).map_err(fail)? {
+                    Some(cached) => Ok(Response::Record(cached)),
+                    None => Err(LookupError::Offline),
+                }
+            } else {
+                Err(LookupError::Failed(e.to_string()))
+            }
+        }
+    }
+}

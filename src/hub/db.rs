@@ -1,0 +1,379 @@
+//! `hub.db`: the reference hub's own SQLite store — publications (the exact signed bytes),
+//! the queue event log, record statuses, device token hashes and received uploads.
+//!
+//! Bundles are validated with `catalog::parse_bundle` before they are signed; tokens are
+//! stored only as SHA-256; record IDs are always `RecordId`s. Nothing here talks HTTP.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use ed25519_dalek::SigningKey;
+use rusqlite::{params, Connection, OptionalExtension};
+use sha2::{Digest, Sha256};
+
+use crate::catalog::{parse_bundle, BundleError};
+use crate::queue::{QueueEvent, QueueEventKind};
+use crate::record::{RecordId, RecordStage, RecordStatus};
+use crate::sync::envelope::seal;
+
+pub const HUB_DB: &str = "hub.db";
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS publications (
+    version      INTEGER PRIMARY KEY,
+    envelope     BLOB NOT NULL,
+    etag         TEXT NOT NULL,
+    procedures   INTEGER NOT NULL,
+    published_at TEXT NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS queue_events (
+    seq       INTEGER PRIMARY KEY,
+    counter   INTEGER NOT NULL,
+    kind      TEXT NOT NULL,
+    ticket    TEXT,
+    record_id TEXT,
+    waiting   INTEGER,
+    at        TEXT NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS counters (
+    counter     INTEGER PRIMARY KEY,
+    next_ticket INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS records (
+    id   TEXT PRIMARY KEY,
+    body TEXT NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS devices (
+    name         TEXT PRIMARY KEY,
+    token_sha256 TEXT NOT NULL UNIQUE,
+    created_at   TEXT NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS uploads (
+    kind            TEXT NOT NULL,
+    device          TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    body            TEXT NOT NULL,
+    received_at     TEXT NOT NULL,
+    PRIMARY KEY (kind, device, idempotency_key)
+) STRICT;
+";
+
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    #[error("{0}")]
+    Refused(String),
+    #[error("the catalog was not published: {0}")]
+    Bundle(#[from] BundleError),
+    #[error("hub database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl HubError {
+    pub fn io(path: &Path, source: std::io::Error) -> HubError {
+        HubError::Io {
+            path: path.to_owned(),
+            source,
+        }
+    }
+}
+
+/// A signed catalog as served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Publication {
+    pub version: u64,
+    pub envelope: Vec<u8>,
+    pub etag: String,
+    pub procedures: u64,
+}
+
+pub struct HubDb {
+    conn: Connection,
+}
+
+fn now_text(now: DateTime<Utc>) -> String {
+    now.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// SHA-256 of a token, as stored.
+pub fn token_hash(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+impl HubDb {
+    /// Open (creating) `DIR/hub.db`.
+    pub fn open(dir: &Path) -> Result<HubDb, HubError> {
+        std::fs::create_dir_all(dir).map_err(|e| HubError::io(dir, e))?;
+        let conn = Connection::open(dir.join(HUB_DB))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(HubDb { conn })
+    }
+
+    /// Validate, bump the version above the last publication, stamp `issued_at`, sign, store.
+    pub fn publish(
+        &mut self,
+        bytes: &[u8],
+        key: &SigningKey,
+        max_bytes: usize,
+        expires_in: Option<chrono::Duration>,
+        now: DateTime<Utc>,
+    ) -> Result<Publication, HubError> {
+        let mut bundle = parse_bundle(bytes, max_bytes)?;
+        let last = self.latest()?.map_or(0, |p| p.version);
+        bundle.version = bundle.version.max(last + 1);
+        bundle.issued_at = now_text(now);
+        if let Some(d) = expires_in {
+            bundle.expires_at = Some(now_text(now + d));
+        }
+        if let Some(exp) = &bundle.expires_at {
+            if DateTime::parse_from_rfc3339(exp).map_or(true, |t| t <= now) {
+                return Err(HubError::Refused(format!(
+                    "the bundle expires at {exp}, which has passed; every appliance would refuse it (use --expires-in-days)"
+                )));
+            }
+        }
+        let signed = serde_json::to_vec(&bundle).map_err(|e| HubError::Refused(e.to_string()))?;
+        // What the appliance will parse must pass the same validation.
+        parse_bundle(&signed, max_bytes.max(signed.len()))?;
+        let envelope = serde_json::to_vec(&seal(&signed, key))
+            .map_err(|e| HubError::Refused(e.to_string()))?;
+        let etag = format!(
+            "\"v{}-{}\"",
+            bundle.version,
+            &hex(&Sha256::digest(&envelope))[..16]
+        );
+        self.conn.execute(
+            "INSERT INTO publications (version, envelope, etag, procedures, published_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                bundle.version as i64,
+                envelope,
+                etag,
+                bundle.procedures.len() as i64,
+                now_text(now)
+            ],
+        )?;
+        Ok(Publication {
+            version: bundle.version,
+            envelope,
+            etag,
+            procedures: bundle.procedures.len() as u64,
+        })
+    }
+
+    /// The newest publication.
+    pub fn latest(&self) -> Result<Option<Publication>, HubError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT version, envelope, etag, procedures FROM publications
+                 ORDER BY version DESC LIMIT 1",
+                [],
+                |r| {
+                    Ok(Publication {
+                        version: r.get::<_, i64>(0)? as u64,
+                        envelope: r.get(1)?,
+                        etag: r.get(2)?,
+                        procedures: r.get::<_, i64>(3)? as u64,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Append a queue event; the hub assigns the sequence number (any `seq` given is ignored).
+    pub fn push_event(&mut self, e: &QueueEvent) -> Result<QueueEvent, HubError> {
+        let mut e = e.clone();
+        e.seq = 0;
+        e.check().map_err(HubError::Refused)?;
+        let tx = self.conn.transaction()?;
+        let next: i64 = tx.query_row(
+            "SELECT coalesce(max(seq), 0) + 1 FROM queue_events",
+            [],
+            |r| r.get(0),
+        )?;
+        e.seq = next as u64;
+        tx.execute(
+            "INSERT INTO queue_events (seq, counter, kind, ticket, record_id, waiting, at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                next,
+                e.counter,
+                e.kind.as_str(),
+                e.ticket,
+                e.record_id.as_ref().map(RecordId::as_str),
+                e.waiting,
+                e.at
+            ],
+        )?;
+        tx.commit()?;
+        Ok(e)
+    }
+
+    /// The next ticket label for `counter` (counter·1000 + n), for `hub queue call`.
+    pub fn next_ticket(&mut self, counter: u32) -> Result<String, HubError> {
+        self.conn.execute(
+            "INSERT INTO counters (counter, next_ticket) VALUES (?1, 1)
+             ON CONFLICT (counter) DO UPDATE SET next_ticket = next_ticket + 1",
+            [counter],
+        )?;
+        let n: i64 = self.conn.query_row(
+            "SELECT next_ticket FROM counters WHERE counter = ?1",
+            [counter],
+            |r| r.get(0),
+        )?;
+        Ok(format!("{}", counter as i64 * 1000 + n % 1000))
+    }
+
+    pub fn head(&self) -> Result<u64, HubError> {
+        Ok(self
+            .conn
+            .query_row("SELECT coalesce(max(seq), 0) FROM queue_events", [], |r| {
+                r.get::<_, i64>(0)
+            })? as u64)
+    }
+
+    /// Up to `limit` events after `after`, in order.
+    pub fn events_after(&self, after: u64, limit: usize) -> Result<Vec<QueueEvent>, HubError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, counter, kind, ticket, record_id, waiting, at FROM queue_events
+             WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![after as i64, limit as i64], |r| {
+            let kind: String = r.get(2)?;
+            let record: Option<String> = r.get(4)?;
+            Ok((
+                QueueEvent {
+                    seq: r.get::<_, i64>(0)? as u64,
+                    counter: r.get(1)?,
+                    kind: QueueEventKind::Called,
+                    ticket: r.get(3)?,
+                    record_id: record.and_then(|s| RecordId::parse(&s).ok()),
+                    waiting: r.get(5)?,
+                    at: r.get(6)?,
+                },
+                kind,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (mut e, kind) = row?;
+            e.kind = serde_json::from_value(serde_json::Value::String(kind))
+                .map_err(|err| HubError::Refused(format!("stored event {}: {err}", e.seq)))?;
+            out.push(e);
+        }
+        Ok(out)
+    }
+
+    pub fn set_record(&mut self, s: &RecordStatus) -> Result<(), HubError> {
+        let body = serde_json::to_string(s).map_err(|e| HubError::Refused(e.to_string()))?;
+        self.conn.execute(
+            "INSERT INTO records (id, body) VALUES (?1, ?2)
+             ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+            params![s.id.as_str(), body],
+        )?;
+        Ok(())
+    }
+
+    pub fn record(&self, id: &RecordId) -> Result<Option<RecordStatus>, HubError> {
+        let body: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT body FROM records WHERE id = ?1",
+                [id.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        body.map(|b| serde_json::from_str(&b).map_err(|e| HubError::Refused(e.to_string())))
+            .transpose()
+    }
+
+    /// Register a device; returns its new token (shown once, stored only as a hash).
+    pub fn add_device(&mut self, name: &str, now: DateTime<Utc>) -> Result<String, HubError> {
+        if name.is_empty()
+            || name.len() > 64
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        {
+            return Err(HubError::Refused(
+                "a device name is 1–64 letters, digits, '.', '-' or '_'".into(),
+            ));
+        }
+        let mut raw = [0u8; 32];
+        getrandom::fill(&mut raw).map_err(|e| HubError::Refused(e.to_string()))?;
+        let token = format!("mct_{}", hex(&raw));
+        self.conn.execute(
+            "INSERT INTO devices (name, token_sha256, created_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (name) DO UPDATE SET token_sha256 = excluded.token_sha256,
+                 created_at = excluded.created_at",
+            params![name, token_hash(&token), now_text(now)],
+        )?;
+        Ok(token)
+    }
+
+    /// The device a token belongs to.
+    pub fn device_for_token(&self, token: &str) -> Result<Option<String>, HubError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT name FROM devices WHERE token_sha256 = ?1",
+                [token_hash(token)],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Keep an upload once per (kind, device, key); true when it was new.
+    pub fn store_upload(
+        &mut self,
+        kind: &str,
+        device: &str,
+        key: &str,
+        body: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, HubError> {
+        Ok(self.conn.execute(
+            "INSERT OR IGNORE INTO uploads (kind, device, idempotency_key, body, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![kind, device, key, body, now_text(now)],
+        )? == 1)
+    }
+
+    pub fn upload_count(&self, kind: &str) -> Result<u64, HubError> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM uploads WHERE kind = ?1",
+            [kind],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
+    }
+}
+
+/// Build a record status for `hub record set`.
+pub fn record_status(
+    id: RecordId,
+    stage: RecordStage,
+    due_on: chrono::NaiveDate,
+    completed_on: Option<chrono::NaiveDate>,
+    procedure: Option<String>,
+) -> RecordStatus {
+    RecordStatus {
+        received_on: id.received_on(),
+        id,
+        procedure,
+        stage,
+        due_on,
+        completed_on,
+    }
+}

@@ -1,0 +1,132 @@
+//! The catalog poller: conditional download, signature check against pinned keys, bundle
+//! validation, rollback / expiry / clock-skew refusal, then one-transaction apply.
+//!
+//! Invariant: whatever fails, the installed catalog stays exactly as it was (nothing is
+//! written before every check passed, and `CatalogStore::apply` is all-or-nothing). Every
+//! outcome is recorded in `sync_channels` so `motcua sync status` can say why.
+
+use std::sync::Arc;
+
+use chrono::DateTime;
+
+use super::client::CatalogFetch;
+use super::context::SyncContext;
+use super::envelope;
+use super::state::{self, Channel};
+use super::SyncError;
+use crate::catalog::parse_bundle;
+use crate::daemon::shutdown::Shutdown;
+use crate::store::StoreError;
+
+/// What a successful poll did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CatalogOutcome {
+    /// 304, or the same version again.
+    Unchanged,
+    Applied {
+        version: u64,
+    },
+}
+
+/// Poll once and record the outcome.
+pub async fn poll_catalog(ctx: &Arc<SyncContext>) -> Result<CatalogOutcome, SyncError> {
+    let result = poll_inner(ctx).await;
+    let now = ctx.clock.now();
+    ctx.link.observe(now, result.as_ref().map(|_| ()));
+    let db = ctx.db();
+    match &result {
+        Ok(_) => state::record_success(&db, Channel::Catalog, now)?,
+        Err(e) => {
+            tracing::warn!("catalog sync: {e}");
+            state::record_failure(&db, Channel::Catalog, now, e)?;
+        }
+    }
+    result
+}
+
+async fn poll_inner(ctx: &Arc<SyncContext>) -> Result<CatalogOutcome, SyncError> {
+    let installed = ctx.catalog().info()?;
+    let etag = match installed {
+        Some(_) => state::catalog_etag(&ctx.db())?,
+        None => None,
+    };
+    let (env, etag) = match ctx.client.fetch_catalog(etag.as_deref()).await? {
+        CatalogFetch::NotModified => return Ok(CatalogOutcome::Unchanged),
+        CatalogFetch::New { envelope, etag, .. } => (envelope, etag),
+    };
+    let bytes = envelope::open(&env, &ctx.keys)?;
+    let bundle = parse_bundle(&bytes, ctx.settings.max_bundle_bytes)?;
+    let now = ctx.clock.now();
+    if let Some(info) = &installed {
+        if bundle.version < info.version {
+            return Err(SyncError::Rollback {
+                installed: info.version,
+                offered: bundle.version,
+            });
+        }
+        if bundle.version == info.version {
+            state::set_catalog_etag(&ctx.db(), etag.as_deref())?;
+            return Ok(CatalogOutcome::Unchanged);
+        }
+    }
+    if let Some(exp) = &bundle.expires_at {
+        let expired = DateTime::parse_from_rfc3339(exp).map_or(true, |t| t <= now);
+        if expired {
+            return Err(SyncError::Expired {
+                version: bundle.version,
+                expires_at: exp.clone(),
+            });
+        }
+    }
+    if let Ok(issued) = DateTime::parse_from_rfc3339(&bundle.issued_at) {
+        let ahead = issued.to_utc() - now;
+        if ahead > ctx.settings.max_clock_skew {
+            return Err(SyncError::ClockSkew {
+                issued_at: bundle.issued_at.clone(),
+                ahead_minutes: ahead.num_minutes(),
+            });
+        }
+    }
+    let version = bundle.version;
+    let source = format!("{}/v1/catalog", ctx.client.base_url());
+    let c = Arc::clone(ctx);
+    tokio::task::spawn_blocking(move || c.catalog().apply(&bundle, &source, false))
+        .await
+        .map_err(|e| SyncError::Store(StoreError::Corrupt(format!("apply task failed: {e}"))))?
+        .map_err(|e| match e {
+            StoreError::Rollback { installed, new } => SyncError::Rollback {
+                installed,
+                offered: new,
+            },
+            other => SyncError::Store(other),
+        })?;
+    state::set_catalog_etag(&ctx.db(), etag.as_deref())?;
+    tracing::info!("catalog version {version} applied");
+    Ok(CatalogOutcome::Applied { version })
+}
+
+/// Poll until shutdown, with the catalog schedule.
+pub async fn run(ctx: Arc<SyncContext>, mut shutdown: Shutdown) {
+    let mut jitter = super::schedule::Jitter::default();
+    let mut failures = 0u32;
+    while !shutdown.is_shutdown() {
+        let permanent = match poll_catalog(&ctx).await {
+            Ok(_) => {
+                failures = 0;
+                false
+            }
+            Err(e) => {
+                failures += 1;
+                e.is_permanent()
+            }
+        };
+        let delay = ctx
+            .settings
+            .catalog
+            .next_delay(failures, permanent, jitter.unit());
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = shutdown.recv() => {}
+        }
+    }
+}

@@ -1,0 +1,407 @@
+//! `HubClient`: the appliance's one HTTP client for the central server (protocol v1, see
+//! `docs/sync.md`). One `reqwest::Client` with connect and request timeouts, rustls only.
+//!
+//! Every body is read in chunks against a byte limit, so a hostile or broken server can never
+//! make the appliance buffer more than the limit plus one chunk. Status codes go through
+//! `error::classify_status`. This file decodes answers but never decides what to store.
+
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, CONTENT_LENGTH, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+use serde::{Deserialize, Serialize};
+
+use super::envelope::SignedEnvelope;
+use super::error::{classify_status, StatusClass, SyncError};
+use crate::queue::QueueEvent;
+use crate::record::{RecordId, RecordStatus};
+
+/// Largest queue batch or small JSON answer read, in bytes.
+pub const MAX_SMALL_BODY: u64 = 1024 * 1024;
+/// Most events the server sends in one batch.
+pub const MAX_EVENTS_PER_BATCH: usize = 500;
+
+/// Timeouts and limits of the client.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    pub connect_timeout: Duration,
+    /// Whole-request limit for ordinary requests (the catalog download included).
+    pub request_timeout: Duration,
+    /// How long the server may hold a queue long-poll.
+    pub queue_wait: Duration,
+    /// Largest catalog envelope read, in bytes (derived from `catalog.max_bundle_bytes`).
+    pub max_envelope_bytes: u64,
+}
+
+impl ClientSettings {
+    /// The envelope limit for a bundle limit: base64 grows by 4/3, plus room for the fields.
+    pub fn envelope_limit(max_bundle_bytes: usize) -> u64 {
+        (max_bundle_bytes as u64).div_ceil(3) * 4 + 4096
+    }
+}
+
+/// Result of a catalog poll.
+#[derive(Debug)]
+pub enum CatalogFetch {
+    NotModified,
+    New {
+        envelope: SignedEnvelope,
+        etag: Option<String>,
+        /// Bytes of body read.
+        bytes_read: u64,
+    },
+}
+
+/// A queue long-poll answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueBatch {
+    pub events: Vec<QueueEvent>,
+    /// The server's latest sequence number.
+    pub head: u64,
+}
+
+pub struct HubClient {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+    settings: ClientSettings,
+}
+
+impl HubClient {
+    pub fn new(base_url: &str, token: &str, settings: ClientSettings) -> Result<Self, SyncError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(settings.connect_timeout)
+            .timeout(settings.request_timeout)
+            .user_agent(concat!("motcua/", env!("CARGO_PKG_VERSION")))
+            .https_only(!is_loopback_http(base_url))
+            .build()
+            .map_err(|e| SyncError::NotConfigured(format!("HTTP client: {e}")))?;
+        Ok(HubClient {
+            http,
+            base: base_url.trim_end_matches('/').to_owned(),
+            token: token.to_owned(),
+            settings,
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+    }
+
+    async fn send(
+        &self,
+        req: reqwest::RequestBuilder,
+        what: &str,
+        timeout: Duration,
+    ) -> Result<reqwest::Response, SyncError> {
+        req.send()
+            .await
+            .map_err(|e| self.transport_error(&e, what, timeout))
+    }
+
+    fn transport_error(&self, e: &reqwest::Error, what: &str, timeout: Duration) -> SyncError {
+        if e.is_timeout() {
+            SyncError::Timeout {
+                what: what.to_owned(),
+                after: timeout,
+            }
+        } else {
+            SyncError::Unreachable {
+                url: self.base.clone(),
+                detail: innermost(e),
+            }
+        }
+    }
+
+    /// `GET /v1/catalog`, conditional on `etag`.
+    pub async fn fetch_catalog(&self, etag: Option<&str>) -> Result<CatalogFetch, SyncError> {
+        let what = "downloading the catalog";
+        let mut req = self.get("/v1/catalog");
+        if let Some(tag) = etag {
+            req = req.header(IF_NONE_MATCH, tag);
+        }
+        let timeout = self.settings.request_timeout;
+        let resp = self.send(req, what, timeout).await?;
+        let etag = header_str(resp.headers(), ETAG.as_str());
+        match self.status(resp.status().as_u16(), &resp)? {
+            StatusClass::NotModified => return Ok(CatalogFetch::NotModified),
+            StatusClass::NotFound => {
+                return Err(SyncError::Rejected {
+                    status: 404,
+                    message: "the server has no catalog published yet".into(),
+                })
+            }
+            StatusClass::Ok => {}
+        }
+        expect_json(resp.headers())?;
+        let body = self
+            .read_body(resp, self.settings.max_envelope_bytes, what, timeout)
+            .await?;
+        let envelope: SignedEnvelope =
+            serde_json::from_slice(&body).map_err(|e| SyncError::InvalidJson {
+                what: "the catalog envelope",
+                detail: e.to_string(),
+            })?;
+        Ok(CatalogFetch::New {
+            envelope,
+            etag,
+            bytes_read: body.len() as u64,
+        })
+    }
+
+    /// `GET /v1/queue/events?after=SEQ&wait=SECS`: events after `after`, checked and in order.
+    pub async fn queue_events(&self, after: u64) -> Result<QueueBatch, SyncError> {
+        let what = "waiting for queue events";
+        let wait = self.settings.queue_wait;
+        let timeout = wait + self.settings.request_timeout.min(Duration::from_secs(30));
+        let req = self
+            .get(&format!(
+                "/v1/queue/events?after={after}&wait={}",
+                wait.as_secs().max(1)
+            ))
+            .timeout(timeout);
+        let resp = self.send(req, what, timeout).await?;
+        if self.status(resp.status().as_u16(), &resp)? != StatusClass::Ok {
+            return Err(SyncError::Protocol("the queue endpoint is missing".into()));
+        }
+        expect_json(resp.headers())?;
+        let body = self.read_body(resp, MAX_SMALL_BODY, what, timeout).await?;
+        let batch: QueueBatch =
+            serde_json::from_slice(&body).map_err(|e| SyncError::InvalidJson {
+                what: "queue events",
+                detail: e.to_string(),
+            })?;
+        check_batch(after, &batch)?;
+        Ok(batch)
+    }
+
+    /// `GET /v1/records/{id}`: None when the server knows no such record.
+    pub async fn record_status(&self, id: &RecordId) -> Result<Option<RecordStatus>, SyncError> {
+        let what = "looking up a record";
+        let timeout = self.settings.request_timeout;
+        let resp = self
+            .send(self.get(&format!("/v1/records/{id}")), what, timeout)
+            .await?;
+        if self.status(resp.status().as_u16(), &resp)? == StatusClass::NotFound {
+            return Ok(None);
+        }
+        expect_json(resp.headers())?;
+        let body = self.read_body(resp, 64 * 1024, what, timeout).await?;
+        let status: RecordStatus =
+            serde_json::from_slice(&body).map_err(|e| SyncError::InvalidJson {
+                what: "a record status",
+                detail: e.to_string(),
+            })?;
+        if status.id != *id {
+            return Err(SyncError::Protocol(format!(
+                "asked for record {id}, the server answered for {}",
+                status.id
+            )));
+        }
+        Ok(Some(status))
+    }
+
+    /// `POST path` with an `Idempotency-Key`; any 2xx means the server has it.
+    pub async fn post_idempotent(
+        &self,
+        path: &str,
+        key: &str,
+        body: &str,
+    ) -> Result<(), SyncError> {
+        let timeout = self.settings.request_timeout;
+        let req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .header("Idempotency-Key", key)
+            .header(CONTENT_TYPE, "application/json")
+            .body(body.to_owned());
+        let resp = self.send(req, "uploading", timeout).await?;
+        match self.status(resp.status().as_u16(), &resp)? {
+            StatusClass::Ok => Ok(()),
+            _ => Err(SyncError::Protocol(format!(
+                "POST {path} answered {}",
+                resp.status()
+            ))),
+        }
+    }
+
+    /// Status classification; for errors the message comes from a short `X-Motcua-Error`
+    /// header when the hub set one (bodies are not read on error paths).
+    fn status(&self, code: u16, resp: &reqwest::Response) -> Result<StatusClass, SyncError> {
+        let message = header_str(resp.headers(), "x-motcua-error").unwrap_or_default();
+        classify_status(code, &message)
+    }
+
+    /// Read a body chunk by chunk, stopping as soon as it passes `limit`.
+    async fn read_body(
+        &self,
+        mut resp: reqwest::Response,
+        limit: u64,
+        what: &str,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, SyncError> {
+        if let Some(len) =
+            header_str(resp.headers(), CONTENT_LENGTH.as_str()).and_then(|v| v.parse::<u64>().ok())
+        {
+            if len > limit {
+                return Err(SyncError::TooLarge { limit, read: 0 });
+            }
+        }
+        let mut body = Vec::new();
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    let read = body.len() as u64 + chunk.len() as u64;
+                    if read > limit {
+                        return Err(SyncError::TooLarge { limit, read });
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => return Ok(body),
+                Err(e) if e.is_timeout() => {
+                    return Err(SyncError::Timeout {
+                        what: what.to_owned(),
+                        after: timeout,
+                    })
+                }
+                Err(e) => {
+                    return Err(SyncError::Truncated {
+                        got: body.len() as u64,
+                        detail: innermost(&e),
+                    })
+                }
+            }
+        }
+    }
+}
+
+/// Plain http is allowed only to loopback (tests, a hub on the same machine).
+fn is_loopback_http(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    ["127.", "localhost", "[::1]"]
+        .iter()
+        .any(|p| rest.starts_with(p))
+}
+
+fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().take(200).collect())
+}
+
+fn expect_json(headers: &HeaderMap) -> Result<(), SyncError> {
+    let ct = header_str(headers, CONTENT_TYPE.as_str()).unwrap_or_default();
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if essence != "application/json" {
+        return Err(SyncError::WrongContentType {
+            found: ct,
+            expected: "application/json",
+        });
+    }
+    Ok(())
+}
+
+/// Events must be valid, above `after`, strictly increasing, and not beyond the head.
+pub fn check_batch(after: u64, batch: &QueueBatch) -> Result<(), SyncError> {
+    if batch.events.len() > MAX_EVENTS_PER_BATCH {
+        return Err(SyncError::Protocol(format!(
+            "{} queue events in one answer (at most {MAX_EVENTS_PER_BATCH})",
+            batch.events.len()
+        )));
+    }
+    let mut last = after;
+    for e in &batch.events {
+        e.check().map_err(SyncError::Protocol)?;
+        if e.seq <= last {
+            return Err(SyncError::Protocol(format!(
+                "queue event {} arrived after {last}; sequence numbers must increase",
+                e.seq
+            )));
+        }
+        last = e.seq;
+    }
+    if batch.head < last {
+        return Err(SyncError::Protocol(format!(
+            "queue head {} is below the last event {last}",
+            batch.head
+        )));
+    }
+    Ok(())
+}
+
+/// The innermost cause of a transport error, which is the one in plain words.
+fn innermost(e: &reqwest::Error) -> String {
+    let mut cur: &dyn std::error::Error = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::queue::QueueEventKind;
+
+    fn ev(seq: u64) -> QueueEvent {
+        QueueEvent {
+            seq,
+            counter: 1,
+            kind: QueueEventKind::Called,
+            ticket: Some("1001".into()),
+            record_id: None,
+            waiting: None,
+            at: "2026-11-23T08:00:00+07:00".into(),
+        }
+    }
+
+    #[test]
+    fn batches_must_be_ordered_and_valid() {
+        let ok = QueueBatch {
+            events: vec![ev(4), ev(6)],
+            head: 6,
+        };
+        assert!(check_batch(3, &ok).is_ok());
+        assert_eq!(
+            check_batch(4, &ok).unwrap_err().to_string(),
+            "the server sent something this device cannot use: queue event 4 arrived after 4; sequence numbers must increase"
+        );
+        let bad_head = QueueBatch {
+            events: vec![ev(4)],
+            head: 2,
+        };
+        assert!(check_batch(0, &bad_head).is_err());
+        let mut bad = ev(5);
+        bad.counter = 0;
+        let batch = QueueBatch {
+            events: vec![bad],
+            head: 5,
+        };
+        assert_eq!(
+            check_batch(0, &batch).unwrap_err().to_string(),
+            "the server sent something this device cannot use: event 5: counter 0 is out of range 1..=999"
+        );
+    }
+
+    #[test]
+    fn envelope_limit_covers_base64() {
+        assert_eq!(ClientSettings::envelope_limit(3), 4 + 4096);
+        assert!(is_loopback_http("http://127.0.0.1:8080"));
+        assert!(!is_loopback_http("http://hub.example.vn"));
+        assert!(!is_loopback_http("https://127.0.0.1"));
+    }
+}

@@ -1,0 +1,180 @@
+//! The signed catalog envelope: `{"format", "key_id", "signature", "bundle"}` where `bundle` is
+//! the base64 of the exact bundle bytes and `signature` is ed25519 over those bytes.
+//!
+//! Signing and verifying work on bytes, never on re-serialised JSON. Verification happens
+//! before the bundle is parsed at all. This file never touches the network or a store.
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::SyncError;
+
+/// The `format` value of a v1 envelope.
+pub const ENVELOPE_FORMAT: &str = "motcua-signed-catalog/1";
+
+/// The JSON body of `GET /v1/catalog`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignedEnvelope {
+    pub format: String,
+    /// [`key_id`] of the signing key.
+    pub key_id: String,
+    /// base64 ed25519 signature over the decoded `bundle` bytes.
+    pub signature: String,
+    /// base64 of the bundle JSON bytes.
+    pub bundle: String,
+}
+
+/// A public key pinned in config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinnedKey {
+    pub key: VerifyingKey,
+    pub id: String,
+}
+
+/// Short identifier of a public key: the first 8 bytes of its SHA-256, in hex.
+pub fn key_id(key: &VerifyingKey) -> String {
+    Sha256::digest(key.as_bytes())[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl PinnedKey {
+    /// Parse a base64 ed25519 public key (32 bytes).
+    pub fn parse(text: &str) -> Result<PinnedKey, String> {
+        let bytes = B64
+            .decode(text.trim())
+            .map_err(|e| format!("not base64: {e}"))?;
+        let arr: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| "an ed25519 public key is 32 bytes".to_owned())?;
+        let key = VerifyingKey::from_bytes(&arr).map_err(|e| e.to_string())?;
+        Ok(PinnedKey {
+            id: key_id(&key),
+            key,
+        })
+    }
+
+    pub fn to_base64(&self) -> String {
+        B64.encode(self.key.as_bytes())
+    }
+}
+
+/// Sign `bundle` bytes into an envelope.
+pub fn seal(bundle: &[u8], key: &SigningKey) -> SignedEnvelope {
+    SignedEnvelope {
+        format: ENVELOPE_FORMAT.into(),
+        key_id: key_id(&key.verifying_key()),
+        signature: B64.encode(key.sign(bundle).to_bytes()),
+        bundle: B64.encode(bundle),
+    }
+}
+
+/// Check the envelope against the pinned keys and return the exact bundle bytes it carries.
+pub fn open(envelope: &SignedEnvelope, keys: &[PinnedKey]) -> Result<Vec<u8>, SyncError> {
+    if envelope.format != ENVELOPE_FORMAT {
+        return Err(SyncError::Protocol(format!(
+            "catalog envelope format {:?} is not {ENVELOPE_FORMAT:?} (update motcua?)",
+            envelope.format.chars().take(60).collect::<String>()
+        )));
+    }
+    let key_id: String = envelope.key_id.chars().take(64).collect();
+    let Some(key) = keys.iter().find(|k| k.id == envelope.key_id) else {
+        return Err(SyncError::UnknownKey { key_id });
+    };
+    let bad = || SyncError::BadSignature {
+        key_id: key_id.clone(),
+    };
+    let sig_bytes = B64.decode(&envelope.signature).map_err(|_| bad())?;
+    let sig = Signature::from_slice(&sig_bytes).map_err(|_| bad())?;
+    let bundle = B64
+        .decode(&envelope.bundle)
+        .map_err(|e| SyncError::InvalidJson {
+            what: "the catalog envelope",
+            detail: format!("field bundle is not base64: {e}"),
+        })?;
+    key.key.verify(&bundle, &sig).map_err(|_| bad())?;
+    Ok(bundle)
+}
+
+/// A fresh signing key from the operating system's random source.
+pub fn generate_signing_key() -> SigningKey {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).expect("the operating system's random source works");
+    SigningKey::from_bytes(&seed)
+}
+
+/// Secret key file contents (base64 of the 32-byte seed).
+pub fn signing_key_to_text(key: &SigningKey) -> String {
+    format!("{}\n", B64.encode(key.to_bytes()))
+}
+
+pub fn signing_key_from_text(text: &str) -> Result<SigningKey, String> {
+    let bytes = B64
+        .decode(text.trim())
+        .map_err(|e| format!("not base64: {e}"))?;
+    let arr: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| "an ed25519 secret key is 32 bytes".to_owned())?;
+    Ok(SigningKey::from_bytes(&arr))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(n: u8) -> SigningKey {
+        SigningKey::from_bytes(&[n; 32])
+    }
+
+    fn pinned(k: &SigningKey) -> PinnedKey {
+        PinnedKey::parse(&B64.encode(k.verifying_key().as_bytes())).unwrap()
+    }
+
+    #[test]
+    fn seal_then_open_returns_the_exact_bytes() {
+        let k = key(1);
+        let bytes = b"{\"schema\": 1,   \"odd\":\"spacing kept\"}";
+        let env = seal(bytes, &k);
+        assert_eq!(open(&env, &[pinned(&key(2)), pinned(&k)]).unwrap(), bytes);
+    }
+
+    #[test]
+    fn tampering_and_unknown_keys_are_refused() {
+        let k = key(1);
+        let mut env = seal(b"{\"version\": 2}", &k);
+        env.bundle = B64.encode(b"{\"version\": 9}");
+        let err = open(&env, &[pinned(&k)]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("the server's catalog signature does not match the pinned key (key id {}); the catalog was not installed", key_id(&k.verifying_key()))
+        );
+        let env = seal(b"{}", &key(3));
+        let err = open(&env, &[pinned(&k)]).unwrap_err();
+        assert!(
+            matches!(err, SyncError::UnknownKey { ref key_id } if *key_id == super::key_id(&key(3).verifying_key()))
+        );
+        let mut env = seal(b"{}", &k);
+        env.signature = "!!".into();
+        assert!(matches!(
+            open(&env, &[pinned(&k)]),
+            Err(SyncError::BadSignature { .. })
+        ));
+    }
+
+    #[test]
+    fn keys_round_trip_as_text() {
+        let k = key(7);
+        let back = signing_key_from_text(&signing_key_to_text(&k)).unwrap();
+        assert_eq!(back.to_bytes(), k.to_bytes());
+        assert_eq!(
+            PinnedKey::parse("bm90IGEga2V5").unwrap_err(),
+            "an ed25519 public key is 32 bytes"
+        );
+        assert_eq!(pinned(&k).id.len(), 16);
+    }
+}

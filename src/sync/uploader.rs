@@ -1,0 +1,123 @@
+//! The outbox uploader: posts waiting ratings and heartbeats in order, each with its
+//! idempotency key, deleting an item only after the server acknowledged it. Also queues a
+//! heartbeat every `heartbeat_interval`.
+//!
+//! A failed upload keeps the item and every item after it (order is kept); the loop backs
+//! off and retries. Nothing here decides what a rating is; the kiosk's request is stored as is.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use super::context::SyncContext;
+use super::outbox::{self, OutboxKind};
+use super::state::{self, rfc3339, Channel};
+use super::SyncError;
+use crate::daemon::shutdown::Shutdown;
+
+/// Items posted per round.
+const BATCH: usize = 50;
+
+/// What a heartbeat tells the server.
+#[derive(Debug, Serialize)]
+pub struct Heartbeat {
+    pub device: String,
+    pub at: String,
+    pub catalog_version: Option<u64>,
+    pub queue_seq: u64,
+    pub outbox_depth: u64,
+    pub version: &'static str,
+}
+
+/// Queue a heartbeat (the previous unsent one is replaced).
+pub fn enqueue_heartbeat(ctx: &SyncContext) -> Result<(), SyncError> {
+    let now = ctx.clock.now();
+    let catalog_version = ctx.catalog().info()?.map(|i| i.version);
+    let db = ctx.db();
+    let hb = Heartbeat {
+        device: ctx.settings.device_name.clone(),
+        at: rfc3339(now),
+        catalog_version,
+        queue_seq: crate::store::queue_store::last_seq(&db)?,
+        outbox_depth: outbox::depth(&db)?,
+        version: env!("CARGO_PKG_VERSION"),
+    };
+    let body = serde_json::to_string(&hb).map_err(|e| SyncError::Protocol(e.to_string()))?;
+    let key = format!("hb-{}-{}", ctx.settings.device_name, now.timestamp_millis());
+    outbox::enqueue(&db, OutboxKind::Heartbeat, &key, &body, now)
+        .map_err(|e| SyncError::Protocol(e.to_string()))?;
+    Ok(())
+}
+
+/// Upload what is waiting; returns how many items were acknowledged.
+pub async fn upload_once(ctx: &Arc<SyncContext>) -> Result<usize, SyncError> {
+    let mut sent = 0;
+    let result = async {
+        loop {
+            let items = outbox::pending(&ctx.db(), BATCH)?;
+            if items.is_empty() {
+                return Ok(());
+            }
+            for item in items {
+                let r = ctx
+                    .client
+                    .post_idempotent(item.kind.path(), &item.key, &item.body)
+                    .await;
+                match r {
+                    Ok(()) => {
+                        outbox::mark_sent(&ctx.db(), item.id)?;
+                        sent += 1;
+                    }
+                    Err(e) => {
+                        outbox::mark_failed(&ctx.db(), item.id, &e.to_string())?;
+                        return Err(e);
+                    }
+                }
+            }
+        }
+    }
+    .await;
+    let now = ctx.clock.now();
+    let db = ctx.db();
+    match &result {
+        Ok(()) if sent > 0 => state::record_success(&db, Channel::Outbox, now)?,
+        Ok(()) => {}
+        Err(e) => {
+            state::record_failure(&db, Channel::Outbox, now, e)?;
+        }
+    }
+    result.map(|()| sent)
+}
+
+/// Upload until shutdown; wakes on new items, on the heartbeat timer, and after backoff.
+pub async fn run(ctx: Arc<SyncContext>, mut shutdown: Shutdown) {
+    let mut jitter = super::schedule::Jitter::default();
+    let mut failures = 0u32;
+    let mut heartbeat = tokio::time::interval(ctx.settings.heartbeat_interval);
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while !shutdown.is_shutdown() {
+        let delay = match upload_once(&ctx).await {
+            Ok(_) => {
+                failures = 0;
+                ctx.settings.outbox.interval
+            }
+            Err(e) => {
+                tracing::warn!("outbox upload: {e}");
+                failures += 1;
+                ctx.settings
+                    .outbox
+                    .next_delay(failures, e.is_permanent(), jitter.unit())
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = ctx.outbox_ready.notified(), if failures == 0 => {}
+            _ = heartbeat.tick() => {
+                if let Err(e) = enqueue_heartbeat(&ctx) {
+                    tracing::warn!("heartbeat not queued: {e}");
+                }
+            }
+            _ = shutdown.recv() => {}
+        }
+    }
+}
