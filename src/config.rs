@@ -32,6 +32,9 @@ pub struct Config {
     /// Counter cameras and snapshot retention (`docs/config.md`, "## [recorder]").
     #[serde(default)]
     pub recorder: crate::recorder::config::RecorderConfig,
+    /// Supervisor review UI (`docs/config.md`, "## [review]").
+    #[serde(default)]
+    pub review: crate::review::config::ReviewConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -192,6 +195,7 @@ impl Config {
             return Err(semantic("device.name must be 1 to 64 characters".into()));
         }
         self.recorder.check().map_err(semantic)?;
+        self.review.check().map_err(semantic)?;
         Ok(())
     }
 

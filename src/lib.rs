@@ -13,5 +13,6 @@ pub mod current;
 pub mod queue;
 pub mod record;
 pub mod recorder;
+pub mod review;
 pub mod search;
 pub mod store;

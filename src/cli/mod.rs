@@ -5,7 +5,9 @@
 
 mod catalog_cmd;
 mod fee_cmd;
+mod review_cmd;
 mod search_cmd;
+mod user_cmd;
 
 use std::path::PathBuf;
 
@@ -44,6 +46,12 @@ pub enum Command {
     Search(search_cmd::SearchArgs),
     /// Compute a procedure's fee and show how it was reached.
     Fee(fee_cmd::FeeArgs),
+    /// Review UI accounts (supervisors see footage, technicians health and configuration).
+    #[command(subcommand)]
+    User(user_cmd::UserCommand),
+    /// The supervisor review UI: serve it alone, print its certificate fingerprint.
+    #[command(subcommand)]
+    Review(review_cmd::ReviewCommand),
 }
 
 /// Everything a command needs from the global flags.
@@ -71,6 +79,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Catalog(cmd) => catalog_cmd::run(&ctx, cmd),
         Command::Search(args) => search_cmd::run(&ctx, args),
         Command::Fee(args) => fee_cmd::run(&ctx, args),
+        Command::User(cmd) => user_cmd::run(&ctx, cmd),
+        Command::Review(cmd) => review_cmd::run(&ctx, cmd),
     }
 }
 

@@ -240,9 +240,7 @@ fn describe(s: &CameraStatus) -> String {
 
 /// Build the frame sources named in the config: V4L2 devices (feature `v4l2`) or the
 /// synthetic camera for `device = "synthetic"`.
-pub fn sources_from_config(
-    cfg: &RecorderConfig,
-) -> Result<Sources, String> {
+pub fn sources_from_config(cfg: &RecorderConfig) -> Result<Sources, String> {
     let mut out: Sources = Vec::new();
     for c in &cfg.cameras {
         if c.is_synthetic() {
