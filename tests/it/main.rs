@@ -2,4 +2,7 @@
 //! heavy). Grouped by area, one module each.
 
 mod catalog_import;
+mod review_browser;
+mod review_http;
+mod review_support;
 mod support;
