@@ -7,6 +7,7 @@ mod catalog_cmd;
 mod fee_cmd;
 mod review_cmd;
 mod search_cmd;
+mod snapshot_cmd;
 mod user_cmd;
 
 use std::path::PathBuf;
@@ -52,6 +53,9 @@ pub enum Command {
     /// The supervisor review UI: serve it alone, print its certificate fingerprint.
     #[command(subcommand)]
     Review(review_cmd::ReviewCommand),
+    /// Counter snapshots: capture, list, verify, export (alias `snapshot`).
+    #[command(subcommand, alias = "snapshot")]
+    Snapshots(snapshot_cmd::SnapshotCommand),
 }
 
 /// Everything a command needs from the global flags.
@@ -81,6 +85,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Fee(args) => fee_cmd::run(&ctx, args),
         Command::User(cmd) => user_cmd::run(&ctx, cmd),
         Command::Review(cmd) => review_cmd::run(&ctx, cmd),
+        Command::Snapshots(cmd) => snapshot_cmd::run(&ctx, cmd),
     }
 }
 

@@ -2,6 +2,9 @@
 //! heavy). Grouped by area, one module each.
 
 mod catalog_import;
+mod recorder_cli;
+mod recorder_crash;
+mod recorder_flow;
 mod review_browser;
 mod review_http;
 mod review_support;

@@ -352,6 +352,20 @@ async fn pages_escape_html_carry_security_headers_and_views_are_audited_in_the_c
         "4 captures plus 5 audit entries: {}",
         rep.chain_entries
     );
+    // and the recorder's own command agrees
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_motcua"))
+        .args(["--data-dir"])
+        .arg(srv.dir.path().join("data"))
+        .args(["snapshots", "verify"])
+        .env_remove("MOTCUA_DATA_DIR")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "snapshots verify with audit entries: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     srv.stop().await;
 }
 

@@ -1,0 +1,201 @@
+//! `motcua snapshots …` (alias `snapshot`): capture, list, verify, export, check-export, and
+//! the hidden `ingest-loop` used by the crash test.
+//!
+//! Argument parsing and printing only; everything else is `crate::recorder`. Record IDs are
+//! validated by `RecordId::parse` before anything is opened.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context as _};
+use clap::{Args, Subcommand};
+
+use super::Context;
+use crate::record::RecordId;
+use crate::recorder::camera::synthetic::SyntheticCamera;
+use crate::recorder::camera::PixelFormat;
+use crate::recorder::clock::{parse_time, Clocks, RealClocks};
+use crate::recorder::config::RecorderConfig;
+use crate::recorder::export::{check_export, export_record};
+use crate::recorder::footage::{Filter, FootageStore};
+use crate::recorder::{sources_from_config, Reason, Recorder};
+
+#[derive(Debug, Subcommand)]
+pub enum SnapshotCommand {
+    /// Take a snapshot at a counter now, linked to a record.
+    Capture(CaptureArgs),
+    /// List stored snapshots, oldest first.
+    List(ListArgs),
+    /// Check every file and the hash chain; exits non-zero and names each problem.
+    Verify(VerifyArgs),
+    /// Export a record's snapshots as a zip with a manifest and chain proof (pins them).
+    Export(ExportArgs),
+    /// Check an exported case zip on its own (hashes and chain proof).
+    CheckExport { file: PathBuf },
+    /// Capture from a synthetic camera in a loop (crash tests).
+    #[command(hide = true)]
+    IngestLoop {
+        #[arg(long, default_value_t = 1)]
+        counter: u32,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
+    #[arg(long)]
+    counter: u32,
+    #[arg(long, value_name = "ID", value_parser = RecordId::parse)]
+    record: RecordId,
+    #[arg(long, default_value = "manual")]
+    reason: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[arg(long, value_name = "ID", value_parser = RecordId::parse)]
+    record: Option<RecordId>,
+    #[arg(long)]
+    counter: Option<u32>,
+    /// From this time (2026-11-23 or RFC 3339), inclusive.
+    #[arg(long, value_parser = parse_time)]
+    since: Option<i64>,
+    /// Until this time, exclusive.
+    #[arg(long, value_parser = parse_time)]
+    until: Option<i64>,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[arg(long, value_name = "ID", value_parser = RecordId::parse)]
+    record: RecordId,
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+}
+
+pub fn run(ctx: &Context, cmd: SnapshotCommand) -> anyhow::Result<()> {
+    let clocks = RealClocks;
+    match cmd {
+        SnapshotCommand::Capture(a) => {
+            let reason = Reason::parse(&a.reason)?;
+            let mut cfg = ctx.config.recorder.clone();
+            cfg.cameras.retain(|c| c.counter == a.counter);
+            let sources = sources_from_config(&cfg).map_err(anyhow::Error::msg)?;
+            let (rec, _) = Recorder::start(&ctx.data_dir, &cfg, sources, Arc::new(clocks), false)?;
+            let s = rec.capture(a.counter, &a.record, &reason)?;
+            println!("{}", serde_json::to_string(&s)?);
+        }
+        SnapshotCommand::List(a) => {
+            let store = FootageStore::open_reader(&ctx.data_dir)?;
+            let rows = store.list(&Filter {
+                record_id: a.record.map(|r| r.to_string()),
+                counter: a.counter,
+                since_ms: a.since,
+                until_ms: a.until,
+            })?;
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                for s in &rows {
+                    println!(
+                        "{:>6}  {}  counter {:<3} {:<26} {:<10} {:>8} B  {}{}",
+                        s.id,
+                        s.captured_at,
+                        s.counter,
+                        s.record_id.as_deref().unwrap_or("-"),
+                        s.reason,
+                        s.bytes,
+                        &s.sha256[..16],
+                        if s.pinned { "  pinned" } else { "" }
+                    );
+                }
+                eprintln!("{} snapshot(s)", rows.len());
+            }
+        }
+        SnapshotCommand::Verify(a) => {
+            let store = FootageStore::open_reader(&ctx.data_dir)?;
+            let r = store.verify(true)?;
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                for p in &r.problems {
+                    println!("PROBLEM: {p}");
+                }
+                println!(
+                    "{} chain entries, {} snapshots, {} files checked; head {} {}",
+                    r.chain_entries, r.snapshots, r.files_checked, r.head_seq, r.head_hash
+                );
+            }
+            if !r.ok() {
+                bail!("{} problem(s) found in the footage", r.problems.len());
+            }
+        }
+        SnapshotCommand::Export(a) => {
+            let mut store = FootageStore::open_reader(&ctx.data_dir)?;
+            let m = export_record(&mut store, &a.record, &a.out, clocks.now_ms())?;
+            println!(
+                "exported {} snapshot(s) of {} to {} (chain head {} {}); they are now pinned",
+                m.snapshots.len(),
+                m.record_id,
+                a.out.display(),
+                m.chain.head_seq,
+                m.chain.head_hash
+            );
+        }
+        SnapshotCommand::CheckExport { file } => {
+            let m = check_export(&file)?;
+            println!(
+                "{}: {} snapshot(s) of {} match their hashes and chain proof (head {} {})",
+                file.display(),
+                m.snapshots.len(),
+                m.record_id,
+                m.chain.head_seq,
+                m.chain.head_hash
+            );
+        }
+        SnapshotCommand::IngestLoop { counter } => ingest_loop(ctx, counter)?,
+    }
+    Ok(())
+}
+
+/// Capture as fast as possible from a small synthetic camera until killed.
+fn ingest_loop(ctx: &Context, counter: u32) -> anyhow::Result<()> {
+    let cam = SyntheticCamera::new("crash-test", 320, 240, 500, PixelFormat::Mjpeg);
+    let cfg = RecorderConfig::default();
+    let (rec, _) = Recorder::start(
+        &ctx.data_dir,
+        &cfg,
+        vec![(counter, Box::new(cam))],
+        Arc::new(RealClocks),
+        false,
+    )
+    .context("open footage for the ingest loop")?;
+    let record = RecordId::parse("000.00.14.H56-251119-0042")?;
+    let reason = Reason::parse("crash-test")?;
+    {
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "ready")?;
+        out.flush()?;
+    }
+    for i in 0u64.. {
+        let s = if i % 3 == 0 {
+            rec.capture_for(counter, None, &reason)?
+        } else {
+            rec.capture(counter, &record, &reason)?
+        };
+        if i % 5 == 4 {
+            // retention deletions are part of what may be interrupted
+            let mut st = rec.store().lock().unwrap_or_else(|p| p.into_inner());
+            st.delete_by_policy(&[s.id - 2], "retention:crash-test", RealClocks.now_ms())?;
+        }
+    }
+    Ok(())
+}
