@@ -40,6 +40,9 @@ pub struct Config {
     /// The central server (`docs/config.md`, "## [sync]").
     #[serde(default)]
     pub sync: SyncConfig,
+    /// Supervisor review UI (`docs/config.md`, "## [review]").
+    #[serde(default)]
+    pub review: crate::review::config::ReviewConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -343,6 +346,7 @@ impl Config {
         }
         self.recorder.check().map_err(semantic)?;
         self.sync.check().map_err(semantic)?;
+        self.review.check().map_err(semantic)?;
         Ok(())
     }
 

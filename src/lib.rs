@@ -18,6 +18,7 @@ pub mod hub;
 pub mod queue;
 pub mod record;
 pub mod recorder;
+pub mod review;
 pub mod search;
 pub mod store;
 pub mod sync;

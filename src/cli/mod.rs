@@ -8,9 +8,11 @@ mod daemon_cmd;
 mod doctor_cmd;
 mod fee_cmd;
 pub mod hub_cmd;
+mod review_cmd;
 mod search_cmd;
 mod snapshot_cmd;
 mod sync_cmd;
+mod user_cmd;
 
 use std::path::PathBuf;
 
@@ -51,6 +53,12 @@ pub enum Command {
     Fee(fee_cmd::FeeArgs),
     /// Check config, stores, cameras, GPIO, display, clock, disk and power (exit 0/1/2).
     Doctor(doctor_cmd::DoctorArgs),
+    /// Review UI accounts (supervisors see footage, technicians health and configuration).
+    #[command(subcommand)]
+    User(user_cmd::UserCommand),
+    /// The supervisor review UI: serve it alone, print its certificate fingerprint.
+    #[command(subcommand)]
+    Review(review_cmd::ReviewCommand),
     /// Counter snapshots: capture, list, verify, export (alias `snapshot`).
     #[command(subcommand, alias = "snapshot")]
     Snapshots(snapshot_cmd::SnapshotCommand),
@@ -93,6 +101,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Search(args) => search_cmd::run(&ctx, args),
         Command::Fee(args) => fee_cmd::run(&ctx, args),
         Command::Doctor(_) => unreachable!("handled above"),
+        Command::User(cmd) => user_cmd::run(&ctx, cmd),
+        Command::Review(cmd) => review_cmd::run(&ctx, cmd),
         Command::Snapshots(cmd) => snapshot_cmd::run(&ctx, cmd),
         Command::Hub(cmd) => hub_cmd::run(&ctx, cmd),
         Command::Daemon => daemon_cmd::run(&ctx),

@@ -19,6 +19,9 @@ pub enum EntryKind {
     Capture,
     /// A snapshot was deleted by the retention policy (the reason says which rule).
     Delete,
+    /// Someone viewed or exported footage in the review UI (the reason holds who, what and
+    /// from where as JSON; see `src/review/audit.rs`). Appended, never changed or deleted.
+    Audit,
 }
 
 impl EntryKind {
@@ -26,6 +29,7 @@ impl EntryKind {
         match self {
             EntryKind::Capture => "capture",
             EntryKind::Delete => "delete",
+            EntryKind::Audit => "audit",
         }
     }
 
@@ -33,6 +37,7 @@ impl EntryKind {
         match s {
             "capture" => Some(EntryKind::Capture),
             "delete" => Some(EntryKind::Delete),
+            "audit" => Some(EntryKind::Audit),
             _ => None,
         }
     }
@@ -44,7 +49,8 @@ pub struct EntryFields {
     pub seq: i64,
     #[serde(serialize_with = "ser_kind")]
     pub kind: EntryKind,
-    /// The snapshot concerned: for a capture its own id (= `seq`), for a delete the capture's.
+    /// The snapshot concerned: for a capture its own id (= `seq`), for a delete the capture's,
+    /// for an audit entry the snapshot viewed or 0.
     pub snapshot_id: i64,
     pub sha256: String,
     pub bytes: i64,

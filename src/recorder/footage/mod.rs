@@ -5,6 +5,7 @@
 //! The invariants are in `docs/storage.md` ("## Footage"). Only the one writer (holding the
 //! lock file) creates or removes files; readers never touch the directory. Never decodes images.
 
+mod audit;
 pub mod files;
 mod reconcile;
 mod verify;
@@ -18,6 +19,7 @@ use crate::recorder::chain::{self, EntryFields, EntryKind, GENESIS};
 use crate::recorder::clock::format_ms;
 use crate::store::{self, Access, Schema, StoreError};
 
+pub use audit::AuditAppend;
 pub use files::FootageDir;
 pub use reconcile::ReconcileReport;
 pub use verify::{Problem, VerifyReport};
@@ -30,7 +32,10 @@ pub const FOOTAGE_DIR: &str = "footage";
 /// `footage.db`'s schema and migrations.
 pub const SCHEMA: Schema = Schema {
     fresh: include_str!("schema.sql"),
-    migrations: &[include_str!("migrations/0001_initial.sql")],
+    migrations: &[
+        include_str!("migrations/0001_initial.sql"),
+        include_str!("migrations/0002_audit_kind.sql"),
+    ],
 };
 
 #[derive(Debug, thiserror::Error)]

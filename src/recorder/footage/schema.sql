@@ -1,11 +1,12 @@
 -- footage.db: the index of counter snapshots. Files live in <data_dir>/footage/<ab>/<sha256>.jpg.
 -- Invariants: docs/storage.md, "## Footage". Keep in step with migrations/ (a test compares).
 
--- Append-only hash chain. One entry per stored snapshot ('capture') and per deletion by the
--- retention policy ('delete'). hash = SHA-256(prev_hash || body_hash(fields)); see chain.rs.
+-- Append-only hash chain. One entry per stored snapshot ('capture'), per deletion by the
+-- retention policy ('delete') and per footage access in the review UI ('audit').
+-- hash = SHA-256(prev_hash || body_hash(fields)); see chain.rs.
 CREATE TABLE chain (
     seq INTEGER PRIMARY KEY,
-    kind TEXT NOT NULL CHECK (kind IN ('capture', 'delete')),
+    kind TEXT NOT NULL CHECK (kind IN ('capture', 'delete', 'audit')),
     snapshot_id INTEGER NOT NULL,
     sha256 TEXT NOT NULL,
     bytes INTEGER NOT NULL,
