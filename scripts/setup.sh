@@ -8,8 +8,9 @@ want_tests=0
 [ "${1:-}" = "--tests" ] && want_tests=1
 
 # Build: a C compiler for bundled SQLite, pkg-config, fontconfig (Slint asks it for fonts and
-# panics when there is none, so at least one system font too).
-pkgs=(build-essential pkg-config libfontconfig1-dev fonts-dejavu-core curl ca-certificates)
+# panics when there is none, so at least one system font too), libclang for the v4l crate's
+# bindgen (real cameras).
+pkgs=(build-essential pkg-config libfontconfig1-dev fonts-dejavu-core libclang-dev curl ca-certificates)
 if [ "$want_tests" = 1 ]; then
   # Real headless browser for the review UI tests; /usr/bin/time for the benchmarks.
   pkgs+=(chromium chromium-driver time)
