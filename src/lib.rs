@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod current;
+pub mod provision;
 pub mod queue;
 pub mod record;
 pub mod search;

@@ -5,6 +5,7 @@
 
 mod catalog_cmd;
 mod fee_cmd;
+mod provision_cmd;
 mod search_cmd;
 
 use std::path::PathBuf;
@@ -44,6 +45,8 @@ pub enum Command {
     Search(search_cmd::SearchArgs),
     /// Compute a procedure's fee and show how it was reached.
     Fee(fee_cmd::FeeArgs),
+    /// Apply the technician's provisioning file (first boot); see docs/technician.md.
+    Provision(provision_cmd::ProvisionArgs),
 }
 
 /// Everything a command needs from the global flags.
@@ -66,11 +69,16 @@ impl Cli {
 
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    // Provisioning must work whatever state the installed config is in.
+    if let Command::Provision(args) = &cli.command {
+        return provision_cmd::run(args);
+    }
     let ctx = cli.context()?;
     match cli.command {
         Command::Catalog(cmd) => catalog_cmd::run(&ctx, cmd),
         Command::Search(args) => search_cmd::run(&ctx, args),
         Command::Fee(args) => fee_cmd::run(&ctx, args),
+        Command::Provision(_) => unreachable!("handled above"),
     }
 }
 

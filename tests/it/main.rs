@@ -4,4 +4,5 @@
 mod catalog_crash;
 mod catalog_import;
 mod cli;
+mod provision;
 mod support;
