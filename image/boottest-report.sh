@@ -39,7 +39,7 @@ if [ "$n" = 1 ] && [ -f $B/boottest-catalog.json ]; then
 fi
 say "catalog-stats $(runuser -u motcua -- $M catalog stats 2>&1 | head -3 | tr '\n' ' ')"
 say "catalog-integrity $(runuser -u motcua -- sqlite3 /var/lib/motcua/catalog.db 'PRAGMA integrity_check' 2>/dev/null || echo 'sqlite3 not installed')"
-say "journal-files $(ls /var/log/journal/*/ 2>/dev/null | wc -l)"
+say "boots-in-journal $(journalctl --list-boots --no-pager 2>/dev/null | wc -l)"
 say "done boot=$n"
 if [ "$n" = 1 ]; then
   # Keep writing (re-imports in a loop) so that the test's kill lands mid-write.

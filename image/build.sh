@@ -43,7 +43,7 @@ if [ "${1:-}" = "__customize" ]; then
   cat > "$R/etc/fstab" <<'EOF'
 # Read-only root; everything that changes lives on the data partition or in RAM.
 LABEL=RASPIROOT      /                ext4   ro,noatime                                  0 1
-LABEL=RASPIFIRM      /boot/firmware   vfat   rw,noatime,umask=0077,flush                 0 2
+LABEL=RASPIFIRM      /boot/firmware   vfat   rw,noatime,umask=0077,flush,quiet           0 2
 LABEL=MOTCUADATA     /srv/motcua      ext4   rw,noatime,nodev,nosuid,commit=5            0 2
 /srv/motcua/etc      /etc/motcua      none   bind,x-systemd.requires-mounts-for=/srv/motcua 0 0
 /srv/motcua/lib      /var/lib/motcua  none   bind,x-systemd.requires-mounts-for=/srv/motcua 0 0
@@ -155,7 +155,7 @@ MIRROR=${MIRROR:-http://deb.debian.org/debian}
 BOOT_MIB=${BOOT_MIB:-256}; DATA_MIB=${DATA_MIB:-128}; START_MIB=4
 XZ=${XZ:-1}; BMAP=${BMAP:-1}; INSTALL=${INSTALL:-1}
 REPO=$(readlink -f "$HERE/..")
-DEB=${DEB:-$(ls -t "$REPO"/target/aarch64-unknown-linux-gnu/debian/motcua_*_arm64.deb 2>/dev/null | head -1)}
+DEB=${DEB:-$(ls -t "$REPO"/target/debian/motcua_*_arm64.deb "$REPO"/target/aarch64-unknown-linux-gnu/debian/motcua_*_arm64.deb 2>/dev/null | head -1)}
 [ -n "$DEB" ] && [ -f "$DEB" ] || { echo "no arm64 .deb: run DEB=1 image/cross-build.sh first, or set DEB=" >&2; exit 1; }
 DEB=$(readlink -f "$DEB"); export DEB
 VERSION=${VERSION:-$(dpkg-deb -f "$DEB" Version)}

@@ -5,7 +5,7 @@
 # Usage:  image/cross-build.sh            (from anywhere; as root the first time, to install)
 # Env:    FEATURES=   cargo features; default: "--no-default-features --features kms" when the
 #                     package has a `kms` feature (the Pi kiosk: DRM/KMS + libinput), else none
-#         DEB=1       also build target/aarch64-unknown-linux-gnu/debian/motcua_*_arm64.deb
+#         DEB=1       also build target/debian/motcua_*_arm64.deb
 #         INSTALL=1   install missing tools (rustup target, gcc-aarch64-linux-gnu, arm64 -dev)
 # Output: target/aarch64-unknown-linux-gnu/release-pi/motcua
 set -euo pipefail
@@ -42,5 +42,5 @@ echo "built $BIN: $(stat -c %s "$BIN") bytes in $((SECONDS - t)) s"
 file "$BIN" 2>/dev/null || true
 if [ "$DEB" = 1 ]; then
   cargo deb --no-build --no-strip --target "$TARGET" --profile release-pi
-  ls -l target/$TARGET/debian/*.deb
+  ls -l target/debian/*_arm64.deb
 fi
