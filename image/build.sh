@@ -13,18 +13,38 @@
 #                                /srv/motcua/lib     -> /var/lib/motcua  (catalog, queue, footage)
 #                                /srv/motcua/journal -> /var/log/journal (persistent journal)
 #                                /srv/motcua/systemd -> /var/lib/systemd (random seed, clock, backlight)
-#          tmpfs: /tmp, /var/tmp, /var/log (but the journal), /var/cache, /var/lib/dhcp
+#          tmpfs: /tmp, /var/tmp, /var/log (but the journal), /var/cache
 #
 # Usage:   image/build.sh [OUTDIR]              (as root; default OUTDIR=./out)
 # Env:     DEB=path/to/motcua_*_arm64.deb       default: newest in target/aarch64-unknown-linux-gnu/debian/
 #          SUITE=trixie  KERNEL_SUITE=          KERNEL_SUITE=trixie-backports for the Pi 5
 #          MIRROR=http://deb.debian.org/debian  BOOT_MIB=256  DATA_MIB=128  XZ=1  BMAP=1
 #          VERSION=(from the .deb)              URL_BASE= (Imager JSON url prefix)
+#          REUSE_ROOTFS=1                       skip mmdebstrap: reinstall the .deb into OUTDIR/rootfs
+#                                               from a previous run and reassemble (development)
 # Needs:   mmdebstrap qemu-user-static binfmt-support arch-test dosfstools mtools e2fsprogs fdisk
 #          xz-utils bmap-tools (INSTALL=1, the default, installs them)
 set -euo pipefail
 SELF=$(readlink -f "$0")
 HERE=$(dirname "$SELF")
+
+write_fstab() {  # write_fstab ROOTFS
+  cat > "$1/etc/fstab" <<'EOF'
+# Read-only root; everything that changes lives on the data partition or in RAM.
+LABEL=RASPIROOT      /                ext4   ro,noatime                                  0 1
+LABEL=RASPIFIRM      /boot/firmware   vfat   rw,noatime,umask=0077,flush,quiet           0 2
+LABEL=MOTCUADATA     /srv/motcua      ext4   rw,noatime,nodev,nosuid,commit=5            0 2
+/srv/motcua/etc      /etc/motcua      none   bind,x-systemd.requires-mounts-for=/srv/motcua 0 0
+/srv/motcua/lib      /var/lib/motcua  none   bind,x-systemd.requires-mounts-for=/srv/motcua 0 0
+/srv/motcua/systemd  /var/lib/systemd none   bind,x-systemd.requires-mounts-for=/srv/motcua 0 0
+tmpfs                /tmp             tmpfs  mode=1777,nosuid,nodev,size=128M            0 0
+tmpfs                /var/tmp         tmpfs  mode=1777,nosuid,nodev,size=64M             0 0
+tmpfs                /var/log         tmpfs  mode=0755,nosuid,nodev,noexec,size=64M      0 0
+/srv/motcua/journal  /var/log/journal none   bind,x-systemd.requires-mounts-for=/srv/motcua 0 0
+tmpfs                /var/cache       tmpfs  mode=0755,nosuid,nodev,size=32M             0 0
+EOF
+}
+
 
 # ---------------------------------------------------------------------------------------------
 # customise, run by mmdebstrap's --customize-hook with the rootfs as $2
@@ -40,21 +60,7 @@ if [ "${1:-}" = "__customize" ]; then
 
   echo "motcua" > "$R/etc/hostname"
   printf '127.0.0.1\tlocalhost\n127.0.1.1\tmotcua\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' > "$R/etc/hosts"
-  cat > "$R/etc/fstab" <<'EOF'
-# Read-only root; everything that changes lives on the data partition or in RAM.
-LABEL=RASPIROOT      /                ext4   ro,noatime                                  0 1
-LABEL=RASPIFIRM      /boot/firmware   vfat   rw,noatime,umask=0077,flush,quiet           0 2
-LABEL=MOTCUADATA     /srv/motcua      ext4   rw,noatime,nodev,nosuid,commit=5            0 2
-/srv/motcua/etc      /etc/motcua      none   bind,x-systemd.requires-mounts-for=/srv/motcua 0 0
-/srv/motcua/lib      /var/lib/motcua  none   bind,x-systemd.requires-mounts-for=/srv/motcua 0 0
-/srv/motcua/systemd  /var/lib/systemd none   bind,x-systemd.requires-mounts-for=/srv/motcua 0 0
-tmpfs                /tmp             tmpfs  mode=1777,nosuid,nodev,size=128M            0 0
-tmpfs                /var/tmp         tmpfs  mode=1777,nosuid,nodev,size=64M             0 0
-tmpfs                /var/log         tmpfs  mode=0755,nosuid,nodev,noexec,size=64M      0 0
-/srv/motcua/journal  /var/log/journal none   bind,x-systemd.requires-mounts-for=/srv/motcua 0 0
-tmpfs                /var/cache       tmpfs  mode=0755,nosuid,nodev,size=32M             0 0
-tmpfs                /var/lib/dhcp    tmpfs  mode=0755,nosuid,nodev,size=1M              0 0
-EOF
+  write_fstab "$R"
   # Data partition skeleton: move what the package and systemd put in the bind-mounted
   # directories to the data tree (ownership and modes are kept by mke2fs -d).
   D="$R/srv/motcua"; install -d -m 0755 "$D"
@@ -65,6 +71,10 @@ EOF
   done
   chown root:systemd-journal "$D/journal" 2>/dev/null || true; chmod 2755 "$D/journal"
 
+  # Every mount point must exist on the read-only root (else: emergency mode at boot).
+  awk '!/^#/ && NF >= 2 {print $2}' "$R/etc/fstab" | while read -r mp; do
+    [ -d "$R$mp" ] || install -d -m 0755 "$R$mp"
+  done
   # Journal: RAM until the data partition is there, then persistent and bounded.
   install -d "$R/etc/systemd/journald.conf.d"
   printf '[Journal]\nStorage=persistent\nSystemMaxUse=200M\nRuntimeMaxUse=32M\n' \
@@ -174,7 +184,8 @@ if [ ! -e /proc/sys/fs/binfmt_misc/status ]; then mount -t binfmt_misc binfmt_mi
 if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then update-binfmts --enable qemu-aarch64 || true; fi
 arch-test arm64 >/dev/null || { echo "arm64 binaries cannot be executed (qemu-user-static/binfmt)" >&2; exit 1; }
 
-mkdir -p "$OUT"; ROOTFS="$OUT/rootfs"; rm -rf "$ROOTFS" "$OUT/parts"
+mkdir -p "$OUT"; ROOTFS="$OUT/rootfs"; rm -rf "$OUT/parts"
+[ "${REUSE_ROOTFS:-0}" = 1 ] && [ -d "$ROOTFS/srv/motcua" ] || { REUSE_ROOTFS=0; rm -rf "$ROOTFS"; }
 T0=$SECONDS; declare -a TIMES
 stamp() { TIMES+=("$(printf '%-28s %5ds' "$1" $((SECONDS-$2)))"); }
 
@@ -189,6 +200,15 @@ case "$SUITE" in sid|unstable) ;; *)
 esac
 [ -n "$KERNEL_SUITE" ] && SOURCES+=("deb $MIRROR $KERNEL_SUITE main non-free-firmware")
 
+if [ "$REUSE_ROOTFS" = 1 ]; then
+  echo "== [1/4] reuse $ROOTFS: reinstall $(basename "$DEB")  ($(date +%T))"; t=$SECONDS
+  cp "$DEB" "$ROOTFS/tmp/motcua.deb"; chroot "$ROOTFS" dpkg -i /tmp/motcua.deb; rm -f "$ROOTFS/tmp/motcua.deb"
+  # postinst wrote into the (empty) mount points; the data partition already has its tree.
+  find "$ROOTFS/etc/motcua" "$ROOTFS/var/lib/motcua" -mindepth 1 -delete
+  write_fstab "$ROOTFS"
+  awk '!/^#/ && NF >= 2 {print $2}' "$ROOTFS/etc/fstab" | while read -r mp; do [ -d "$ROOTFS$mp" ] || install -d -m 0755 "$ROOTFS$mp"; done
+  stamp "reinstall .deb" $t
+else
 echo "== [1/4] mmdebstrap $SUITE arm64 + $(basename "$DEB") -> $ROOTFS  ($(date +%T))"
 t=$SECONDS
 mmdebstrap --mode=root --arch=arm64 --variant=minbase --components=main,non-free-firmware \
@@ -200,6 +220,7 @@ mmdebstrap --mode=root --arch=arm64 --variant=minbase --components=main,non-free
   --customize-hook="\"$SELF\" __customize \"\$1\"" \
   "$SUITE" "$ROOTFS" "${SOURCES[@]}"
 stamp "mmdebstrap+customize" $t
+fi
 
 echo "== [2/4] assemble partitions (loopless)  ($(date +%T))"
 t=$SECONDS
