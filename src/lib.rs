@@ -15,6 +15,7 @@ pub mod daemon;
 pub mod device;
 pub mod doctor;
 pub mod hub;
+pub mod provision;
 pub mod queue;
 pub mod record;
 pub mod recorder;

@@ -8,6 +8,7 @@ mod daemon_cmd;
 mod doctor_cmd;
 mod fee_cmd;
 pub mod hub_cmd;
+mod provision_cmd;
 mod review_cmd;
 mod search_cmd;
 mod snapshot_cmd;
@@ -70,6 +71,8 @@ pub enum Command {
     /// Inspect the link to the central server.
     #[command(subcommand)]
     Sync(sync_cmd::SyncCommand),
+    /// Apply the technician's provisioning file (first boot); see docs/technician.md.
+    Provision(provision_cmd::ProvisionArgs),
 }
 
 /// Everything a command needs from the global flags.
@@ -95,6 +98,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Doctor(args) = &cli.command {
         return doctor_cmd::run(&cli, args); // before loading the config: a bad one is a check
     }
+    // Provisioning must work whatever state the installed config is in.
+    if let Command::Provision(args) = &cli.command {
+        return provision_cmd::run(args);
+    }
     let ctx = cli.context()?;
     match cli.command {
         Command::Catalog(cmd) => catalog_cmd::run(&ctx, cmd),
@@ -107,6 +114,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Hub(cmd) => hub_cmd::run(&ctx, cmd),
         Command::Daemon => daemon_cmd::run(&ctx),
         Command::Sync(cmd) => sync_cmd::run(&ctx, cmd),
+        Command::Provision(_) => unreachable!("handled above"),
     }
 }
 

@@ -7,6 +7,7 @@ mod cli;
 mod device_doctor;
 mod device_io;
 mod device_shutdown;
+mod provision;
 mod recorder_cli;
 mod recorder_crash;
 mod recorder_flow;

@@ -1,0 +1,49 @@
+#!/bin/sh
+# boottest-report.sh - console report for image/boot-test.sh (QEMU). Installed in the image
+# but runs only when the test put /boot/firmware/motcua-boottest on the card. Prints lines
+# starting with MOTCUA_TEST: unit states, mounts, modes, provisioning result, the kiosk's lack
+# of access to footage and secrets, and catalog state; on boot 1 it imports a catalog and keeps
+# writing so the test can kill the machine mid-write.
+B=/boot/firmware
+say() { echo "MOTCUA_TEST: $*"; }
+M="motcua --config /etc/motcua/motcua.toml --data-dir /var/lib/motcua"
+n=$(( $(cat /var/lib/motcua/.boottest-boots 2>/dev/null || echo 0) + 1 ))
+echo "$n" > /var/lib/motcua/.boottest-boots; sync
+say "boot=$n"
+sleep "${SETTLE:-8}"
+for u in motcua-firstboot motcua-daemon motcua-kiosk systemd-networkd; do
+  say "unit $u $(systemctl is-active $u.service) restarts=$(systemctl show -p NRestarts --value $u.service)"
+done
+say "root-options $(findmnt -no OPTIONS /)"
+if touch /.rw-test 2>/dev/null; then say "root-writable yes"; rm -f /.rw-test; else say "root-writable no"; fi
+say "data $(findmnt -no SOURCE,FSTYPE /srv/motcua) size-mib=$(df -m --output=size /srv/motcua | tail -1 | tr -d ' ')"
+for m in /etc/motcua /var/lib/motcua /var/log/journal /var/lib/systemd; do say "mount $m $(findmnt -no SOURCE $m | tr '\n' ' ')"; done
+say "modes $(stat -c '%n=%a:%U:%G' /etc/motcua/secrets /etc/motcua/secrets/* /etc/motcua/motcua.toml /var/lib/motcua/footage 2>&1 | tr '\n' ' ')"
+say "fat $(ls $B | grep -i motcua | tr '\n' ' ')"
+say "fat-token-line $(grep '^token' $B/motcua.toml.applied 2>/dev/null)"
+say "cmdline $(cat /proc/cmdline)"
+say "hostname $(hostname) machine-id $(cat /etc/machine-id)"
+[ -e /run/motcua-provision/error ] && say "provision-error $(tail -1 /run/motcua-provision/error)"
+[ -e /etc/motcua/provisioned.json ] && say "provisioned $(tr -d '\n' < /etc/motcua/provisioned.json | tr -s ' ')"
+r=$(runuser -u motcua-kiosk -- ls /var/lib/motcua/footage 2>&1 >/dev/null | head -1); say "kiosk-footage ${r:-READABLE}"
+r=$(runuser -u motcua-kiosk -- cat /etc/motcua/secrets/device-token 2>&1 >/dev/null | head -1); say "kiosk-secrets ${r:-READABLE}"
+r=$(runuser -u motcua -- cat /etc/motcua/secrets/device-token 2>&1 >/dev/null | head -1); say "daemon-secrets ${r:-readable}"
+if $M snapshots --help >/dev/null 2>&1; then
+  say "snapshots-verify $(runuser -u motcua -- $M snapshots verify 2>&1 | tr '\n' ' ')"
+else
+  say "snapshots-verify not in this build"
+fi
+if [ "$n" = 1 ] && [ -f $B/boottest-catalog.json ]; then
+  install -m 0644 $B/boottest-catalog.json /tmp/catalog.json
+  say "import $(runuser -u motcua -- $M catalog import /tmp/catalog.json 2>&1 | tr '\n' ' ')"
+fi
+say "catalog-stats $(runuser -u motcua -- $M catalog stats 2>&1 | head -3 | tr '\n' ' ')"
+say "catalog-integrity $(runuser -u motcua -- sqlite3 /var/lib/motcua/catalog.db 'PRAGMA integrity_check' 2>/dev/null || echo 'sqlite3 not installed')"
+say "boots-in-journal $(journalctl --list-boots --no-pager 2>/dev/null | wc -l)"
+say "done boot=$n"
+if [ "$n" = 1 ]; then
+  # Keep writing (re-imports in a loop) so that the test's kill lands mid-write.
+  say "writing"
+  while :; do runuser -u motcua -- $M catalog import --allow-older /tmp/catalog.json >/dev/null 2>&1; done &
+  sleep 30
+fi

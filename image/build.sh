@@ -1,0 +1,291 @@
+#!/bin/bash
+# build.sh - the flashable motcua appliance image for Raspberry Pi 4/5 (Debian arm64), built from
+# Debian's archive and our .deb, without loop devices or mounts.
+#
+# Route: mmdebstrap (arm64 through qemu-user binfmt) -> customise (this script, __customize)
+#        -> FAT boot partition (mkfs.vfat -C + mcopy), ext4 root and data (mke2fs -d)
+#        -> MBR on a plain file (sfdisk) + dd -> .bmap, .img.xz, .sha256, Raspberry Pi Imager JSON.
+#
+# Layout:  p1 RASPIFIRM  vfat  /boot/firmware  kernel, DTBs, config.txt, cmdline.txt, motcua.toml
+#          p2 RASPIROOT  ext4  /               mounted read-only (fstab and kernel cmdline `ro`)
+#          p3 MOTCUADATA ext4  /srv/motcua     grown to fill the card at first boot; bind-mounted:
+#                                /srv/motcua/etc     -> /etc/motcua      (config, secrets)
+#                                /srv/motcua/lib     -> /var/lib/motcua  (catalog, queue, footage)
+#                                /srv/motcua/journal -> /var/log/journal (persistent journal)
+#                                /srv/motcua/systemd -> /var/lib/systemd (random seed, clock, backlight)
+#          tmpfs: /tmp, /var/tmp, /var/log (but the journal), /var/cache
+#
+# Usage:   image/build.sh [OUTDIR]              (as root; default OUTDIR=./out)
+# Env:     DEB=path/to/motcua_*_arm64.deb       default: newest in target/aarch64-unknown-linux-gnu/debian/
+#          SUITE=trixie  KERNEL_SUITE=          KERNEL_SUITE=trixie-backports for the Pi 5
+#          MIRROR=http://deb.debian.org/debian  BOOT_MIB=256  DATA_MIB=128  XZ=1  BMAP=1
+#          VERSION=(from the .deb)              URL_BASE= (Imager JSON url prefix)
+#          REUSE_ROOTFS=1                       skip mmdebstrap: reinstall the .deb into OUTDIR/rootfs
+#                                               from a previous run and reassemble (development)
+# Needs:   mmdebstrap qemu-user-static binfmt-support arch-test dosfstools mtools e2fsprogs fdisk
+#          xz-utils bmap-tools (INSTALL=1, the default, installs them)
+set -euo pipefail
+SELF=$(readlink -f "$0")
+HERE=$(dirname "$SELF")
+
+write_fstab() {  # write_fstab ROOTFS
+  cat > "$1/etc/fstab" <<'EOF'
+# Read-only root; everything that changes lives on the data partition or in RAM.
+LABEL=RASPIROOT      /                ext4   ro,noatime                                  0 1
+LABEL=RASPIFIRM      /boot/firmware   vfat   rw,noatime,umask=0077,flush,quiet           0 2
+LABEL=MOTCUADATA     /srv/motcua      ext4   rw,noatime,nodev,nosuid,commit=5            0 2
+/srv/motcua/etc      /etc/motcua      none   bind,x-systemd.requires-mounts-for=/srv/motcua 0 0
+/srv/motcua/lib      /var/lib/motcua  none   bind,x-systemd.requires-mounts-for=/srv/motcua 0 0
+/srv/motcua/systemd  /var/lib/systemd none   bind,x-systemd.requires-mounts-for=/srv/motcua 0 0
+tmpfs                /tmp             tmpfs  mode=1777,nosuid,nodev,size=128M            0 0
+tmpfs                /var/tmp         tmpfs  mode=1777,nosuid,nodev,size=64M             0 0
+tmpfs                /var/log         tmpfs  mode=0755,nosuid,nodev,noexec,size=64M      0 0
+/srv/motcua/journal  /var/log/journal none   bind,x-systemd.requires-mounts-for=/srv/motcua 0 0
+tmpfs                /var/cache       tmpfs  mode=0755,nosuid,nodev,size=32M             0 0
+EOF
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# customise, run by mmdebstrap's --customize-hook with the rootfs as $2
+# ---------------------------------------------------------------------------------------------
+if [ "${1:-}" = "__customize" ]; then
+  R="$2"
+  echo "== customize: $(date +%T)"
+  # Our package (its Depends come from the archive), then the hook's leftovers.
+  cp "$DEB" "$R/tmp/motcua.deb"
+  chroot "$R" apt-get install -y -q --no-install-recommends /tmp/motcua.deb
+  rm -f "$R/tmp/motcua.deb"
+  chroot "$R" apt-get clean
+
+  echo "motcua" > "$R/etc/hostname"
+  printf '127.0.0.1\tlocalhost\n127.0.1.1\tmotcua\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' > "$R/etc/hosts"
+  write_fstab "$R"
+  # Data partition skeleton: move what the package and systemd put in the bind-mounted
+  # directories to the data tree (ownership and modes are kept by mke2fs -d).
+  D="$R/srv/motcua"; install -d -m 0755 "$D"
+  for pair in etc:etc/motcua lib:var/lib/motcua systemd:var/lib/systemd journal:var/log/journal; do
+    src="$R/${pair#*:}"; dst="$D/${pair%%:*}"
+    if [ -d "$src" ]; then mv "$src" "$dst"; else install -d -m 0755 "$dst"; fi
+    install -d -m 0755 "$src"          # empty mount point on the read-only root
+  done
+  chown root:systemd-journal "$D/journal" 2>/dev/null || true; chmod 2755 "$D/journal"
+
+  # Every mount point must exist on the read-only root (else: emergency mode at boot).
+  awk '!/^#/ && NF >= 2 {print $2}' "$R/etc/fstab" | while read -r mp; do
+    [ -d "$R$mp" ] || install -d -m 0755 "$R$mp"
+  done
+  # Journal: RAM until the data partition is there, then persistent and bounded.
+  install -d "$R/etc/systemd/journald.conf.d"
+  printf '[Journal]\nStorage=persistent\nSystemMaxUse=200M\nRuntimeMaxUse=32M\n' \
+    > "$R/etc/systemd/journald.conf.d/motcua.conf"
+  # Hardware watchdog (bcm2835-wdt on the Pi): a hung system reboots.
+  install -d "$R/etc/systemd/system.conf.d"
+  printf '[Manager]\nRuntimeWatchdogSec=15s\nRebootWatchdogSec=2min\n' \
+    > "$R/etc/systemd/system.conf.d/motcua-watchdog.conf"
+  # Network: systemd-networkd; provisioning writes /etc/motcua/network/*.network, linked here.
+  # Until then (or without a file), DHCP on any wired interface.
+  install -d "$R/etc/systemd/network"
+  printf '[Match]\nName=e*\n\n[Network]\nDHCP=yes\n' > "$R/etc/systemd/network/99-motcua-default.network"
+  ln -sf /etc/motcua/network/10-motcua.network "$R/etc/systemd/network/10-motcua.network"
+  ln -sf /etc/motcua/network/11-motcua-wifi.network "$R/etc/systemd/network/11-motcua-wifi.network"
+  install -d "$R/etc/systemd/system/wpa_supplicant@wlan0.service.d"
+  cat > "$R/etc/systemd/system/wpa_supplicant@wlan0.service.d/motcua.conf" <<'EOF'
+[Unit]
+ConditionPathExists=/etc/motcua/secrets/wpa_supplicant-wlan0.conf
+[Service]
+ExecStart=
+ExecStart=/sbin/wpa_supplicant -c /etc/motcua/secrets/wpa_supplicant-wlan0.conf -i wlan0
+EOF
+  chroot "$R" systemctl enable systemd-networkd.service systemd-resolved.service \
+    systemd-timesyncd.service wpa_supplicant@wlan0.service
+  ln -sf /run/systemd/resolve/stub-resolv.conf "$R/etc/resolv.conf"
+  # Nothing may prompt on the console; no login on the kiosk's tty.
+  chroot "$R" systemctl mask systemd-firstboot.service getty@tty1.service
+  # Boot-test hook: prints unit states and data checks on the console, only when the test put
+  # /boot/firmware/motcua-boottest on the card (image/boot-test.sh). Inert otherwise.
+  install -m 0755 "$HERE/boottest-report.sh" "$R/usr/lib/motcua/boottest-report.sh" 2>/dev/null || {
+    install -d "$R/usr/lib/motcua"; install -m 0755 "$HERE/boottest-report.sh" "$R/usr/lib/motcua/boottest-report.sh"; }
+  cat > "$R/etc/systemd/system/motcua-boottest.service" <<'EOF'
+[Unit]
+Description=motcua boot test report (only with /boot/firmware/motcua-boottest)
+ConditionPathExists=/boot/firmware/motcua-boottest
+After=motcua-firstboot.service motcua-daemon.service motcua-kiosk.service multi-user.target
+[Service]
+Type=oneshot
+TimeoutStartSec=5min
+ExecStart=/usr/lib/motcua/boottest-report.sh
+StandardOutput=journal+console
+StandardError=journal+console
+[Install]
+WantedBy=multi-user.target
+EOF
+  chroot "$R" systemctl enable motcua-boottest.service
+
+  # raspi-firmware: root by label, serial console last, no cma override.
+  sed -i -e 's/^#ROOTPART=.*/ROOTPART=LABEL=RASPIROOT/' \
+         -e 's/^#CONSOLES=.*/CONSOLES="tty0 ttyS1,115200"/' \
+         -e 's/^#CMA=.*/CMA=0/' "$R/etc/default/raspi-firmware"
+  : > "$R/etc/machine-id"            # empty: each device gets its own (kept by provisioning)
+  rm -f "$R/var/lib/dbus/machine-id"
+  if chroot "$R" dpkg-divert --list /usr/sbin/update-initramfs | grep -q local; then
+    rm -f "$R/usr/sbin/update-initramfs"
+    chroot "$R" dpkg-divert --local --rename --remove /usr/sbin/update-initramfs
+  fi
+  echo "FSTYPE=ext4" > "$R/etc/initramfs-tools/conf.d/rootfs-type.conf"
+  echo "== update-initramfs: $(date +%T)"
+  for k in $(ls "$R/usr/lib/modules"); do
+    rm -f "$R/boot/initrd.img-$k"
+    chroot "$R" update-initramfs -c -k "$k"
+  done
+  k=$(ls "$R/usr/lib/modules" | sort -V | tail -1)
+  for d in "$R/usr/lib/linux-image-$k/broadcom" "$R/usr/lib/modules/$k/dtb/broadcom"; do
+    [ -d "$d" ] && cp -n "$d"/bcm2711-rpi-*.dtb "$d"/bcm2712-*rpi-5*.dtb "$R/boot/firmware/" 2>/dev/null || true
+  done
+  # Read-only root on the kernel command line too (raspi-firmware writes `rw`).
+  sed -i -e 's/ rw / ro /; s/ rw$/ ro/' "$R/boot/firmware/cmdline.txt"
+  grep -qw ro "$R/boot/firmware/cmdline.txt" || sed -i 's/$/ ro/' "$R/boot/firmware/cmdline.txt"
+  # The technician's template next to cmdline.txt.
+  cp "$R/usr/share/motcua/motcua.toml.template" "$R/boot/firmware/motcua.toml.template"
+  # Hardening scores with the image's own systemd (reported in docs/systemd.md).
+  for u in motcua-daemon motcua-kiosk; do
+    chroot "$R" systemd-analyze security --offline=true "/usr/lib/systemd/system/$u.service" 2>/dev/null | tail -1 || true
+  done
+  echo "== customize done: $(date +%T)"
+  exit 0
+fi
+
+# ---------------------------------------------------------------------------------------------
+# main
+# ---------------------------------------------------------------------------------------------
+OUT=$(readlink -f "${1:-./out}")
+SUITE=${SUITE:-trixie}
+KERNEL_SUITE=${KERNEL_SUITE:-}
+MIRROR=${MIRROR:-http://deb.debian.org/debian}
+BOOT_MIB=${BOOT_MIB:-256}; DATA_MIB=${DATA_MIB:-128}; START_MIB=4
+XZ=${XZ:-1}; BMAP=${BMAP:-1}; INSTALL=${INSTALL:-1}
+REPO=$(readlink -f "$HERE/..")
+DEB=${DEB:-$(ls -t "$REPO"/target/debian/motcua_*_arm64.deb "$REPO"/target/aarch64-unknown-linux-gnu/debian/motcua_*_arm64.deb 2>/dev/null | head -1)}
+[ -n "$DEB" ] && [ -f "$DEB" ] || { echo "no arm64 .deb: run DEB=1 image/cross-build.sh first, or set DEB=" >&2; exit 1; }
+DEB=$(readlink -f "$DEB"); export DEB
+VERSION=${VERSION:-$(dpkg-deb -f "$DEB" Version)}
+NAME=${NAME:-motcua-rpi-arm64-$SUITE${KERNEL_SUITE:+-bpo}-$VERSION}
+IMG="$OUT/$NAME.img"
+
+[ "$(id -u)" = 0 ] || { echo "must run as root (mmdebstrap --mode=root, chroot)" >&2; exit 1; }
+if [ "$INSTALL" = 1 ]; then
+  missing=()
+  for p in mmdebstrap qemu-user-static binfmt-support arch-test dosfstools mtools e2fsprogs fdisk xz-utils bmap-tools; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+  done
+  [ ${#missing[@]} = 0 ] || { apt-get update -q; DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"; }
+fi
+if [ ! -e /proc/sys/fs/binfmt_misc/status ]; then mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc; fi
+if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then update-binfmts --enable qemu-aarch64 || true; fi
+arch-test arm64 >/dev/null || { echo "arm64 binaries cannot be executed (qemu-user-static/binfmt)" >&2; exit 1; }
+
+mkdir -p "$OUT"; ROOTFS="$OUT/rootfs"; rm -rf "$OUT/parts"
+[ "${REUSE_ROOTFS:-0}" = 1 ] && [ -d "$ROOTFS/srv/motcua" ] || { REUSE_ROOTFS=0; rm -rf "$ROOTFS"; }
+T0=$SECONDS; declare -a TIMES
+stamp() { TIMES+=("$(printf '%-28s %5ds' "$1" $((SECONDS-$2)))"); }
+
+KPKG=linux-image-arm64; [ -n "$KERNEL_SUITE" ] && KPKG="linux-image-arm64/$KERNEL_SUITE"
+PKGS="systemd-sysv,udev,kmod,dbus,e2fsprogs,dosfstools,fdisk,initramfs-tools,zstd,$KPKG,raspi-firmware"
+PKGS="$PKGS,firmware-brcm80211,iproute2,systemd-resolved,systemd-timesyncd,wpasupplicant,fonts-dejavu-core,less"
+[ -n "${EXTRA_PACKAGES:-}" ] && PKGS="$PKGS,$EXTRA_PACKAGES"
+SOURCES=("deb $MIRROR $SUITE main non-free-firmware")
+case "$SUITE" in sid|unstable) ;; *)
+  SOURCES+=("deb $MIRROR $SUITE-updates main non-free-firmware")
+  SOURCES+=("deb ${MIRROR%/debian}/debian-security $SUITE-security main non-free-firmware");;
+esac
+[ -n "$KERNEL_SUITE" ] && SOURCES+=("deb $MIRROR $KERNEL_SUITE main non-free-firmware")
+
+if [ "$REUSE_ROOTFS" = 1 ]; then
+  echo "== [1/4] reuse $ROOTFS: reinstall $(basename "$DEB")  ($(date +%T))"; t=$SECONDS
+  cp "$DEB" "$ROOTFS/tmp/motcua.deb"; chroot "$ROOTFS" dpkg -i /tmp/motcua.deb; rm -f "$ROOTFS/tmp/motcua.deb"
+  # postinst wrote into the (empty) mount points; the data partition already has its tree.
+  find "$ROOTFS/etc/motcua" "$ROOTFS/var/lib/motcua" -mindepth 1 -delete
+  write_fstab "$ROOTFS"
+  awk '!/^#/ && NF >= 2 {print $2}' "$ROOTFS/etc/fstab" | while read -r mp; do [ -d "$ROOTFS$mp" ] || install -d -m 0755 "$ROOTFS$mp"; done
+  stamp "reinstall .deb" $t
+else
+echo "== [1/4] mmdebstrap $SUITE arm64 + $(basename "$DEB") -> $ROOTFS  ($(date +%T))"
+t=$SECONDS
+mmdebstrap --mode=root --arch=arm64 --variant=minbase --components=main,non-free-firmware \
+  --include="$PKGS" \
+  --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
+  --dpkgopt='path-include=/usr/share/doc/*/copyright' --dpkgopt='path-include=/usr/share/doc/motcua/*' \
+  --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias' \
+  --essential-hook='chroot "$1" dpkg-divert --local --rename --add /usr/sbin/update-initramfs && printf "#!/bin/sh\necho update-initramfs: diverted during image build\n" > "$1/usr/sbin/update-initramfs" && chmod 755 "$1/usr/sbin/update-initramfs"' \
+  --customize-hook="\"$SELF\" __customize \"\$1\"" \
+  "$SUITE" "$ROOTFS" "${SOURCES[@]}"
+stamp "mmdebstrap+customize" $t
+fi
+
+echo "== [2/4] assemble partitions (loopless)  ($(date +%T))"
+t=$SECONDS
+P="$OUT/parts"; mkdir -p "$P"
+mkfs.vfat -F 32 -n RASPIFIRM -C "$P/boot.vfat" $((BOOT_MIB*1024)) >/dev/null
+mcopy -i "$P/boot.vfat" -s -p -m -Q "$ROOTFS"/boot/firmware/* ::/
+mke2fs -q -t ext4 -L MOTCUADATA -m 1 -d "$ROOTFS/srv/motcua" "$P/data.ext4" "${DATA_MIB}M"
+# The root without the FAT and data contents (those are their own partitions).
+mv "$ROOTFS/boot/firmware" "$P/firmware"; install -d -m 755 "$ROOTFS/boot/firmware"
+mv "$ROOTFS/srv/motcua" "$P/data"; install -d -m 755 "$ROOTFS/srv/motcua"
+restore() { rmdir "$ROOTFS/boot/firmware" "$ROOTFS/srv/motcua"; mv "$P/firmware" "$ROOTFS/boot/firmware"; mv "$P/data" "$ROOTFS/srv/motcua"; }
+used_kib=$(du -sk --apparent-size "$ROOTFS" | cut -f1)
+ROOT_MIB=${ROOT_MIB:-$(( used_kib*12/10/1024 + 128 ))}
+mke2fs -q -t ext4 -L RASPIROOT -m 0 -d "$ROOTFS" "$P/root.ext4" "${ROOT_MIB}M" || { restore; exit 1; }
+restore
+rm -f "$IMG"; truncate -s $((START_MIB + BOOT_MIB + ROOT_MIB + DATA_MIB))M "$IMG"
+sfdisk -q "$IMG" <<EOF
+label: dos
+unit: sectors
+start=$((START_MIB*2048)), size=$((BOOT_MIB*2048)), type=c, bootable
+start=$(((START_MIB+BOOT_MIB)*2048)), size=$((ROOT_MIB*2048)), type=83
+start=$(((START_MIB+BOOT_MIB+ROOT_MIB)*2048)), size=$((DATA_MIB*2048)), type=83
+EOF
+dd if="$P/boot.vfat" of="$IMG" bs=1M seek=$START_MIB conv=notrunc,sparse status=none
+dd if="$P/root.ext4" of="$IMG" bs=1M seek=$((START_MIB+BOOT_MIB)) conv=notrunc,sparse status=none
+dd if="$P/data.ext4" of="$IMG" bs=1M seek=$((START_MIB+BOOT_MIB+ROOT_MIB)) conv=notrunc,sparse status=none
+fsck.vfat -n "$P/boot.vfat" >/dev/null; e2fsck -fn "$P/root.ext4" >/dev/null; e2fsck -fn "$P/data.ext4" >/dev/null
+rm -rf "$P"
+stamp "assemble (vfat+2 ext4+sfdisk)" $t
+
+if [ "$BMAP" = 1 ]; then
+  echo "== [3/4] bmap  ($(date +%T))"; t=$SECONDS
+  rm -f "$IMG.bmap"; bmaptool create -o "$IMG.bmap" "$IMG"; stamp "bmaptool create" $t
+fi
+if [ "$XZ" = 1 ]; then
+  echo "== [4/4] xz -T2  ($(date +%T))"; t=$SECONDS
+  rm -f "$IMG.xz"; xz -T2 -6 -k -f "$IMG"; stamp "xz -T2 -6" $t
+fi
+( cd "$OUT" && sha256sum "$(basename "$IMG")"* | grep -v '\.sha256$' > "$NAME.sha256" )
+
+# Raspberry Pi Imager os_list entry (the image is the .img.xz; extract_* describe the .img).
+if [ -e "$IMG.xz" ]; then
+  cat > "$OUT/$NAME.rpi-imager.json" <<EOF
+{
+  "os_list": [
+    {
+      "name": "motcua appliance $VERSION (Debian $SUITE arm64)",
+      "description": "Kiosk and counter appliance for Public Administration Service Centers. Put motcua.toml on the boot partition before the first start.",
+      "url": "${URL_BASE:-}$(basename "$IMG").xz",
+      "extract_size": $(stat -c %s "$IMG"),
+      "extract_sha256": "$(sha256sum "$IMG" | cut -d' ' -f1)",
+      "image_download_size": $(stat -c %s "$IMG.xz"),
+      "image_download_sha256": "$(sha256sum "$IMG.xz" | cut -d' ' -f1)",
+      "release_date": "$(date -u +%F)",
+      "devices": [$( [ -n "$KERNEL_SUITE" ] && echo '"pi5-64bit", ')"pi4-64bit"]
+    }
+  ]
+}
+EOF
+fi
+
+echo "== result"
+sfdisk -l "$IMG" | sed -n '/^Device/,$p'
+printf 'image: %s  apparent %s MiB, allocated %s MiB\n' "$IMG" $(( $(stat -c %s "$IMG")/1048576 )) $(( $(du -k "$IMG" | cut -f1)/1024 ))
+[ -e "$IMG.xz" ] && printf 'xz:    %s MiB\n' $(( $(stat -c %s "$IMG.xz")/1048576 ))
+sed 's/^/cmdline.txt: /' "$ROOTFS/boot/firmware/cmdline.txt"
+printf '%s\n' "${TIMES[@]}"
+printf '%-28s %5ds\n' "TOTAL" $((SECONDS-T0))

@@ -1,0 +1,339 @@
+//! First-boot provisioning: apply the technician's `motcua.toml` from the FAT boot partition.
+//!
+//! Order (each write atomic, so a power cut at any point leaves a consistent device and the
+//! next boot simply applies the file again): validate everything → keys and certificate (kept
+//! if present) → secret files → network units → `/etc/motcua/motcua.toml` (the commit point)
+//! → `provisioned.json` → the FAT copy renamed to `motcua.toml.applied` with secrets blanked →
+//! kernel command line (machine id, hostname) → grow the data partition. A bad file changes
+//! nothing but the error file ([`mapping::paths::ERROR`]), which the kiosk's technician screen
+//! shows. Schema in [`schema`], file mapping in [`mapping`]; see `docs/technician.md`.
+
+pub mod disk;
+pub mod fsutil;
+pub mod keys;
+pub mod mapping;
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+
+use mapping::paths;
+use schema::{ProvisionFile, SchemaError};
+
+/// What to apply and where.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The technician's file, normally `/boot/firmware/motcua.toml`.
+    pub from: PathBuf,
+    /// Root of the installed system (`/`; a scratch directory in tests).
+    pub root: PathBuf,
+    /// Run the grow commands (otherwise they are only planned and reported).
+    pub execute: bool,
+    /// Replace the device key and TLS key/certificate even if they exist.
+    pub new_keys: bool,
+    /// Timestamp written into the files (RFC 3339).
+    pub now: String,
+}
+
+/// What was done, for the console and the technician.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Report {
+    pub device_name: String,
+    pub center_code: String,
+    pub hostname: String,
+    pub device_public_key: String,
+    pub tls_fingerprint_sha256: String,
+    pub keys_created: bool,
+    /// Sections written as comments because this build's config does not read them yet.
+    pub pending_sections: Vec<String>,
+    pub applied_copy: PathBuf,
+    pub cmdline_changed: bool,
+    /// The grow commands (run when `execute`), empty when the partition already fills the disk.
+    pub grow_commands: Vec<String>,
+    pub grown: bool,
+    /// Things that did not stop provisioning but need a look (e.g. the partition not grown).
+    pub warnings: Vec<String>,
+    pub applied_at: String,
+}
+
+/// Why provisioning stopped. Nothing under /etc/motcua was changed for `Schema` errors.
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+    #[error("{what} {path}: {source}")]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Keys(#[from] keys::KeyError),
+    #[error("the generated configuration is refused by this build (a bug): {0}")]
+    Config(#[from] crate::config::ConfigError),
+    #[error("group `motcua` does not exist in {0}/etc/group; is the motcua package installed?")]
+    NoGroup(PathBuf),
+}
+
+fn io<'a>(
+    what: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(std::io::Error) -> ProvisionError + 'a {
+    move |source| ProvisionError::Io {
+        what,
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Apply the file and record the outcome for the technician screen: on success remove the
+/// error file, on failure write the message into it. Returns the report or the error.
+pub fn apply(opts: &Options) -> Result<Report, ProvisionError> {
+    let err_path = opts.root.join(paths::ERROR);
+    match provision(opts) {
+        Ok(report) => {
+            let _ = fsutil::remove_if_exists(&err_path);
+            Ok(report)
+        }
+        Err(e) => {
+            if let Some(dir) = err_path.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            let text = format!("{}\n{e}\n", opts.now);
+            let _ = fsutil::write_atomic(&err_path, text.as_bytes(), 0o644, None);
+            Err(e)
+        }
+    }
+}
+
+fn read_opt(path: &Path) -> Result<Option<String>, ProvisionError> {
+    match std::fs::read_to_string(path) {
+        Ok(s) => Ok(Some(s)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io("cannot read", path)(e)),
+    }
+}
+
+/// The work itself; see the module documentation for the order.
+pub fn provision(opts: &Options) -> Result<Report, ProvisionError> {
+    let root = &opts.root;
+    let at = |rel: &str| root.join(rel);
+    let bytes = std::fs::read(&opts.from).map_err(|e| SchemaError::Read {
+        path: opts.from.clone(),
+        message: e.to_string(),
+    })?;
+    let file = ProvisionFile::parse(&opts.from, &bytes)?;
+    let text = String::from_utf8(bytes).expect("checked by parse");
+    let hostname = mapping::hostname(&file.device.name);
+
+    // Render and check the config before touching anything.
+    let header = format!(
+        "Written by `motcua provision` from {} at {}.\nDo not edit here: edit the provisioning file and apply it again (docs/technician.md).",
+        opts.from.display(),
+        opts.now
+    );
+    let (config_text, pending) = mapping::render_config(
+        &mapping::config_sections(&file),
+        mapping::config_knows,
+        &header,
+    );
+    crate::config::Config::parse(
+        Path::new(&mapping::abs(paths::CONFIG)),
+        config_text.as_bytes(),
+    )?;
+
+    let gid = fsutil::group_id(root, "motcua");
+    if gid.is_none() && opts.execute {
+        return Err(ProvisionError::NoGroup(root.clone()));
+    }
+    let dir = |rel: &str, mode, g| {
+        fsutil::ensure_dir(&at(rel), mode, g).map_err(io("cannot create", &at(rel)))
+    };
+    dir(paths::ETC, 0o755, None)?;
+    dir(paths::SECRETS, 0o750, gid)?;
+    dir(paths::NETWORK_DIR, 0o755, None)?;
+    let write = |rel: &str, data: &[u8], mode: u32, g: Option<u32>| {
+        fsutil::write_atomic(&at(rel), data, mode, g).map_err(io("cannot write", &at(rel)))
+    };
+
+    // Keys: kept across re-provisioning unless --new-keys.
+    let keep = |rel: &str| -> Result<Option<String>, ProvisionError> {
+        if opts.new_keys {
+            Ok(None)
+        } else {
+            read_opt(&at(rel))
+        }
+    };
+    let old_device_key = keep(paths::DEVICE_KEY)?;
+    let old_tls_key = keep(paths::TLS_KEY)?;
+    let old_cert = keep(paths::TLS_CERT)?;
+    let keys_created = old_device_key.is_none();
+    let (device_pem, device_pub) = keys::device_key(old_device_key.as_deref())?;
+    write(paths::DEVICE_KEY, device_pem.as_bytes(), 0o640, gid)?;
+    write(
+        paths::DEVICE_PUB,
+        format!("{device_pub}\n").as_bytes(),
+        0o644,
+        None,
+    )?;
+    let cert_der = match (
+        &old_tls_key,
+        old_cert.as_deref().and_then(keys::pem_cert_der),
+    ) {
+        (Some(_), Some(der)) => der,
+        _ => {
+            let (kpem, cpem, der) = keys::tls_certificate(
+                old_tls_key.as_deref(),
+                &hostname,
+                &file.device.name,
+                &file.center.name,
+            )?;
+            write(paths::TLS_KEY, kpem.as_bytes(), 0o640, gid)?;
+            write(paths::TLS_CERT, cpem.as_bytes(), 0o644, None)?;
+            der
+        }
+    };
+    let fingerprint = keys::fingerprint(&cert_der);
+
+    // Secrets.
+    let hash = keys::hash_password(file.supervisor.password.get_ref())?;
+    write(
+        paths::USERS,
+        mapping::users_file(&file.supervisor.username, &hash).as_bytes(),
+        0o640,
+        gid,
+    )?;
+    match &file.server {
+        Some(s) => write(
+            paths::TOKEN,
+            format!("{}\n", s.token.get_ref()).as_bytes(),
+            0o640,
+            gid,
+        )?,
+        None => fsutil::remove_if_exists(&at(paths::TOKEN))
+            .map_err(io("cannot remove", &at(paths::TOKEN)))?,
+    }
+
+    // Network.
+    write(
+        paths::NETWORK_UNIT,
+        mapping::network_unit(&file).as_bytes(),
+        0o644,
+        None,
+    )?;
+    match &file.network.wifi {
+        Some(w) => {
+            write(
+                paths::WPA_CONF,
+                mapping::wpa_conf(w).as_bytes(),
+                0o600,
+                None,
+            )?;
+            write(
+                mapping::WIFI_NETWORK_UNIT,
+                mapping::wifi_network_unit().as_bytes(),
+                0o644,
+                None,
+            )?;
+        }
+        None => {
+            for rel in [paths::WPA_CONF, mapping::WIFI_NETWORK_UNIT] {
+                fsutil::remove_if_exists(&at(rel)).map_err(io("cannot remove", &at(rel)))?;
+            }
+        }
+    }
+
+    // The commit point.
+    write(paths::CONFIG, config_text.as_bytes(), 0o644, None)?;
+
+    // The FAT copy: secrets blanked, renamed so the next boot does not apply it again.
+    let applied_copy = applied_path(&opts.from);
+    let blanked = blank_secrets(&text, &schema::secret_spans(&file), &opts.now);
+    fsutil::write_atomic(&applied_copy, blanked.as_bytes(), 0o600, None)
+        .map_err(io("cannot write", &applied_copy))?;
+    fsutil::remove_if_exists(&opts.from).map_err(io("cannot remove", &opts.from))?;
+
+    let mut warnings = Vec::new();
+    let cmdline_changed = update_cmdline(opts, &hostname).unwrap_or_else(|w| {
+        warnings.push(w);
+        false
+    });
+    let (grow_commands, grown) = grow(opts, &mut warnings);
+
+    let report = Report {
+        device_name: file.device.name.clone(),
+        center_code: file.center.code.clone(),
+        hostname,
+        device_public_key: device_pub,
+        tls_fingerprint_sha256: fingerprint,
+        keys_created,
+        pending_sections: pending,
+        applied_copy,
+        cmdline_changed,
+        grow_commands,
+        grown,
+        warnings,
+        applied_at: opts.now.clone(),
+    };
+    let json = serde_json::to_string_pretty(&report).expect("report serialises");
+    write(paths::STATUS, format!("{json}\n").as_bytes(), 0o644, None)?;
+    Ok(report)
+}
+
+/// `…/motcua.toml` → `…/motcua.toml.applied`.
+pub fn applied_path(from: &Path) -> PathBuf {
+    let mut name = from.file_name().unwrap_or_default().to_owned();
+    name.push(".applied");
+    from.with_file_name(name)
+}
+
+/// The provisioning text with every secret value replaced by an empty string and a note on top.
+pub fn blank_secrets(text: &str, spans: &[std::ops::Range<usize>], now: &str) -> String {
+    let mut spans = spans.to_vec();
+    spans.sort_by_key(|s| std::cmp::Reverse(s.start));
+    let mut out = text.to_owned();
+    for s in spans {
+        out.replace_range(s, "\"\"");
+    }
+    format!("# Applied by motcua provision at {now}. Secrets were removed from this copy;\n# to change settings, fill them in again and save it as motcua.toml.\n{out}")
+}
+
+fn update_cmdline(opts: &Options, hostname: &str) -> Result<bool, String> {
+    let Some(fat) = opts.from.parent() else {
+        return Ok(false);
+    };
+    let path = fat.join("cmdline.txt");
+    let Ok(old) = std::fs::read_to_string(&path) else {
+        return Ok(false);
+    };
+    let id = std::fs::read_to_string(opts.root.join("etc/machine-id")).unwrap_or_default();
+    match disk::cmdline_with(&old, id.trim(), hostname) {
+        None => Ok(false),
+        Some(new) => fsutil::write_atomic(&path, new.as_bytes(), 0o644, None)
+            .map(|()| true)
+            .map_err(|e| format!("cannot update {}: {e}", path.display())),
+    }
+}
+
+fn grow(opts: &Options, warnings: &mut Vec<String>) -> (Vec<String>, bool) {
+    match disk::grow_plan(&opts.root, disk::DATA_LABEL) {
+        Ok(None) => (Vec::new(), false),
+        Ok(Some(plan)) => {
+            let cmds = plan.commands.iter().map(|c| c.to_string()).collect();
+            if !opts.execute {
+                return (cmds, false);
+            }
+            match disk::run(&plan.commands) {
+                Ok(()) => (cmds, true),
+                Err(e) => {
+                    warnings.push(format!("data partition not grown: {e}"));
+                    (cmds, false)
+                }
+            }
+        }
+        Err(e) => {
+            warnings.push(format!("data partition not grown: {e}"));
+            (Vec::new(), false)
+        }
+    }
+}

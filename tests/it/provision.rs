@@ -1,0 +1,457 @@
+//! First-boot provisioning (`motcua provision --root DIR`): the shipped template, the files it
+//! installs and their modes, secrets leaving the FAT copy, keys kept across re-provisioning, a
+//! bad file keeping the old config, exact errors for each bad case, and the grow plan.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use motcua::provision::schema::ProvisionFile;
+
+use crate::support::{stderr, stdout};
+
+const TEMPLATE: &str = include_str!("../../image/motcua.toml.template");
+const TOKEN: &str = "tok_3f9a1c77e0b24d55";
+const PASSWORD: &str = "Mật-khẩu-rất-dài-42";
+
+/// The template as a technician fills it in: token and password set.
+fn filled() -> String {
+    TEMPLATE
+        .replacen("token = \"\"", &format!("token = \"{TOKEN}\""), 1)
+        .replacen("password = \"\"", &format!("password = \"{PASSWORD}\""), 1)
+}
+
+struct Device {
+    dir: tempfile::TempDir,
+}
+
+impl Device {
+    fn new() -> Device {
+        let d = Device {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        fs::create_dir_all(d.fat()).unwrap();
+        fs::create_dir_all(d.root().join("etc")).unwrap();
+        fs::write(
+            d.fat().join("cmdline.txt"),
+            "console=tty0 root=LABEL=RASPIROOT ro rootwait\n",
+        )
+        .unwrap();
+        fs::write(
+            d.root().join("etc/machine-id"),
+            "0123456789abcdef0123456789abcdef\n",
+        )
+        .unwrap();
+        d
+    }
+    fn root(&self) -> PathBuf {
+        self.dir.path().join("root")
+    }
+    fn fat(&self) -> PathBuf {
+        self.dir.path().join("boot/firmware")
+    }
+    fn file(&self) -> PathBuf {
+        self.fat().join("motcua.toml")
+    }
+    fn read(&self, rel: &str) -> String {
+        fs::read_to_string(self.root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    }
+    fn mode(&self, rel: &str) -> u32 {
+        fs::metadata(self.root().join(rel))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777
+    }
+    fn provision(&self, text: &str) -> Output {
+        fs::write(self.file(), text).unwrap();
+        Command::new(env!("CARGO_BIN_EXE_motcua"))
+            .args(["provision", "--from"])
+            .arg(self.file())
+            .arg("--root")
+            .arg(self.root())
+            .output()
+            .unwrap()
+    }
+}
+
+#[test]
+fn shipped_template_is_refused_until_the_token_is_filled_in() {
+    let d = Device::new();
+    let out = d.provision(TEMPLATE);
+    assert!(!out.status.success());
+    let line = TEMPLATE
+        .lines()
+        .position(|l| l.starts_with("token = "))
+        .unwrap()
+        + 1;
+    let msg = format!(
+        "{}:{line}: key `server.token`: must be the token `motcua hub device add` printed (no spaces)",
+        d.file().display()
+    );
+    assert_eq!(stderr(&out), format!("motcua: error: {msg}\n"));
+    let err = d.read("run/motcua-provision/error");
+    assert!(err.ends_with(&format!("\n{msg}\n")), "{err}");
+    assert!(d.file().exists(), "a refused file stays on the card");
+    assert!(!d.root().join("etc/motcua/motcua.toml").exists());
+}
+
+#[test]
+fn filled_template_installs_config_secrets_and_keys() {
+    let d = Device::new();
+    let out = d.provision(&filled());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let so = stdout(&out);
+    assert!(so.starts_with("MOTCUA_PROVISION: applied "), "{so}");
+
+    // Config: no secrets, accepted by this build's config loader.
+    let config = d.read("etc/motcua/motcua.toml");
+    assert!(
+        !config.contains(TOKEN) && !config.contains("Mật-khẩu"),
+        "{config}"
+    );
+    assert!(
+        config.contains("\n[device]\nname = \"Kiosk sảnh chính\"\n"),
+        "{config}"
+    );
+    assert!(
+        config.contains("token_file = \"/etc/motcua/secrets/device-token\""),
+        "{config}"
+    );
+    let parsed =
+        motcua::config::Config::parse(Path::new("motcua.toml"), config.as_bytes()).unwrap();
+    assert_eq!(parsed.device.name, "Kiosk sảnh chính");
+    assert_eq!(d.mode("etc/motcua/motcua.toml"), 0o644);
+
+    // Secrets: in secrets/ (0750), files 0640; the password only as a hash.
+    assert_eq!(d.mode("etc/motcua/secrets"), 0o750);
+    assert_eq!(
+        d.read("etc/motcua/secrets/device-token"),
+        format!("{TOKEN}\n")
+    );
+    for f in [
+        "device-token",
+        "device.key",
+        "review-tls.key",
+        "review-users.toml",
+    ] {
+        assert_eq!(d.mode(&format!("etc/motcua/secrets/{f}")), 0o640, "{f}");
+    }
+    let users = d.read("etc/motcua/secrets/review-users.toml");
+    assert!(
+        users.contains("username = \"giamsat\"") && users.contains("$argon2id$"),
+        "{users}"
+    );
+    assert!(!users.contains(PASSWORD));
+
+    // The FAT copy: renamed, secrets blank, everything else kept.
+    assert!(!d.file().exists());
+    let applied = fs::read_to_string(d.fat().join("motcua.toml.applied")).unwrap();
+    assert!(
+        !applied.contains(TOKEN) && !applied.contains(PASSWORD),
+        "{applied}"
+    );
+    assert!(applied.contains("token = \"\"") && applied.contains("password = \"\""));
+    assert!(applied.contains("name = \"Quầy 2 – Đất đai\""));
+
+    // Status for the technician screen; the fingerprint printed is the certificate's.
+    let status: serde_json::Value =
+        serde_json::from_str(&d.read("etc/motcua/provisioned.json")).unwrap();
+    let fp = status["tls_fingerprint_sha256"].as_str().unwrap();
+    assert!(so.contains(&format!("TLS SHA-256:         {fp}")), "{so}");
+    let der = motcua::provision::keys::pem_cert_der(&d.read("etc/motcua/review-tls.crt")).unwrap();
+    assert_eq!(motcua::provision::keys::fingerprint(&der), fp);
+    assert_eq!(status["hostname"], "kiosk-sanh-chinh");
+    assert_eq!(
+        status["device_public_key"].as_str().unwrap(),
+        d.read("etc/motcua/device.pub").trim()
+    );
+
+    // Network and kernel command line.
+    assert_eq!(
+        d.read("etc/motcua/network/10-motcua.network"),
+        "# Written by motcua provision. Edit the provisioning file instead.\n[Match]\nName=eth0\n\n[Network]\nDHCP=yes\n"
+    );
+    assert_eq!(
+        fs::read_to_string(d.fat().join("cmdline.txt")).unwrap(),
+        "console=tty0 root=LABEL=RASPIROOT ro rootwait systemd.machine_id=0123456789abcdef0123456789abcdef systemd.hostname=kiosk-sanh-chinh\n"
+    );
+    assert!(!d.root().join("run/motcua-provision/error").exists());
+}
+
+#[test]
+fn reprovisioning_keeps_keys_and_a_bad_file_keeps_the_old_config() {
+    let d = Device::new();
+    assert!(d.provision(&filled()).status.success());
+    let pub1 = d.read("etc/motcua/device.pub");
+    let cert1 = d.read("etc/motcua/review-tls.crt");
+    let config1 = d.read("etc/motcua/motcua.toml");
+
+    let bad = filled().replace("led_pin = 22", "led_pin = 17");
+    let out = d.provision(&bad);
+    assert!(!out.status.success());
+    let line = bad.lines().position(|l| l.starts_with("led_pin")).unwrap() + 1;
+    let msg = format!(
+        "{}:{line}: key `gpio.led_pin`: GPIO 17 is already used by counters[0].button_pin",
+        d.file().display()
+    );
+    assert_eq!(stderr(&out), format!("motcua: error: {msg}\n"));
+    assert!(d.read("run/motcua-provision/error").contains(&msg));
+    assert_eq!(d.read("etc/motcua/motcua.toml"), config1, "old config kept");
+
+    let renamed = filled().replace("name = \"Kiosk sảnh chính\"", "name = \"Quầy 3\"");
+    let out = d.provision(&renamed);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("(kept)"));
+    assert_eq!(d.read("etc/motcua/device.pub"), pub1);
+    assert_eq!(d.read("etc/motcua/review-tls.crt"), cert1);
+    assert!(d
+        .read("etc/motcua/motcua.toml")
+        .contains("name = \"Quầy 3\""));
+    assert!(!d.root().join("run/motcua-provision/error").exists());
+    let cmdline = fs::read_to_string(d.fat().join("cmdline.txt")).unwrap();
+    assert!(cmdline.ends_with(" systemd.hostname=quay-3\n"), "{cmdline}");
+}
+
+#[test]
+fn static_network_and_wifi() {
+    let d = Device::new();
+    let text = filled().replace(
+        "mode = \"dhcp\"",
+        "mode = \"static\"\naddress = \"192.168.1.50/24\"\ngateway = \"192.168.1.1\"\ndns = [\"192.168.1.1\", \"8.8.8.8\"]",
+    ) + "\n[network.wifi]\nssid = \"TTHCC\"\npsk = \"wifi-passphrase-1\"\n";
+    let out = d.provision(&text);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(d
+        .read("etc/motcua/network/10-motcua.network")
+        .ends_with("[Network]\nAddress=192.168.1.50/24\nGateway=192.168.1.1\nDNS=192.168.1.1\nDNS=8.8.8.8\n\n# Wi-Fi (wlan0) is configured in 11-motcua-wifi.network\n"));
+    assert_eq!(
+        d.mode("etc/motcua/secrets/wpa_supplicant-wlan0.conf"),
+        0o600
+    );
+    assert!(d
+        .read("etc/motcua/secrets/wpa_supplicant-wlan0.conf")
+        .contains("psk=\"wifi-passphrase-1\""));
+    let applied = fs::read_to_string(d.fat().join("motcua.toml.applied")).unwrap();
+    assert!(!applied.contains("wifi-passphrase-1"));
+}
+
+/// (what to change in the filled template, key, message) → exact error.
+#[test]
+fn each_bad_case_names_line_key_and_reason() {
+    let cases: &[(&str, &str, &str, &str)] = &[
+        (
+            "schema = 1",
+            "schema = 2",
+            "schema",
+            "this appliance understands schema = 1 only",
+        ),
+        (
+            "code = \"xa-mau\"",
+            "code = \"Xã Mẫu\"",
+            "center.code",
+            "must be 1 to 64 of a-z, 0-9 and '-' (the code the province gave)",
+        ),
+        (
+            "name = \"Kiosk sảnh chính\"",
+            "nmae = \"x\"",
+            "device.nmae",
+            "unknown field `nmae`, expected `name`",
+        ),
+        (
+            "name = \"Kiosk sảnh chính\"",
+            "name = \"\"",
+            "device.name",
+            "must be 1 to 64 characters",
+        ),
+        (
+            "url = \"https://motcua.example.gov.vn\"",
+            "url = \"ftp://x\"",
+            "server.url",
+            "must start with https://",
+        ),
+        (
+            "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"",
+            "\"AAAA\"",
+            "server.public_keys[0]",
+            "is not a base64 ed25519 public key (32 bytes)",
+        ),
+        (
+            "id = 2",
+            "id = 1",
+            "counters[1].id",
+            "must be 1 to 32 and unique",
+        ),
+        (
+            "id = 2",
+            "id = \"two\"",
+            "counters[1].id",
+            "invalid type: string \"two\", expected u8",
+        ),
+        (
+            "camera = \"/dev/video2\"",
+            "camera = \"video2\"",
+            "counters[1].camera",
+            "must be a device path such as /dev/video0",
+        ),
+        (
+            "motion_pin = 4",
+            "motion_pin = 30",
+            "gpio.motion_pin",
+            "BCM GPIO numbers on the 40-pin header are 0 to 27",
+        ),
+        (
+            "username = \"giamsat\"",
+            "username = \"Giám Sát\"",
+            "supervisor.username",
+            "must be 3 to 32 of a-z, 0-9, '.' and '_'",
+        ),
+        (
+            "password = \"Mật-khẩu-rất-dài-42\"",
+            "password = \"short\"",
+            "supervisor.password",
+            "must be at least 10 characters",
+        ),
+        (
+            "mode = \"dhcp\"",
+            "mode = \"static\"",
+            "network.address",
+            "mode = \"static\" needs an address such as \"192.168.1.50/24\"",
+        ),
+        (
+            "mode = \"dhcp\"",
+            "mode = \"auto\"",
+            "network.mode",
+            "unknown variant `auto`, expected `dhcp` or `static`",
+        ),
+        (
+            "mode = \"dhcp\"",
+            "mode = \"static\"\naddress = \"192.168.1.50\"",
+            "network.address",
+            "must look like \"192.168.1.50/24\"",
+        ),
+    ];
+    let path = Path::new("/boot/firmware/motcua.toml");
+    for (from, to, key, message) in cases {
+        let base = filled();
+        assert!(base.contains(from), "{from}");
+        let text = base.replacen(from, to, 1);
+        // The reported line: where the change is, or for a missing key its table header.
+        let changed = base[..base.find(from).unwrap()].matches('\n').count() + 1;
+        let line = match *key {
+            "network.address" if !to.contains("address") => {
+                text.lines()
+                    .position(|l| l == "[network]                      # Mạng")
+                    .unwrap()
+                    + 1
+            }
+            "network.address" => changed + 1,
+            // A list element is reported at its key's line.
+            "server.public_keys[0]" => changed - 1,
+            _ => changed,
+        };
+        let err = ProvisionFile::parse(path, text.as_bytes()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("/boot/firmware/motcua.toml:{line}: key `{key}`: {message}"),
+            "case {to}"
+        );
+    }
+}
+
+#[test]
+fn missing_section_syntax_and_encoding_errors() {
+    let path = Path::new("p.toml");
+    let no_supervisor = filled().replace("[supervisor]", "[supervisorr]");
+    let err = ProvisionFile::parse(path, no_supervisor.as_bytes())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(": key `supervisorr`: unknown field `supervisorr`, expected one of"),
+        "{err}"
+    );
+    let err = ProvisionFile::parse(path, b"schema = 1\n[center]\nname = \n").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "p.toml:3: key `-`: string values must be quoted, expected literal string"
+    );
+    let err = ProvisionFile::parse(path, b"schema = 1\n[center]\nname = \"\xff\"\n").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "p.toml:3: key `-`: the file is not valid UTF-8 (save it as UTF-8)"
+    );
+}
+
+#[test]
+fn grow_plan_from_sysfs() {
+    use motcua::provision::disk::grow_plan;
+    use std::os::unix::fs::symlink;
+    let d = tempfile::tempdir().unwrap();
+    let r = d.path();
+    let disk = r.join("sys/devices/platform/vda");
+    for (name, n, start, size) in [("vda1", 1, 8192, 524288), ("vda3", 3, 2621440, 131072)] {
+        let p = disk.join(name);
+        fs::create_dir_all(&p).unwrap();
+        fs::write(p.join("partition"), format!("{n}\n")).unwrap();
+        fs::write(p.join("start"), format!("{start}\n")).unwrap();
+        fs::write(p.join("size"), format!("{size}\n")).unwrap();
+    }
+    fs::create_dir_all(r.join("sys/class/block")).unwrap();
+    symlink(disk.join("vda3"), r.join("sys/class/block/vda3")).unwrap();
+    fs::create_dir_all(r.join("dev/disk/by-label")).unwrap();
+    fs::write(r.join("dev/vda3"), "").unwrap();
+    symlink("../../vda3", r.join("dev/disk/by-label/MOTCUADATA")).unwrap();
+
+    // Disk = end of vda3 exactly: nothing to do.
+    fs::write(disk.join("size"), format!("{}\n", 2621440 + 131072)).unwrap();
+    assert_eq!(grow_plan(r, "MOTCUADATA").unwrap(), None);
+    // A 8 GiB card: grow.
+    fs::write(disk.join("size"), "15523840\n").unwrap();
+    let plan = grow_plan(r, "MOTCUADATA").unwrap().unwrap();
+    let cmds: Vec<String> = plan.commands.iter().map(|c| c.to_string()).collect();
+    assert_eq!(
+        cmds,
+        [
+            "echo ', +' | sfdisk --force --no-reread --no-tell-kernel -N 3 /dev/vda",
+            "partx --update --nr 3 /dev/vda",
+            "resize2fs /dev/vda3"
+        ]
+    );
+    assert_eq!(plan.free_sectors, 15523840 - 2621440 - 131072);
+    // Not the last partition: refused.
+    let p4 = disk.join("vda4");
+    fs::create_dir_all(&p4).unwrap();
+    fs::write(p4.join("partition"), "4\n").unwrap();
+    fs::write(p4.join("start"), "3000000\n").unwrap();
+    assert_eq!(
+        grow_plan(r, "MOTCUADATA").unwrap_err(),
+        "vda3 is not the last partition on vda; not growing it"
+    );
+    assert!(grow_plan(r, "NOPE")
+        .unwrap_err()
+        .starts_with("no partition labelled NOPE"));
+}
+
+#[test]
+fn sections_config_does_not_read_yet_are_written_as_comments() {
+    use motcua::provision::mapping::{config_knows, render_config, Section};
+    assert!(config_knows("device") && config_knows("kiosk"));
+    assert!(!config_knows("no-such-section"));
+    let sections = [
+        Section {
+            name: "device",
+            body: "name = \"a\"\n".into(),
+        },
+        Section {
+            name: "sync",
+            body: "server_url = \"https://x\"\n".into(),
+        },
+    ];
+    let (text, pending) = render_config(&sections, |n| n == "device", "hdr");
+    assert_eq!(pending, ["sync"]);
+    assert_eq!(
+        text,
+        "# hdr\n\n[device]\nname = \"a\"\n\n# [sync] is not read by this version of motcua yet; kept for a later update:\n# [sync]\n# server_url = \"https://x\"\n"
+    );
+}
