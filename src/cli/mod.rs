@@ -5,6 +5,7 @@
 
 mod catalog_cmd;
 mod fee_cmd;
+mod kiosk_cmd;
 mod search_cmd;
 
 use std::path::PathBuf;
@@ -44,6 +45,12 @@ pub enum Command {
     Search(search_cmd::SearchArgs),
     /// Compute a procedure's fee and show how it was reached.
     Fee(fee_cmd::FeeArgs),
+    /// Run the citizen kiosk (touchscreen UI) on this device's display.
+    Kiosk,
+    /// The kiosk in a window on the demo catalog, with a queue that advances by itself.
+    Demo,
+    /// Render one kiosk screen to a PNG file, without a display.
+    Screenshot(kiosk_cmd::ScreenshotArgs),
 }
 
 /// Everything a command needs from the global flags.
@@ -71,6 +78,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Catalog(cmd) => catalog_cmd::run(&ctx, cmd),
         Command::Search(args) => search_cmd::run(&ctx, args),
         Command::Fee(args) => fee_cmd::run(&ctx, args),
+        Command::Kiosk => kiosk_cmd::run_kiosk(&ctx),
+        Command::Demo => kiosk_cmd::run_demo(&ctx),
+        Command::Screenshot(args) => kiosk_cmd::run_screenshot(&ctx, args),
     }
 }
 

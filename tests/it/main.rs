@@ -2,4 +2,6 @@
 //! heavy). Grouped by area, one module each.
 
 mod catalog_import;
+mod kiosk_layout;
+mod kiosk_ui;
 mod support;
