@@ -330,6 +330,7 @@ fn submit_record(w: &KioskWindow, state: &Shared) {
     };
     let today = state.borrow().today();
     let a = w.global::<RecordAdapter>();
+    a.set_input(SharedString::from(state.borrow().record_input.as_str()));
     a.set_has_result(false);
     a.set_message(record_lookup::busy_message(lang).into());
     a.set_message_kind(2);
