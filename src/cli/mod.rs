@@ -8,6 +8,7 @@ mod daemon_cmd;
 mod doctor_cmd;
 mod fee_cmd;
 pub mod hub_cmd;
+mod kiosk_cmd;
 mod provision_cmd;
 mod review_cmd;
 mod search_cmd;
@@ -73,6 +74,12 @@ pub enum Command {
     Sync(sync_cmd::SyncCommand),
     /// Apply the technician's provisioning file (first boot); see docs/technician.md.
     Provision(provision_cmd::ProvisionArgs),
+    /// Run the citizen kiosk (touchscreen UI) on this device's display.
+    Kiosk,
+    /// The kiosk in a window on the demo catalog, with a queue that advances by itself.
+    Demo,
+    /// Render one kiosk screen to a PNG file, without a display.
+    Screenshot(kiosk_cmd::ScreenshotArgs),
 }
 
 /// Everything a command needs from the global flags.
@@ -115,6 +122,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Daemon => daemon_cmd::run(&ctx),
         Command::Sync(cmd) => sync_cmd::run(&ctx, cmd),
         Command::Provision(_) => unreachable!("handled above"),
+        Command::Kiosk => kiosk_cmd::run_kiosk(&ctx),
+        Command::Demo => kiosk_cmd::run_demo(&ctx),
+        Command::Screenshot(args) => kiosk_cmd::run_screenshot(&ctx, args),
     }
 }
 

@@ -146,7 +146,10 @@ fn report_takes_the_worst_and_round_trips_through_json() {
         },
         now: now(),
     });
-    assert_eq!(rep.level, HealthLevel::Degraded);
+    // The disk item reads the real filesystem under the temp dir, so a nearly full build
+    // machine may make it worse than the camera: the report is the worst of both.
+    let disk = rep.items.iter().find(|i| i.name == "disk").unwrap().level;
+    assert_eq!(rep.level, disk.max(HealthLevel::Degraded));
     let cam = rep.items.iter().find(|i| i.name == "camera").unwrap();
     assert_eq!(cam.message, "camera usb-cam (counter 2): no frames for 30 s; check its USB cable, or unplug and plug it back");
     let sync = rep.items.iter().find(|i| i.name == "sync").unwrap();
@@ -155,7 +158,7 @@ fn report_takes_the_worst_and_round_trips_through_json() {
         (HealthLevel::Ok, "last successful sync 5 min ago")
     );
     let json = serde_json::to_value(&rep).unwrap();
-    assert_eq!(json["level"], "degraded");
+    assert_eq!(json["level"], serde_json::to_value(rep.level).unwrap());
     assert_eq!(json["sync"]["state"], "last_success");
     let back: HealthReport = serde_json::from_value(json).unwrap();
     assert_eq!(back, rep);

@@ -7,6 +7,8 @@ mod cli;
 mod device_doctor;
 mod device_io;
 mod device_shutdown;
+mod kiosk_layout;
+mod kiosk_ui;
 mod provision;
 mod recorder_cli;
 mod recorder_crash;

@@ -1,0 +1,65 @@
+//! The citizen kiosk: controllers in plain Rust (tested without a window), the view adapters
+//! that copy their output into the Slint globals, and the wiring that connects both.
+//!
+//! Controllers: `navigation`, `keyboard`, `search_controller`, `procedure_view`, `queue_board`,
+//! `record_lookup`, `rating`, `info_views`, `status`, `idle`. Views: `views` (adapters) and
+//! `ui` (generated from `ui/*.slint`). Wiring: `wiring`. Rendering without a display:
+//! `headless`. The in-process services for the demo: `demo_services`. See `docs/kiosk.md`.
+
+pub mod demo_services;
+pub mod headless;
+pub mod idle;
+pub mod info_views;
+pub mod keyboard;
+pub mod navigation;
+pub mod procedure_view;
+pub mod qr;
+pub mod queue_board;
+pub mod rating;
+pub mod record_lookup;
+pub mod search_controller;
+pub mod status;
+pub mod ui;
+mod views;
+pub mod wiring;
+
+pub use wiring::{Kiosk, KioskDeps};
+
+/// A screen to open directly (`motcua screenshot --screen …`, tests).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScreenTarget {
+    Home,
+    Search(String),
+    Procedure(String),
+    Queue,
+    Record(String),
+    Officials,
+    Stats,
+    Rating,
+}
+
+impl std::str::FromStr for ScreenTarget {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (name, arg) = match s.split_once(':') {
+            Some((n, a)) => (n, Some(a.to_owned())),
+            None => (s, None),
+        };
+        Ok(match (name, arg) {
+            ("home", None) => ScreenTarget::Home,
+            ("search", a) => ScreenTarget::Search(a.unwrap_or_default()),
+            ("procedure", Some(c)) => ScreenTarget::Procedure(c),
+            ("queue", None) => ScreenTarget::Queue,
+            ("record", a) => ScreenTarget::Record(a.unwrap_or_default()),
+            ("officials", None) => ScreenTarget::Officials,
+            ("stats", None) => ScreenTarget::Stats,
+            ("rating", None) => ScreenTarget::Rating,
+            _ => {
+                return Err(format!(
+                    "unknown screen {s:?}: use home, search:QUERY, procedure:CODE, queue, \
+                     record:ID, officials, stats or rating"
+                ))
+            }
+        })
+    }
+}

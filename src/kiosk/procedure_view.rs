@@ -1,0 +1,294 @@
+//! The procedure detail screen's content and its fee calculator, as plain strings.
+//!
+//! Built from one [`Procedure`] of the catalog in one language; the calculator state (channel,
+//! pages, copies) lives in [`FeeCalculator`]. Totals come only from `catalog::fee::quote`:
+//! where a fee is published as text only, the view says the total cannot be computed.
+
+use chrono::NaiveDate;
+
+use crate::catalog::fee::{format_vnd, quote, FeeRequest};
+use crate::catalog::{CatalogBundle, FeeFormula, Lang, Procedure};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelLine {
+    pub label: String,
+    pub time: String,
+    pub fees: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentLine {
+    pub name: String,
+    pub counts: String,
+}
+
+/// Everything the detail screen shows except the calculator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcedureView {
+    pub code: String,
+    pub name: String,
+    pub subtitle: String,
+    pub channels: Vec<ChannelLine>,
+    pub documents: Vec<DocumentLine>,
+    pub steps: Vec<String>,
+    pub result: String,
+    pub legal_basis: Vec<String>,
+    pub counters: String,
+    pub online_url: Option<String>,
+}
+
+fn t(lang: Lang, vi: &str, en: &str) -> String {
+    match lang {
+        Lang::Vi => vi.to_owned(),
+        Lang::En => en.to_owned(),
+    }
+}
+
+impl ProcedureView {
+    pub fn build(bundle: &CatalogBundle, p: &Procedure, lang: Lang) -> ProcedureView {
+        let field = bundle
+            .field(&p.field)
+            .map(|f| f.name.get(lang).to_owned())
+            .unwrap_or_else(|| p.field.clone());
+        let mut subtitle = vec![field];
+        subtitle.extend(p.level.as_ref().map(|l| l.get(lang).to_owned()));
+        subtitle.extend(p.agency.as_ref().map(|a| a.get(lang).to_owned()));
+        let channels = p
+            .channels
+            .iter()
+            .map(|c| ChannelLine {
+                label: c.channel.label(lang).to_owned(),
+                time: c.processing_time.text.get(lang).to_owned(),
+                fees: if c.fees.is_empty() {
+                    t(lang, "Không thu", "None")
+                } else {
+                    c.fees
+                        .iter()
+                        .map(|f| f.text.get(lang))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                },
+            })
+            .collect();
+        let documents = p
+            .documents
+            .iter()
+            .map(|d| {
+                let mut counts = Vec::new();
+                if d.originals > 0 {
+                    counts.push(format!(
+                        "{}: {}",
+                        t(lang, "Bản chính", "Originals"),
+                        d.originals
+                    ));
+                }
+                if d.copies > 0 {
+                    counts.push(format!("{}: {}", t(lang, "Bản sao", "Copies"), d.copies));
+                }
+                if let Some(tpl) = &d.template {
+                    counts.push(format!("{}: {tpl}", t(lang, "Mẫu", "Form")));
+                }
+                DocumentLine {
+                    name: d.name.get(lang).to_owned(),
+                    counts: counts.join(" · "),
+                }
+            })
+            .collect();
+        let counters: Vec<String> = bundle
+            .counters_for_field(&p.field)
+            .map(|c| c.name.get(lang).to_owned())
+            .collect();
+        ProcedureView {
+            code: p.code.clone(),
+            name: p.name.get(lang).to_owned(),
+            subtitle: subtitle.join(" · "),
+            channels,
+            documents,
+            steps: p.steps.iter().map(|s| s.get(lang).to_owned()).collect(),
+            result: p
+                .result
+                .as_ref()
+                .map(|r| r.get(lang).to_owned())
+                .unwrap_or_else(|| t(lang, "(chưa công bố)", "(not published)")),
+            legal_basis: p.legal_basis.clone(),
+            counters: if counters.is_empty() {
+                t(lang, "Bộ phận Một cửa", "The one-stop desk")
+            } else {
+                counters.join("; ")
+            },
+            online_url: p.online_url.clone(),
+        }
+    }
+}
+
+/// What the calculator shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CalcView {
+    pub channels: Vec<String>,
+    pub channel: usize,
+    pub pages_used: bool,
+    pub copies_used: bool,
+    pub pages: u32,
+    pub copies: u32,
+    pub total: String,
+    pub working: String,
+}
+
+/// Calculator state for the open procedure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeeCalculator {
+    pub channel: usize,
+    pub pages: u32,
+    pub copies: u32,
+}
+
+/// Largest pages or copies the steppers reach.
+pub const MAX_STEP: u32 = 999;
+
+impl Default for FeeCalculator {
+    fn default() -> Self {
+        FeeCalculator {
+            channel: 0,
+            pages: 1,
+            copies: 1,
+        }
+    }
+}
+
+impl FeeCalculator {
+    pub fn pages_delta(&mut self, d: i32) {
+        self.pages = (self.pages as i64 + d as i64).clamp(1, MAX_STEP as i64) as u32;
+    }
+
+    pub fn copies_delta(&mut self, d: i32) {
+        self.copies = (self.copies as i64 + d as i64).clamp(1, MAX_STEP as i64) as u32;
+    }
+
+    pub fn view(&self, p: &Procedure, lang: Lang, today: NaiveDate) -> CalcView {
+        let channel = self.channel.min(p.channels.len().saturating_sub(1));
+        let mut v = CalcView {
+            channels: p
+                .channels
+                .iter()
+                .map(|c| c.channel.label(lang).to_owned())
+                .collect(),
+            channel,
+            pages_used: false,
+            copies_used: false,
+            pages: self.pages,
+            copies: self.copies,
+            total: String::new(),
+            working: String::new(),
+        };
+        let Some(exec) = p.channels.get(channel) else {
+            return v;
+        };
+        for f in &exec.fees {
+            match f.formula {
+                Some(FeeFormula::PerPage { .. }) => {
+                    v.pages_used = true;
+                    v.copies_used = true;
+                }
+                Some(FeeFormula::PerCopy { .. }) => v.copies_used = true,
+                _ => {}
+            }
+        }
+        if exec.fees.is_empty() {
+            v.total = t(lang, "Không thu phí, lệ phí", "No fee");
+            return v;
+        }
+        let q = quote(
+            &exec.fees,
+            FeeRequest {
+                pages: self.pages,
+                copies: self.copies,
+                date: today,
+            },
+            lang,
+        );
+        match q.total {
+            Some(0) => v.total = t(lang, "Miễn phí", "Free of charge"),
+            Some(total) => v.total = format!("{}: {}", t(lang, "Tổng", "Total"), format_vnd(total)),
+            None => {
+                v.total = t(
+                    lang,
+                    "Không tính được tổng: phí chỉ được công bố bằng lời",
+                    "The total can't be computed: the fee is published as text only",
+                )
+            }
+        }
+        v.working = q
+            .lines
+            .iter()
+            .map(|l| format!("{}: {}", l.item, l.working))
+            .collect::<Vec<_>>()
+            .join("\n");
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{parse_bundle, DEFAULT_MAX_BUNDLE_BYTES};
+
+    fn small() -> CatalogBundle {
+        let json = include_str!("../../tests/fixtures/small-catalog.json");
+        parse_bundle(json.as_bytes(), DEFAULT_MAX_BUNDLE_BYTES).unwrap()
+    }
+
+    fn day() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()
+    }
+
+    #[test]
+    fn birth_registration_shows_documents_counters_and_url() {
+        let b = small();
+        let v = ProcedureView::build(&b, b.procedure("1.001193").unwrap(), Lang::Vi);
+        assert_eq!(v.name, "Đăng ký khai sinh");
+        assert_eq!(v.subtitle, "Hộ tịch · Cấp xã · Ủy ban nhân dân cấp xã");
+        assert_eq!(v.channels[0].label, "Trực tiếp");
+        assert_eq!(v.channels[0].time, "Ngay trong ngày làm việc");
+        assert_eq!(
+            v.documents[0].counts,
+            "Bản chính: 1 · Mẫu: Mẫu TT 04/2024/TT-BTP"
+        );
+        assert_eq!(v.counters, "Quầy 1 — Tư pháp, hộ tịch");
+        assert!(v.online_url.unwrap().starts_with("https://"));
+        let en = ProcedureView::build(&b, b.procedure("1.001193").unwrap(), Lang::En);
+        assert_eq!(
+            en.documents[0].counts,
+            "Originals: 1 · Form: Mẫu TT 04/2024/TT-BTP"
+        );
+    }
+
+    #[test]
+    fn copy_authentication_fee_follows_pages_and_copies() {
+        let b = small();
+        let p = b.procedure("2.000815").unwrap();
+        let mut calc = FeeCalculator::default();
+        calc.pages_delta(4);
+        calc.copies_delta(1);
+        let v = calc.view(p, Lang::Vi, day());
+        assert!(v.pages_used && v.copies_used);
+        // 5 pages: 2 × 2.000 + 3 × 1.000 = 7.000 đ per copy, 2 copies.
+        assert_eq!(v.total, "Tổng: 14.000 đ");
+        calc.pages_delta(-100);
+        assert_eq!(calc.pages, 1, "never below one page");
+    }
+
+    #[test]
+    fn text_only_fee_says_the_total_cannot_be_computed() {
+        let b = small();
+        let v = FeeCalculator::default().view(b.procedure("1.003554").unwrap(), Lang::En, day());
+        assert!(
+            v.total.starts_with("The total can't be computed"),
+            "{}",
+            v.total
+        );
+        assert!(!v.pages_used);
+        let free = FeeCalculator::default().view(b.procedure("1.001193").unwrap(), Lang::Vi, day());
+        assert_eq!(free.total, "Miễn phí");
+        assert_eq!(free.channels, vec!["Trực tiếp", "Trực tuyến"]);
+    }
+}

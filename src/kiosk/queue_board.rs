@@ -1,0 +1,221 @@
+//! The queue board: counter states from `catalog.db` turned into display rows, and a watcher
+//! thread that polls `PRAGMA data_version` and reads the board only when it changed.
+//!
+//! The watcher never runs on the UI thread; it hands each new board to a callback (the wiring
+//! forwards it to the event loop). It only reads the store.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::catalog::{CatalogBundle, Lang};
+use crate::queue::{CounterState, CounterStatus};
+use crate::store::{open_connection, queue_store, Access};
+
+/// One counter as the board and the home strip show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CounterLine {
+    pub number: u32,
+    pub name: String,
+    pub ticket: String,
+    pub status: String,
+    /// 0 idle, 1 called, 2 serving, 3 paused, 4 closed, 5 no data (matches the views).
+    pub kind: i32,
+    pub waiting: u32,
+}
+
+pub fn status_kind(s: CounterStatus) -> i32 {
+    match s {
+        CounterStatus::Idle => 0,
+        CounterStatus::Called => 1,
+        CounterStatus::Serving => 2,
+        CounterStatus::Paused => 3,
+        CounterStatus::Closed => 4,
+    }
+}
+
+fn status_label(kind: i32, lang: Lang) -> &'static str {
+    match (kind, lang) {
+        (0, Lang::Vi) => "Đang chờ gọi số",
+        (1, Lang::Vi) => "Mời số này đến quầy",
+        (2, Lang::Vi) => "Đang phục vụ",
+        (3, Lang::Vi) => "Tạm dừng",
+        (4, Lang::Vi) => "Đã đóng",
+        (_, Lang::Vi) => "Chưa có dữ liệu",
+        (0, Lang::En) => "Ready for the next number",
+        (1, Lang::En) => "Please come to the counter",
+        (2, Lang::En) => "Serving",
+        (3, Lang::En) => "Paused",
+        (4, Lang::En) => "Closed",
+        (_, Lang::En) => "No data yet",
+    }
+}
+
+/// Every counter of the catalog (plus any the queue knows that the catalog does not), in
+/// number order, with its live state where there is one.
+pub fn board_lines(
+    bundle: &CatalogBundle,
+    states: &[CounterState],
+    lang: Lang,
+) -> Vec<CounterLine> {
+    let mut numbers: Vec<u32> = bundle.counters.iter().map(|c| c.number).collect();
+    numbers.extend(states.iter().map(|s| s.counter));
+    numbers.sort_unstable();
+    numbers.dedup();
+    numbers
+        .into_iter()
+        .map(|n| {
+            let name = bundle
+                .counters
+                .iter()
+                .find(|c| c.number == n)
+                .map(|c| c.name.get(lang).to_owned())
+                .unwrap_or_default();
+            let state = states.iter().find(|s| s.counter == n);
+            let kind = state.map(|s| status_kind(s.status)).unwrap_or(5);
+            let ticket = match state {
+                Some(s) if matches!(s.status, CounterStatus::Called | CounterStatus::Serving) => {
+                    s.ticket.clone().unwrap_or_default()
+                }
+                _ => String::new(),
+            };
+            CounterLine {
+                number: n,
+                name,
+                ticket,
+                status: status_label(kind, lang).to_owned(),
+                kind,
+                waiting: state.map(|s| s.waiting).unwrap_or(0),
+            }
+        })
+        .collect()
+}
+
+/// Reads the board once (for screenshots and start-up). A missing database is an empty board.
+pub fn read_board(db: &std::path::Path) -> Vec<CounterState> {
+    if !db.exists() {
+        return Vec::new();
+    }
+    open_connection(db, Access::ReadOnly)
+        .and_then(|c| queue_store::board(&c))
+        .unwrap_or_else(|e| {
+            tracing::warn!("cannot read the queue board from {}: {e}", db.display());
+            Vec::new()
+        })
+}
+
+/// A background thread polling the store; stops when dropped.
+pub struct QueueWatcher {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl QueueWatcher {
+    /// Poll `db` every `interval`; call `on_change` with the whole board at start and after
+    /// every change another connection commits.
+    pub fn spawn(
+        db: PathBuf,
+        interval: Duration,
+        on_change: impl Fn(Vec<CounterState>) + Send + 'static,
+    ) -> QueueWatcher {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("queue-watcher".into())
+            .spawn(move || {
+                let mut conn = None;
+                let mut seen: Option<i64> = None;
+                while !flag.load(Ordering::Relaxed) {
+                    if conn.is_none() && db.exists() {
+                        conn = open_connection(&db, Access::ReadOnly).ok();
+                    }
+                    if let Some(c) = &conn {
+                        match queue_store::data_version(c) {
+                            Ok(v) if seen != Some(v) => {
+                                if let Ok(board) = queue_store::board(c) {
+                                    seen = Some(v);
+                                    on_change(board);
+                                }
+                            }
+                            Ok(_) => {}
+                            Err(e) => {
+                                tracing::warn!("queue watcher: {e}; reopening");
+                                conn = None;
+                            }
+                        }
+                    }
+                    std::thread::sleep(interval);
+                }
+            })
+            .expect("spawn the queue watcher thread");
+        QueueWatcher {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for QueueWatcher {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::demo_bundle;
+    use crate::queue::{QueueEvent, QueueEventKind};
+    use crate::store::CatalogStore;
+
+    #[test]
+    fn board_lists_catalog_counters_with_live_state() {
+        let bundle = demo_bundle();
+        let first = bundle.counters[0].number;
+        let states = vec![CounterState {
+            counter: first,
+            status: CounterStatus::Called,
+            ticket: Some("1023".into()),
+            record_id: None,
+            waiting: 4,
+            updated_at: "2026-11-20T08:00:00+07:00".into(),
+        }];
+        let lines = board_lines(&bundle, &states, Lang::Vi);
+        assert_eq!(lines.len(), bundle.counters.len());
+        assert_eq!(
+            (lines[0].ticket.as_str(), lines[0].kind, lines[0].waiting),
+            ("1023", 1, 4)
+        );
+        assert_eq!(lines[1].status, "Chưa có dữ liệu");
+    }
+
+    #[test]
+    fn watcher_sees_events_applied_by_another_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("catalog.db");
+        drop(CatalogStore::open(&db).unwrap());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let _w = QueueWatcher::spawn(db.clone(), Duration::from_millis(10), move |b| {
+            let _ = tx.send(b);
+        });
+        assert!(rx.recv_timeout(Duration::from_secs(5)).unwrap().is_empty());
+        let mut w = open_connection(&db, Access::ReadWrite).unwrap();
+        let ev = QueueEvent {
+            seq: 1,
+            counter: 2,
+            kind: QueueEventKind::Called,
+            ticket: Some("2001".into()),
+            record_id: None,
+            waiting: Some(3),
+            at: "2026-11-20T08:00:00+07:00".into(),
+        };
+        queue_store::apply_events(&mut w, &[ev]).unwrap();
+        let board = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert_eq!(board[0].ticket.as_deref(), Some("2001"));
+    }
+}

@@ -1,0 +1,532 @@
+//! The one place where controllers meet the Slint views: builds the `KioskWindow`, connects
+//! every adapter callback to a controller, and pushes controller output into the adapters.
+//!
+//! The UI thread never blocks: record lookups and ratings run on worker threads (when
+//! `KioskDeps::background` is set) and come back through `upgrade_in_event_loop`; the queue
+//! board comes from a [`QueueWatcher`] thread. Tests and screenshots run the same work inline.
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset, Local, NaiveDate};
+use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
+
+use super::idle::{Clock, IdleAction, IdleTimer};
+use super::keyboard::TypedText;
+use super::navigation::{Navigator, Screen};
+use super::procedure_view::FeeCalculator;
+use super::queue_board::{read_board, QueueWatcher};
+use super::record_lookup::{self, MAX_INPUT};
+use super::search_controller::SearchController;
+use super::ui::*;
+use super::views;
+use crate::appliance::{ApplianceServices, LookupError, RatingError};
+use crate::catalog::{CatalogBundle, Lang};
+use crate::config::KioskConfig;
+use crate::current::{CatalogOrigin, CurrentCatalog};
+use crate::queue::CounterState;
+use crate::record::RecordStatus;
+
+/// Longest search query typed.
+const MAX_QUERY: usize = 40;
+/// The thank-you screen goes home after this long.
+const THANKS_FOR: Duration = Duration::from_secs(6);
+
+/// What the kiosk is built from.
+pub struct KioskDeps {
+    pub catalog: CurrentCatalog,
+    pub services: Arc<dyn ApplianceServices>,
+    pub kiosk: KioskConfig,
+    pub device_name: String,
+    /// `catalog.db` to watch for the queue board (None: no live board).
+    pub catalog_db: Option<PathBuf>,
+    pub clock: Arc<dyn Clock>,
+    /// Worker threads and the queue watcher (the real kiosk); false runs everything inline.
+    pub background: bool,
+    /// Fixed date and time for deterministic screenshots and tests; None: the local clock.
+    pub now: Option<DateTime<FixedOffset>>,
+}
+
+pub(super) struct State {
+    pub bundle: Arc<CatalogBundle>,
+    pub origin: CatalogOrigin,
+    pub services: Arc<dyn ApplianceServices>,
+    pub search: SearchController,
+    pub lang: Lang,
+    pub default_lang: Lang,
+    pub nav: Navigator,
+    pub query: TypedText,
+    pub field: Option<String>,
+    pub record_input: TypedText,
+    pub record_result: Option<Result<RecordStatus, LookupError>>,
+    pub record_error: Option<String>,
+    pub procedure: Option<usize>,
+    pub calc: FeeCalculator,
+    pub rating_counter: Option<u32>,
+    pub rating_step: i32,
+    pub thanks_at: Option<std::time::Instant>,
+    pub board: Vec<CounterState>,
+    pub idle: IdleTimer,
+    pub clock: Arc<dyn Clock>,
+    pub background: bool,
+    pub fixed_now: Option<DateTime<FixedOffset>>,
+    pub device: String,
+}
+
+impl State {
+    pub fn now(&self) -> DateTime<FixedOffset> {
+        self.fixed_now
+            .unwrap_or_else(|| Local::now().fixed_offset())
+    }
+    pub fn today(&self) -> NaiveDate {
+        self.now().date_naive()
+    }
+}
+
+/// The running kiosk: the window plus its controllers.
+pub struct Kiosk {
+    window: KioskWindow,
+    state: Rc<RefCell<State>>,
+    _watcher: Option<QueueWatcher>,
+    _idle_timer: Option<slint::Timer>,
+}
+
+type Shared = Rc<RefCell<State>>;
+
+impl Kiosk {
+    /// Build the window and wire it. Needs a Slint platform (a backend, the headless one, or
+    /// the testing backend) on this thread.
+    pub fn new(deps: KioskDeps) -> Result<Kiosk, slint::PlatformError> {
+        let window = KioskWindow::new()?;
+        let bundle = Arc::new(deps.catalog.bundle);
+        let board = deps
+            .catalog_db
+            .as_deref()
+            .map(read_board)
+            .unwrap_or_default();
+        let state = Rc::new(RefCell::new(State {
+            search: SearchController::new(bundle.clone()),
+            bundle,
+            origin: deps.catalog.origin,
+            services: deps.services,
+            lang: deps.kiosk.language,
+            default_lang: deps.kiosk.language,
+            nav: Navigator::default(),
+            query: TypedText::new(MAX_QUERY),
+            field: None,
+            record_input: TypedText::new(MAX_INPUT),
+            record_result: None,
+            record_error: None,
+            procedure: None,
+            calc: FeeCalculator::default(),
+            rating_counter: None,
+            rating_step: 0,
+            thanks_at: None,
+            board,
+            idle: IdleTimer::new(
+                Duration::from_secs(deps.kiosk.idle_home_secs.into()),
+                Duration::from_secs(deps.kiosk.attract_after_secs.into()),
+                deps.clock.now(),
+            ),
+            clock: deps.clock,
+            background: deps.background,
+            fixed_now: deps.now,
+            device: deps.device_name,
+        }));
+        connect(&window, &state);
+        views::push_all(&window, &state.borrow());
+        let mut kiosk = Kiosk {
+            window,
+            state,
+            _watcher: None,
+            _idle_timer: None,
+        };
+        if deps.background {
+            kiosk.start_background(deps.catalog_db);
+        }
+        Ok(kiosk)
+    }
+
+    fn start_background(&mut self, db: Option<PathBuf>) {
+        if let Some(db) = db {
+            // The watcher thread leaves the newest board in `latest` and wakes the UI thread,
+            // which takes it in `QueueAdapter.board-changed` (a callback can hold the Rc state).
+            let latest: Arc<std::sync::Mutex<Option<Vec<CounterState>>>> = Arc::default();
+            let (wk, st, slot) = (self.window.as_weak(), self.state.clone(), latest.clone());
+            self.window
+                .global::<QueueAdapter>()
+                .on_board_changed(move || {
+                    let board = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+                    if let (Some(w), Some(board)) = (wk.upgrade(), board) {
+                        st.borrow_mut().board = board;
+                        views::push_queue(&w, &st.borrow());
+                    }
+                });
+            let weak = self.window.as_weak();
+            self._watcher = Some(QueueWatcher::spawn(
+                db,
+                Duration::from_millis(500),
+                move |board| {
+                    *latest.lock().unwrap_or_else(|e| e.into_inner()) = Some(board);
+                    let _ = weak.upgrade_in_event_loop(|w| {
+                        w.global::<QueueAdapter>().invoke_board_changed()
+                    });
+                },
+            ));
+        }
+        let timer = slint::Timer::default();
+        let weak = self.window.as_weak();
+        let state = self.state.clone();
+        timer.start(
+            slint::TimerMode::Repeated,
+            Duration::from_secs(1),
+            move || {
+                if let Some(w) = weak.upgrade() {
+                    tick(&w, &state);
+                }
+            },
+        );
+        self._idle_timer = Some(timer);
+    }
+
+    pub fn window(&self) -> &KioskWindow {
+        &self.window
+    }
+
+    /// What the idle timer runs every second (tests call it after moving a mock clock).
+    pub fn tick(&self) {
+        tick(&self.window, &self.state);
+    }
+
+    /// Replace the queue board (the watcher's path, also for tests).
+    pub fn set_board(&self, board: Vec<CounterState>) {
+        self.state.borrow_mut().board = board;
+        views::push_queue(&self.window, &self.state.borrow());
+    }
+
+    /// Open a screen as a citizen would reach it (screenshots, tests).
+    pub fn open(&self, target: &super::ScreenTarget) -> Result<(), String> {
+        use super::ScreenTarget as T;
+        match target {
+            T::Home => go(&self.window, &self.state, Screen::Home),
+            T::Search(q) => {
+                go(&self.window, &self.state, Screen::Search);
+                self.state.borrow_mut().query.set(q);
+                views::push_search(&self.window, &self.state.borrow());
+            }
+            T::Procedure(code) => {
+                if self.state.borrow().bundle.procedure(code).is_none() {
+                    return Err(format!("no procedure with code {code} in the catalog"));
+                }
+                open_procedure(&self.window, &self.state, code);
+            }
+            T::Queue => go(&self.window, &self.state, Screen::Queue),
+            T::Record(id) => {
+                go(&self.window, &self.state, Screen::Record);
+                self.state.borrow_mut().record_input.set(id);
+                submit_record(&self.window, &self.state);
+            }
+            T::Officials => go(&self.window, &self.state, Screen::Officials),
+            T::Stats => go(&self.window, &self.state, Screen::Stats),
+            T::Rating => go(&self.window, &self.state, Screen::Rating),
+        }
+        Ok(())
+    }
+
+    pub fn set_language(&self, lang: Lang) {
+        self.state.borrow_mut().lang = lang;
+        views::push_all(&self.window, &self.state.borrow());
+    }
+}
+
+fn go(w: &KioskWindow, state: &Shared, screen: Screen) {
+    {
+        let mut s = state.borrow_mut();
+        s.nav.open(screen);
+        match screen {
+            Screen::Search => {
+                s.query.clear();
+                s.field = None;
+            }
+            Screen::Record => {
+                s.record_input.clear();
+                s.record_result = None;
+                s.record_error = None;
+            }
+            Screen::Rating => {
+                s.rating_step = 0;
+                s.rating_counter = None;
+            }
+            _ => {}
+        }
+    }
+    views::push_screen(w, &state.borrow());
+}
+
+fn open_procedure(w: &KioskWindow, state: &Shared, code: &str) {
+    {
+        let mut s = state.borrow_mut();
+        s.procedure = s.bundle.procedures.iter().position(|p| p.code == code);
+        s.calc = FeeCalculator::default();
+        s.nav.open(Screen::Procedure);
+    }
+    views::push_procedure(w, &state.borrow());
+    views::push_screen(w, &state.borrow());
+}
+
+fn go_home(w: &KioskWindow, state: &Shared, reset_language: bool) {
+    {
+        let mut s = state.borrow_mut();
+        s.nav.home();
+        if reset_language {
+            s.lang = s.default_lang;
+        }
+    }
+    views::push_all(w, &state.borrow());
+}
+
+fn tick(w: &KioskWindow, state: &Shared) {
+    let (action, thanks_done) = {
+        let mut s = state.borrow_mut();
+        let now = s.clock.now();
+        let thanks_done = s
+            .thanks_at
+            .is_some_and(|t| now.duration_since(t) >= THANKS_FOR);
+        if thanks_done {
+            s.thanks_at = None;
+        }
+        (s.idle.tick(now), thanks_done)
+    };
+    match action {
+        IdleAction::GoHome => go_home(w, state, true),
+        IdleAction::Attract => {
+            go_home(w, state, true);
+            w.global::<AppAdapter>().set_attract(true);
+        }
+        IdleAction::Nothing if thanks_done => go_home(w, state, false),
+        IdleAction::Nothing => {}
+    }
+}
+
+fn submit_record(w: &KioskWindow, state: &Shared) {
+    let (id, services, lang, background) = {
+        let mut s = state.borrow_mut();
+        s.record_result = None;
+        match record_lookup::validate(s.record_input.as_str(), s.lang) {
+            Err(msg) => {
+                s.record_error = Some(msg);
+                drop(s);
+                views::push_record(w, &state.borrow());
+                return;
+            }
+            Ok(id) => {
+                s.record_error = None;
+                (id, s.services.clone(), s.lang, s.background)
+            }
+        }
+    };
+    let today = state.borrow().today();
+    let a = w.global::<RecordAdapter>();
+    a.set_input(SharedString::from(state.borrow().record_input.as_str()));
+    a.set_has_result(false);
+    a.set_message(record_lookup::busy_message(lang).into());
+    a.set_message_kind(2);
+    a.set_keyboard_visible(false);
+    if background {
+        let weak = w.as_weak();
+        std::thread::spawn(move || {
+            let r = services.lookup_record(&id);
+            let _ = weak.upgrade_in_event_loop(move |w| views::show_lookup(&w, &r, today, lang));
+        });
+    } else {
+        let r = services.lookup_record(&id);
+        state.borrow_mut().record_result = Some(r.clone());
+        views::show_lookup(w, &r, today, lang);
+    }
+}
+
+fn rate(w: &KioskWindow, state: &Shared, index: i32) {
+    let Some(level) = super::rating::level_from_index(index) else {
+        return;
+    };
+    let (rating, services, background, lang) = {
+        let mut s = state.borrow_mut();
+        let Some(counter) = s.rating_counter else {
+            return;
+        };
+        s.rating_step = 2;
+        let r = super::rating::make_rating(&s.bundle, &s.device, counter, level, s.now());
+        (r, s.services.clone(), s.background, s.lang)
+    };
+    w.global::<RatingAdapter>().set_step(2);
+    let done = move |w: &KioskWindow, r: Result<(), RatingError>| {
+        views::show_rating_result(w, &r, lang);
+    };
+    if background {
+        let weak = w.as_weak();
+        std::thread::spawn(move || {
+            let r = services.submit_rating(rating);
+            let _ = weak.upgrade_in_event_loop(move |w| done(&w, r));
+        });
+    } else {
+        done(w, services.submit_rating(rating));
+    }
+    let mut s = state.borrow_mut();
+    s.thanks_at = Some(s.clock.now());
+    s.rating_step = 3;
+}
+
+fn connect(w: &KioskWindow, state: &Shared) {
+    let app = w.global::<AppAdapter>();
+    let (wk, st) = (w.as_weak(), state.clone());
+    app.on_go(move |name| {
+        if let (Some(w), Some(screen)) = (wk.upgrade(), Screen::parse(&name)) {
+            go(&w, &st, screen);
+        }
+    });
+    let (wk, st) = (w.as_weak(), state.clone());
+    app.on_back(move || {
+        if let Some(w) = wk.upgrade() {
+            st.borrow_mut().nav.back();
+            views::push_screen(&w, &st.borrow());
+        }
+    });
+    let (wk, st) = (w.as_weak(), state.clone());
+    app.on_home(move || {
+        if let Some(w) = wk.upgrade() {
+            go_home(&w, &st, false);
+        }
+    });
+    let (wk, st) = (w.as_weak(), state.clone());
+    app.on_toggle_language(move || {
+        if let Some(w) = wk.upgrade() {
+            {
+                let mut s = st.borrow_mut();
+                s.lang = if s.lang == Lang::Vi {
+                    Lang::En
+                } else {
+                    Lang::Vi
+                };
+            }
+            views::push_all(&w, &st.borrow());
+        }
+    });
+    let (wk, st) = (w.as_weak(), state.clone());
+    let wake = move || {
+        let woke = match st.try_borrow_mut() {
+            Ok(mut s) => {
+                let now = s.clock.now();
+                s.idle.touched(now)
+            }
+            Err(_) => false,
+        };
+        if let (true, Some(w)) = (woke, wk.upgrade()) {
+            w.global::<AppAdapter>().set_attract(false);
+        }
+    };
+    app.on_touched(wake.clone());
+    app.on_wake(wake);
+    connect_screens(w, state);
+}
+
+fn connect_screens(w: &KioskWindow, state: &Shared) {
+    let home = w.global::<HomeAdapter>();
+    let (wk, st) = (w.as_weak(), state.clone());
+    home.on_open_search(move || {
+        if let Some(w) = wk.upgrade() {
+            go(&w, &st, Screen::Search);
+            w.global::<SearchAdapter>().set_keyboard_visible(true);
+            views::push_search(&w, &st.borrow());
+        }
+    });
+    let (wk, st) = (w.as_weak(), state.clone());
+    home.on_open_field(move |field| {
+        if let Some(w) = wk.upgrade() {
+            go(&w, &st, Screen::Search);
+            st.borrow_mut().field = Some(field.to_string());
+            w.global::<SearchAdapter>().set_keyboard_visible(false);
+            views::push_search(&w, &st.borrow());
+        }
+    });
+    let search = w.global::<SearchAdapter>();
+    let (wk, st) = (w.as_weak(), state.clone());
+    search.on_key(move |k| {
+        if let Some(w) = wk.upgrade() {
+            if st.borrow_mut().query.apply_name(&k) {
+                views::push_search(&w, &st.borrow());
+            }
+        }
+    });
+    let (wk, st) = (w.as_weak(), state.clone());
+    search.on_open(move |code| {
+        if let Some(w) = wk.upgrade() {
+            open_procedure(&w, &st, &code);
+        }
+    });
+    let p = w.global::<ProcedureAdapter>();
+    let (wk, st) = (w.as_weak(), state.clone());
+    p.on_select_channel(move |i| {
+        if let Some(w) = wk.upgrade() {
+            st.borrow_mut().calc.channel = i.max(0) as usize;
+            views::push_procedure(&w, &st.borrow());
+        }
+    });
+    let (wk, st) = (w.as_weak(), state.clone());
+    p.on_pages_delta(move |d| {
+        if let Some(w) = wk.upgrade() {
+            st.borrow_mut().calc.pages_delta(d);
+            views::push_procedure(&w, &st.borrow());
+        }
+    });
+    let (wk, st) = (w.as_weak(), state.clone());
+    p.on_copies_delta(move |d| {
+        if let Some(w) = wk.upgrade() {
+            st.borrow_mut().calc.copies_delta(d);
+            views::push_procedure(&w, &st.borrow());
+        }
+    });
+    let rec = w.global::<RecordAdapter>();
+    let (wk, st) = (w.as_weak(), state.clone());
+    rec.on_key(move |k| {
+        if let Some(w) = wk.upgrade() {
+            if st.borrow_mut().record_input.apply_name(&k) {
+                let a = w.global::<RecordAdapter>();
+                a.set_input(SharedString::from(st.borrow().record_input.as_str()));
+                a.set_message(SharedString::new());
+                a.set_has_result(false);
+            }
+        }
+    });
+    let (wk, st) = (w.as_weak(), state.clone());
+    rec.on_submit(move || {
+        if let Some(w) = wk.upgrade() {
+            submit_record(&w, &st);
+        }
+    });
+    let rating = w.global::<RatingAdapter>();
+    let (wk, st) = (w.as_weak(), state.clone());
+    rating.on_choose_counter(move |n| {
+        if let Some(w) = wk.upgrade() {
+            {
+                let mut s = st.borrow_mut();
+                s.rating_counter = Some(n.max(0) as u32);
+                s.rating_step = 1;
+            }
+            views::push_rating(&w, &st.borrow());
+        }
+    });
+    let (wk, st) = (w.as_weak(), state.clone());
+    rating.on_rate(move |i| {
+        if let Some(w) = wk.upgrade() {
+            rate(&w, &st, i);
+        }
+    });
+}
+
+/// Convert a Vec into a Slint model.
+pub(super) fn model<T: Clone + 'static>(v: Vec<T>) -> ModelRc<T> {
+    ModelRc::new(VecModel::from(v))
+}

@@ -1,0 +1,209 @@
+//! The kiosk through Slint's testing backend: navigation, the on-screen keyboard, record
+//! lookup, rating, idle with a mock clock, and a layout check of every screen at three sizes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate};
+use i_slint_backend_testing::{ElementHandle, TestingBackend, TestingBackendOptions};
+use motcua::catalog::{parse_bundle, Lang, DEFAULT_MAX_BUNDLE_BYTES};
+use motcua::config::KioskConfig;
+use motcua::current::{CatalogOrigin, CurrentCatalog};
+use motcua::kiosk::demo_services::{DemoServices, RATINGS_FILE};
+use motcua::kiosk::idle::MockClock;
+use motcua::kiosk::ui::*;
+use motcua::kiosk::{Kiosk, KioskDeps, ScreenTarget};
+use slint::{ComponentHandle, Model};
+
+use super::support::SMALL_CATALOG;
+
+pub struct Fixture {
+    pub kiosk: Kiosk,
+    pub clock: MockClock,
+    pub dir: tempfile::TempDir,
+}
+
+/// A kiosk on the small catalog under the testing backend (software renderer) of this thread.
+pub fn fixture(width: u32, height: u32) -> Fixture {
+    let _ = slint::platform::set_platform(Box::new(TestingBackend::new(TestingBackendOptions {
+        mock_time: true,
+        threading: false,
+        renderer_name: Some("software".into()),
+    })));
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = parse_bundle(
+        &std::fs::read(SMALL_CATALOG).unwrap(),
+        DEFAULT_MAX_BUNDLE_BYTES,
+    )
+    .unwrap();
+    let clock = MockClock::default();
+    let now = DateTime::parse_from_rfc3339("2026-11-20T09:00:00+07:00").unwrap();
+    let services =
+        DemoServices::new(dir.path()).with_today(NaiveDate::from_ymd_opt(2026, 11, 20).unwrap());
+    let kiosk = Kiosk::new(KioskDeps {
+        catalog: CurrentCatalog {
+            bundle,
+            origin: CatalogOrigin::EmbeddedDemo,
+        },
+        services: Arc::new(services),
+        kiosk: KioskConfig {
+            language: Lang::Vi,
+            idle_home_secs: 90,
+            attract_after_secs: 300,
+        },
+        device_name: "test-kiosk".into(),
+        catalog_db: None,
+        clock: Arc::new(clock.clone()),
+        background: false,
+        now: Some(now),
+    })
+    .unwrap();
+    kiosk
+        .window()
+        .window()
+        .set_size(slint::PhysicalSize::new(width, height));
+    kiosk.window().show().unwrap();
+    Fixture { kiosk, clock, dir }
+}
+
+pub fn click(f: &Fixture, label: &str) {
+    let el = ElementHandle::find_by_accessible_label(f.kiosk.window(), label)
+        .next()
+        .unwrap_or_else(|| panic!("no element labelled {label:?} on {}", screen(f)));
+    el.invoke_accessible_default_action();
+}
+
+pub fn screen(f: &Fixture) -> String {
+    f.kiosk
+        .window()
+        .global::<AppAdapter>()
+        .get_screen()
+        .to_string()
+}
+
+fn type_keys(f: &Fixture, keys: &str) {
+    for c in keys.chars() {
+        let label = if c == ' ' {
+            "Dấu cách".to_string()
+        } else {
+            c.to_string()
+        };
+        click(f, &label);
+    }
+}
+
+#[test]
+fn search_by_keyboard_open_a_result_and_go_back() {
+    let f = fixture(800, 480);
+    assert_eq!(screen(&f), "home");
+    click(&f, "Tìm thủ tục: gõ tên hoặc mã…");
+    assert_eq!(screen(&f), "search");
+    type_keys(&f, "KHAI S");
+    let search = f.kiosk.window().global::<SearchAdapter>();
+    assert_eq!(search.get_query(), "KHAI S");
+    let first = search.get_results().row_data(0).expect("a result");
+    assert_eq!(first.code, "1.001193");
+    click(&f, "Đăng ký khai sinh");
+    assert_eq!(screen(&f), "procedure");
+    let p = f.kiosk.window().global::<ProcedureAdapter>();
+    assert_eq!(p.get_name(), "Đăng ký khai sinh");
+    assert!(p.get_has_qr(), "the online URL becomes a QR code");
+    click(&f, "‹ Quay lại");
+    assert_eq!(screen(&f), "search");
+    assert_eq!(
+        search.get_query(),
+        "KHAI S",
+        "the query is kept when coming back"
+    );
+    click(&f, "‹ Quay lại");
+    assert_eq!(screen(&f), "home");
+}
+
+#[test]
+fn fee_calculator_steppers_change_the_total() {
+    let f = fixture(800, 480);
+    f.kiosk
+        .open(&ScreenTarget::Procedure("2.000815".into()))
+        .unwrap();
+    let p = f.kiosk.window().global::<ProcedureAdapter>();
+    assert_eq!(p.get_calc_total(), "Tổng: 2.000 đ");
+    click(&f, "+"); // pages: the first stepper
+    click(&f, "+");
+    // 3 pages: 2 × 2.000 + 1 × 1.000.
+    assert_eq!(p.get_calc_total(), "Tổng: 5.000 đ");
+    click(&f, "English");
+    assert_eq!(p.get_calc_total(), "Total: 5.000 đ");
+}
+
+#[test]
+fn record_lookup_validates_then_shows_the_status() {
+    let f = fixture(800, 480);
+    click(&f, "Tra cứu hồ sơ");
+    assert_eq!(screen(&f), "record");
+    let r = f.kiosk.window().global::<RecordAdapter>();
+    type_keys(&f, "123");
+    click(&f, "Tra cứu");
+    assert_eq!(r.get_message_kind(), 1);
+    assert!(
+        r.get_message().starts_with("Mã hồ sơ có dạng"),
+        "{}",
+        r.get_message()
+    );
+    click(&f, "Xoá hết");
+    type_keys(&f, "000.00.14.H56-260105-0002");
+    click(&f, "Tra cứu");
+    assert!(r.get_has_result());
+    assert_eq!(r.get_result().stage, "Đã có kết quả, mời đến nhận");
+    assert_eq!(r.get_result().timeliness, "Giải quyết trước hạn");
+    f.kiosk
+        .open(&ScreenTarget::Record("000.00.14.H56-260105-0099".into()))
+        .unwrap();
+    assert!(
+        r.get_message().contains("cần kết nối"),
+        "{}",
+        r.get_message()
+    );
+}
+
+#[test]
+fn a_rating_is_kept_and_thanked() {
+    let f = fixture(800, 480);
+    click(&f, "Đánh giá");
+    click(&f, "Quầy 1 — Tư pháp, hộ tịch · Nguyễn Thị Thử");
+    click(&f, "Rất hài lòng");
+    let a = f.kiosk.window().global::<RatingAdapter>();
+    assert_eq!(a.get_step(), 3);
+    let saved = std::fs::read_to_string(f.dir.path().join(RATINGS_FILE)).unwrap();
+    assert!(
+        saved.contains("\"very_satisfied\"") && saved.contains("\"cc-01\""),
+        "{saved}"
+    );
+    f.clock.advance(Duration::from_secs(7));
+    f.kiosk.tick();
+    assert_eq!(screen(&f), "home", "the thank-you screen returns home");
+}
+
+#[test]
+fn idle_goes_home_then_attracts_and_a_touch_wakes() {
+    let f = fixture(800, 480);
+    click(&f, "English");
+    click(&f, "Officials");
+    assert_eq!(screen(&f), "officials");
+    f.clock.advance(Duration::from_secs(89));
+    f.kiosk.tick();
+    assert_eq!(screen(&f), "officials");
+    f.clock.advance(Duration::from_secs(1));
+    f.kiosk.tick();
+    assert_eq!(screen(&f), "home");
+    assert!(
+        !f.kiosk.window().global::<I18n>().get_english(),
+        "language reset to the default"
+    );
+    let app = f.kiosk.window().global::<AppAdapter>();
+    assert!(!app.get_attract());
+    f.clock.advance(Duration::from_secs(210));
+    f.kiosk.tick();
+    assert!(app.get_attract());
+    click(&f, "attract");
+    assert!(!app.get_attract());
+}
