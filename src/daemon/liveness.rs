@@ -151,4 +151,51 @@ mod tests {
         }
         assert!(!b.is_stuck(), "done stepping: alive again");
     }
+
+    #[tokio::test]
+    async fn a_stuck_loop_stops_the_watchdog_pings() {
+        use crate::device::notify::SdNotify;
+        use crate::device::watchdog::Watchdog;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notify");
+        let rx = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+        rx.set_nonblocking(true).unwrap();
+        let wd = Watchdog::start(
+            SdNotify::to_socket(path.to_str().unwrap()).unwrap(),
+            Duration::from_millis(40),
+        );
+        let (healthy, hung) = (
+            Beat::new(Duration::from_secs(60)),
+            Beat::new(Duration::from_millis(20)),
+        );
+        let probes = vec![
+            (wd.token("queue loop"), Probe::Beat(healthy)),
+            (wd.token("catalog loop"), Probe::Beat(hung.clone())),
+        ];
+        let (trigger, shutdown) = super::super::shutdown::channel();
+        let task = tokio::spawn(monitor(probes, Duration::from_millis(10), shutdown));
+        let read = || {
+            let mut buf = [0u8; 256];
+            let mut v = Vec::new();
+            while let Ok(n) = rx.recv(&mut buf) {
+                v.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+            }
+            v
+        };
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(
+            read().iter().any(|m| m == "WATCHDOG=1"),
+            "pings while alive"
+        );
+        let step = hung.step();
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        read(); // drop what was in flight
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let quiet = read();
+        assert!(!quiet.iter().any(|m| m == "WATCHDOG=1"), "{quiet:?}");
+        drop(step);
+        trigger.fire();
+        task.await.unwrap();
+        wd.stop();
+    }
 }

@@ -319,3 +319,51 @@ async fn doctor_checks_the_server_with_the_sync_client() {
         bad.summary
     );
 }
+
+/// `motcua daemon` with no server configured starts (offline-only), serves its socket, and the
+/// first SIGTERM stops it gracefully (exit 0, socket removed).
+#[test]
+fn motcua_daemon_runs_offline_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (_, cfg_path) = config(dir.path(), "");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_motcua"))
+        .arg("--config")
+        .arg(&cfg_path)
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("daemon")
+        .env_remove("MOTCUA_DATA_DIR")
+        .env_remove("NOTIFY_SOCKET")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let sock = data.join("daemon.sock");
+    let t0 = Instant::now();
+    while DaemonClient::if_running(&sock).is_none() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "daemon did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        DaemonClient::new(&sock).link_state(),
+        LinkState::NotConfigured
+    );
+    // SAFETY: signalling our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let t0 = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "daemon did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
+    assert!(!sock.exists());
+}
