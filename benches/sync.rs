@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use motcua::catalog::{demo_bundle, parse_bundle};
-use motcua::daemon::{start, DaemonOptions};
+use motcua::daemon::{start, DaemonOptions, SyncOptions};
 use motcua::hub::{keys, HubState};
 use motcua::queue::{QueueEvent, QueueEventKind};
 use motcua::store::CatalogStore;
@@ -57,17 +57,17 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
 
 async fn propagation(hub: &HubState, url: &str, token: &str, key: &ed25519_dalek::SigningKey) {
     let dir = tempfile::tempdir().unwrap();
-    let d = start(DaemonOptions {
+    let mut opts = DaemonOptions::offline(&motcua::config::Config::default(), dir.path());
+    opts.sync = Some(SyncOptions {
         server_url: url.into(),
         token: token.into(),
         keys: vec![keys::public_of(key)],
-        settings: settings(),
         client: client_settings(),
-        clock: Arc::new(SystemClock),
-        catalog_db: dir.path().join("catalog.db"),
-        socket_path: dir.path().join("d.sock"),
-    })
-    .unwrap();
+    });
+    opts.settings = settings();
+    opts.clock = Arc::new(SystemClock);
+    opts.socket_path = dir.path().join("d.sock");
+    let d = start(opts).await.unwrap();
     let mut rx = d.ctx.subscribe();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let mut lat = Vec::with_capacity(EVENTS);

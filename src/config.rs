@@ -43,6 +43,9 @@ pub struct Config {
     /// Supervisor review UI (`docs/config.md`, "## [review]").
     #[serde(default)]
     pub review: crate::review::config::ReviewConfig,
+    /// True when the file has a `[review]` table: the daemon then serves the review UI.
+    #[serde(skip)]
+    pub review_enabled: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -311,12 +314,15 @@ impl Config {
             let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(1);
             invalid(line, "-", e.message().trim().to_owned())
         })?;
-        let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+        let mut config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
             let key = e.path().to_string();
             let inner = e.into_inner();
             let line = inner.span().map(|s| line_of(text, s.start)).unwrap_or(1);
             invalid(line, &key, inner.message().trim().to_owned())
         })?;
+        config.review_enabled = text
+            .parse::<toml::Table>()
+            .is_ok_and(|t| t.contains_key("review"));
         config.check(path)?;
         Ok(config)
     }

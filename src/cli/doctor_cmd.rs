@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::config::{Config, DEFAULT_CONFIG_PATH};
-use crate::doctor::{self, DoctorInputs, RppalProbe, ServerNotConfigured, SysfsCameras};
+use crate::doctor::server::SyncServerCheck;
+use crate::doctor::{self, DoctorInputs, RppalProbe, SysfsCameras};
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
@@ -36,6 +37,10 @@ pub fn run(cli: &super::Cli, args: &DoctorArgs) -> anyhow::Result<()> {
         .data_dir(cli.data_dir.as_deref());
     let real_root = args.root == std::path::Path::new("/");
     let fake_gpio = crate::device::gpio::FakeGpio::new();
+    let server = SyncServerCheck {
+        config: config.as_ref().ok().cloned(),
+        data_dir: data_dir.clone(),
+    };
     let inputs = DoctorInputs {
         root: &args.root,
         config_path,
@@ -45,7 +50,7 @@ pub fn run(cli: &super::Cli, args: &DoctorArgs) -> anyhow::Result<()> {
         // Under a non-/ root there is no hardware to try: pins are probed on a fake.
         gpio: if real_root { &RppalProbe } else { &fake_gpio },
         cameras: &SysfsCameras { root: &args.root },
-        server: &ServerNotConfigured,
+        server: &server,
         kernel_clock_synced: if real_root {
             doctor::kernel_clock_synced()
         } else {

@@ -2,7 +2,9 @@
 //! the hidden `ingest-loop` used by the crash test.
 //!
 //! Argument parsing and printing only; everything else is `crate::recorder`. Record IDs are
-//! validated by `RecordId::parse` before anything is opened.
+//! validated by `RecordId::parse` before anything is opened. `capture` goes through the
+//! daemon's local socket when a daemon answers there (it owns the cameras), else captures
+//! directly.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -11,6 +13,8 @@ use anyhow::{bail, Context as _};
 use clap::{Args, Subcommand};
 
 use super::Context;
+use crate::daemon::client::DaemonClient;
+use crate::daemon::protocol::{Request, Response};
 use crate::record::RecordId;
 use crate::recorder::camera::synthetic::SyntheticCamera;
 use crate::recorder::camera::PixelFormat;
@@ -85,6 +89,23 @@ pub fn run(ctx: &Context, cmd: SnapshotCommand) -> anyhow::Result<()> {
     match cmd {
         SnapshotCommand::Capture(a) => {
             let reason = Reason::parse(&a.reason)?;
+            // A running daemon holds the cameras and the footage store: ask it.
+            let sock = crate::daemon::socket_path(&ctx.config, &ctx.data_dir);
+            if let Some(daemon) = DaemonClient::if_running(&sock) {
+                let req = Request::Capture {
+                    counter: a.counter,
+                    record_id: a.record.clone(),
+                    reason: Some(reason.as_str().to_owned()),
+                };
+                return match daemon.call(&req) {
+                    Ok(Response::Snapshot(s)) => {
+                        println!("{}", serde_json::to_string(&s)?);
+                        Ok(())
+                    }
+                    Ok(Response::Error(e)) | Err(e) => bail!("{}", e.message),
+                    Ok(other) => bail!("the daemon answered {other:?}"),
+                };
+            }
             let mut cfg = ctx.config.recorder.clone();
             cfg.cameras.retain(|c| c.counter == a.counter);
             let sources = sources_from_config(&cfg).map_err(anyhow::Error::msg)?;

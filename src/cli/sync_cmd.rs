@@ -1,5 +1,6 @@
 //! `motcua sync status [--json]`: what the daemon last achieved and why it failed, read from
-//! `catalog.db` by a separate process (read-only; it never contacts the server).
+//! `catalog.db` by a separate process (read-only; it never contacts the server), and whether
+//! a server is configured at all (from the same config file the daemon reads).
 
 use clap::Subcommand;
 
@@ -18,7 +19,12 @@ pub enum SyncCommand {
 
 pub fn run(ctx: &Context, cmd: SyncCommand) -> anyhow::Result<()> {
     let SyncCommand::Status { json } = cmd;
+    let configured = ctx.config.sync.server_url.is_some();
     let path = ctx.data_dir.join(CATALOG_DB);
+    if !path.exists() && !configured {
+        println!("{NOT_CONFIGURED}");
+        return Ok(());
+    }
     if !path.exists() {
         anyhow::bail!(
             "no {} yet: the daemon has never run with this data directory",
@@ -28,12 +34,25 @@ pub fn run(ctx: &Context, cmd: SyncCommand) -> anyhow::Result<()> {
     let conn = open_connection(&path, Access::ReadOnly)?;
     let status = read_status(&conn, chrono::Utc::now())?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&status)?);
+        let mut v = serde_json::to_value(&status)?;
+        v["server"] = serde_json::Value::from(if configured {
+            "configured"
+        } else {
+            "not_configured"
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
+        if !configured {
+            println!("{NOT_CONFIGURED}");
+        }
         print!("{}", render(&status));
     }
     Ok(())
 }
+
+/// What `sync status` says when the config names no server (the daemon runs offline-only).
+pub const NOT_CONFIGURED: &str = "server:       not configured (no [sync] server_url): running \
+                                  offline-only; ratings wait in the outbox";
 
 /// The human-readable report.
 pub fn render(s: &SyncStatus) -> String {

@@ -28,6 +28,14 @@ impl DaemonClient {
         }
     }
 
+    /// A client if a daemon accepts connections at `path` now (the socket file alone may be
+    /// stale after a crash).
+    pub fn if_running(path: &std::path::Path) -> Option<DaemonClient> {
+        UnixStream::connect(path)
+            .ok()
+            .map(|_| DaemonClient::new(path))
+    }
+
     /// One request, one answer, on a fresh connection (calls are rare; no pooling).
     pub fn call(&self, req: &Request) -> Result<Response, WireError> {
         let unavailable = |e: std::io::Error| {

@@ -1,7 +1,9 @@
 //! The local socket's wire format (JSON lines) between the kiosk and the daemon.
 //!
-//! One request per line, one answer per line. Both sides use these types, so the format is
-//! defined once. Lines longer than [`MAX_LINE`] are refused. No I/O here.
+//! One request per line, one answer per line — except `subscribe`, after whose `"subscribed"`
+//! answer the daemon writes one `{"event":…}` line per device event until either side closes.
+//! Both sides use these types, so the format is defined once. Lines longer than [`MAX_LINE`]
+//! are refused. No I/O here. Documented in `docs/sync.md` ("## The local socket").
 
 use serde::{Deserialize, Serialize};
 
@@ -17,9 +19,46 @@ pub const SOCKET_NAME: &str = "daemon.sock";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Request {
-    LookupRecord { id: RecordId },
-    SubmitRating { rating: Rating },
+    LookupRecord {
+        id: RecordId,
+    },
+    SubmitRating {
+        rating: Rating,
+    },
     LinkState,
+    /// Counter software (or `motcua snapshot capture`): a snapshot at `counter` now, linked to
+    /// `record_id`. `reason` defaults to "manual".
+    Capture {
+        counter: u32,
+        record_id: RecordId,
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    /// Turn this connection into a stream of device events (motion, capture buttons).
+    Subscribe,
+}
+
+/// A snapshot the daemon took for a `capture` request (field names as in `snapshots list`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Captured {
+    pub id: i64,
+    pub sha256: String,
+    pub bytes: i64,
+    pub counter: u32,
+    pub record_id: Option<String>,
+    pub captured_at: String,
+    pub reason: String,
+}
+
+/// A device event pushed to subscribers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Notice {
+    /// The PIR saw someone; `quiet_before_ms` is how long it had been idle (none: first edge
+    /// since start). Wake the screen; go home only if `device::motion::is_new_visitor`.
+    Motion { quiet_before_ms: Option<u64> },
+    /// A counter's capture button was pressed (the daemon takes the snapshot itself).
+    Button { counter: u32 },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +81,9 @@ pub enum Response {
     Record(RecordStatus),
     Stored,
     Link(LinkState),
+    Snapshot(Captured),
+    Subscribed,
+    Event(Notice),
     Error(WireError),
 }
 
@@ -132,6 +174,37 @@ mod tests {
             "{e}"
         );
         assert!(serde_json::from_str::<Request>(r#"{"op":"format_disk"}"#).is_err());
+        let c: Request = serde_json::from_str(
+            r#"{"op":"capture","counter":3,"record_id":"000.00.14.H56-251119-0042"}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            c,
+            Request::Capture {
+                counter: 3,
+                reason: None,
+                ..
+            }
+        ));
+        let e = serde_json::from_str::<Request>(
+            r#"{"op":"capture","counter":3,"record_id":"x'; DROP TABLE snapshot"}"#,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().starts_with("a record ID may contain only"),
+            "{e}"
+        );
+        let ev = Response::Event(Notice::Motion {
+            quiet_before_ms: Some(1500),
+        });
+        assert_eq!(
+            serde_json::to_string(&ev).unwrap(),
+            r#"{"event":{"kind":"motion","quiet_before_ms":1500}}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&Response::Subscribed).unwrap(),
+            r#""subscribed""#
+        );
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! The daemon's local socket (Unix domain, JSON lines): record lookups, ratings and the link
-//! state, on behalf of the kiosk process (which cannot write the stores).
+//! state on behalf of the kiosk process (which cannot write the stores), snapshot captures for
+//! counter software, and a stream of device events (motion, buttons) for the kiosk.
 //!
 //! Every request is validated (`protocol.rs`) before it touches anything; record lookups go to
 //! the server and fall back to the cache when the link is down. The socket file is made
-//! group-accessible (0660) so only the kiosk's group can connect. It never serves footage.
+//! group-accessible (0660) so only the kiosk's group can connect. It never serves footage:
+//! a capture answers with the snapshot's id and hash only.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -11,10 +13,13 @@ use std::sync::Arc;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 
-use super::protocol::{check_rating, Request, Response, WireError, MAX_LINE};
+use tokio::sync::broadcast;
+
+use super::protocol::{check_rating, Notice, Request, Response, WireError, MAX_LINE};
 use super::shutdown::Shutdown;
 use crate::appliance::LookupError;
 use crate::record::RecordId;
+use crate::recorder::Recorder;
 use crate::sync::outbox::{self, OutboxKind};
 use crate::sync::state::{self, Channel};
 use crate::sync::SyncContext;
@@ -30,8 +35,17 @@ pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
     Ok(listener)
 }
 
+/// What the socket's requests reach.
+pub struct Services {
+    pub ctx: Arc<SyncContext>,
+    /// `None` when the daemon runs no recorder (captures are refused, saying why).
+    pub recorder: Option<Arc<Recorder>>,
+    /// Device events for `subscribe` connections.
+    pub notices: broadcast::Sender<Notice>,
+}
+
 /// Serve until shutdown.
-pub async fn serve(listener: UnixListener, ctx: Arc<SyncContext>, mut shutdown: Shutdown) {
+pub async fn serve(listener: UnixListener, ctx: Arc<Services>, mut shutdown: Shutdown) {
     loop {
         let conn = tokio::select! {
             c = listener.accept() => c,
@@ -39,9 +53,9 @@ pub async fn serve(listener: UnixListener, ctx: Arc<SyncContext>, mut shutdown: 
         };
         match conn {
             Ok((stream, _)) => {
-                let ctx = Arc::clone(&ctx);
+                let svc = Arc::clone(&ctx);
                 let sd = shutdown.clone();
-                tokio::spawn(async move { handle(stream, ctx, sd).await });
+                tokio::spawn(async move { handle(stream, svc, sd).await });
             }
             Err(e) => {
                 tracing::warn!("local socket accept: {e}");
@@ -51,7 +65,7 @@ pub async fn serve(listener: UnixListener, ctx: Arc<SyncContext>, mut shutdown: 
     }
 }
 
-async fn handle(stream: UnixStream, ctx: Arc<SyncContext>, mut shutdown: Shutdown) {
+async fn handle(stream: UnixStream, svc: Arc<Services>, mut shutdown: Shutdown) {
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
     loop {
@@ -67,7 +81,19 @@ async fn handle(stream: UnixStream, ctx: Arc<SyncContext>, mut shutdown: Shutdow
                 WireError::failed(format!("request longer than {MAX_LINE} bytes")),
             ),
             Ok(_) => match serde_json::from_str::<Request>(&line) {
-                Ok(req) => answer(&ctx, req).await,
+                Ok(Request::Subscribe) => {
+                    let rx = svc.notices.subscribe();
+                    return stream_events(reader, write, rx, shutdown).await;
+                }
+                Ok(Request::Capture {
+                    counter,
+                    record_id,
+                    reason,
+                }) => {
+                    super::recording::capture(svc.recorder.clone(), counter, record_id, reason)
+                        .await
+                }
+                Ok(req) => answer(&svc.ctx, req).await,
                 Err(e) => Response::Error(WireError::failed(format!("bad request: {e}"))),
             },
             Err(_) => return,
@@ -83,8 +109,54 @@ async fn handle(stream: UnixStream, ctx: Arc<SyncContext>, mut shutdown: Shutdow
     }
 }
 
+/// After `subscribe`: "subscribed", then one event line each, until the client goes away.
+async fn stream_events(
+    mut reader: BufReader<tokio::net::unix::OwnedReadHalf>,
+    mut write: tokio::net::unix::OwnedWriteHalf,
+    mut rx: broadcast::Receiver<Notice>,
+    mut shutdown: Shutdown,
+) {
+    let line = |r: &Response| {
+        let mut s = serde_json::to_string(r).unwrap_or_default();
+        s.push('\n');
+        s
+    };
+    if write
+        .write_all(line(&Response::Subscribed).as_bytes())
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let mut sink = [0u8; 512];
+    loop {
+        let notice = tokio::select! {
+            n = rx.recv() => match n {
+                Ok(n) => n,
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+            r = reader.read(&mut sink) => match r {
+                Ok(0) | Err(_) => return, // the client closed; anything it sends is ignored
+                Ok(_) => continue,
+            },
+            _ = shutdown.recv() => return,
+        };
+        if write
+            .write_all(line(&Response::Event(notice)).as_bytes())
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
 async fn answer(ctx: &Arc<SyncContext>, req: Request) -> Response {
     match req {
+        Request::Capture { .. } | Request::Subscribe => {
+            Response::Error(WireError::failed("not handled here"))
+        }
         Request::LinkState => Response::Link(ctx.link.state()),
         Request::SubmitRating { rating } => {
             if let Err(msg) = check_rating(&rating) {
@@ -114,7 +186,10 @@ async fn answer(ctx: &Arc<SyncContext>, req: Request) -> Response {
 }
 
 async fn lookup(ctx: &Arc<SyncContext>, id: &RecordId) -> Result<Response, LookupError> {
-    let result = ctx.client.record_status(id).await;
+    let result = match ctx.client() {
+        Ok(c) => c.record_status(id).await,
+        Err(e) => Err(e),
+    };
     let now = ctx.clock.now();
     let db = ctx.db();
     let fail = |e: crate::store::StoreError| LookupError::Failed(e.to_string());

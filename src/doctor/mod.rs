@@ -6,6 +6,7 @@
 //! a fake tree. Never repairs, migrates or writes anything: it only looks.
 
 mod checks;
+pub mod server;
 mod system;
 
 use std::path::{Path, PathBuf};
@@ -83,7 +84,7 @@ pub trait ServerCheck {
     fn check(&self) -> Check;
 }
 
-/// Until the sync config is wired in: a clear "not configured".
+/// A fixed "not configured" (tests; the real check is [`server::SyncServerCheck`]).
 #[derive(Debug, Default)]
 pub struct ServerNotConfigured;
 

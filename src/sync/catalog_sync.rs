@@ -50,7 +50,7 @@ async fn poll_inner(ctx: &Arc<SyncContext>) -> Result<CatalogOutcome, SyncError>
         Some(_) => state::catalog_etag(&ctx.db())?,
         None => None,
     };
-    let (env, etag) = match ctx.client.fetch_catalog(etag.as_deref()).await? {
+    let (env, etag) = match ctx.client()?.fetch_catalog(etag.as_deref()).await? {
         CatalogFetch::NotModified => return Ok(CatalogOutcome::Unchanged),
         CatalogFetch::New { envelope, etag, .. } => (envelope, etag),
     };
@@ -88,7 +88,7 @@ async fn poll_inner(ctx: &Arc<SyncContext>) -> Result<CatalogOutcome, SyncError>
         }
     }
     let version = bundle.version;
-    let source = format!("{}/v1/catalog", ctx.client.base_url());
+    let source = format!("{}/v1/catalog", ctx.client()?.base_url());
     let c = Arc::clone(ctx);
     tokio::task::spawn_blocking(move || c.catalog().apply(&bundle, &source, false))
         .await
@@ -110,7 +110,10 @@ pub async fn run(ctx: Arc<SyncContext>, mut shutdown: Shutdown) {
     let mut jitter = super::schedule::Jitter::default();
     let mut failures = 0u32;
     while !shutdown.is_shutdown() {
-        let permanent = match poll_catalog(&ctx).await {
+        let step = ctx.beats.catalog.step();
+        let outcome = poll_catalog(&ctx).await;
+        drop(step);
+        let permanent = match outcome {
             Ok(_) => {
                 failures = 0;
                 false

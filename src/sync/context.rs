@@ -3,6 +3,8 @@
 //!
 //! Built once by the daemon (or a test); never global. Database handles are std mutexes
 //! held only for short statements or inside `spawn_blocking`, never across an `.await`.
+//! Without a server (`client` is `None`) the context still holds the stores and the outbox:
+//! the daemon runs offline-only and the link state is `NotConfigured`.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -19,6 +21,8 @@ use super::schedule::Schedule;
 use super::SyncError;
 use crate::appliance::LinkState;
 use crate::config::Config;
+use crate::daemon::liveness::SyncBeats;
+use crate::device::HealthReport;
 use crate::queue::QueueEvent;
 use crate::store::{open_connection, Access, CatalogStore};
 
@@ -78,6 +82,8 @@ impl SyncSettings {
 #[derive(Debug, Default)]
 pub struct LinkMonitor {
     offline_since: Mutex<Option<Option<DateTime<Utc>>>>,
+    /// No server configured: the state is always `NotConfigured`.
+    not_configured: bool,
 }
 
 impl LinkMonitor {
@@ -95,7 +101,18 @@ impl LinkMonitor {
         }
     }
 
+    /// A monitor for a daemon running without a server.
+    pub fn not_configured() -> LinkMonitor {
+        LinkMonitor {
+            not_configured: true,
+            ..LinkMonitor::default()
+        }
+    }
+
     pub fn state(&self) -> LinkState {
+        if self.not_configured {
+            return LinkState::NotConfigured;
+        }
         match *self.offline_since.lock().unwrap_or_else(|e| e.into_inner()) {
             Some(None) => LinkState::Online,
             Some(Some(t)) => LinkState::Offline {
@@ -107,7 +124,8 @@ impl LinkMonitor {
 }
 
 pub struct SyncContext {
-    pub client: HubClient,
+    /// `None` when no server is configured (offline-only).
+    client: Option<HubClient>,
     pub keys: Vec<PinnedKey>,
     pub clock: Arc<dyn Clock>,
     pub settings: SyncSettings,
@@ -117,13 +135,17 @@ pub struct SyncContext {
     pub events: broadcast::Sender<QueueEvent>,
     /// Wakes the uploader when the kiosk stored a rating.
     pub outbox_ready: Notify,
+    /// Where the sync loops mark their steps for the watchdog (`daemon::liveness`).
+    pub beats: SyncBeats,
+    /// The latest device health report (the daemon's health task), sent with heartbeats.
+    pub device_health: Mutex<Option<HealthReport>>,
 }
 
 impl SyncContext {
     /// Open the stores at `catalog_db` (created and migrated if needed).
     pub fn open(
         catalog_db: &Path,
-        client: HubClient,
+        client: impl Into<Option<HubClient>>,
         keys: Vec<PinnedKey>,
         clock: Arc<dyn Clock>,
         settings: SyncSettings,
@@ -131,6 +153,11 @@ impl SyncContext {
         let catalog = CatalogStore::open(catalog_db)?;
         let db = open_connection(catalog_db, Access::ReadWrite)?;
         let (events, _) = broadcast::channel(1024);
+        let client = client.into();
+        let link = match client {
+            Some(_) => LinkMonitor::default(),
+            None => LinkMonitor::not_configured(),
+        };
         Ok(Arc::new(SyncContext {
             client,
             keys,
@@ -138,10 +165,23 @@ impl SyncContext {
             settings,
             catalog: Mutex::new(catalog),
             db: Mutex::new(db),
-            link: LinkMonitor::default(),
+            link,
             events,
             outbox_ready: Notify::new(),
+            beats: SyncBeats::default(),
+            device_health: Mutex::new(None),
         }))
+    }
+
+    /// The server's client, or `NotConfigured` in offline-only mode.
+    pub fn client(&self) -> Result<&HubClient, SyncError> {
+        self.client.as_ref().ok_or_else(|| {
+            SyncError::NotConfigured("no [sync] server_url: running offline-only".into())
+        })
+    }
+
+    pub fn is_configured(&self) -> bool {
+        self.client.is_some()
     }
 
     /// The state/queue/outbox connection. Hold only for short synchronous work.

@@ -31,7 +31,7 @@ pub async fn follow_once(ctx: &Arc<SyncContext>) -> Result<usize, SyncError> {
 
 async fn follow_inner(ctx: &Arc<SyncContext>) -> Result<usize, SyncError> {
     let after = queue_store::last_seq(&ctx.db())?;
-    let batch = ctx.client.queue_events(after).await?;
+    let batch = ctx.client()?.queue_events(after).await?;
     if batch.events.is_empty() {
         return Ok(0);
     }
@@ -51,10 +51,12 @@ pub async fn run(ctx: Arc<SyncContext>, mut shutdown: Shutdown) {
     let mut jitter = super::schedule::Jitter::default();
     let mut failures = 0u32;
     while !shutdown.is_shutdown() {
+        let step = ctx.beats.queue.step();
         let outcome = tokio::select! {
             r = follow_once(&ctx) => r,
             _ = shutdown.recv() => break,
         };
+        drop(step);
         match outcome {
             Ok(_) => failures = 0,
             Err(e) => {

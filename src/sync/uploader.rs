@@ -27,6 +27,9 @@ pub struct Heartbeat {
     pub queue_seq: u64,
     pub outbox_depth: u64,
     pub version: &'static str,
+    /// The device's latest health report (`device::health`), when the daemon has made one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<crate::device::HealthReport>,
 }
 
 /// Queue a heartbeat (the previous unsent one is replaced).
@@ -41,6 +44,11 @@ pub fn enqueue_heartbeat(ctx: &SyncContext) -> Result<(), SyncError> {
         queue_seq: crate::store::queue_store::last_seq(&db)?,
         outbox_depth: outbox::depth(&db)?,
         version: env!("CARGO_PKG_VERSION"),
+        health: ctx
+            .device_health
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone(),
     };
     let body = serde_json::to_string(&hb).map_err(|e| SyncError::Protocol(e.to_string()))?;
     let key = format!("hb-{}-{}", ctx.settings.device_name, now.timestamp_millis());
@@ -60,7 +68,7 @@ pub async fn upload_once(ctx: &Arc<SyncContext>) -> Result<usize, SyncError> {
             }
             for item in items {
                 let r = ctx
-                    .client
+                    .client()?
                     .post_idempotent(item.kind.path(), &item.key, &item.body)
                     .await;
                 match r {
@@ -96,7 +104,10 @@ pub async fn run(ctx: Arc<SyncContext>, mut shutdown: Shutdown) {
     let mut heartbeat = tokio::time::interval(ctx.settings.heartbeat_interval);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     while !shutdown.is_shutdown() {
-        let delay = match upload_once(&ctx).await {
+        let step = ctx.beats.outbox.step();
+        let outcome = upload_once(&ctx).await;
+        drop(step);
+        let delay = match outcome {
             Ok(_) => {
                 failures = 0;
                 ctx.settings.outbox.interval

@@ -4,6 +4,7 @@
 mod catalog_crash;
 mod catalog_import;
 mod cli;
+mod daemon_wiring;
 mod device_doctor;
 mod device_io;
 mod device_shutdown;

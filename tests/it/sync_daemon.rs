@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use motcua::appliance::{ApplianceServices, LinkState, LookupError, Rating, RatingLevel};
 use motcua::daemon::client::DaemonClient;
-use motcua::daemon::{start, DaemonOptions, RunningDaemon};
+use motcua::daemon::{start, DaemonOptions, RunningDaemon, SyncOptions};
 use motcua::queue::{QueueEvent, QueueEventKind};
 use motcua::record::{RecordId, RecordStage};
 use motcua::store::queue_store;
@@ -15,18 +15,22 @@ use motcua::sync::outbox;
 
 use super::sync_support::*;
 
-fn daemon(url: &str, hub: &TestHub, dir: &std::path::Path) -> RunningDaemon {
-    start(DaemonOptions {
+pub async fn daemon(url: &str, hub: &TestHub, dir: &std::path::Path) -> RunningDaemon {
+    start(daemon_options(url, hub, dir)).await.unwrap()
+}
+
+/// Options for a daemon on `dir` synced with `hub` at `url`, with test timings.
+pub fn daemon_options(url: &str, hub: &TestHub, dir: &std::path::Path) -> DaemonOptions {
+    let mut o = DaemonOptions::offline(&motcua::config::Config::default(), dir);
+    o.sync = Some(SyncOptions {
         server_url: url.to_owned(),
         token: hub.token.clone(),
         keys: vec![hub.pinned()],
-        settings: test_settings(),
         client: test_client_settings(),
-        clock: Arc::new(SystemClock),
-        catalog_db: dir.join("catalog.db"),
-        socket_path: dir.join("daemon.sock"),
-    })
-    .unwrap()
+    });
+    o.settings = test_settings();
+    o.clock = Arc::new(SystemClock);
+    o
 }
 
 /// Wait (bounded) until `cond` holds.
@@ -48,7 +52,7 @@ async fn catalog_recovers_within_two_backoff_periods() {
     let hub = TestHub::start().await;
     let front = FaultFront::start(hub.addr).await;
     let dir = tempfile::tempdir().unwrap();
-    let d = daemon(&front.url(), &hub, dir.path());
+    let d = daemon(&front.url(), &hub, dir.path()).await;
     let first = hub.state.db().latest().unwrap().unwrap().version;
     until("first catalog", Duration::from_secs(5), || {
         version(&d) == Some(first)
@@ -94,7 +98,7 @@ fn event(counter: u32, kind: QueueEventKind, n: u32) -> QueueEvent {
 async fn queue_events_arrive_in_order_and_none_are_lost_across_a_hub_restart() {
     let mut hub = TestHub::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let d = daemon(&hub.url(), &hub, dir.path());
+    let d = daemon(&hub.url(), &hub, dir.path()).await;
     let mut rx = d.ctx.subscribe();
     let kinds = [
         QueueEventKind::Called,
@@ -178,7 +182,7 @@ async fn ratings_wait_offline_and_upload_once_and_lookups_use_the_cache() {
         ))
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let d = daemon(&hub.url(), &hub, dir.path());
+    let d = daemon(&hub.url(), &hub, dir.path()).await;
     let client = DaemonClient::new(&d.socket_path);
     let s = kiosk(&client, {
         let id = id.clone();
