@@ -36,6 +36,55 @@ pub fn status_kind(s: CounterStatus) -> i32 {
     }
 }
 
+/// Vietnam has one time zone, UTC+7 (ICT), without daylight saving. The kiosk shows times in
+/// it whatever the machine's own time zone is (a fresh image runs in UTC).
+pub const ICT_OFFSET_SECS: i32 = 7 * 3600;
+
+/// `HH:MM:SS` of an RFC 3339 timestamp in the center's time (ICT); unparsable text as it is.
+pub fn clock_ict(rfc3339: &str) -> String {
+    let ict = chrono::FixedOffset::east_opt(ICT_OFFSET_SECS).expect("valid offset");
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .map(|d| d.with_timezone(&ict).format("%H:%M:%S").to_string())
+        .unwrap_or_else(|_| rfc3339.to_owned())
+}
+
+/// A counter's name without a leading "Quầy N" / "Counter N" (the board already shows the
+/// number) and the separators after it: "Quầy 1 - Tư pháp - Hộ tịch" → "Tư pháp - Hộ tịch".
+/// Only strips the counter's own number; a name that is nothing but "Quầy N" becomes "".
+pub fn counter_display_name(name: &str, number: u32) -> String {
+    let trimmed = name.trim();
+    for prefix in ["quầy số", "quầy", "counter no.", "counter no", "counter"] {
+        let n = prefix.chars().count();
+        let end = trimmed
+            .char_indices()
+            .nth(n)
+            .map(|(i, _)| i)
+            .unwrap_or(trimmed.len());
+        if trimmed[..end].to_lowercase() != prefix {
+            continue;
+        }
+        let rest_orig = &trimmed[end..];
+        let after_space = rest_orig.trim_start_matches([' ', '#']);
+        let digits: String = after_space
+            .chars()
+            .take_while(|c| c.is_ascii_digit())
+            .collect();
+        if digits.is_empty() || digits.parse::<u32>().ok() != Some(number) {
+            return trimmed.to_owned();
+        }
+        let tail = &after_space[digits.len()..];
+        if tail.starts_with(|c: char| c.is_alphanumeric()) {
+            // "Quầy 12b…": not a bare number.
+            return trimmed.to_owned();
+        }
+        return tail
+            .trim_start_matches(|c: char| c.is_whitespace() || "-–—:·.,".contains(c))
+            .trim_end()
+            .to_owned();
+    }
+    trimmed.to_owned()
+}
+
 fn status_label(kind: i32, lang: Lang) -> &'static str {
     match (kind, lang) {
         (0, Lang::Vi) => "Đang chờ gọi số",
@@ -71,7 +120,7 @@ pub fn board_lines(
                 .counters
                 .iter()
                 .find(|c| c.number == n)
-                .map(|c| c.name.get(lang).to_owned())
+                .map(|c| counter_display_name(c.name.get(lang), n))
                 .unwrap_or_default();
             let state = states.iter().find(|s| s.counter == n);
             let kind = state.map(|s| status_kind(s.status)).unwrap_or(5);
@@ -192,6 +241,47 @@ mod tests {
             ("1023", 1, 4)
         );
         assert_eq!(lines[1].status, "Chưa có dữ liệu");
+    }
+
+    #[test]
+    fn counter_names_lose_their_leading_number() {
+        let cases = [
+            ("Quầy 1 - Tư pháp - Hộ tịch", 1, "Tư pháp - Hộ tịch"),
+            ("Quầy 2 – Chứng thực", 2, "Chứng thực"),
+            ("Quầy 3: Văn hóa - Xã hội", 3, "Văn hóa - Xã hội"),
+            ("quầy số 4 — Đất đai", 4, "Đất đai"),
+            (
+                "Counter 1 - Justice and civil status",
+                1,
+                "Justice and civil status",
+            ),
+            ("Counter No. 6: Help desk", 6, "Help desk"),
+            ("Quầy 6", 6, ""),
+            ("  Quầy 5 -  Kinh tế ", 5, "Kinh tế"),
+            // Not this counter's number, or no number: left alone.
+            ("Quầy 12 - Tư pháp", 2, "Quầy 12 - Tư pháp"),
+            ("Quầy 1b - Tư pháp", 1, "Quầy 1b - Tư pháp"),
+            ("Quầy tiếp nhận", 1, "Quầy tiếp nhận"),
+            ("Tư pháp - Hộ tịch", 1, "Tư pháp - Hộ tịch"),
+            ("Counterfeit checks", 1, "Counterfeit checks"),
+        ];
+        for (name, n, want) in cases {
+            assert_eq!(counter_display_name(name, n), want, "{name:?}");
+        }
+        let lines = board_lines(&demo_bundle(), &[], Lang::Vi);
+        assert!(
+            lines.iter().all(|l| !l.name.starts_with("Quầy")),
+            "{lines:?}"
+        );
+        assert_eq!(lines[0].name, "Tư pháp - Hộ tịch");
+    }
+
+    #[test]
+    fn clock_is_vietnam_time_whatever_the_offset_of_the_input() {
+        assert_eq!(clock_ict("2026-11-20T08:47:05+07:00"), "08:47:05");
+        assert_eq!(clock_ict("2026-11-20T01:47:05Z"), "08:47:05");
+        assert_eq!(clock_ict("2026-11-20T20:00:00+00:00"), "03:00:00");
+        assert_eq!(clock_ict("not a time"), "not a time");
     }
 
     #[test]

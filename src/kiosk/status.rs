@@ -1,7 +1,9 @@
 //! The status line: catalog version and when it was last updated, with a stale or offline
 //! marker from the link state and the bundle's `expires_at`.
 
-use chrono::{DateTime, FixedOffset, Local};
+use chrono::{DateTime, FixedOffset};
+
+use super::queue_board::ICT_OFFSET_SECS;
 
 use crate::appliance::LinkState;
 use crate::catalog::{CatalogBundle, Lang};
@@ -14,9 +16,11 @@ pub struct StatusText {
     pub warning: bool,
 }
 
+/// In the center's time (ICT, UTC+7), not the machine's (an image may run in UTC).
 fn local(rfc3339: &str) -> String {
+    let ict = FixedOffset::east_opt(ICT_OFFSET_SECS).expect("valid offset");
     DateTime::parse_from_rfc3339(rfc3339)
-        .map(|d| d.with_timezone(&Local).format("%H:%M %d/%m/%Y").to_string())
+        .map(|d| d.with_timezone(&ict).format("%H:%M %d/%m/%Y").to_string())
         .unwrap_or_else(|_| rfc3339.to_owned())
 }
 
@@ -85,6 +89,12 @@ pub fn status_text(
 mod tests {
     use super::*;
     use crate::catalog::demo_bundle;
+
+    #[test]
+    fn applied_time_is_shown_in_vietnam_time() {
+        assert_eq!(local("2026-11-20T01:30:00Z"), "08:30 20/11/2026");
+        assert_eq!(local("2026-11-20T23:30:00+07:00"), "23:30 20/11/2026");
+    }
 
     #[test]
     fn expired_or_offline_is_a_warning() {

@@ -8,7 +8,7 @@ use super::info_views;
 use super::navigation::Screen;
 use super::procedure_view::ProcedureView;
 use super::qr::qr_pixels;
-use super::queue_board::board_lines;
+use super::queue_board::{board_lines, clock_ict};
 use super::rating::counter_options;
 use super::record_lookup::{self, present};
 use super::search_controller::results_heading;
@@ -180,13 +180,7 @@ pub(super) fn push_queue(w: &KioskWindow, st: &State) {
         (None, Lang::Vi) => "Chưa nhận được dữ liệu hàng đợi".to_owned(),
         (None, Lang::En) => "No queue data received yet".to_owned(),
         (Some(t), lang) => {
-            let time = chrono::DateTime::parse_from_rfc3339(t)
-                .map(|d| {
-                    d.with_timezone(&chrono::Local)
-                        .format("%H:%M:%S")
-                        .to_string()
-                })
-                .unwrap_or_else(|_| t.to_owned());
+            let time = clock_ict(t);
             match lang {
                 Lang::Vi => format!("Cập nhật lúc {time}"),
                 Lang::En => format!("Updated at {time}"),

@@ -1,12 +1,18 @@
-//! Every screen at 800×480, 1280×800 and 720×1280 must render something (not blank) and keep
-//! its fixed text inside the window (nothing pushed off by an overflowing layout). A window
-//! far too small proves the check fails when a layout does overflow.
+//! Every screen at 800×480, 1280×800 and 720×1280, on the small test catalog and on the full
+//! demo catalog with a simulated queue, must render something (not blank), keep its fixed text
+//! inside the window (nothing pushed off by an overflowing layout), and draw nothing over
+//! anything else: no text or touch target overlapping another one it is not part of (a tile
+//! half-hidden under the bottom buttons, text spilling out of its card). A window far too small
+//! and the home screen as it was before the 9-field fix prove the checks fail.
 
-use i_slint_backend_testing::ElementHandle;
+use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementQuery};
+use motcua::catalog::demo_bundle;
 use motcua::kiosk::ScreenTarget;
+use motcua::queue::CounterState;
+use motcua::queue_sim::QueueSimulator;
 use slint::ComponentHandle;
 
-use super::kiosk_ui::{fixture, Fixture};
+use super::kiosk_ui::{fixture, fixture_with, Fixture};
 
 const SIZES: [(u32, u32); 3] = [(800, 480), (1280, 800), (720, 1280)];
 
@@ -33,8 +39,156 @@ fn rect(e: &ElementHandle) -> Rect {
     (p.x, p.y, s.width, s.height)
 }
 
-/// Problems with the current screen: blank rendering, or text outside the window. Text
-/// inside a scroll area may continue below the window, never beside it.
+/// The demo catalog (47 procedures, 9 fields, 6 counters) with the screenshot's simulated
+/// morning on the queue board.
+fn demo_fixture(width: u32, height: u32) -> Fixture {
+    let bundle = demo_bundle();
+    let counters: Vec<u32> = bundle.counters.iter().map(|c| c.number).collect();
+    let f = fixture_with(width, height, bundle);
+    let start = chrono::DateTime::parse_from_rfc3339("2026-11-20T08:00:00+07:00").unwrap();
+    let mut sim = QueueSimulator::new(1, &counters, 1, start);
+    let mut states: Vec<CounterState> = Vec::new();
+    for e in sim.advance_to(start + chrono::Duration::minutes(47)) {
+        let i = states.iter().position(|s| s.counter == e.counter);
+        let next = e.apply_to(i.map(|i| &states[i]));
+        match i {
+            Some(i) => states[i] = next,
+            None => states.push(next),
+        }
+    }
+    states.sort_by_key(|s| s.counter);
+    f.kiosk.set_board(states);
+    f
+}
+
+fn contains(outer: Rect, inner: Rect) -> bool {
+    let e = 0.5;
+    inner.0 >= outer.0 - e
+        && inner.1 >= outer.1 - e
+        && inner.0 + inner.2 <= outer.0 + outer.2 + e
+        && inner.1 + inner.3 <= outer.1 + outer.3 + e
+}
+
+/// Width and height of the intersection (0 when apart).
+fn overlap(a: Rect, b: Rect) -> (f32, f32) {
+    let w = (a.0 + a.2).min(b.0 + b.2) - a.0.max(b.0);
+    let h = (a.1 + a.3).min(b.1 + b.3) - a.1.max(b.1);
+    (w.max(0.0), h.max(0.0))
+}
+
+/// A text or touch target as drawn: its bounds and the scroll area (viewport) it is in.
+struct Piece {
+    what: String,
+    rect: Rect,
+    viewport: Option<Rect>,
+    /// The scroll area is a list or long page (its id ends in "-list" or "-page"): a row cut by
+    /// its edge is how it shows there is more.
+    in_list: bool,
+}
+
+/// Texts and touch targets that overlap one they are not part of. Inside a scroll area, only
+/// pieces at least partly in view count; such a piece overlapping something outside its scroll
+/// area is half-hidden behind it (clipped by the viewport while a sibling covers the rest),
+/// and a text crossing the edge of a button or another text is clipped or drawn over.
+fn overlap_problems(root: &motcua::kiosk::ui::KioskWindow) -> Vec<String> {
+    let flicks: Vec<(Rect, Vec<Rect>, bool)> =
+        ElementHandle::find_by_element_type_name(root, "Flickable")
+            .map(|fl| {
+                let inside = fl.query_descendants().find_all().iter().map(rect).collect();
+                let id = fl.id().unwrap_or_default().replace('_', "-");
+                let list = id.ends_with("-list") || id.ends_with("-page");
+                (rect(&fl), inside, list)
+            })
+            .collect();
+    let viewport_of = |r: Rect| {
+        flicks
+            .iter()
+            .filter(|(_, inside, _)| inside.contains(&r))
+            // The innermost scroll area: the smallest one.
+            .min_by(|a, b| (a.0 .2 * a.0 .3).total_cmp(&(b.0 .2 * b.0 .3)))
+            .map(|(v, _, list)| (*v, *list))
+    };
+    let mut pieces = Vec::new();
+    for t in ElementHandle::find_by_element_type_name(root, "Text") {
+        let label = t.accessible_label().unwrap_or_default();
+        pieces.push((format!("text {label:?}"), rect(&t)));
+    }
+    for b in ElementQuery::from_root(root)
+        .match_descendants()
+        .match_accessible_role(AccessibleRole::Button)
+        .find_all()
+    {
+        let label = b.accessible_label().unwrap_or_default();
+        pieces.push((format!("button {label:?}"), rect(&b)));
+    }
+    let pieces: Vec<Piece> = pieces
+        .into_iter()
+        .filter(|(_, r)| r.2 > 0.5 && r.3 > 0.5)
+        .map(|(what, rect)| {
+            let vp = viewport_of(rect);
+            Piece {
+                what,
+                rect,
+                viewport: vp.map(|v| v.0),
+                in_list: vp.is_some_and(|v| v.1),
+            }
+        })
+        // Scrolled entirely out of view: not drawn.
+        .filter(|p| {
+            p.viewport.is_none_or(|v| {
+                let (w, h) = overlap(p.rect, v);
+                w > 0.5 && h > 0.5
+            })
+        })
+        .collect();
+    let mut seen = Vec::new();
+    let pieces: Vec<Piece> = pieces
+        .into_iter()
+        .filter(|p| {
+            let key = (p.what.clone(), p.rect);
+            let new = !seen.contains(&key);
+            seen.push(key);
+            new
+        })
+        .collect();
+    let mut problems = Vec::new();
+    for (i, a) in pieces.iter().enumerate() {
+        for b in &pieces[i + 1..] {
+            if contains(a.rect, b.rect) || contains(b.rect, a.rect) {
+                continue;
+            }
+            // A text line cut by the edge of a scrolling pane is how a long page reads, and so
+            // is the last row of a list; a touch target half under a fixed one (a home tile
+            // under the bottom buttons) is not.
+            let crossing = |p: &Piece, q: &Piece| {
+                (p.what.starts_with("text") || p.in_list)
+                    && p.viewport.is_some()
+                    && q.viewport != p.viewport
+            };
+            if crossing(a, b) || crossing(b, a) {
+                continue;
+            }
+            let (w, h) = overlap(a.rect, b.rect);
+            if w > 1.0 && h > 1.0 {
+                let fmt = |p: &Piece| {
+                    let (x, y, w, h) = p.rect;
+                    let scrolled = if p.viewport.is_some() {
+                        " (scrolled)"
+                    } else {
+                        ""
+                    };
+                    format!("{}{scrolled} at {x},{y} {w}x{h}", p.what)
+                };
+                problems.push(format!("{} overlaps {}", fmt(a), fmt(b)));
+            }
+        }
+    }
+    problems
+}
+
+/// Problems with the current screen: blank rendering, text outside the window, or pieces
+/// drawn over each other. Text inside a scroll area may continue below the window, never
+/// beside it.
 fn layout_problems(f: &Fixture, width: u32, height: u32) -> Vec<String> {
     let mut problems = Vec::new();
     // A layout whose minimum exceeds the window makes the window grow; on the kiosk's fixed
@@ -83,18 +237,24 @@ fn layout_problems(f: &Fixture, width: u32, height: u32) -> Vec<String> {
             ));
         }
     }
+    problems.extend(overlap_problems(root));
     problems
 }
 
 #[test]
 fn every_screen_fits_at_every_size() {
     let mut all = Vec::new();
-    for (width, height) in SIZES {
-        for target in screens() {
-            let f = fixture(width, height);
-            f.kiosk.open(&target).unwrap();
-            for p in layout_problems(&f, width, height) {
-                all.push(format!("{target:?} at {width}x{height}: {p}"));
+    for (catalog, make) in [
+        ("small", fixture as fn(u32, u32) -> Fixture),
+        ("demo", demo_fixture),
+    ] {
+        for (width, height) in SIZES {
+            for target in screens() {
+                let f = make(width, height);
+                f.kiosk.open(&target).unwrap();
+                for p in layout_problems(&f, width, height) {
+                    all.push(format!("{catalog}: {target:?} at {width}x{height}: {p}"));
+                }
             }
         }
     }
@@ -113,4 +273,27 @@ fn the_check_catches_an_overflowing_layout() {
             .any(|p| p.contains("vertically") || p.contains("more than the window")),
         "{problems:?}"
     );
+}
+
+#[test]
+fn many_fields_scroll_in_whole_rows_with_a_hint() {
+    // 20 fields at 800x480 cannot fit: whole rows show, the rest scrolls, and a hint says so;
+    // no tile is left half-hidden under the bottom buttons.
+    let mut bundle = demo_bundle();
+    for i in 0..11 {
+        let code = format!("extra-{i}");
+        bundle.fields.push(motcua::catalog::Field {
+            code: code.clone(),
+            name: bundle.fields[i % 9].name.clone(),
+        });
+        bundle.procedures[i * 4].field = code;
+    }
+    let f = fixture_with(800, 480, bundle);
+    f.kiosk.open(&ScreenTarget::Home).unwrap();
+    let problems = layout_problems(&f, 800, 480);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    let hint = ElementHandle::find_by_element_type_name(f.kiosk.window(), "Text")
+        .filter_map(|t| t.accessible_label())
+        .any(|l| l.contains("xem thêm lĩnh vực"));
+    assert!(hint, "no scroll hint");
 }

@@ -25,17 +25,22 @@ pub struct Fixture {
 
 /// A kiosk on the small catalog under the testing backend (software renderer) of this thread.
 pub fn fixture(width: u32, height: u32) -> Fixture {
+    let bundle = parse_bundle(
+        &std::fs::read(SMALL_CATALOG).unwrap(),
+        DEFAULT_MAX_BUNDLE_BYTES,
+    )
+    .unwrap();
+    fixture_with(width, height, bundle)
+}
+
+/// The same on any catalog (the layout test uses the full demo catalog).
+pub fn fixture_with(width: u32, height: u32, bundle: motcua::catalog::CatalogBundle) -> Fixture {
     let _ = slint::platform::set_platform(Box::new(TestingBackend::new(TestingBackendOptions {
         mock_time: true,
         threading: false,
         renderer_name: Some("software".into()),
     })));
     let dir = tempfile::tempdir().unwrap();
-    let bundle = parse_bundle(
-        &std::fs::read(SMALL_CATALOG).unwrap(),
-        DEFAULT_MAX_BUNDLE_BYTES,
-    )
-    .unwrap();
     let clock = MockClock::default();
     let now = DateTime::parse_from_rfc3339("2026-11-20T09:00:00+07:00").unwrap();
     let services =
