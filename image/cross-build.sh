@@ -3,8 +3,8 @@
 # with DEB=1, package it with cargo-deb.
 #
 # Usage:  image/cross-build.sh            (from anywhere; as root the first time, to install)
-# Env:    FEATURES=   cargo features; default: "--no-default-features --features kms" when the
-#                     package has a `kms` feature (the Pi kiosk: DRM/KMS + libinput), else none
+# Env:    FEATURES=   cargo features; default: "--no-default-features --features kms,v4l2" when the
+#                     package has a `kms` feature (the Pi kiosk: DRM/KMS + libinput; real cameras), else none
 #         DEB=1       also build target/debian/motcua_*_arm64.deb
 #         INSTALL=1   install missing tools (rustup target, gcc-aarch64-linux-gnu, arm64 -dev)
 # Output: target/aarch64-unknown-linux-gnu/release-pi/motcua
@@ -31,7 +31,7 @@ if [ "$INSTALL" = 1 ]; then
 fi
 
 if [ -z "${FEATURES+x}" ]; then
-  if grep -qE '^kms *=' Cargo.toml; then FEATURES="--no-default-features --features kms"; else FEATURES=""; fi
+  if grep -qE '^kms *=' Cargo.toml; then FEATURES="--no-default-features --features kms,v4l2"; else FEATURES=""; fi
 fi
 echo "== cargo build --profile release-pi --target $TARGET $FEATURES"
 t=$SECONDS

@@ -217,10 +217,20 @@ impl FeeCalculator {
                 )
             }
         }
+        // Items charged only on request or in a stated case are shown, marked, outside the total.
         v.working = q
             .lines
             .iter()
-            .map(|l| format!("{}: {}", l.item, l.working))
+            .map(|l| match &l.when {
+                None => format!("{}: {}", l.item, l.working),
+                Some(when) => format!(
+                    "{} {} ({}): {}",
+                    t(lang, "Không tính vào tổng —", "Not in the total —"),
+                    l.item,
+                    when,
+                    l.working
+                ),
+            })
             .collect::<Vec<_>>()
             .join("\n");
         v
@@ -290,5 +300,24 @@ mod tests {
         let free = FeeCalculator::default().view(b.procedure("1.001193").unwrap(), Lang::Vi, day());
         assert_eq!(free.total, "Miễn phí");
         assert_eq!(free.channels, vec!["Trực tiếp", "Trực tuyến"]);
+    }
+
+    #[test]
+    fn optional_fees_are_marked_outside_the_total() {
+        let b = crate::catalog::demo_bundle();
+        let p = b.procedure("1.001193").unwrap();
+        let mut calc = FeeCalculator::default();
+        let v = calc.view(p, Lang::Vi, day());
+        assert_eq!(v.total, "Miễn phí");
+        let lines: Vec<_> = v.working.lines().collect();
+        assert!(lines[0].starts_with("Lệ phí đăng ký khai sinh đúng hạn: "), "{lines:?}");
+        assert_eq!(
+            lines[1],
+            "Không tính vào tổng — Phí cấp bản sao Trích lục (nếu có yêu cầu): 8.000 đ × 1 bản = 8.000 đ"
+        );
+        calc.copies = 2;
+        assert!(calc.view(p, Lang::En, day()).working.contains(
+            "Not in the total — Extra certified extract copies (if requested): 8.000 đ × 2 copies = 16.000 đ"
+        ));
     }
 }
