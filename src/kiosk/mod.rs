@@ -4,8 +4,10 @@
 //! Controllers: `navigation`, `keyboard`, `search_controller`, `procedure_view`, `queue_board`,
 //! `record_lookup`, `rating`, `info_views`, `status`, `idle`. Views: `views` (adapters) and
 //! `ui` (generated from `ui/*.slint`). Wiring: `wiring`. Rendering without a display:
-//! `headless`. The in-process services for the demo: `demo_services`. See `docs/kiosk.md`.
+//! `headless`. The in-process services for the demo: `demo_services`; the daemon's on a device:
+//! `daemon_link`. See `docs/kiosk.md`.
 
+pub mod daemon_link;
 pub mod demo_services;
 pub mod headless;
 pub mod idle;
@@ -22,6 +24,7 @@ pub mod status;
 pub mod ui;
 mod views;
 pub mod wiring;
+mod wiring_screens;
 
 pub use wiring::{Kiosk, KioskDeps};
 
