@@ -14,10 +14,12 @@ use super::{Context, LangArg};
 use crate::appliance::ApplianceServices;
 use crate::catalog::{demo_bundle, Lang};
 use crate::current::{CatalogOrigin, CurrentCatalog};
-use crate::kiosk::daemon_link::device_services;
+use crate::device::shutdown::ShutdownSignal;
+use crate::kiosk::daemon_link::{daemon_socket, device_services};
 use crate::kiosk::demo_services::DemoServices;
 use crate::kiosk::headless::{save_png, HeadlessWindow};
 use crate::kiosk::idle::SystemClock;
+use crate::kiosk::service::KioskService;
 use crate::kiosk::{Kiosk, KioskDeps, ScreenTarget};
 use crate::queue_sim::QueueSimulator;
 use crate::store::{open_connection, queue_store, Access, CatalogStore, CATALOG_DB};
@@ -103,8 +105,37 @@ pub fn run_kiosk(ctx: &Context, args: KioskArgs) -> anyhow::Result<()> {
     } else {
         Services::Daemon
     };
+    // The first SIGTERM quits the event loop (graceful); a second one ends the process.
+    let shutdown = ShutdownSignal::install().context("installing the SIGTERM handler")?;
+    let service = KioskService::from_env();
     let kiosk = Kiosk::new(deps(ctx, catalog, true, which)).map_err(no_display_hint)?;
-    kiosk.window().run().map_err(no_display_hint)
+    if which == Services::Daemon {
+        kiosk.subscribe_motion(
+            daemon_socket(&ctx.config, &ctx.data_dir),
+            Duration::from_secs(ctx.config.kiosk.idle_home_secs.into()),
+        );
+    }
+    shutdown.on_request(|| {
+        let _ = slint::invoke_from_event_loop(|| {
+            let _ = slint::quit_event_loop();
+        });
+    });
+    let _feeder = service.feed_from_ui_timer();
+    kiosk.window().show().map_err(no_display_hint)?;
+    // READY=1 from the event loop's first turn, i.e. once the window is up and drawing.
+    let service = std::rc::Rc::new(std::cell::RefCell::new(Some(service)));
+    let ready = service.clone();
+    slint::Timer::single_shot(Duration::ZERO, move || {
+        if let Some(s) = ready.borrow().as_ref() {
+            s.ready();
+        }
+    });
+    let result = slint::run_event_loop().map_err(no_display_hint);
+    if let Some(s) = service.borrow_mut().take() {
+        s.stopping();
+    }
+    let _ = kiosk.window().hide();
+    result
 }
 
 pub fn run_demo(ctx: &Context) -> anyhow::Result<()> {

@@ -96,6 +96,15 @@ pub struct Kiosk {
     state: Rc<RefCell<State>>,
     _watcher: Option<QueueWatcher>,
     _idle_timer: Option<slint::Timer>,
+    /// Set on drop: ends the motion subscriber thread.
+    motion_stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Drop for Kiosk {
+    fn drop(&mut self) {
+        self.motion_stop
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 pub(super) type Shared = Rc<RefCell<State>>;
@@ -162,6 +171,7 @@ impl Kiosk {
             state,
             _watcher: None,
             _idle_timer: None,
+            motion_stop: Arc::default(),
         };
         if deps.background {
             kiosk.start_background(deps.catalog_db);
@@ -209,6 +219,21 @@ impl Kiosk {
             },
         );
         self._idle_timer = Some(timer);
+    }
+
+    /// Keep a subscription to the daemon's device events at `socket`: motion wakes the
+    /// screen, and goes home for a new visitor (see `kiosk::motion`).
+    pub fn subscribe_motion(&self, socket: PathBuf, idle_home: Duration) {
+        let weak = self.window.as_weak();
+        super::motion::spawn_subscriber(socket, idle_home, self.motion_stop.clone(), move |a| {
+            let _ = weak.upgrade_in_event_loop(move |w| {
+                let app = w.global::<AppAdapter>();
+                match a {
+                    super::motion::MotionAction::Wake => app.invoke_wake(),
+                    super::motion::MotionAction::WakeAndGoHome => app.invoke_new_visitor(),
+                }
+            });
+        });
     }
 
     pub fn window(&self) -> &KioskWindow {
@@ -386,7 +411,14 @@ fn connect(w: &KioskWindow, state: &Shared) {
         }
     };
     app.on_touched(wake.clone());
-    app.on_wake(wake);
+    app.on_wake(wake.clone());
+    let (wk, st) = (w.as_weak(), state.clone());
+    app.on_new_visitor(move || {
+        wake();
+        if let Some(w) = wk.upgrade() {
+            go_home(&w, &st, true);
+        }
+    });
     super::wiring_screens::connect_screens(w, state);
 }
 
