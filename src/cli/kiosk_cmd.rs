@@ -14,9 +14,12 @@ use super::{Context, LangArg};
 use crate::appliance::ApplianceServices;
 use crate::catalog::{demo_bundle, Lang};
 use crate::current::{CatalogOrigin, CurrentCatalog};
+use crate::device::shutdown::ShutdownSignal;
+use crate::kiosk::daemon_link::{daemon_socket, device_services};
 use crate::kiosk::demo_services::DemoServices;
 use crate::kiosk::headless::{save_png, HeadlessWindow};
 use crate::kiosk::idle::SystemClock;
+use crate::kiosk::service::KioskService;
 use crate::kiosk::{Kiosk, KioskDeps, ScreenTarget};
 use crate::queue_sim::QueueSimulator;
 use crate::store::{open_connection, queue_store, Access, CatalogStore, CATALOG_DB};
@@ -48,17 +51,34 @@ fn parse_size(s: &str) -> Result<(u32, u32), String> {
     Ok((w, h))
 }
 
-/// HOOK for the daemon: on a device the kiosk must talk to `motcua daemon` over its local
-/// socket. Until that client exists (sync/daemon work), every kiosk uses the in-process demo
-/// services. Replace the body with the socket client when it lands.
-fn appliance_services(ctx: &Context) -> Arc<dyn ApplianceServices> {
-    Arc::new(DemoServices::new(&ctx.data_dir))
+#[derive(Debug, Default, clap::Args)]
+pub struct KioskArgs {
+    /// Development only: use the demo's in-process services (demo record IDs, ratings in a
+    /// local file, no link) instead of `motcua daemon`'s socket.
+    #[arg(long)]
+    pub demo_services: bool,
 }
 
-fn deps(ctx: &Context, catalog: CurrentCatalog, background: bool) -> KioskDeps {
+/// Whose services the kiosk uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Services {
+    /// `motcua daemon` over its local socket (`motcua kiosk` on a device).
+    Daemon,
+    /// In-process demo services (`motcua demo`, `motcua screenshot`, `--demo-services`).
+    Demo,
+}
+
+fn appliance_services(ctx: &Context, which: Services) -> Arc<dyn ApplianceServices> {
+    match which {
+        Services::Daemon => device_services(&ctx.config, &ctx.data_dir),
+        Services::Demo => Arc::new(DemoServices::new(&ctx.data_dir)),
+    }
+}
+
+fn deps(ctx: &Context, catalog: CurrentCatalog, background: bool, which: Services) -> KioskDeps {
     KioskDeps {
         catalog,
-        services: appliance_services(ctx),
+        services: appliance_services(ctx, which),
         kiosk: ctx.config.kiosk.clone(),
         device_name: ctx.config.device.name.clone(),
         catalog_db: Some(ctx.data_dir.join(CATALOG_DB)),
@@ -77,11 +97,45 @@ fn no_display_hint(err: impl std::fmt::Display) -> anyhow::Error {
     )
 }
 
-pub fn run_kiosk(ctx: &Context) -> anyhow::Result<()> {
+pub fn run_kiosk(ctx: &Context, args: KioskArgs) -> anyhow::Result<()> {
     let catalog = CurrentCatalog::load(&ctx.data_dir)
         .with_context(|| format!("loading the catalog from {}", ctx.data_dir.display()))?;
-    let kiosk = Kiosk::new(deps(ctx, catalog, true)).map_err(no_display_hint)?;
-    kiosk.window().run().map_err(no_display_hint)
+    let which = if args.demo_services {
+        Services::Demo
+    } else {
+        Services::Daemon
+    };
+    // The first SIGTERM quits the event loop (graceful); a second one ends the process.
+    let shutdown = ShutdownSignal::install().context("installing the SIGTERM handler")?;
+    let service = KioskService::from_env();
+    let kiosk = Kiosk::new(deps(ctx, catalog, true, which)).map_err(no_display_hint)?;
+    if which == Services::Daemon {
+        kiosk.subscribe_motion(
+            daemon_socket(&ctx.config, &ctx.data_dir),
+            Duration::from_secs(ctx.config.kiosk.idle_home_secs.into()),
+        );
+    }
+    shutdown.on_request(|| {
+        let _ = slint::invoke_from_event_loop(|| {
+            let _ = slint::quit_event_loop();
+        });
+    });
+    let _feeder = service.feed_from_ui_timer();
+    kiosk.window().show().map_err(no_display_hint)?;
+    // READY=1 from the event loop's first turn, i.e. once the window is up and drawing.
+    let service = std::rc::Rc::new(std::cell::RefCell::new(Some(service)));
+    let ready = service.clone();
+    slint::Timer::single_shot(Duration::ZERO, move || {
+        if let Some(s) = ready.borrow().as_ref() {
+            s.ready();
+        }
+    });
+    let result = slint::run_event_loop().map_err(no_display_hint);
+    if let Some(s) = service.borrow_mut().take() {
+        s.stopping();
+    }
+    let _ = kiosk.window().hide();
+    result
 }
 
 pub fn run_demo(ctx: &Context) -> anyhow::Result<()> {
@@ -124,7 +178,7 @@ pub fn run_demo(ctx: &Context) -> anyhow::Result<()> {
         dir.path().display(),
         crate::kiosk::demo_services::DEMO_RECORD_IDS.join(", ")
     );
-    let result = Kiosk::new(deps(&demo_ctx, catalog, true))
+    let result = Kiosk::new(deps(&demo_ctx, catalog, true, Services::Demo))
         .map_err(no_display_hint)
         .and_then(|k| k.window().run().map_err(no_display_hint));
     stop.store(true, Ordering::Relaxed);
@@ -140,7 +194,8 @@ pub fn run_screenshot(ctx: &Context, args: ScreenshotArgs) -> anyhow::Result<()>
     let catalog = CurrentCatalog::load(&ctx.data_dir)?;
     let demo = catalog.origin == CatalogOrigin::EmbeddedDemo;
     let counters: Vec<u32> = catalog.bundle.counters.iter().map(|c| c.number).collect();
-    let d = deps(ctx, catalog, false);
+    // Screenshots document the screens: demo services, no daemon needed.
+    let d = deps(ctx, catalog, false, Services::Demo);
     let kiosk = Kiosk::new(d)?;
     if demo {
         // No queue data with the embedded demo: show a fixed simulated morning instead.

@@ -75,7 +75,7 @@ pub enum Command {
     /// Apply the technician's provisioning file (first boot); see docs/technician.md.
     Provision(provision_cmd::ProvisionArgs),
     /// Run the citizen kiosk (touchscreen UI) on this device's display.
-    Kiosk,
+    Kiosk(kiosk_cmd::KioskArgs),
     /// The kiosk in a window on the demo catalog, with a queue that advances by itself.
     Demo,
     /// Render one kiosk screen to a PNG file, without a display.
@@ -122,7 +122,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Daemon => daemon_cmd::run(&ctx),
         Command::Sync(cmd) => sync_cmd::run(&ctx, cmd),
         Command::Provision(_) => unreachable!("handled above"),
-        Command::Kiosk => kiosk_cmd::run_kiosk(&ctx),
+        Command::Kiosk(args) => kiosk_cmd::run_kiosk(&ctx, args),
         Command::Demo => kiosk_cmd::run_demo(&ctx),
         Command::Screenshot(args) => kiosk_cmd::run_screenshot(&ctx, args),
     }

@@ -186,13 +186,17 @@ async fn answer(ctx: &Arc<SyncContext>, req: Request) -> Response {
 }
 
 async fn lookup(ctx: &Arc<SyncContext>, id: &RecordId) -> Result<Response, LookupError> {
-    let result = match ctx.client() {
-        Ok(c) => c.record_status(id).await,
-        Err(e) => Err(e),
+    let fail = |e: crate::store::StoreError| LookupError::Failed(e.to_string());
+    let Ok(client) = ctx.client() else {
+        // Offline-only (docs/sync.md): the cache, else "offline" — not a failed channel.
+        return match state::cached_record(&ctx.db(), id).map_err(fail)? {
+            Some(cached) => Ok(Response::Record(cached)),
+            None => Err(LookupError::Offline),
+        };
     };
+    let result = client.record_status(id).await;
     let now = ctx.clock.now();
     let db = ctx.db();
-    let fail = |e: crate::store::StoreError| LookupError::Failed(e.to_string());
     match result {
         Ok(Some(status)) => {
             state::record_success(&db, Channel::Records, now).map_err(fail)?;

@@ -4,13 +4,16 @@
 //! Controllers: `navigation`, `keyboard`, `search_controller`, `procedure_view`, `queue_board`,
 //! `record_lookup`, `rating`, `info_views`, `status`, `idle`. Views: `views` (adapters) and
 //! `ui` (generated from `ui/*.slint`). Wiring: `wiring`. Rendering without a display:
-//! `headless`. The in-process services for the demo: `demo_services`. See `docs/kiosk.md`.
+//! `headless`. The in-process services for the demo: `demo_services`; the daemon's on a device:
+//! `daemon_link`. Motion from the daemon: `motion`. systemd READY/WATCHDOG/STOPPING: `service`. See `docs/kiosk.md`.
 
+pub mod daemon_link;
 pub mod demo_services;
 pub mod headless;
 pub mod idle;
 pub mod info_views;
 pub mod keyboard;
+pub mod motion;
 pub mod navigation;
 pub mod procedure_view;
 pub mod qr;
@@ -18,10 +21,12 @@ pub mod queue_board;
 pub mod rating;
 pub mod record_lookup;
 pub mod search_controller;
+pub mod service;
 pub mod status;
 pub mod ui;
 mod views;
 pub mod wiring;
+mod wiring_screens;
 
 pub use wiring::{Kiosk, KioskDeps};
 

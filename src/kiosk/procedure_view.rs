@@ -310,7 +310,10 @@ mod tests {
         let v = calc.view(p, Lang::Vi, day());
         assert_eq!(v.total, "Miễn phí");
         let lines: Vec<_> = v.working.lines().collect();
-        assert!(lines[0].starts_with("Lệ phí đăng ký khai sinh đúng hạn: "), "{lines:?}");
+        assert!(
+            lines[0].starts_with("Lệ phí đăng ký khai sinh đúng hạn: "),
+            "{lines:?}"
+        );
         assert_eq!(
             lines[1],
             "Không tính vào tổng — Phí cấp bản sao Trích lục (nếu có yêu cầu): 8.000 đ × 1 bản = 8.000 đ"

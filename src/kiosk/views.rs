@@ -55,8 +55,7 @@ pub(super) fn push_screen(w: &KioskWindow, st: &State) {
 }
 
 pub(super) fn push_status(w: &KioskWindow, st: &State) {
-    let link = st.services.link_state();
-    let t = status_text(&st.bundle, &st.origin, &link, st.now(), st.lang);
+    let t = status_text(&st.bundle, &st.origin, &st.link, st.now(), st.lang);
     let app = w.global::<AppAdapter>();
     app.set_status_text(s(t.text));
     app.set_status_warning(t.warning);

@@ -12,18 +12,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, Local, NaiveDate};
-use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
+use slint::{ComponentHandle, ModelRc, VecModel};
 
 use super::idle::{Clock, IdleAction, IdleTimer};
 use super::keyboard::TypedText;
 use super::navigation::{Navigator, Screen};
 use super::procedure_view::FeeCalculator;
 use super::queue_board::{read_board, QueueWatcher};
-use super::record_lookup::{self, MAX_INPUT};
+use super::record_lookup::MAX_INPUT;
 use super::search_controller::SearchController;
 use super::ui::*;
 use super::views;
-use crate::appliance::{ApplianceServices, LookupError, RatingError};
+use crate::appliance::{ApplianceServices, LinkState, LookupError};
 use crate::catalog::{CatalogBundle, Lang};
 use crate::config::KioskConfig;
 use crate::current::{CatalogOrigin, CurrentCatalog};
@@ -74,6 +74,10 @@ pub(super) struct State {
     pub background: bool,
     pub fixed_now: Option<DateTime<FixedOffset>>,
     pub device: String,
+    /// The link state shown on the status line (polled off the UI thread when `background`).
+    pub link: LinkState,
+    /// Where the poller leaves new link states (background only).
+    pub link_slot: Option<super::daemon_link::LinkSlot>,
 }
 
 impl State {
@@ -92,9 +96,18 @@ pub struct Kiosk {
     state: Rc<RefCell<State>>,
     _watcher: Option<QueueWatcher>,
     _idle_timer: Option<slint::Timer>,
+    /// Set on drop: ends the motion subscriber thread.
+    motion_stop: Arc<std::sync::atomic::AtomicBool>,
 }
 
-type Shared = Rc<RefCell<State>>;
+impl Drop for Kiosk {
+    fn drop(&mut self) {
+        self.motion_stop
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+pub(super) type Shared = Rc<RefCell<State>>;
 
 impl Kiosk {
     /// Build the window and wire it. Needs a Slint platform (a backend, the headless one, or
@@ -107,7 +120,22 @@ impl Kiosk {
             .as_deref()
             .map(read_board)
             .unwrap_or_default();
+        // Inline (tests, screenshots) the link is asked once; a running kiosk polls it on a
+        // thread and shows "offline" until the first answer.
+        let link = if deps.background {
+            LinkState::Offline { since: None }
+        } else {
+            deps.services.link_state()
+        };
+        let link_slot = deps.background.then(|| {
+            super::daemon_link::spawn_link_poller(
+                deps.services.clone(),
+                super::daemon_link::LINK_POLL,
+            )
+        });
         let state = Rc::new(RefCell::new(State {
+            link,
+            link_slot,
             search: SearchController::new(bundle.clone()),
             bundle,
             origin: deps.catalog.origin,
@@ -143,6 +171,7 @@ impl Kiosk {
             state,
             _watcher: None,
             _idle_timer: None,
+            motion_stop: Arc::default(),
         };
         if deps.background {
             kiosk.start_background(deps.catalog_db);
@@ -192,6 +221,21 @@ impl Kiosk {
         self._idle_timer = Some(timer);
     }
 
+    /// Keep a subscription to the daemon's device events at `socket`: motion wakes the
+    /// screen, and goes home for a new visitor (see `kiosk::motion`).
+    pub fn subscribe_motion(&self, socket: PathBuf, idle_home: Duration) {
+        let weak = self.window.as_weak();
+        super::motion::spawn_subscriber(socket, idle_home, self.motion_stop.clone(), move |a| {
+            let _ = weak.upgrade_in_event_loop(move |w| {
+                let app = w.global::<AppAdapter>();
+                match a {
+                    super::motion::MotionAction::Wake => app.invoke_wake(),
+                    super::motion::MotionAction::WakeAndGoHome => app.invoke_new_visitor(),
+                }
+            });
+        });
+    }
+
     pub fn window(&self) -> &KioskWindow {
         &self.window
     }
@@ -227,7 +271,7 @@ impl Kiosk {
             T::Record(id) => {
                 go(&self.window, &self.state, Screen::Record);
                 self.state.borrow_mut().record_input.set(id);
-                submit_record(&self.window, &self.state);
+                super::wiring_screens::submit_record(&self.window, &self.state);
             }
             T::Officials => go(&self.window, &self.state, Screen::Officials),
             T::Stats => go(&self.window, &self.state, Screen::Stats),
@@ -242,7 +286,7 @@ impl Kiosk {
     }
 }
 
-fn go(w: &KioskWindow, state: &Shared, screen: Screen) {
+pub(super) fn go(w: &KioskWindow, state: &Shared, screen: Screen) {
     {
         let mut s = state.borrow_mut();
         s.nav.open(screen);
@@ -266,7 +310,7 @@ fn go(w: &KioskWindow, state: &Shared, screen: Screen) {
     views::push_screen(w, &state.borrow());
 }
 
-fn open_procedure(w: &KioskWindow, state: &Shared, code: &str) {
+pub(super) fn open_procedure(w: &KioskWindow, state: &Shared, code: &str) {
     {
         let mut s = state.borrow_mut();
         s.procedure = s.bundle.procedures.iter().position(|p| p.code == code);
@@ -289,6 +333,13 @@ fn go_home(w: &KioskWindow, state: &Shared, reset_language: bool) {
 }
 
 fn tick(w: &KioskWindow, state: &Shared) {
+    let new_link = state.borrow().link_slot.as_ref().and_then(|s| s.take());
+    if let Some(link) = new_link {
+        if link != state.borrow().link {
+            state.borrow_mut().link = link;
+            views::push_status(w, &state.borrow());
+        }
+    }
     let (action, thanks_done) = {
         let mut s = state.borrow_mut();
         let now = s.clock.now();
@@ -309,74 +360,6 @@ fn tick(w: &KioskWindow, state: &Shared) {
         IdleAction::Nothing if thanks_done => go_home(w, state, false),
         IdleAction::Nothing => {}
     }
-}
-
-fn submit_record(w: &KioskWindow, state: &Shared) {
-    let (id, services, lang, background) = {
-        let mut s = state.borrow_mut();
-        s.record_result = None;
-        match record_lookup::validate(s.record_input.as_str(), s.lang) {
-            Err(msg) => {
-                s.record_error = Some(msg);
-                drop(s);
-                views::push_record(w, &state.borrow());
-                return;
-            }
-            Ok(id) => {
-                s.record_error = None;
-                (id, s.services.clone(), s.lang, s.background)
-            }
-        }
-    };
-    let today = state.borrow().today();
-    let a = w.global::<RecordAdapter>();
-    a.set_input(SharedString::from(state.borrow().record_input.as_str()));
-    a.set_has_result(false);
-    a.set_message(record_lookup::busy_message(lang).into());
-    a.set_message_kind(2);
-    a.set_keyboard_visible(false);
-    if background {
-        let weak = w.as_weak();
-        std::thread::spawn(move || {
-            let r = services.lookup_record(&id);
-            let _ = weak.upgrade_in_event_loop(move |w| views::show_lookup(&w, &r, today, lang));
-        });
-    } else {
-        let r = services.lookup_record(&id);
-        state.borrow_mut().record_result = Some(r.clone());
-        views::show_lookup(w, &r, today, lang);
-    }
-}
-
-fn rate(w: &KioskWindow, state: &Shared, index: i32) {
-    let Some(level) = super::rating::level_from_index(index) else {
-        return;
-    };
-    let (rating, services, background, lang) = {
-        let mut s = state.borrow_mut();
-        let Some(counter) = s.rating_counter else {
-            return;
-        };
-        s.rating_step = 2;
-        let r = super::rating::make_rating(&s.bundle, &s.device, counter, level, s.now());
-        (r, s.services.clone(), s.background, s.lang)
-    };
-    w.global::<RatingAdapter>().set_step(2);
-    let done = move |w: &KioskWindow, r: Result<(), RatingError>| {
-        views::show_rating_result(w, &r, lang);
-    };
-    if background {
-        let weak = w.as_weak();
-        std::thread::spawn(move || {
-            let r = services.submit_rating(rating);
-            let _ = weak.upgrade_in_event_loop(move |w| done(&w, r));
-        });
-    } else {
-        done(w, services.submit_rating(rating));
-    }
-    let mut s = state.borrow_mut();
-    s.thanks_at = Some(s.clock.now());
-    s.rating_step = 3;
 }
 
 fn connect(w: &KioskWindow, state: &Shared) {
@@ -428,102 +411,15 @@ fn connect(w: &KioskWindow, state: &Shared) {
         }
     };
     app.on_touched(wake.clone());
-    app.on_wake(wake);
-    connect_screens(w, state);
-}
-
-fn connect_screens(w: &KioskWindow, state: &Shared) {
-    let home = w.global::<HomeAdapter>();
+    app.on_wake(wake.clone());
     let (wk, st) = (w.as_weak(), state.clone());
-    home.on_open_search(move || {
+    app.on_new_visitor(move || {
+        wake();
         if let Some(w) = wk.upgrade() {
-            go(&w, &st, Screen::Search);
-            w.global::<SearchAdapter>().set_keyboard_visible(true);
-            views::push_search(&w, &st.borrow());
+            go_home(&w, &st, true);
         }
     });
-    let (wk, st) = (w.as_weak(), state.clone());
-    home.on_open_field(move |field| {
-        if let Some(w) = wk.upgrade() {
-            go(&w, &st, Screen::Search);
-            st.borrow_mut().field = Some(field.to_string());
-            w.global::<SearchAdapter>().set_keyboard_visible(false);
-            views::push_search(&w, &st.borrow());
-        }
-    });
-    let search = w.global::<SearchAdapter>();
-    let (wk, st) = (w.as_weak(), state.clone());
-    search.on_key(move |k| {
-        if let Some(w) = wk.upgrade() {
-            if st.borrow_mut().query.apply_name(&k) {
-                views::push_search(&w, &st.borrow());
-            }
-        }
-    });
-    let (wk, st) = (w.as_weak(), state.clone());
-    search.on_open(move |code| {
-        if let Some(w) = wk.upgrade() {
-            open_procedure(&w, &st, &code);
-        }
-    });
-    let p = w.global::<ProcedureAdapter>();
-    let (wk, st) = (w.as_weak(), state.clone());
-    p.on_select_channel(move |i| {
-        if let Some(w) = wk.upgrade() {
-            st.borrow_mut().calc.channel = i.max(0) as usize;
-            views::push_procedure(&w, &st.borrow());
-        }
-    });
-    let (wk, st) = (w.as_weak(), state.clone());
-    p.on_pages_delta(move |d| {
-        if let Some(w) = wk.upgrade() {
-            st.borrow_mut().calc.pages_delta(d);
-            views::push_procedure(&w, &st.borrow());
-        }
-    });
-    let (wk, st) = (w.as_weak(), state.clone());
-    p.on_copies_delta(move |d| {
-        if let Some(w) = wk.upgrade() {
-            st.borrow_mut().calc.copies_delta(d);
-            views::push_procedure(&w, &st.borrow());
-        }
-    });
-    let rec = w.global::<RecordAdapter>();
-    let (wk, st) = (w.as_weak(), state.clone());
-    rec.on_key(move |k| {
-        if let Some(w) = wk.upgrade() {
-            if st.borrow_mut().record_input.apply_name(&k) {
-                let a = w.global::<RecordAdapter>();
-                a.set_input(SharedString::from(st.borrow().record_input.as_str()));
-                a.set_message(SharedString::new());
-                a.set_has_result(false);
-            }
-        }
-    });
-    let (wk, st) = (w.as_weak(), state.clone());
-    rec.on_submit(move || {
-        if let Some(w) = wk.upgrade() {
-            submit_record(&w, &st);
-        }
-    });
-    let rating = w.global::<RatingAdapter>();
-    let (wk, st) = (w.as_weak(), state.clone());
-    rating.on_choose_counter(move |n| {
-        if let Some(w) = wk.upgrade() {
-            {
-                let mut s = st.borrow_mut();
-                s.rating_counter = Some(n.max(0) as u32);
-                s.rating_step = 1;
-            }
-            views::push_rating(&w, &st.borrow());
-        }
-    });
-    let (wk, st) = (w.as_weak(), state.clone());
-    rating.on_rate(move |i| {
-        if let Some(w) = wk.upgrade() {
-            rate(&w, &st, i);
-        }
-    });
+    super::wiring_screens::connect_screens(w, state);
 }
 
 /// Convert a Vec into a Slint model.

@@ -8,6 +8,7 @@ mod daemon_wiring;
 mod device_doctor;
 mod device_io;
 mod device_shutdown;
+mod kiosk_daemon;
 mod kiosk_layout;
 mod kiosk_ui;
 mod provision;
