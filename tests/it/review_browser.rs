@@ -161,6 +161,19 @@ impl Browser<'_> {
             .unwrap_or_default()
             .to_owned()
     }
+    /// The URL once it satisfies `want` (a click's navigation may still be under way: the
+    /// login POST hashes a password with Argon2id, slow on a loaded machine), or the last one
+    /// seen after 30 s.
+    async fn url_when(&self, want: impl Fn(&str) -> bool) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let url = self.url().await;
+            if want(&url) || std::time::Instant::now() > deadline {
+                return url;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
     async fn source(&self) -> String {
         self.get("/source")
             .await
@@ -234,18 +247,16 @@ async fn supervisor_finds_views_exports_and_sees_the_audit_in_chromium() {
     b.type_into("#username", "giamsat").await;
     b.type_into("#password", rs::PASSWORD).await;
     b.click("#login-button").await;
-    assert!(
-        b.url().await.ends_with("/search"),
-        "after login: {}",
-        b.url().await
-    );
+    let url = b.url_when(|u| u.ends_with("/search")).await;
+    assert!(url.ends_with("/search"), "after login: {url}");
 
     // search by record ID
     b.type_into("#record", REC).await;
     b.click("#search-button").await;
     assert!(b.source().await.contains(REC));
     b.click("a.case-link").await;
-    assert!(b.url().await.ends_with(&format!("/case/{REC}")));
+    let url = b.url_when(|u| u.ends_with(&format!("/case/{REC}"))).await;
+    assert!(url.ends_with(&format!("/case/{REC}")), "{url}");
     let case = b.source().await;
     assert_eq!(
         case.matches("class=\"ok integrity\"").count(),
@@ -258,7 +269,8 @@ async fn supervisor_finds_views_exports_and_sees_the_audit_in_chromium() {
 
     // open a snapshot: the full image loads
     b.click("a.snapshot-link").await;
-    assert!(b.url().await.contains("/snapshot/"));
+    let url = b.url_when(|u| u.contains("/snapshot/")).await;
+    assert!(url.contains("/snapshot/"), "{url}");
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let w = b
