@@ -9,7 +9,8 @@
 
 pub mod backlight;
 pub mod button;
-pub mod clock;
+/// Re-exported: the device layer and the kiosk share one clock abstraction.
+pub use crate::clock;
 pub mod config;
 pub mod display;
 pub mod events;

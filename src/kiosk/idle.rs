@@ -4,50 +4,9 @@
 //! Time comes from a [`Clock`] so tests drive it with [`MockClock`]; the wiring calls
 //! [`IdleTimer::tick`] from a UI timer and [`IdleTimer::touched`] on every touch.
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// A monotonic clock.
-pub trait Clock: Send + Sync {
-    fn now(&self) -> Instant;
-}
-
-/// The real monotonic clock.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Instant {
-        Instant::now()
-    }
-}
-
-/// A clock that moves only when told to (tests).
-#[derive(Debug, Clone)]
-pub struct MockClock {
-    now: Arc<Mutex<Instant>>,
-}
-
-impl Default for MockClock {
-    fn default() -> Self {
-        MockClock {
-            now: Arc::new(Mutex::new(Instant::now())),
-        }
-    }
-}
-
-impl MockClock {
-    pub fn advance(&self, by: Duration) {
-        let mut now = self.now.lock().unwrap_or_else(|e| e.into_inner());
-        *now += by;
-    }
-}
-
-impl Clock for MockClock {
-    fn now(&self) -> Instant {
-        *self.now.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
+pub use crate::clock::{Clock, MockClock, SystemClock};
 
 /// What the kiosk must do after a tick.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,8 +1,9 @@
-//! Monotonic time for the device layer behind a small trait: the real clock and a settable fake
-//! side by side, so debounce, LED blinking and display timeouts are tested without sleeping.
+//! Monotonic time behind a small trait: the real clock and a settable fake side by side, so
+//! debounce, LED blinking, display timeouts and the kiosk's idle timer are tested without
+//! sleeping.
 //!
-//! Nothing in `device` calls `Instant::now()` for a decision except [`SystemClock`] and the
-//! real GPIO backend's edge timestamps.
+//! Nothing in `device` or `kiosk` calls `Instant::now()` for a timing decision except
+//! [`SystemClock`] and the real GPIO backend's edge timestamps.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
