@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use sha2::{Digest, Sha256};
 
 use super::config::ReviewConfig;
 
@@ -99,15 +98,9 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<rustls::ServerConfig, Tl
     Ok(cfg)
 }
 
-/// SHA-256 of a DER certificate as colon-separated upper-case hex (what browsers show, and
-/// the format `motcua provision` reports).
-pub fn fingerprint(der: &[u8]) -> String {
-    Sha256::digest(der)
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":")
-}
+/// SHA-256 of a DER certificate as colon-separated upper-case hex: the one format that
+/// `motcua provision`, `motcua review fingerprint` and `doctor` all print.
+pub use crate::provision::keys::fingerprint;
 
 /// Fingerprint of the first certificate in a PEM file (`motcua review fingerprint`, `doctor`).
 pub fn fingerprint_of_file(cert: &Path) -> Result<String, TlsError> {
