@@ -14,11 +14,13 @@ cargo clippy --locked --all-targets -- -D warnings
 echo "== cargo test"
 cargo test --locked
 
-if [ "${MOTCUA_VM_TESTS:-0}" = 1 ] && [ -x tests/vm/run.sh ]; then
-  echo "== hardware tests in a QEMU guest"
+if [ "${MOTCUA_VM_TESTS:-0}" = 1 ]; then
+  echo "== real V4L2 cameras in a QEMU guest"
   tests/vm/run.sh
+  echo "== real GPIO (rppal on a faked Pi + gpio-sim) in a QEMU guest"
+  tests/vm/device.sh
 fi
 if [ "${MOTCUA_IMAGE_TESTS:-0}" = 1 ] && [ -x image/boot-test.sh ]; then
   echo "== image build and boot test"
-  image/build.sh && image/boot-test.sh
+  DEB=1 image/cross-build.sh && image/build.sh && image/boot-test.sh
 fi
