@@ -1,22 +1,48 @@
 //! Recorder benchmark (issue 5): trigger → durable + indexed + thumbnail for 1280×720 and
 //! 1920×1080 MJPEG frames, on one core, next to a decode-and-re-encode baseline in the same
-//! run. Prints a Markdown table for docs/benchmarks.md.
+//! run and through the same storage (group commit). Prints Markdown tables for
+//! docs/benchmarks.md.
 //!
-//! `cargo bench --bench recorder` (env `BENCH_N` = snapshots per case, default 300).
+//! `cargo bench --bench recorder` (env `BENCH_N` = snapshots per case, default 300;
+//! `BENCH_PARTS=1` prints only the CPU cost of the parts, without storage). Pins itself to the
+//! first CPU it is allowed on, so `taskset -c 1 …` chooses the core.
+//!
+//! Two load shapes per frame size and path:
+//! - *1 at a time*: one trigger, wait for its acknowledgement, next trigger. Latency of a lone
+//!   trigger; every snapshot is its own transaction.
+//! - *4 at once*: four trigger threads (four counters) in a closed loop, each firing its next
+//!   trigger as soon as the previous one is acknowledged. Throughput under a burst; triggers
+//!   that arrive while a commit is in flight share the next one.
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use motcua::recorder::camera::synthetic::pattern;
-use motcua::recorder::footage::{FootageStore, NewSnapshot};
+use motcua::recorder::footage::{FootageStore, GroupCommit, OwnedSnapshot};
 use motcua::recorder::{jpeg, thumbnail};
 
-fn pin_to_one_core() {
-    // SAFETY: plain syscall on a zeroed cpu_set_t we own.
+/// Trigger threads in the burst shape.
+const BURST: usize = 4;
+
+fn pin_to_one_core() -> usize {
+    // SAFETY: plain syscalls on zeroed cpu_set_t values we own.
     unsafe {
+        let mut allowed: libc::cpu_set_t = std::mem::zeroed();
+        libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut allowed);
+        let cpu = (0..libc::CPU_SETSIZE as usize)
+            .find(|&c| libc::CPU_ISSET(c, &allowed))
+            .unwrap_or(0);
         let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(0, &mut set);
+        libc::CPU_SET(cpu, &mut set);
         libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+        cpu
     }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Path {
+    Ours,
+    Baseline,
 }
 
 struct Stats {
@@ -25,89 +51,96 @@ struct Stats {
     p99: Duration,
     thumb: Duration,
     store: Duration,
+    batch: f64,
 }
 
-fn stats(mut lat: Vec<Duration>, total: Duration, thumb: Duration, store: Duration) -> Stats {
-    let n = lat.len();
-    lat.sort();
-    Stats {
-        per_sec: n as f64 / total.as_secs_f64(),
-        p50: lat[n / 2],
-        p99: lat[(n * 99 / 100).min(n - 1)],
-        thumb: thumb / n as u32,
-        store: store / n as u32,
-    }
-}
-
-/// Our path: the camera's JPEG as-is, a DCT-scaled thumbnail, the durable store.
-fn ours(store: &mut FootageStore, base: &[u8], w: u32, h: u32, n: usize, tag: &str) -> Stats {
-    let (mut lat, mut th, mut st) = (Vec::new(), Duration::ZERO, Duration::ZERO);
-    let start = Instant::now();
-    for i in 0..n {
-        let frame = jpeg::with_comment(base, &format!("{tag} {i}")); // unique bytes, as from a camera
-        let t0 = Instant::now();
-        let t = thumbnail::make(&frame).unwrap();
-        let t1 = Instant::now();
-        store
-            .ingest(
-                &snapshot(&frame, w, h, Some((t.width, t.height, &t.jpeg))),
-                0,
+/// The work before storage: ours keeps the camera's bytes and makes a DCT-scaled thumbnail;
+/// the baseline decodes fully, re-encodes, and resizes the full decode for the thumbnail.
+fn prepare(path: Path, frame: Vec<u8>, w: u32, h: u32) -> OwnedSnapshot {
+    let (jpeg, thumb) = match path {
+        Path::Ours => {
+            let t = thumbnail::make(&frame).unwrap();
+            (frame, (t.width, t.height, t.jpeg))
+        }
+        Path::Baseline => {
+            let rgb = jpeg_decoder::Decoder::new(&frame[..]).decode().unwrap();
+            let reencoded = jpeg::encode_rgb(&rgb, w, h, 85).unwrap();
+            let tw = 320;
+            let thh = h * tw / w;
+            let small: Vec<u8> = (0..thh)
+                .flat_map(|y| (0..tw).map(move |x| (x, y)))
+                .flat_map(|(x, y)| {
+                    let i = (((y * h / thh) * w + x * w / tw) * 3) as usize;
+                    [rgb[i], rgb[i + 1], rgb[i + 2]]
+                })
+                .collect();
+            (
+                reencoded,
+                (tw, thh, jpeg::encode_rgb(&small, tw, thh, 75).unwrap()),
             )
-            .unwrap();
-        let t2 = Instant::now();
-        th += t1 - t0;
-        st += t2 - t1;
-        lat.push(t2 - t0);
-    }
-    stats(lat, start.elapsed(), th, st)
-}
-
-/// Baseline: decode the frame fully, re-encode it, resize the full decode for the thumbnail.
-fn baseline(store: &mut FootageStore, base: &[u8], w: u32, h: u32, n: usize, tag: &str) -> Stats {
-    let (mut lat, mut th, mut st) = (Vec::new(), Duration::ZERO, Duration::ZERO);
-    let start = Instant::now();
-    for i in 0..n {
-        let frame = jpeg::with_comment(base, &format!("{tag} {i}"));
-        let t0 = Instant::now();
-        let rgb = jpeg_decoder::Decoder::new(&frame[..]).decode().unwrap();
-        let reencoded = jpeg::encode_rgb(&rgb, w, h, 85).unwrap();
-        let tw = 320;
-        let thh = h * tw / w;
-        let small: Vec<u8> = (0..thh)
-            .flat_map(|y| (0..tw).map(move |x| (x, y)))
-            .flat_map(|(x, y)| {
-                let i = (((y * h / thh) * w + x * w / tw) * 3) as usize;
-                [rgb[i], rgb[i + 1], rgb[i + 2]]
-            })
-            .collect();
-        let thumb = jpeg::encode_rgb(&small, tw, thh, 75).unwrap();
-        let t1 = Instant::now();
-        store
-            .ingest(&snapshot(&reencoded, w, h, Some((tw, thh, &thumb))), 0)
-            .unwrap();
-        let t2 = Instant::now();
-        th += t1 - t0;
-        st += t2 - t1;
-        lat.push(t2 - t0);
-    }
-    stats(lat, start.elapsed(), th, st)
-}
-
-fn snapshot<'a>(
-    jpeg: &'a [u8],
-    w: u32,
-    h: u32,
-    thumb: Option<(u32, u32, &'a [u8])>,
-) -> NewSnapshot<'a> {
-    NewSnapshot {
-        jpeg,
+        }
+    };
+    OwnedSnapshot {
+        jpeg: jpeg.into(),
         width: w,
         height: h,
         counter: 1,
-        record_id: Some("000.00.14.H56-251119-0042"),
+        record_id: Some("000.00.14.H56-251119-0042".into()),
         captured_at_ms: 0,
-        reason: "bench",
-        thumbnail: thumb,
+        reason: "bench".into(),
+        thumbnail: Some(thumb),
+    }
+}
+
+/// `n` snapshots from `threads` trigger threads; per snapshot: (latency, thumbnail part).
+#[allow(clippy::too_many_arguments)]
+fn run(
+    commits: &GroupCommit,
+    path: Path,
+    base: &[u8],
+    w: u32,
+    h: u32,
+    n: usize,
+    threads: usize,
+    tag: &str,
+) -> Stats {
+    let (b0, s0) = commits.stats();
+    let start = Instant::now();
+    let per: Vec<Vec<(Duration, Duration)>> = std::thread::scope(|sc| {
+        let hs: Vec<_> = (0..threads)
+            .map(|t| {
+                sc.spawn(move || {
+                    let mut out = Vec::new();
+                    for i in (t..n).step_by(threads) {
+                        // unique bytes, as from a camera
+                        let frame = jpeg::with_comment(base, &format!("{tag} {i}"));
+                        let t0 = Instant::now();
+                        let snap = prepare(path, frame, w, h);
+                        let t1 = Instant::now();
+                        commits.submit(snap, &|| 0).unwrap();
+                        out.push((t1.elapsed() + (t1 - t0), t1 - t0));
+                    }
+                    out
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let total = start.elapsed();
+    let (b1, s1) = commits.stats();
+    let all: Vec<_> = per.into_iter().flatten().collect();
+    let mut lat: Vec<Duration> = all.iter().map(|x| x.0).collect();
+    let thumb: Duration = all.iter().map(|x| x.1).sum();
+    let store: Duration = all.iter().map(|x| x.0 - x.1).sum();
+    lat.sort();
+    let k = lat.len();
+    Stats {
+        per_sec: k as f64 / total.as_secs_f64(),
+        p50: lat[k / 2],
+        p99: lat[(k * 99 / 100).min(k - 1)],
+        thumb: thumb / k as u32,
+        store: store / k as u32,
+        batch: (s1 - s0) as f64 / (b1 - b0).max(1) as f64,
     }
 }
 
@@ -115,49 +148,107 @@ fn ms(d: Duration) -> String {
     format!("{:.1}", d.as_secs_f64() * 1000.0)
 }
 
+/// CPU cost of the parts, without storage: mean ms of `f` over `n` runs.
+fn mean_ms(n: usize, mut f: impl FnMut()) -> String {
+    let t = Instant::now();
+    for _ in 0..n {
+        f();
+    }
+    ms(t.elapsed() / n as u32)
+}
+
+fn parts() {
+    println!("| frame | thumbnail (ours) | thumbnail (jpeg-decoder 1/4) | SHA-256 | full decode + re-encode |");
+    println!("|---|---|---|---|---|");
+    for (w, h) in [(1280u32, 720u32), (1920, 1080)] {
+        let f = jpeg::encode_rgb(&pattern(w, h, 3), w, h, 85).unwrap();
+        let ours = mean_ms(50, || drop(thumbnail::make(&f).unwrap()));
+        let jd = mean_ms(50, || {
+            let mut d = jpeg_decoder::Decoder::new(&f[..]);
+            d.scale(320, 180).unwrap();
+            drop(d.decode().unwrap())
+        });
+        let sha = mean_ms(50, || drop(motcua::recorder::chain::sha256_hex(&f)));
+        let full = mean_ms(10, || {
+            let rgb = jpeg_decoder::Decoder::new(&f[..]).decode().unwrap();
+            drop(jpeg::encode_rgb(&rgb, w, h, 85).unwrap())
+        });
+        println!("| {w}×{h} | {ours} | {jd} | {sha} | {full} |");
+    }
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
-    pin_to_one_core();
+    let cpu = pin_to_one_core();
+    if std::env::var_os("BENCH_PARTS").is_some() {
+        parts();
+        return;
+    }
     let n: usize = std::env::var("BENCH_N")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(300);
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    let (mut store, _) = FootageStore::open_writer(dir.path(), 0).unwrap();
+    let (store, _) = FootageStore::open_writer(dir.path(), 0).unwrap();
+    let commits = GroupCommit::new(Arc::new(Mutex::new(store)), 32);
+    println!("pinned to CPU {cpu}; {n} snapshots per case (baseline: n/3, at least 20)\n");
     println!(
-        "| frame | JPEG size | path | snapshots/s | p50 ms | p99 ms | thumbnail ms | store ms |"
+        "| frame | JPEG size | path | triggers | snapshots/s | p50 ms | p99 ms | thumbnail ms | store ms | per commit |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    let mut ratios = Vec::new();
     for (w, h) in [(1280u32, 720u32), (1920, 1080)] {
         let base = jpeg::encode_rgb(&pattern(w, h, 3), w, h, 85).unwrap();
         let kb = base.len() / 1024;
-        let a = ours(&mut store, &base, w, h, n, &format!("ours {w}"));
-        let b = baseline(
-            &mut store,
-            &base,
-            w,
-            h,
-            (n / 3).max(20),
-            &format!("base {w}"),
-        );
-        for (name, s) in [
-            ("as-is + DCT-scaled thumbnail", &a),
-            ("baseline: decode + re-encode", &b),
-        ] {
-            println!(
-                "| {w}×{h} | {kb} KiB | {name} | {:.0} | {} | {} | {} | {} |",
-                s.per_sec,
-                ms(s.p50),
-                ms(s.p99),
-                ms(s.thumb),
-                ms(s.store)
+        for threads in [1, BURST] {
+            let tag = format!("{w} {threads}");
+            let a = run(
+                &commits,
+                Path::Ours,
+                &base,
+                w,
+                h,
+                n,
+                threads,
+                &format!("ours {tag}"),
             );
+            let bn = (n / 3).max(20);
+            let b = run(
+                &commits,
+                Path::Baseline,
+                &base,
+                w,
+                h,
+                bn,
+                threads,
+                &format!("base {tag}"),
+            );
+            let shape = if threads == 1 {
+                "1 at a time".to_owned()
+            } else {
+                format!("{threads} at once")
+            };
+            for (name, s) in [
+                ("as-is + DCT-scaled thumbnail", &a),
+                ("baseline: decode + re-encode", &b),
+            ] {
+                println!(
+                    "| {w}×{h} | {kb} KiB | {name} | {shape} | {:.0} | {} | {} | {} | {} | {:.1} |",
+                    s.per_sec,
+                    ms(s.p50),
+                    ms(s.p99),
+                    ms(s.thumb),
+                    ms(s.store),
+                    s.batch
+                );
+            }
+            ratios.push(format!("{w}×{h} {shape}: {:.1}×", a.per_sec / b.per_sec));
         }
-        println!(
-            "| {w}×{h} | | speed-up | {:.1}× | | | | |",
-            a.per_sec / b.per_sec
-        );
     }
+    println!(
+        "\nspeed-up over the baseline (snapshots/s): {}",
+        ratios.join(", ")
+    );
 }

@@ -2,7 +2,8 @@
 //! crash-safely and tamper-evidently in `footage.db` + `<data_dir>/footage/`.
 //!
 //! Map: `camera/` (V4L2 and synthetic sources, the streaming worker), `ring` (last N frames),
-//! `jpeg` (EOI trim, YUYV encode), `thumbnail` (DCT-scaled previews), `footage/` (store,
+//! `jpeg` (EOI trim, YUYV encode), `thumbnail` (DCT-scaled previews; `quarter`, its 1/4-scale
+//! decoder), `footage/` (store,
 //! reconcile, verify), `chain` (hash chain), `retention`, `export` (case zip), `triggers`
 //! (queue events, periodic), `clock`, `config`. Invariants: `docs/storage.md` ("## Footage").
 //!
@@ -17,6 +18,7 @@ pub mod config;
 pub mod export;
 pub mod footage;
 pub mod jpeg;
+mod quarter;
 pub mod retention;
 pub mod ring;
 pub mod thumbnail;
@@ -32,7 +34,7 @@ use camera::worker::{CameraStatus, CameraWorker};
 use camera::{FrameSource, PixelData, PixelFormat};
 use clock::Clocks;
 use config::RecorderConfig;
-use footage::{FootageError, FootageStore, NewSnapshot, ReconcileReport, Snapshot};
+use footage::{FootageError, FootageStore, GroupCommit, OwnedSnapshot, ReconcileReport, Snapshot};
 use retention::{FreeSpace, RetentionWorker, StatvfsFreeSpace};
 
 /// Camera sources by counter, as [`Recorder::start`] takes them.
@@ -92,6 +94,8 @@ pub enum RecorderError {
 /// Cameras, rings and the footage store, shared by every trigger.
 pub struct Recorder {
     store: Arc<Mutex<FootageStore>>,
+    /// Concurrent captures share fsyncs and one transaction (see `footage/group.rs`).
+    commits: GroupCommit,
     cameras: HashMap<u32, CameraWorker>,
     clocks: Arc<dyn Clocks>,
     space: Arc<dyn FreeSpace>,
@@ -134,6 +138,7 @@ impl Recorder {
         });
         Ok((
             Recorder {
+                commits: GroupCommit::new(store.clone(), footage::group::MAX_BATCH),
                 store,
                 cameras,
                 clocks,
@@ -187,20 +192,17 @@ impl Recorder {
         let thumb = thumbnail::make(&jpeg)
             .map_err(|e| tracing::warn!(counter, %e, "no thumbnail"))
             .ok();
-        let new = NewSnapshot {
-            jpeg: &jpeg,
+        let new = OwnedSnapshot {
+            jpeg,
             width,
             height,
             counter,
-            record_id: record.map(RecordId::as_str),
+            record_id: record.map(|r| r.as_str().to_owned()),
             captured_at_ms: frame.captured_at_ms,
-            reason: reason.as_str(),
-            thumbnail: thumb.as_ref().map(|t| (t.width, t.height, &t.jpeg[..])),
+            reason: reason.as_str().to_owned(),
+            thumbnail: thumb.map(|t| (t.width, t.height, t.jpeg)),
         };
-        let snap = {
-            let mut st = self.store.lock().unwrap_or_else(|p| p.into_inner());
-            st.ingest(&new, self.clocks.now_ms())?
-        };
+        let snap = self.commits.submit(new, &|| self.clocks.now_ms())?;
         if let (Some(r), Ok(free)) = (&self.retention, self.space.free_bytes()) {
             if free < self.min_free_bytes {
                 r.poke();

@@ -1,6 +1,8 @@
-//! ~320 px previews of snapshots, made without a full-size decode where the JPEG allows: the
-//! decoder's DCT scaling (1/2, 1/4, 1/8) reconstructs a smaller image directly from the
-//! coefficients, then a box filter takes it the rest of the way.
+//! ~320 px previews of snapshots, made without a full-size decode where the JPEG allows.
+//! Frames at least 4 × the preview size (720p and up) go through `quarter.rs`: a 1/4-scale
+//! reconstruction straight from the DCT coefficients (no IDCT, no threads), then a box filter
+//! the rest of the way. Smaller frames, and JPEGs that decoder does not handle (progressive,
+//! arithmetic…), use `jpeg-decoder`'s DCT scaling (1/2, 1/4, 1/8) instead.
 //!
 //! Never writes anything; the caller stores the result beside the row.
 
@@ -31,15 +33,39 @@ pub struct Thumbnail {
 
 /// Make a preview `THUMB_WIDTH` wide (or the original width if smaller).
 pub fn make(jpeg: &[u8]) -> Result<Thumbnail, ThumbnailError> {
+    if let Ok((w0, h0)) = super::jpeg::dimensions(jpeg) {
+        let (tw, th) = target(w0, h0);
+        if w0.div_ceil(4) >= tw && h0.div_ceil(4) >= th {
+            if let Some(q) = super::quarter::decode_quarter(jpeg) {
+                let small = box_resize(&q.rgb, q.width, q.height, tw, th);
+                return Ok(Thumbnail {
+                    width: tw,
+                    height: th,
+                    jpeg: encode_rgb(&small, tw, th, THUMB_QUALITY)?,
+                });
+            }
+        }
+    }
+    make_with_jpeg_decoder(jpeg)
+}
+
+/// Width and height of the preview of a `w0`×`h0` frame.
+fn target(w0: u32, h0: u32) -> (u32, u32) {
+    let tw = THUMB_WIDTH.min(w0).max(1);
+    let th = ((h0 as u64 * tw as u64 + w0.max(1) as u64 / 2) / w0.max(1) as u64).max(1) as u32;
+    (tw, th)
+}
+
+/// The general path: `jpeg-decoder` with DCT scaling (it entropy-decodes the whole frame and,
+/// for outputs over 128×128, runs one thread per component).
+fn make_with_jpeg_decoder(jpeg: &[u8]) -> Result<Thumbnail, ThumbnailError> {
     let mut d = Decoder::new(jpeg);
     d.read_info()
         .map_err(|e| ThumbnailError::Decode(e.to_string()))?;
     let info = d
         .info()
         .ok_or_else(|| ThumbnailError::Decode("no header".into()))?;
-    let (w0, h0) = (info.width as u32, info.height as u32);
-    let tw = THUMB_WIDTH.min(w0);
-    let th = ((h0 as u64 * tw as u64 + w0 as u64 / 2) / w0 as u64).max(1) as u32;
+    let (tw, th) = target(info.width as u32, info.height as u32);
     // Ask for the smallest DCT scale that is still at least the target size.
     let (sw, sh) = d
         .scale(tw as u16, th as u16)

@@ -59,6 +59,26 @@ impl FootageDir {
     /// Write `data` durably under its content name. If the file already exists (same content
     /// captured twice) nothing is written. Returns the final path.
     pub fn write_durable(&self, sha256: &str, data: &[u8]) -> io::Result<PathBuf> {
+        let dest = self.write_file(sha256, data)?;
+        sync_dir(dest.parent().unwrap_or(&self.root))?;
+        Ok(dest)
+    }
+
+    /// Hash `data` and [`write_file`](Self::write_file) it; returns the content hash. Needs no
+    /// store lock (temp names are unique, renames to a content name are idempotent).
+    pub fn prepare(&self, data: &[u8]) -> Result<String, super::FootageError> {
+        let sha256 = crate::recorder::chain::sha256_hex(data);
+        let path = self.path_of(&sha256);
+        self.write_file(&sha256, data)
+            .map_err(super::FootageError::io("cannot write", &path))?;
+        Ok(sha256)
+    }
+
+    /// The first steps of the durable write: temp file, fsync, rename to the content name
+    /// (skipped if that name exists: its content was fsynced before it was renamed). The
+    /// *name* is not durable until the caller fsyncs `dest.parent()` — group commit does that
+    /// once per directory for a whole batch. Returns the final path.
+    pub fn write_file(&self, sha256: &str, data: &[u8]) -> io::Result<PathBuf> {
         let dest = self.path_of(sha256);
         if dest.exists() {
             return Ok(dest);
@@ -69,14 +89,15 @@ impl FootageDir {
             TMP_SEQ.fetch_add(1, Ordering::Relaxed)
         ));
         let mut f = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
-        let written = f.write_all(data).and_then(|_| f.sync_all());
+        // fdatasync: the data and the metadata needed to read it back (size, blocks) — all a
+        // new file needs; its timestamps may lag.
+        let written = f.write_all(data).and_then(|_| f.sync_data());
         if let Err(e) = written {
             let _ = fs::remove_file(&tmp);
             return Err(e);
         }
         drop(f);
         fs::rename(&tmp, &dest)?;
-        sync_dir(dest.parent().unwrap_or(&self.root))?;
         Ok(dest)
     }
 

@@ -7,6 +7,7 @@
 
 mod audit;
 pub mod files;
+pub mod group;
 mod reconcile;
 mod verify;
 
@@ -21,6 +22,7 @@ use crate::store::{self, Access, Schema, StoreError};
 
 pub use audit::AuditAppend;
 pub use files::FootageDir;
+pub use group::{GroupCommit, OwnedSnapshot};
 pub use reconcile::ReconcileReport;
 pub use verify::{Problem, VerifyReport};
 
@@ -51,6 +53,8 @@ pub enum FootageError {
         #[source]
         source: std::io::Error,
     },
+    #[error("a group commit failed unexpectedly; the snapshot was not stored")]
+    CommitPanicked,
     #[error("{0} is in use by another motcua process (the daemon?); stop it or use its API")]
     Locked(PathBuf),
 }
@@ -197,30 +201,62 @@ impl FootageStore {
     /// Store a snapshot: durable file first, then the row, its chain entry and thumbnail in one
     /// transaction. When this returns `Ok`, the snapshot survives a power cut.
     pub fn ingest(&mut self, s: &NewSnapshot, now_ms: i64) -> Result<Snapshot, FootageError> {
-        let sha256 = chain::sha256_hex(s.jpeg);
-        let path = self.dir.path_of(&sha256);
-        self.dir
-            .write_durable(&sha256, s.jpeg)
-            .map_err(FootageError::io("cannot write", &path))?;
+        let sha256 = self.dir.prepare(s.jpeg)?;
+        let mut out = self.commit_batch(&[(s.clone(), sha256)], now_ms)?;
+        Ok(out.remove(0))
+    }
+
+    /// Group commit: store snapshots whose files [`FootageDir::prepare`] has already written,
+    /// fsynced and renamed into place (possibly on other threads, without this store's lock).
+    /// Re-writes any file that vanished meanwhile (retention may have removed identical bytes),
+    /// fsyncs each directory the batch touches once, then appends the chain entries (in batch
+    /// order), rows and thumbnails in ONE transaction. When this returns `Ok`, every snapshot
+    /// of the batch survives a power cut; on `Err`, none was stored (files left are orphans
+    /// that reconcile removes).
+    pub fn commit_batch(
+        &mut self,
+        batch: &[(NewSnapshot, String)],
+        now_ms: i64,
+    ) -> Result<Vec<Snapshot>, FootageError> {
+        let mut dirs: Vec<PathBuf> = Vec::with_capacity(batch.len());
+        for (s, sha256) in batch {
+            let path = self.dir.path_of(sha256);
+            if !path.exists() {
+                self.dir
+                    .write_file(sha256, s.jpeg)
+                    .map_err(FootageError::io("cannot write", &path))?;
+            }
+            let parent = path.parent().unwrap_or(self.dir.root()).to_owned();
+            if !dirs.contains(&parent) {
+                dirs.push(parent);
+            }
+        }
+        for d in &dirs {
+            files::sync_dir(d).map_err(FootageError::io("cannot fsync", d))?;
+        }
         let tx = self.conn.transaction()?;
-        let (seq, prev) = chain_head(&tx)?;
-        let entry = EntryFields {
-            seq: seq + 1,
-            kind: EntryKind::Capture,
-            snapshot_id: seq + 1,
-            sha256: sha256.clone(),
-            bytes: s.jpeg.len() as i64,
-            counter: s.counter,
-            record_id: s.record_id.map(str::to_owned),
-            captured_at_ms: s.captured_at_ms,
-            recorded_at_ms: now_ms,
-            reason: s.reason.to_owned(),
-        };
-        insert_entry(&tx, &entry, &prev)?;
-        tx.execute(
-            "INSERT INTO snapshot (id, sha256, bytes, width, height, counter, record_id, \
-             captured_at_ms, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![
+        let (mut seq, mut prev) = chain_head(&tx)?;
+        let mut out = Vec::with_capacity(batch.len());
+        for (s, sha256) in batch {
+            seq += 1;
+            let entry = EntryFields {
+                seq,
+                kind: EntryKind::Capture,
+                snapshot_id: seq,
+                sha256: sha256.clone(),
+                bytes: s.jpeg.len() as i64,
+                counter: s.counter,
+                record_id: s.record_id.map(str::to_owned),
+                captured_at_ms: s.captured_at_ms,
+                recorded_at_ms: now_ms,
+                reason: s.reason.to_owned(),
+            };
+            prev = insert_entry(&tx, &entry, &prev)?;
+            tx.prepare_cached(
+                "INSERT INTO snapshot (id, sha256, bytes, width, height, counter, record_id, \
+                 captured_at_ms, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
                 entry.seq,
                 sha256,
                 entry.bytes,
@@ -230,31 +266,33 @@ impl FootageStore {
                 s.record_id,
                 s.captured_at_ms,
                 s.reason
-            ],
-        )?;
-        if let Some((w, h, jpeg)) = s.thumbnail {
-            tx.execute(
-                "INSERT INTO thumbnail (snapshot_id, width, height, jpeg) VALUES (?1, ?2, ?3, ?4)",
-                params![entry.seq, w, h, jpeg],
-            )?;
+            ])?;
+            if let Some((w, h, jpeg)) = s.thumbnail {
+                tx.prepare_cached(
+                    "INSERT INTO thumbnail (snapshot_id, width, height, jpeg) VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![entry.seq, w, h, jpeg])?;
+            }
+            // The same bytes may have been queued for deletion by an earlier row: keep them.
+            tx.prepare_cached("DELETE FROM pending_delete WHERE sha256 = ?1")?
+                .execute([sha256])?;
+            out.push(Snapshot {
+                id: entry.seq,
+                sha256: sha256.clone(),
+                bytes: entry.bytes,
+                width: s.width,
+                height: s.height,
+                counter: s.counter,
+                record_id: entry.record_id,
+                captured_at_ms: s.captured_at_ms,
+                captured_at: format_ms(s.captured_at_ms),
+                reason: entry.reason,
+                pinned: false,
+                missing: false,
+            });
         }
-        // The same bytes may have been queued for deletion by an earlier row: keep them.
-        tx.execute("DELETE FROM pending_delete WHERE sha256 = ?1", [&sha256])?;
         tx.commit()?;
-        Ok(Snapshot {
-            id: entry.seq,
-            sha256,
-            bytes: entry.bytes,
-            width: s.width,
-            height: s.height,
-            counter: s.counter,
-            record_id: entry.record_id,
-            captured_at_ms: s.captured_at_ms,
-            captured_at: format_ms(s.captured_at_ms),
-            reason: entry.reason,
-            pinned: false,
-            missing: false,
-        })
+        Ok(out)
     }
 
     /// Delete snapshots by policy: a `delete` chain entry per snapshot, the rows gone and the
@@ -455,28 +493,29 @@ fn chain_head(conn: &Connection) -> rusqlite::Result<(i64, String)> {
         .unwrap_or((0, GENESIS.to_owned())))
 }
 
-fn insert_entry(conn: &Connection, e: &EntryFields, prev: &str) -> rusqlite::Result<()> {
+/// Append `e` after `prev`; returns its hash.
+fn insert_entry(conn: &Connection, e: &EntryFields, prev: &str) -> rusqlite::Result<String> {
     let hash = chain::link(prev, &e.body_hash());
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO chain (seq, kind, snapshot_id, sha256, bytes, counter, record_id, \
          captured_at_ms, recorded_at_ms, reason, prev_hash, hash) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        params![
-            e.seq,
-            e.kind.as_str(),
-            e.snapshot_id,
-            e.sha256,
-            e.bytes,
-            e.counter,
-            e.record_id,
-            e.captured_at_ms,
-            e.recorded_at_ms,
-            e.reason,
-            prev,
-            hash
-        ],
-    )?;
-    Ok(())
+    )?
+    .execute(params![
+        e.seq,
+        e.kind.as_str(),
+        e.snapshot_id,
+        e.sha256,
+        e.bytes,
+        e.counter,
+        e.record_id,
+        e.captured_at_ms,
+        e.recorded_at_ms,
+        e.reason,
+        prev,
+        hash
+    ])?;
+    Ok(hash)
 }
 
 #[cfg(test)]

@@ -1,0 +1,196 @@
+//! Group commit: captures that arrive together share one directory fsync per fan-out
+//! directory and one SQLite transaction, instead of paying for both each.
+//!
+//! Each capture writes and fsyncs its own file and renames it into place on its own thread,
+//! without the store's lock ([`FootageDir::prepare`]), then queues itself. Whoever finds no
+//! commit under way becomes the leader: it takes everything queued (at most `max_batch`),
+//! commits it with [`FootageStore::commit_batch`] under the store's lock, hands every waiter
+//! its result and wakes them. Captures that arrive meanwhile form the next batch. There is no
+//! timer: a lone capture is committed at once, so a batch never waits for company; batches
+//! form only while a commit is already in flight. Nobody gets `Ok` before their file, its
+//! directory entry and their row are durable.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+use super::{FootageDir, FootageError, FootageStore, NewSnapshot, Snapshot};
+
+/// A snapshot to store, owned so it can wait in the queue.
+#[derive(Debug, Clone)]
+pub struct OwnedSnapshot {
+    pub jpeg: Arc<[u8]>,
+    pub width: u32,
+    pub height: u32,
+    pub counter: u32,
+    pub record_id: Option<String>,
+    pub captured_at_ms: i64,
+    pub reason: String,
+    pub thumbnail: Option<(u32, u32, Vec<u8>)>,
+}
+
+impl OwnedSnapshot {
+    fn borrow(&self) -> NewSnapshot<'_> {
+        NewSnapshot {
+            jpeg: &self.jpeg,
+            width: self.width,
+            height: self.height,
+            counter: self.counter,
+            record_id: self.record_id.as_deref(),
+            captured_at_ms: self.captured_at_ms,
+            reason: &self.reason,
+            thumbnail: self.thumbnail.as_ref().map(|(w, h, j)| (*w, *h, &j[..])),
+        }
+    }
+}
+
+/// Most snapshots in one transaction.
+pub const MAX_BATCH: usize = 32;
+
+struct Queue {
+    next_ticket: u64,
+    waiting: VecDeque<(u64, OwnedSnapshot, String)>,
+    done: HashMap<u64, Result<Snapshot, FootageError>>,
+    committing: bool,
+}
+
+/// The group-commit front of a [`FootageStore`] shared with other users (retention, export).
+pub struct GroupCommit {
+    store: Arc<Mutex<FootageStore>>,
+    dir: FootageDir,
+    queue: Mutex<Queue>,
+    wake: Condvar,
+    max_batch: usize,
+    batches: AtomicU64,
+    snapshots: AtomicU64,
+}
+
+impl GroupCommit {
+    pub fn new(store: Arc<Mutex<FootageStore>>, max_batch: usize) -> GroupCommit {
+        let dir = lock(&store).dir().clone();
+        GroupCommit {
+            store,
+            dir,
+            queue: Mutex::new(Queue {
+                next_ticket: 0,
+                waiting: VecDeque::new(),
+                done: HashMap::new(),
+                committing: false,
+            }),
+            wake: Condvar::new(),
+            max_batch: max_batch.max(1),
+            batches: AtomicU64::new(0),
+            snapshots: AtomicU64::new(0),
+        }
+    }
+
+    pub fn store(&self) -> &Arc<Mutex<FootageStore>> {
+        &self.store
+    }
+
+    /// `(transactions, snapshots)` committed so far, for the benchmark's mean batch size.
+    pub fn stats(&self) -> (u64, u64) {
+        (
+            self.batches.load(Ordering::Relaxed),
+            self.snapshots.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Store `snap` durably, possibly in one transaction with concurrent captures. `now_ms`
+    /// is read by the committing thread for the entries' `recorded_at_ms`. Returns when the
+    /// snapshot survives a power cut (or with the error that stopped it).
+    pub fn submit(
+        &self,
+        snap: OwnedSnapshot,
+        now_ms: &dyn Fn() -> i64,
+    ) -> Result<Snapshot, FootageError> {
+        let sha256 = self.dir.prepare(&snap.jpeg)?;
+        let mut q = lock(&self.queue);
+        let ticket = q.next_ticket;
+        q.next_ticket += 1;
+        q.waiting.push_back((ticket, snap, sha256));
+        loop {
+            if let Some(r) = q.done.remove(&ticket) {
+                return r;
+            }
+            if q.committing {
+                q = self.wake.wait(q).unwrap_or_else(|p| p.into_inner());
+                continue;
+            }
+            q.committing = true;
+            let n = q.waiting.len().min(self.max_batch);
+            let batch: Vec<_> = q.waiting.drain(..n).collect();
+            drop(q);
+            let mut leader = Leader {
+                group: self,
+                tickets: batch.iter().map(|b| b.0).collect(),
+                results: None,
+            };
+            leader.results = Some(self.commit(&batch, now_ms()));
+            drop(leader); // publishes the results and wakes everyone, even on panic
+            q = lock(&self.queue);
+        }
+    }
+
+    /// One transaction for the batch; if it fails, each snapshot alone, so one bad snapshot
+    /// does not fail the others and each gets its own error.
+    fn commit(
+        &self,
+        batch: &[(u64, OwnedSnapshot, String)],
+        now_ms: i64,
+    ) -> Vec<Result<Snapshot, FootageError>> {
+        let mut store = lock(&self.store);
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.snapshots
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        let items: Vec<(NewSnapshot, String)> = batch
+            .iter()
+            .map(|(_, s, h)| (s.borrow(), h.clone()))
+            .collect();
+        match store.commit_batch(&items, now_ms) {
+            Ok(snaps) => snaps.into_iter().map(Ok).collect(),
+            Err(e) if items.len() == 1 => vec![Err(e)],
+            Err(_) => items
+                .iter()
+                .map(|it| {
+                    store
+                        .commit_batch(std::slice::from_ref(it), now_ms)
+                        .map(|mut v| v.remove(0))
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Publishes a batch's results when dropped; if the commit panicked, its waiters get an error
+/// instead of waiting forever.
+struct Leader<'a> {
+    group: &'a GroupCommit,
+    tickets: Vec<u64>,
+    results: Option<Vec<Result<Snapshot, FootageError>>>,
+}
+
+impl Drop for Leader<'_> {
+    fn drop(&mut self) {
+        let mut q = lock(&self.group.queue);
+        match self.results.take() {
+            Some(rs) => {
+                for (t, r) in self.tickets.iter().zip(rs) {
+                    q.done.insert(*t, r);
+                }
+            }
+            None => {
+                for t in &self.tickets {
+                    q.done.insert(*t, Err(FootageError::CommitPanicked));
+                }
+            }
+        }
+        q.committing = false;
+        drop(q);
+        self.group.wake.notify_all();
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
