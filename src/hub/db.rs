@@ -204,19 +204,7 @@ impl HubDb {
             |r| r.get(0),
         )?;
         e.seq = next as u64;
-        tx.execute(
-            "INSERT INTO queue_events (seq, counter, kind, ticket, record_id, waiting, at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
-                next,
-                e.counter,
-                e.kind.as_str(),
-                e.ticket,
-                e.record_id.as_ref().map(RecordId::as_str),
-                e.waiting,
-                e.at
-            ],
-        )?;
+        crate::store::queue_store::insert_event(&tx, &e)?;
         tx.commit()?;
         Ok(e)
     }

@@ -54,19 +54,7 @@ pub fn apply_events(conn: &mut Connection, events: &[QueueEvent]) -> Result<Appl
                 after.updated_at
             ],
         )?;
-        tx.execute(
-            "INSERT INTO queue_events (seq, counter, kind, ticket, record_id, waiting, at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
-                e.seq as i64,
-                e.counter,
-                e.kind.as_str(),
-                e.ticket,
-                e.record_id.as_ref().map(RecordId::as_str),
-                e.waiting,
-                e.at
-            ],
-        )?;
+        insert_event(&tx, e)?;
         last = e.seq;
         done.applied += 1;
     }
@@ -76,6 +64,25 @@ pub fn apply_events(conn: &mut Connection, events: &[QueueEvent]) -> Result<Appl
     )?;
     tx.commit()?;
     Ok(done)
+}
+
+/// Append one event to a `queue_events` table (the appliance's catalog.db and the hub's hub.db
+/// share this table's shape).
+pub fn insert_event(conn: &Connection, e: &QueueEvent) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO queue_events (seq, counter, kind, ticket, record_id, waiting, at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            e.seq as i64,
+            e.counter,
+            e.kind.as_str(),
+            e.ticket,
+            e.record_id.as_ref().map(RecordId::as_str),
+            e.waiting,
+            e.at
+        ],
+    )?;
+    Ok(())
 }
 
 fn counter_state(conn: &Connection, counter: u32) -> Result<Option<CounterState>, StoreError> {
