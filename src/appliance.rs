@@ -1,5 +1,5 @@
 //! What the kiosk asks of the rest of the appliance: record-status lookups, satisfaction
-//! ratings for upload, and the state of the link to the central server.
+//! ratings for upload, the state of the link to the central server, and the health report.
 //!
 //! The kiosk runs as its own user and cannot write the stores; on a device these calls go to
 //! the daemon over its local socket. In `motcua demo` and in tests an in-process
@@ -71,4 +71,7 @@ pub trait ApplianceServices: Send + Sync + 'static {
     /// Keep a rating for upload (outbox); returns once it is stored durably.
     fn submit_rating(&self, rating: Rating) -> Result<(), RatingError>;
     fn link_state(&self) -> LinkState;
+    /// The appliance's health (disk, cameras, power, sync…) for the technician screen; an
+    /// error says why there is none (e.g. the daemon is not running).
+    fn health(&self) -> Result<crate::device::HealthReport, String>;
 }

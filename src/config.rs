@@ -80,6 +80,10 @@ pub struct KioskConfig {
     /// Seconds without a touch before the dim attract screen.
     #[serde(default = "default_attract")]
     pub attract_after_secs: u32,
+    /// Argon2id hash (PHC string) of the technician screen's PIN, written by provisioning
+    /// from `technician_pin`. None: the hidden gesture opens the technician screen directly.
+    #[serde(default)]
+    pub technician_pin_hash: Option<String>,
 }
 
 impl Default for KioskConfig {
@@ -88,6 +92,7 @@ impl Default for KioskConfig {
             language: Lang::Vi,
             idle_home_secs: default_idle_home(),
             attract_after_secs: default_attract(),
+            technician_pin_hash: None,
         }
     }
 }
@@ -339,6 +344,15 @@ impl Config {
             return Err(semantic(
                 "kiosk.attract_after_secs must not be shorter than kiosk.idle_home_secs".into(),
             ));
+        }
+        if let Some(h) = &self.kiosk.technician_pin_hash {
+            if !crate::review::auth::is_argon2id_hash(h) {
+                return Err(semantic(
+                    "kiosk.technician_pin_hash is not an Argon2id hash ($argon2id$…); set \
+                     technician_pin in the provisioning file and apply it again"
+                        .into(),
+                ));
+            }
         }
         if !(1024..=1024 * 1024 * 1024).contains(&self.catalog.max_bundle_bytes) {
             return Err(semantic(

@@ -26,7 +26,8 @@ use crate::store::{open_connection, queue_store, Access, CatalogStore, CATALOG_D
 
 #[derive(Debug, clap::Args)]
 pub struct ScreenshotArgs {
-    /// home, search:QUERY, procedure:CODE, queue, record:ID, officials, stats or rating.
+    /// home, search:QUERY, procedure:CODE, queue, record:ID, officials, stats, rating, pin or
+    /// technician.
     #[arg(long, default_value = "home")]
     pub screen: ScreenTarget,
     /// PNG file to write.
@@ -77,6 +78,10 @@ fn appliance_services(ctx: &Context, which: Services) -> Arc<dyn ApplianceServic
 
 fn deps(ctx: &Context, catalog: CurrentCatalog, background: bool, which: Services) -> KioskDeps {
     KioskDeps {
+        display: ctx.config.display.clone(),
+        // Only `motcua kiosk` on a device reads /etc/motcua, /run and /sys: not the demo (it
+        // would dim a laptop's backlight), not screenshots.
+        system_root: (which == Services::Daemon && background).then(|| PathBuf::from("/")),
         catalog,
         services: appliance_services(ctx, which),
         kiosk: ctx.config.kiosk.clone(),
@@ -109,7 +114,7 @@ pub fn run_kiosk(ctx: &Context, args: KioskArgs) -> anyhow::Result<()> {
     let shutdown = ShutdownSignal::install().context("installing the SIGTERM handler")?;
     let service = KioskService::from_env();
     let kiosk = Kiosk::new(deps(ctx, catalog, true, which)).map_err(no_display_hint)?;
-    if which == Services::Daemon {
+    if which == Services::Daemon && ctx.config.display.motion_wakes {
         kiosk.subscribe_motion(
             daemon_socket(&ctx.config, &ctx.data_dir),
             Duration::from_secs(ctx.config.kiosk.idle_home_secs.into()),

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::protocol::{Request, Response, WireError, MAX_LINE};
 use crate::appliance::{ApplianceServices, LinkState, LookupError, Rating, RatingError};
+use crate::device::HealthReport;
 use crate::record::{RecordId, RecordStatus};
 
 /// How long one call may take (a record lookup waits for the server).
@@ -82,6 +83,14 @@ impl ApplianceServices for DaemonClient {
         match self.call(&Request::LinkState) {
             Ok(Response::Link(s)) => s,
             _ => LinkState::Offline { since: None },
+        }
+    }
+
+    fn health(&self) -> Result<HealthReport, String> {
+        match self.call(&Request::Health) {
+            Ok(Response::Health(r)) => Ok(*r),
+            Ok(Response::Error(e)) | Err(e) => Err(e.message),
+            Ok(other) => Err(format!("unexpected answer {other:?}")),
         }
     }
 }

@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::appliance::{LinkState, LookupError, Rating, RatingError};
+use crate::device::HealthReport;
 use crate::record::{RecordId, RecordStatus};
 
 /// Longest request or answer line, in bytes.
@@ -36,6 +37,8 @@ pub enum Request {
     },
     /// Turn this connection into a stream of device events (motion, capture buttons).
     Subscribe,
+    /// The daemon's latest health report (the kiosk's technician screen).
+    Health,
 }
 
 /// A snapshot the daemon took for a `capture` request (field names as in `snapshots list`).
@@ -84,6 +87,7 @@ pub enum Response {
     Snapshot(Captured),
     Subscribed,
     Event(Notice),
+    Health(Box<HealthReport>),
     Error(WireError),
 }
 

@@ -158,6 +158,19 @@ async fn answer(ctx: &Arc<SyncContext>, req: Request) -> Response {
             Response::Error(WireError::failed("not handled here"))
         }
         Request::LinkState => Response::Link(ctx.link.state()),
+        Request::Health => {
+            let report = ctx
+                .device_health
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            match report {
+                Some(r) => Response::Health(Box::new(r)),
+                None => Response::Error(WireError::failed(
+                    "the daemon has not finished its first health check yet",
+                )),
+            }
+        }
         Request::SubmitRating { rating } => {
             if let Err(msg) = check_rating(&rating) {
                 return Response::Error(WireError::failed(msg));

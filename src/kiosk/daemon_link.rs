@@ -78,6 +78,9 @@ mod tests {
         fn link_state(&self) -> LinkState {
             LinkState::Online
         }
+        fn health(&self) -> Result<crate::device::HealthReport, String> {
+            Err("no daemon in this test".into())
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `DemoServices`: the in-process [`ApplianceServices`] for `motcua demo` and for a kiosk with
 //! no daemon yet. Its records are a fixed set whose dates move with today, so each shows its
-//! case on any day; ratings are appended to `ratings.jsonl` in the data directory and fsynced.
+//! case on any day; ratings are appended to `ratings.jsonl` in the data directory and fsynced;
+//! health is this machine's own (disk of the data directory, power, temperature).
 //!
 //! Demo record IDs (see docs/kiosk.md):
 //! - `000.00.14.H56-260105-0001` in progress, on schedule (received 2 days ago, due in 3)
@@ -19,6 +20,7 @@ use std::sync::Mutex;
 use chrono::{Days, Local, NaiveDate};
 
 use crate::appliance::{ApplianceServices, LinkState, LookupError, Rating, RatingError};
+use crate::device::health::{self, HealthReport};
 use crate::record::{RecordId, RecordStage, RecordStatus};
 
 /// File the demo appends ratings to, inside the data directory.
@@ -34,6 +36,8 @@ pub const DEMO_RECORD_IDS: [&str; 5] = [
 
 pub struct DemoServices {
     ratings: PathBuf,
+    /// Free space for the health report is measured here.
+    data_dir: PathBuf,
     /// Fixed "today" for tests and screenshots; None means the local date.
     today: Option<NaiveDate>,
     lock: Mutex<()>,
@@ -43,6 +47,7 @@ impl DemoServices {
     pub fn new(data_dir: &std::path::Path) -> DemoServices {
         DemoServices {
             ratings: data_dir.join(RATINGS_FILE),
+            data_dir: data_dir.to_owned(),
             today: None,
             lock: Mutex::new(()),
         }
@@ -120,6 +125,17 @@ impl ApplianceServices for DemoServices {
 
     fn link_state(&self) -> LinkState {
         LinkState::NotConfigured
+    }
+
+    /// This machine's real disk, power and temperature; no cameras, no server.
+    fn health(&self) -> Result<HealthReport, String> {
+        Ok(health::collect(health::HealthInputs {
+            root: std::path::Path::new("/"),
+            data_dir: &self.data_dir,
+            cameras: Vec::new(),
+            sync: health::SyncHealth::NotConfigured,
+            now: chrono::Utc::now(),
+        }))
     }
 }
 

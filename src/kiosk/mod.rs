@@ -2,7 +2,8 @@
 //! that copy their output into the Slint globals, and the wiring that connects both.
 //!
 //! Controllers: `navigation`, `keyboard`, `search_controller`, `procedure_view`, `queue_board`,
-//! `record_lookup`, `rating`, `info_views`, `status`, `idle`. Views: `views` (adapters) and
+//! `record_lookup`, `rating`, `info_views`, `status`, `idle`, `technician` (gesture and PIN;
+//! what the technician screen shows: `tech_info`). Views: `views` (adapters) and
 //! `ui` (generated from `ui/*.slint`). Wiring: `wiring`. Rendering without a display:
 //! `headless`. The in-process services for the demo: `demo_services`; the daemon's on a device:
 //! `daemon_link`. Motion from the daemon: `motion`. systemd READY/WATCHDOG/STOPPING: `service`. See `docs/kiosk.md`.
@@ -23,10 +24,13 @@ pub mod record_lookup;
 pub mod search_controller;
 pub mod service;
 pub mod status;
+pub mod tech_info;
+pub mod technician;
 pub mod ui;
 mod views;
 pub mod wiring;
 mod wiring_screens;
+mod wiring_tech;
 
 pub use wiring::{Kiosk, KioskDeps};
 
@@ -41,6 +45,10 @@ pub enum ScreenTarget {
     Officials,
     Stats,
     Rating,
+    /// The technician PIN pad (as after the hidden gesture).
+    Pin,
+    /// The technician screen, without asking the PIN.
+    Technician,
 }
 
 impl std::str::FromStr for ScreenTarget {
@@ -59,10 +67,12 @@ impl std::str::FromStr for ScreenTarget {
             ("officials", None) => ScreenTarget::Officials,
             ("stats", None) => ScreenTarget::Stats,
             ("rating", None) => ScreenTarget::Rating,
+            ("pin", None) => ScreenTarget::Pin,
+            ("technician", None) => ScreenTarget::Technician,
             _ => {
                 return Err(format!(
                     "unknown screen {s:?}: use home, search:QUERY, procedure:CODE, queue, \
-                     record:ID, officials, stats or rating"
+                     record:ID, officials, stats, rating, pin or technician"
                 ))
             }
         })

@@ -14,10 +14,14 @@ pub enum Screen {
     Officials,
     Stats,
     Rating,
+    /// The technician PIN pad (after the hidden gesture).
+    Pin,
+    /// The technician screen (after the PIN, or by itself after provisioning).
+    Technician,
 }
 
 impl Screen {
-    pub const ALL: [Screen; 8] = [
+    pub const ALL: [Screen; 10] = [
         Screen::Home,
         Screen::Search,
         Screen::Procedure,
@@ -26,6 +30,8 @@ impl Screen {
         Screen::Officials,
         Screen::Stats,
         Screen::Rating,
+        Screen::Pin,
+        Screen::Technician,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -38,6 +44,8 @@ impl Screen {
             Screen::Officials => "officials",
             Screen::Stats => "stats",
             Screen::Rating => "rating",
+            Screen::Pin => "pin",
+            Screen::Technician => "technician",
         }
     }
 

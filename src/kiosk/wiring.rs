@@ -23,10 +23,13 @@ use super::record_lookup::MAX_INPUT;
 use super::search_controller::SearchController;
 use super::ui::*;
 use super::views;
+use super::wiring_tech::{self, TechState};
 use crate::appliance::{ApplianceServices, LinkState, LookupError};
 use crate::catalog::{CatalogBundle, Lang};
-use crate::config::KioskConfig;
+use crate::config::{DisplayConfig, KioskConfig};
 use crate::current::{CatalogOrigin, CurrentCatalog};
+use crate::device::backlight::Backlight;
+use crate::device::display::{DisplayPower, NoScreenControl, ScreenPower, ScreenState};
 use crate::queue::CounterState;
 use crate::record::RecordStatus;
 
@@ -48,6 +51,11 @@ pub struct KioskDeps {
     pub background: bool,
     /// Fixed date and time for deterministic screenshots and tests; None: the local clock.
     pub now: Option<DateTime<FixedOffset>>,
+    /// Screen power: dim and switch off on idle (the backlight under `system_root`, if any).
+    pub display: DisplayConfig,
+    /// `/` on a device: the backlight, provisioning status and error files are read under it.
+    /// None (demo, screenshots): no system files, no backlight (the screen only goes black).
+    pub system_root: Option<PathBuf>,
 }
 
 pub(super) struct State {
@@ -78,6 +86,12 @@ pub(super) struct State {
     pub link: LinkState,
     /// Where the poller leaves new link states (background only).
     pub link_slot: Option<super::daemon_link::LinkSlot>,
+    /// The gesture, PIN and technician screen.
+    pub tech: TechState,
+    /// Screen power policy (awake → dimmed → off) and the screen it drives.
+    pub display: DisplayPower,
+    /// Ticks since start (the provisioning-error file is looked at every 5th).
+    pub ticks: u64,
 }
 
 impl State {
@@ -133,7 +147,23 @@ impl Kiosk {
                 super::daemon_link::LINK_POLL,
             )
         });
+        let screen: Box<dyn ScreenPower> = match deps.system_root.as_deref() {
+            Some(root) => match Backlight::find(root, deps.display.backlight.as_deref()) {
+                Ok(Some(b)) => Box::new(b),
+                Ok(None) => Box::new(NoScreenControl),
+                Err(e) => {
+                    tracing::warn!("display: {e}");
+                    Box::new(NoScreenControl)
+                }
+            },
+            None => Box::new(NoScreenControl),
+        };
+        let display = DisplayPower::new(deps.display.clone(), screen, deps.clock.now());
+        let tech = TechState::new(deps.kiosk.technician_pin_hash.clone(), deps.system_root);
         let state = Rc::new(RefCell::new(State {
+            tech,
+            display,
+            ticks: 0,
             link,
             link_slot,
             search: SearchController::new(bundle.clone()),
@@ -166,6 +196,7 @@ impl Kiosk {
         }));
         connect(&window, &state);
         views::push_all(&window, &state.borrow());
+        wiring_tech::check_auto_open(&window, &state, true);
         let mut kiosk = Kiosk {
             window,
             state,
@@ -276,6 +307,11 @@ impl Kiosk {
             T::Officials => go(&self.window, &self.state, Screen::Officials),
             T::Stats => go(&self.window, &self.state, Screen::Stats),
             T::Rating => go(&self.window, &self.state, Screen::Rating),
+            T::Pin => {
+                go(&self.window, &self.state, Screen::Pin);
+                wiring_tech::push_pin(&self.window, &self.state.borrow());
+            }
+            T::Technician => wiring_tech::open_screen(&self.window, &self.state),
         }
         Ok(())
     }
@@ -333,6 +369,17 @@ fn go_home(w: &KioskWindow, state: &Shared, reset_language: bool) {
 }
 
 fn tick(w: &KioskWindow, state: &Shared) {
+    let ticks = {
+        let mut s = state.borrow_mut();
+        s.ticks += 1;
+        let now = s.clock.now();
+        s.display.tick(now);
+        s.ticks
+    };
+    push_screen_power(w, &state.borrow());
+    if ticks % 5 == 0 {
+        wiring_tech::check_auto_open(w, state, false);
+    }
     let new_link = state.borrow().link_slot.as_ref().and_then(|s| s.take());
     if let Some(link) = new_link {
         if link != state.borrow().link {
@@ -349,7 +396,14 @@ fn tick(w: &KioskWindow, state: &Shared) {
         if thanks_done {
             s.thanks_at = None;
         }
-        (s.idle.tick(now), thanks_done)
+        let action = s.idle.tick(now);
+        // A provisioning error on the technician screen stays until someone closes it.
+        let action = if s.tech.pins_screen(s.nav.current()) {
+            IdleAction::Nothing
+        } else {
+            action
+        };
+        (action, thanks_done)
     };
     match action {
         IdleAction::GoHome => go_home(w, state, true),
@@ -399,15 +453,24 @@ fn connect(w: &KioskWindow, state: &Shared) {
     });
     let (wk, st) = (w.as_weak(), state.clone());
     let wake = move || {
-        let woke = match st.try_borrow_mut() {
+        let (woke, screen_was_off) = match st.try_borrow_mut() {
             Ok(mut s) => {
                 let now = s.clock.now();
-                s.idle.touched(now)
+                let off = s.display.state() != ScreenState::Awake;
+                s.display.activity(now);
+                (s.idle.touched(now), off)
             }
-            Err(_) => false,
+            Err(_) => (false, false),
         };
-        if let (true, Some(w)) = (woke, wk.upgrade()) {
-            w.global::<AppAdapter>().set_attract(false);
+        if let Some(w) = wk.upgrade() {
+            if woke {
+                w.global::<AppAdapter>().set_attract(false);
+            }
+            if screen_was_off {
+                if let Ok(s) = st.try_borrow() {
+                    push_screen_power(&w, &s);
+                }
+            }
         }
     };
     app.on_touched(wake.clone());
@@ -420,6 +483,16 @@ fn connect(w: &KioskWindow, state: &Shared) {
         }
     });
     super::wiring_screens::connect_screens(w, state);
+    wiring_tech::connect(w, state);
+}
+
+/// Black overlay while the screen is off (the backlight, if any, is already off).
+fn push_screen_power(w: &KioskWindow, st: &State) {
+    let app = w.global::<AppAdapter>();
+    let off = st.display.state() == ScreenState::Off;
+    if app.get_screen_off() != off {
+        app.set_screen_off(off);
+    }
 }
 
 /// Convert a Vec into a Slint model.

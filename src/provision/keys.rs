@@ -95,7 +95,7 @@ pub fn hash_password(password: &str) -> Result<String, KeyError> {
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|e| KeyError {
-            what: "hashing the supervisor password",
+            what: "hashing a password or PIN",
             message: e.to_string(),
         })
 }

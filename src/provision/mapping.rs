@@ -37,6 +37,9 @@ pub mod paths {
     /// In /run (tmpfs): the unapplied file stays on the FAT partition, so every boot retries
     /// and writes it again.
     pub const ERROR: &str = "run/motcua-provision/error";
+    /// Written when provisioning succeeded during this boot (tmpfs: gone at the next boot);
+    /// the kiosk then opens its technician screen by itself.
+    pub const APPLIED_THIS_BOOT: &str = "run/motcua-provision/applied";
 }
 
 /// Absolute path of an installed file on the real device (for values written into config).
@@ -56,20 +59,27 @@ fn q(s: &str) -> String {
 }
 
 /// motcua.toml's sections, in file order. Secrets appear only as paths to files.
-pub fn config_sections(p: &ProvisionFile) -> Vec<Section> {
+pub fn config_sections(p: &ProvisionFile, pin_hash: Option<&str>) -> Vec<Section> {
     let mut out = Vec::new();
     out.push(Section {
         name: "device",
         body: format!("name = {}\n", q(&p.device.name)),
     });
+    let mut kiosk = String::new();
     if let Some(lang) = p.kiosk.language {
         let l = match lang {
             crate::catalog::Lang::Vi => "vi",
             crate::catalog::Lang::En => "en",
         };
+        let _ = writeln!(kiosk, "language = {}", q(l));
+    }
+    if let Some(h) = pin_hash {
+        let _ = writeln!(kiosk, "technician_pin_hash = {}", q(h));
+    }
+    if !kiosk.is_empty() {
         out.push(Section {
             name: "kiosk",
-            body: format!("language = {}\n", q(l)),
+            body: kiosk,
         });
     }
     out.push(Section {

@@ -87,18 +87,22 @@ fn io<'a>(
 }
 
 /// Apply the file and record the outcome for the technician screen: on success remove the
-/// error file, on failure write the message into it. Returns the report or the error.
+/// error file and leave the this-boot marker ([`paths::APPLIED_THIS_BOOT`]), on failure write
+/// the message into the error file. Returns the report or the error.
 pub fn apply(opts: &Options) -> Result<Report, ProvisionError> {
     let err_path = opts.root.join(paths::ERROR);
+    if let Some(dir) = err_path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
     match provision(opts) {
         Ok(report) => {
             let _ = fsutil::remove_if_exists(&err_path);
+            let marker = opts.root.join(paths::APPLIED_THIS_BOOT);
+            let _ =
+                fsutil::write_atomic(&marker, format!("{}\n", opts.now).as_bytes(), 0o644, None);
             Ok(report)
         }
         Err(e) => {
-            if let Some(dir) = err_path.parent() {
-                let _ = std::fs::create_dir_all(dir);
-            }
             let text = format!("{}\n{e}\n", opts.now);
             let _ = fsutil::write_atomic(&err_path, text.as_bytes(), 0o644, None);
             Err(e)
@@ -132,8 +136,12 @@ pub fn provision(opts: &Options) -> Result<Report, ProvisionError> {
         opts.from.display(),
         opts.now
     );
+    let pin_hash = match &file.kiosk.technician_pin {
+        Some(pin) => Some(keys::hash_password(pin.get_ref())?),
+        None => None,
+    };
     let (config_text, pending) = mapping::render_config(
-        &mapping::config_sections(&file),
+        &mapping::config_sections(&file, pin_hash.as_deref()),
         mapping::config_knows,
         &header,
     );

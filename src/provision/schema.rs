@@ -55,6 +55,10 @@ pub struct Device {
 pub struct Kiosk {
     #[serde(default)]
     pub language: Option<crate::catalog::Lang>,
+    /// Secret: the PIN of the kiosk's technician screen (4–8 digits), stored only as an
+    /// Argon2id hash in `[kiosk] technician_pin_hash`, blanked on the FAT copy.
+    #[serde(default)]
+    pub technician_pin: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -176,6 +180,9 @@ pub fn secret_spans(p: &ProvisionFile) -> Vec<std::ops::Range<usize>> {
     }
     if let Some(w) = &p.network.wifi {
         spans.push(w.psk.span());
+    }
+    if let Some(pin) = &p.kiosk.technician_pin {
+        spans.push(pin.span());
     }
     spans
 }
@@ -305,6 +312,14 @@ impl ProvisionFile {
         }
         if self.supervisor.password.get_ref().chars().count() < 10 {
             return err("supervisor.password", "must be at least 10 characters");
+        }
+        if let Some(pin) = &self.kiosk.technician_pin {
+            if !crate::kiosk::technician::is_valid_pin(pin.get_ref()) {
+                return err(
+                    "kiosk.technician_pin",
+                    "must be 4 to 8 digits (or remove the line for no PIN)",
+                );
+            }
         }
         self.check_network()
     }

@@ -28,6 +28,8 @@ fn screens() -> Vec<ScreenTarget> {
         Officials,
         Stats,
         Rating,
+        Pin,
+        Technician,
     ]
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate};
 use i_slint_backend_testing::{ElementHandle, TestingBackend, TestingBackendOptions};
 use motcua::catalog::{parse_bundle, Lang, DEFAULT_MAX_BUNDLE_BYTES};
-use motcua::config::KioskConfig;
+use motcua::config::{DisplayConfig, KioskConfig};
 use motcua::current::{CatalogOrigin, CurrentCatalog};
 use motcua::kiosk::demo_services::{DemoServices, RATINGS_FILE};
 use motcua::kiosk::idle::MockClock;
@@ -35,6 +35,16 @@ pub fn fixture(width: u32, height: u32) -> Fixture {
 
 /// The same on any catalog (the layout test uses the full demo catalog).
 pub fn fixture_with(width: u32, height: u32, bundle: motcua::catalog::CatalogBundle) -> Fixture {
+    fixture_custom(width, height, bundle, |_| {})
+}
+
+/// The same, with the kiosk's dependencies adjusted by `adjust` before it starts.
+pub fn fixture_custom(
+    width: u32,
+    height: u32,
+    bundle: motcua::catalog::CatalogBundle,
+    adjust: impl FnOnce(&mut KioskDeps),
+) -> Fixture {
     let _ = slint::platform::set_platform(Box::new(TestingBackend::new(TestingBackendOptions {
         mock_time: true,
         threading: false,
@@ -45,7 +55,7 @@ pub fn fixture_with(width: u32, height: u32, bundle: motcua::catalog::CatalogBun
     let now = DateTime::parse_from_rfc3339("2026-11-20T09:00:00+07:00").unwrap();
     let services =
         DemoServices::new(dir.path()).with_today(NaiveDate::from_ymd_opt(2026, 11, 20).unwrap());
-    let kiosk = Kiosk::new(KioskDeps {
+    let mut deps = KioskDeps {
         catalog: CurrentCatalog {
             bundle,
             origin: CatalogOrigin::EmbeddedDemo,
@@ -55,14 +65,18 @@ pub fn fixture_with(width: u32, height: u32, bundle: motcua::catalog::CatalogBun
             language: Lang::Vi,
             idle_home_secs: 90,
             attract_after_secs: 300,
+            technician_pin_hash: None,
         },
         device_name: "test-kiosk".into(),
         catalog_db: None,
         clock: Arc::new(clock.clone()),
         background: false,
         now: Some(now),
-    })
-    .unwrap();
+        display: DisplayConfig::default(),
+        system_root: None,
+    };
+    adjust(&mut deps);
+    let kiosk = Kiosk::new(deps).unwrap();
     kiosk
         .window()
         .window()

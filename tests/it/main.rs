@@ -10,6 +10,7 @@ mod device_io;
 mod device_shutdown;
 mod kiosk_daemon;
 mod kiosk_layout;
+mod kiosk_tech;
 mod kiosk_ui;
 mod provision;
 mod recorder_cli;

@@ -178,6 +178,52 @@ fn filled_template_installs_config_secrets_and_keys() {
         "console=tty0 root=LABEL=RASPIROOT ro rootwait systemd.machine_id=0123456789abcdef0123456789abcdef systemd.hostname=kiosk-sanh-chinh\n"
     );
     assert!(!d.root().join("run/motcua-provision/error").exists());
+    assert!(
+        d.root().join("run/motcua-provision/applied").exists(),
+        "the kiosk's 'provisioned during this boot' marker"
+    );
+    assert!(
+        !config.contains("technician_pin"),
+        "no PIN in the template as shipped: {config}"
+    );
+}
+
+#[test]
+fn the_technician_pin_is_stored_as_a_hash_and_blanked_on_the_card() {
+    let d = Device::new();
+    let text = filled().replace("# technician_pin = \"\"", "technician_pin = \"2468\"");
+    assert!(text.contains("\ntechnician_pin = \"2468\""));
+    let out = d.provision(&text);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let config = d.read("etc/motcua/motcua.toml");
+    let parsed =
+        motcua::config::Config::parse(Path::new("motcua.toml"), config.as_bytes()).unwrap();
+    let hash = parsed.kiosk.technician_pin_hash.expect("hash written");
+    let mut gate = motcua::kiosk::technician::PinGate::new(Some(hash));
+    let now = std::time::Instant::now();
+    assert_eq!(
+        gate.check("2468", now),
+        motcua::kiosk::technician::PinCheck::Open
+    );
+    assert!(!config.contains("\"2468\""), "{config}");
+    let applied = fs::read_to_string(d.fat().join("motcua.toml.applied")).unwrap();
+    assert!(applied.contains("technician_pin = \"\""), "{applied}");
+
+    let bad = filled().replace("# technician_pin = \"\"", "technician_pin = \"12ab\"");
+    let out = d.provision(&bad);
+    assert!(!out.status.success());
+    let line = bad
+        .lines()
+        .position(|l| l.starts_with("technician_pin"))
+        .unwrap()
+        + 1;
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "motcua: error: {}:{line}: key `kiosk.technician_pin`: must be 4 to 8 digits (or remove the line for no PIN)\n",
+            d.file().display()
+        )
+    );
 }
 
 #[test]

@@ -1,0 +1,278 @@
+//! The kiosk's technician side and screen power, through Slint's testing backend: the hidden
+//! gesture and the PIN (with its lockout), the technician screen's facts from a fake system
+//! root, the provisioning-error screen opening by itself and staying through idle, and the
+//! screen going black (backlight off) after `off_after_secs` until a touch.
+
+use std::path::Path;
+use std::time::Duration;
+
+use i_slint_backend_testing::ElementHandle;
+use motcua::catalog::{parse_bundle, DEFAULT_MAX_BUNDLE_BYTES};
+use motcua::config::DisplayConfig;
+use motcua::device::backlight::create_fake;
+use motcua::kiosk::ui::*;
+use motcua::provision::mapping::paths;
+use slint::ComponentHandle;
+
+use super::kiosk_ui::{click, fixture_custom, screen, Fixture};
+use super::support::SMALL_CATALOG;
+
+const FINGERPRINT: &str = "3f:a1:09:77:c2:5e:aa:10:4b:de:91:02:6c:7d:e8:55:0a:19:b3:c4:d5:e6:f7:08:19:2a:3b:4c:5d:6e:7f:80";
+
+fn put(root: &Path, rel: &str, text: &str) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+fn provisioned_json() -> String {
+    format!(
+        r#"{{"device_name":"Kiosk sảnh chính","center_code":"xa-mau","hostname":"kiosk-sanh-chinh",
+  "device_public_key":"MCowBQYDK2VwAyEAk0r5x2c1","tls_fingerprint_sha256":"{FINGERPRINT}",
+  "keys_created":true,"pending_sections":[],"applied_copy":"/boot/firmware/motcua.toml.applied",
+  "cmdline_changed":true,"grow_commands":[],"grown":true,"warnings":[],
+  "applied_at":"2026-11-23T08:00:00Z"}}"#
+    )
+}
+
+/// A kiosk on the small catalog with a system root at `root` and the given PIN.
+fn kiosk(root: &Path, pin: Option<&str>, display: DisplayConfig) -> Fixture {
+    let bundle = parse_bundle(
+        &std::fs::read(SMALL_CATALOG).unwrap(),
+        DEFAULT_MAX_BUNDLE_BYTES,
+    )
+    .unwrap();
+    let hash = pin.map(|p| motcua::provision::keys::hash_password(p).unwrap());
+    let root = root.to_owned();
+    fixture_custom(800, 480, bundle, move |d| {
+        d.kiosk.technician_pin_hash = hash;
+        d.system_root = Some(root);
+        d.display = display;
+    })
+}
+
+fn value(f: &Fixture, label: &str) -> String {
+    ElementHandle::find_by_accessible_label(f.kiosk.window(), label)
+        .next()
+        .unwrap_or_else(|| {
+            let labels: Vec<String> =
+                i_slint_backend_testing::ElementQuery::from_root(f.kiosk.window())
+                    .match_descendants()
+                    .find_all()
+                    .iter()
+                    .filter_map(|e| e.accessible_label().map(|l| l.to_string()))
+                    .filter(|l| !l.is_empty())
+                    .collect();
+            panic!("no element labelled {label:?} on {}: {labels:?}", screen(f))
+        })
+        .accessible_value()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// A line of the technician screen's device card, from the model (lines scrolled out of the
+/// Flickable's view are not in the element tree).
+fn line(f: &Fixture, label: &str) -> String {
+    let lines = f.kiosk.window().global::<TechAdapter>().get_lines();
+    slint::Model::iter(&lines)
+        .find(|l| l.label == label)
+        .unwrap_or_else(|| panic!("no line {label:?}"))
+        .value
+        .to_string()
+}
+
+fn error_text(f: &Fixture) -> String {
+    f.kiosk
+        .window()
+        .global::<TechAdapter>()
+        .get_error_text()
+        .to_string()
+}
+
+fn tap_corner(f: &Fixture, times: usize, gap: Duration) {
+    for _ in 0..times {
+        click(f, "status-corner");
+        f.clock.advance(gap);
+    }
+}
+
+fn type_pin(f: &Fixture, pin: &str) {
+    for d in pin.chars() {
+        click(f, &d.to_string());
+    }
+    click(f, "OK");
+}
+
+#[test]
+fn the_hidden_gesture_then_the_pin_open_the_technician_screen() {
+    let root = tempfile::tempdir().unwrap();
+    put(root.path(), paths::STATUS, &provisioned_json());
+    let f = kiosk(root.path(), Some("2468"), DisplayConfig::default());
+    assert_eq!(screen(&f), "home", "nothing to report: the citizen's home");
+
+    tap_corner(&f, 4, Duration::from_millis(300));
+    f.clock.advance(Duration::from_secs(4));
+    tap_corner(&f, 1, Duration::from_millis(300));
+    assert_eq!(
+        screen(&f),
+        "home",
+        "taps spread over 5 s are not the gesture"
+    );
+    tap_corner(&f, 4, Duration::from_millis(300));
+    assert_eq!(screen(&f), "pin");
+
+    type_pin(&f, "1111");
+    assert_eq!(screen(&f), "pin");
+    let tech = f.kiosk.window().global::<TechAdapter>();
+    assert_eq!(
+        (tech.get_pin_message().to_string(), tech.get_pin_error()),
+        ("Mã PIN không đúng. Còn 4 lần thử.".to_string(), true)
+    );
+    assert_eq!(value(&f, "pin-dots"), "0", "the wrong PIN was cleared");
+    click(&f, "2");
+    click(&f, "4");
+    assert_eq!(value(&f, "pin-dots"), "2");
+    click(&f, "Xoá");
+    assert_eq!(value(&f, "pin-dots"), "1");
+    click(&f, "Xoá");
+    type_pin(&f, "2468");
+    assert_eq!(screen(&f), "technician");
+    assert_eq!(line(&f, "Vân tay chứng chỉ (SHA-256)"), FINGERPRINT);
+    assert_eq!(line(&f, "Mã trung tâm"), "xa-mau");
+    assert!(line(&f, "Phiên bản").starts_with("motcua "));
+    assert!(
+        !line(&f, "Địa chỉ IP").is_empty(),
+        "IP addresses or 'none' are always shown"
+    );
+    let health = tech.get_health();
+    assert!(
+        slint::Model::iter(&health).any(|h| h.name == "disk"),
+        "the health report has its disk line"
+    );
+    assert_eq!(tech.get_note(), "", "a PIN is set: no warning");
+    click(&f, "Đóng");
+    assert_eq!(screen(&f), "home");
+
+    // The technician walks away from the open screen: idle returns home as for citizens.
+    tap_corner(&f, 5, Duration::from_millis(100));
+    type_pin(&f, "2468");
+    assert_eq!(screen(&f), "technician");
+    f.clock.advance(Duration::from_secs(90));
+    f.kiosk.tick();
+    assert_eq!(screen(&f), "home");
+}
+
+#[test]
+fn five_wrong_pins_lock_the_pad_and_no_pin_opens_directly_with_a_warning() {
+    let root = tempfile::tempdir().unwrap();
+    let f = kiosk(root.path(), Some("2468"), DisplayConfig::default());
+    tap_corner(&f, 5, Duration::from_millis(100));
+    for _ in 0..5 {
+        type_pin(&f, "0000");
+    }
+    let tech = f.kiosk.window().global::<TechAdapter>();
+    assert_eq!(
+        tech.get_pin_message(),
+        "Nhập sai quá nhiều lần. Thử lại sau 60 giây."
+    );
+    type_pin(&f, "2468");
+    assert_eq!(screen(&f), "pin", "locked: even the right PIN waits");
+    f.clock.advance(Duration::from_secs(60));
+    type_pin(&f, "2468");
+    assert_eq!(screen(&f), "technician");
+    assert_eq!(
+        line(&f, "Cấu hình"),
+        "chưa cấu hình (không có provisioned.json)"
+    );
+
+    let open = tempfile::tempdir().unwrap();
+    let f = kiosk(open.path(), None, DisplayConfig::default());
+    tap_corner(&f, 5, Duration::from_millis(100));
+    assert_eq!(screen(&f), "technician", "no PIN configured");
+    assert!(f
+        .kiosk
+        .window()
+        .global::<TechAdapter>()
+        .get_note()
+        .contains("technician_pin"));
+}
+
+#[test]
+fn a_provisioning_error_opens_the_screen_by_itself_and_idle_does_not_hide_it() {
+    let root = tempfile::tempdir().unwrap();
+    let message = "/boot/firmware/motcua.toml:14: key `center.code`: must be a-z, 0-9 and '-'";
+    put(
+        root.path(),
+        paths::ERROR,
+        &format!("2026-11-23T08:00:00Z\n{message}\n"),
+    );
+    let f = kiosk(root.path(), Some("2468"), DisplayConfig::default());
+    assert_eq!(screen(&f), "technician", "no PIN for the error screen");
+    assert_eq!(error_text(&f), message);
+    assert_eq!(value(&f, "provision-error"), message, "shown at the top");
+    f.clock.advance(Duration::from_secs(400));
+    f.kiosk.tick();
+    assert_eq!(screen(&f), "technician", "idle does not hide the error");
+    click(&f, "Đóng");
+    assert_eq!(screen(&f), "home");
+    for _ in 0..5 {
+        f.kiosk.tick();
+    }
+    assert_eq!(screen(&f), "home", "the same error is not forced again");
+    let second = "/boot/firmware/motcua.toml:3: key `schema`: expected 1";
+    put(
+        root.path(),
+        paths::ERROR,
+        &format!("2026-11-23T08:05:00Z\n{second}\n"),
+    );
+    for _ in 0..5 {
+        f.kiosk.tick();
+    }
+    assert_eq!(screen(&f), "technician", "a new error opens it again");
+    assert_eq!(error_text(&f), second);
+}
+
+#[test]
+fn provisioning_applied_this_boot_shows_the_technician_screen_at_start() {
+    let root = tempfile::tempdir().unwrap();
+    put(root.path(), paths::STATUS, &provisioned_json());
+    put(
+        root.path(),
+        paths::APPLIED_THIS_BOOT,
+        "2026-11-23T08:00:00Z\n",
+    );
+    let f = kiosk(root.path(), Some("2468"), DisplayConfig::default());
+    assert_eq!(screen(&f), "technician");
+    assert_eq!(line(&f, "Thiết bị"), "Kiosk sảnh chính");
+    assert_eq!(error_text(&f), "");
+}
+
+#[test]
+fn the_screen_dims_then_goes_black_and_a_touch_wakes_it() {
+    let root = tempfile::tempdir().unwrap();
+    let bl = create_fake(root.path(), "10-0045", 255, 255).unwrap();
+    let read = |file: &str| std::fs::read_to_string(bl.join(file)).unwrap();
+    let display = DisplayConfig {
+        dim_after_secs: 120,
+        off_after_secs: 600,
+        dim_percent: 20,
+        ..DisplayConfig::default()
+    };
+    let f = kiosk(root.path(), None, display);
+    let app = f.kiosk.window().global::<AppAdapter>();
+    assert_eq!(read("brightness"), "255\n");
+    f.clock.advance(Duration::from_secs(120));
+    f.kiosk.tick();
+    assert_eq!(read("brightness"), "51\n", "20 % of 255");
+    assert!(!app.get_screen_off());
+    f.clock.advance(Duration::from_secs(480));
+    f.kiosk.tick();
+    assert_eq!(read("bl_power"), "4\n");
+    assert!(app.get_screen_off(), "black over everything");
+    click(&f, "screen-off");
+    assert!(!app.get_screen_off());
+    assert_eq!(
+        (read("bl_power"), read("brightness")),
+        ("0\n".to_string(), "255\n".to_string())
+    );
+}
