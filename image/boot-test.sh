@@ -10,7 +10,7 @@
 # The image's test-only unit (motcua-boottest.service) prints MOTCUA_TEST: lines on the console.
 #
 # Usage:  image/boot-test.sh IMAGE(.img or .img.xz) [WORKDIR]
-# Env:    BOOT_TIMEOUT=600  GROW_MIB=512  SMP=2  MEM=2G
+# Env:    BOOT_TIMEOUT=600  GROW_MIB=512  SMP=2  MEM=2G  INSTALL=1 (install missing tools)
 #         REQUIRE_APP=1     daemon and kiosk must be active (0: report only, for builds
 #                           without `motcua daemon` / `motcua kiosk`)
 # Output: WORKDIR/serial-1.log, serial-2.log, screen-1.png, screen-2.png; PASS/FAIL lines; exit 0
@@ -22,6 +22,24 @@ W=$(readlink -f "${2:-./boottest}")
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-600}; GROW_MIB=${GROW_MIB:-512}; SMP=${SMP:-2}; MEM=${MEM:-2G}
 REQUIRE_APP=${REQUIRE_APP:-1}
 PY=/usr/bin/python3
+# Tools: installed when missing (as root; INSTALL=0 to only check). On bookworm, QEMU comes from
+# bookworm-backports (7.2 cannot boot the trixie-backports kernel's virtio-gpu reliably).
+if [ "${INSTALL:-1}" = 1 ] && [ "$(id -u)" = 0 ]; then
+  need=()
+  command -v qemu-system-aarch64 >/dev/null || need+=(qemu-system-arm)
+  command -v mcopy >/dev/null || need+=(mtools)
+  command -v sfdisk >/dev/null || need+=(fdisk)
+  command -v xz >/dev/null || need+=(xz-utils)
+  if [ ${#need[@]} -gt 0 ]; then
+    opt=()
+    if grep -qs 'VERSION_CODENAME=bookworm' /etc/os-release; then
+      grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/ ||
+        echo "deb http://deb.debian.org/debian bookworm-backports main" > /etc/apt/sources.list.d/motcua-backports.list
+      opt=(-t bookworm-backports)
+    fi
+    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${opt[@]}" "${need[@]}"
+  fi
+fi
 for c in qemu-system-aarch64 mcopy mdir sfdisk xz; do command -v $c >/dev/null || { echo "missing $c (apt-get install -t bookworm-backports qemu-system-arm; mtools fdisk xz-utils)" >&2; exit 1; }; done
 mkdir -p "$W"; rm -f "$W"/serial-*.log "$W"/screen-*.png "$W"/qmp.sock
 IMG="$W/disk.img"
@@ -33,6 +51,7 @@ start=$(sfdisk -d "$IMG" | awk -F'[=,]' '/^[^ ]*1 :/ {gsub(/ /,"",$2); print $2}
 FAT="$IMG@@$((start*512))"
 TOKEN="boottest-token-$RANDOM$RANDOM"
 sed -e "s/^token = \"\"/token = \"$TOKEN\"/" -e 's/^password = ""/password = "boottest-password-1"/' \
+  -e 's|^camera = "/dev/video0"|camera = "synthetic"|' -e 's/^# technician_pin = ""/technician_pin = "2468"/' \
   "$REPO/image/motcua.toml.template" > "$W/motcua.toml"
 echo on > "$W/motcua-boottest"
 mcopy -o -i "$FAT" "$W/motcua.toml" "$W/motcua-boottest" ::/
@@ -112,6 +131,10 @@ check 1 "$L1" "kiosk cannot read secrets"         'kiosk-secrets .*Permission de
 check 1 "$L1" "daemon user can read secrets"      'daemon-secrets readable'
 check 1 "$L1" "/etc/motcua on the data partition" 'mount /etc/motcua .*/srv/motcua/etc|mount /etc/motcua /dev/vda3'
 check 1 "$L1" "catalog imported"                  'import .*'
+check "$REQUIRE_APP" "$L1" "snapshot through the daemon (synthetic camera)" 'capture \{"id":[0-9]+,"sha256":"[0-9a-f]{64}"'
+check "$REQUIRE_APP" "$L1" "kiosk opened its technician screen after provisioning" 'kiosk-technician [1-9]'
+check 1 "$L1" "technician PIN stored as a hash only" 'pin-hash yes'
+grep -aq '"2468"' "$L1" && { echo "FAIL  the technician PIN appears on the console"; fails=$((fails+1)); }
 grep -a 'MOTCUA_TEST: fat ' "$L1" | grep -q 'motcua.toml ' && { echo "FAIL  motcua.toml still on FAT"; fails=$((fails+1)); }
 grep -aq "$TOKEN" "$L1" && { echo "FAIL  the token appears on the console"; fails=$((fails+1)); }
 
@@ -127,14 +150,25 @@ check 1 "$L2" "firstboot skipped (file applied)"  'unit motcua-firstboot (inacti
 s1=$(value "$L1" catalog-stats | sed 's/applied [^ ]* //'); s2=$(value "$L2" catalog-stats | sed 's/applied [^ ]* //')
 if [ -n "$s1" ] && [ "$s1" = "$s2" ] && ! grep -qi error <<<"$s2"; then echo "PASS  catalog intact after SIGKILL mid-write: $s2"
 else echo "FAIL  catalog after kill: before [$s1] after [$s2]"; fails=$((fails+1)); fi
-check "$REQUIRE_APP" "$L2" "footage verified"     'snapshots-verify (ok|OK|verified)'
+check "$REQUIRE_APP" "$L2" "footage verified after SIGKILL mid-capture" 'snapshots-verify [0-9]+ chain entries, [1-9][0-9]* snapshots'
+grep -a 'MOTCUA_TEST: snapshots-verify' "$L2" | grep -q PROBLEM && { echo "FAIL  footage problems after the kill"; fails=$((fails+1)); }
+n1=$(value "$L1" snapshots-count | grep -o '^[0-9]*'); n2=$(value "$L2" snapshots-count | grep -o '^[0-9]*')
+if [ -n "$n1" ] && [ -n "$n2" ] && [ "$n2" -ge "$n1" ] && [ "$n1" -ge 3 ]; then echo "PASS  snapshots kept: $n1 after the captures, $n2 after the kill"
+else echo "$([ "$REQUIRE_APP" = 1 ] && echo FAIL || echo WARN)  snapshots: [$n1] before, [$n2] after"; [ "$REQUIRE_APP" = 1 ] && fails=$((fails+1)); fi
 d1=$(value "$L1" data | sed 's/.*size-mib=//'); d2=$(value "$L2" data | sed 's/.*size-mib=//')
 echo "INFO  data partition: ${d1:-?} MiB at first report, ${d2:-?} MiB at boot 2"
 [ -n "$d2" ] && [ "${d2:-0}" -gt 400 ] && echo "PASS  data partition grown" || { echo "FAIL  data partition not grown"; fails=$((fails+1)); }
 m1=$(value "$L1" hostname | sed 's/.*machine-id //'); m2=$(value "$L2" hostname | sed 's/.*machine-id //')
 [ -n "$m1" ] && [ "$m1" = "$m2" ] && echo "PASS  same machine id on both boots ($m2)" || { echo "FAIL  machine id $m1 -> $m2"; fails=$((fails+1)); }
 echo "INFO  journal boots: $(value "$L2" boots-in-journal)"
-for n in 1 2; do [ -s "$W/screen-$n.png" ] && echo "INFO  screenshot $W/screen-$n.png ($(stat -c %s "$W/screen-$n.png") bytes)"; done
+screen() {  # screen N EXPECTED NAME
+  local r
+  if [ ! -s "$W/screen-$1.png" ]; then r="no screendump"
+  elif r=$("$PY" "$HERE/screen-check.py" "$W/screen-$1.png" "$2"); then echo "PASS  $3: $r ($W/screen-$1.png)"; return; fi
+  if [ "$REQUIRE_APP" = 1 ]; then echo "FAIL  $3: $r"; fails=$((fails+1)); else echo "WARN  $3: $r"; warns=$((warns+1)); fi
+}
+screen 1 technician "boot 1 screen is the kiosk's technician screen (virtio-gpu)"
+screen 2 home "boot 2 screen is the kiosk's home screen (virtio-gpu)"
 echo "INFO  failed units on boot 2: $(grep -ac 'FAILED' "$L2" || true)"; grep -a 'FAILED' "$L2" | tr -d '\r' | head -5 | sed 's/^/      /'
 echo "== $fails failed, $warns warnings"
 [ $fails = 0 ]

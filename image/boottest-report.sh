@@ -2,8 +2,9 @@
 # boottest-report.sh - console report for image/boot-test.sh (QEMU). Installed in the image
 # but runs only when the test put /boot/firmware/motcua-boottest on the card. Prints lines
 # starting with MOTCUA_TEST: unit states, mounts, modes, provisioning result, the kiosk's lack
-# of access to footage and secrets, and catalog state; on boot 1 it imports a catalog and keeps
-# writing so the test can kill the machine mid-write.
+# of access to footage and secrets, catalog and footage state, `motcua doctor`; on boot 1 it
+# imports a catalog, takes snapshots, and keeps writing both so the test can kill the machine
+# mid-write.
 B=/boot/firmware
 say() { echo "MOTCUA_TEST: $*"; }
 M="motcua --config /etc/motcua/motcua.toml --data-dir /var/lib/motcua"
@@ -37,6 +38,17 @@ if [ "$n" = 1 ] && [ -f $B/boottest-catalog.json ]; then
   install -m 0644 $B/boottest-catalog.json /tmp/catalog.json
   say "import $(runuser -u motcua -- $M catalog import /tmp/catalog.json 2>&1 | tr '\n' ' ')"
 fi
+# Snapshots through the daemon (the test provisions counter 1 with camera = "synthetic").
+if [ "$n" = 1 ]; then
+  for i in 1 2 3; do
+    say "capture $(runuser -u motcua -- $M snapshots capture --counter 1 --record 000.00.14.H56-261123-000$i --reason manual 2>&1 | tr '\n' ' ')"
+  done
+fi
+say "snapshots-count $(runuser -u motcua -- $M snapshots list --counter 1 2>&1 >/dev/null | tail -1)"
+say "kiosk-technician $(journalctl -u motcua-kiosk -b --no-pager -o cat 2>/dev/null | grep -c 'technician screen: opened')"
+if grep -q '^technician_pin_hash = "\$argon2id\$' /etc/motcua/motcua.toml && ! grep -rq '2468' /etc/motcua/motcua.toml $B/motcua.toml.applied; then say "pin-hash yes"; else say "pin-hash no"; fi
+say "doctor $(motcua --config /etc/motcua/motcua.toml doctor 2>&1 | tr -s ' ' | tr '\n' '|')"
+say "kiosk-log $(journalctl -u motcua-kiosk -b --no-pager -o cat 2>/dev/null | tail -3 | tr '\n' '|')"
 say "catalog-stats $(runuser -u motcua -- $M catalog stats 2>&1 | head -3 | tr '\n' ' ')"
 say "catalog-integrity $(runuser -u motcua -- sqlite3 /var/lib/motcua/catalog.db 'PRAGMA integrity_check' 2>/dev/null || echo 'sqlite3 not installed')"
 say "boots-in-journal $(journalctl --list-boots --no-pager 2>/dev/null | wc -l)"
@@ -45,5 +57,6 @@ if [ "$n" = 1 ]; then
   # Keep writing (re-imports in a loop) so that the test's kill lands mid-write.
   say "writing"
   while :; do runuser -u motcua -- $M catalog import --allow-older /tmp/catalog.json >/dev/null 2>&1; done &
+  i=0; while :; do i=$((i + 1)); runuser -u motcua -- $M snapshots capture --counter 1 --record "000.00.14.H56-261123-$(printf %04d $((i % 9000 + 100)))" --reason manual >/dev/null 2>&1; done &
   sleep 30
 fi

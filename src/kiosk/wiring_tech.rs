@@ -226,6 +226,12 @@ pub(super) fn check_auto_open(w: &KioskWindow, state: &Shared, at_start: bool) {
         state.borrow_mut().tech.error_shown = error;
     }
     if new_error || just_provisioned {
+        let why = if new_error {
+            "provisioning error"
+        } else {
+            "provisioned during this boot"
+        };
+        tracing::info!("technician screen: opened by itself ({why})");
         open_screen(w, state);
     }
 }

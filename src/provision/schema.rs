@@ -278,8 +278,12 @@ impl ProvisionFile {
             if !text_ok(&c.name, 100) {
                 return err(&at("name"), "must be 1 to 100 characters");
             }
-            if !c.camera.starts_with("/dev/") || c.camera.contains("..") {
-                return err(&at("camera"), "must be a device path such as /dev/video0");
+            let device = c.camera.starts_with("/dev/") && !c.camera.contains("..");
+            if !device && c.camera != "synthetic" {
+                return err(
+                    &at("camera"),
+                    "must be a device path such as /dev/video0 (or \"synthetic\" for a test pattern)",
+                );
             }
             if let Some(p) = c.button_pin {
                 pins.push((p, at("button_pin")));

@@ -339,7 +339,7 @@ fn each_bad_case_names_line_key_and_reason() {
             "camera = \"/dev/video2\"",
             "camera = \"video2\"",
             "counters[1].camera",
-            "must be a device path such as /dev/video0",
+            "must be a device path such as /dev/video0 (or \"synthetic\" for a test pattern)",
         ),
         (
             "motion_pin = 4",

@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""screen-check.py PNG [home|technician]: is this the motcua kiosk drawing (not a blank or
+console screen), and which screen?
+
+Decodes the PNG (8-bit greyscale/RGB/RGBA, non-interlaced, as QEMU's screendump and Slint's
+renderer write) with the standard library only, and counts pixels in the kiosk's own colours:
+the top bar's primary blue (#0b4f8a) and the page background (#eef2f6). Prints the shares and
+exits 0 when both are present in kiosk-like amounts (primary >= 2 %, background >= 10 %).
+With a screen name it also tells the home screen (big blue tiles: primary >= 18 %) from the
+technician screen (white cards: primary 2-14 %); calibrated on `motcua screenshot` renderings
+at 800x480, 1024x768 and 1280x800 (home 24-43 %, technician 7.5-12 %).
+"""
+import struct
+import sys
+import zlib
+
+
+def decode(path):
+    data = open(path, "rb").read()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError(f"{path}: not a PNG")
+    pos, idat, hdr = 8, b"", None
+    while pos < len(data):
+        (n,) = struct.unpack(">I", data[pos:pos + 4])
+        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + n]
+        pos += 12 + n
+        if kind == b"IHDR":
+            hdr = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat += body
+        elif kind == b"IEND":
+            break
+    w, h, depth, ctype, _, _, interlace = hdr
+    if depth != 8 or interlace != 0 or ctype not in (0, 2, 6):
+        raise ValueError(f"{path}: unsupported PNG (depth {depth}, colour type {ctype}, interlace {interlace})")
+    bpp = {0: 1, 2: 3, 6: 4}[ctype]
+    raw, stride = zlib.decompress(idat), w * bpp
+    rows, prev = [], bytearray(stride)
+    for y in range(h):
+        f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b, c = prev[i], prev[i - bpp] if i >= bpp else 0
+            if f == 1: line[i] = (line[i] + a) & 255
+            elif f == 2: line[i] = (line[i] + b) & 255
+            elif f == 3: line[i] = (line[i] + (a + b) // 2) & 255
+            elif f == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        rows.append(bytes(line)); prev = line
+    return w, h, bpp, rows
+
+
+def near(px, rgb, tol=10):
+    return all(abs(p - q) <= tol for p, q in zip(px, rgb))
+
+
+def main():
+    w, h, bpp, rows = decode(sys.argv[1])
+    primary, bg, total = 0, 0, 0
+    for row in rows[::2]:
+        for x in range(0, w, 2):
+            px = row[x * bpp:x * bpp + 3] if bpp >= 3 else row[x:x + 1] * 3
+            total += 1
+            primary += near(px, (0x0B, 0x4F, 0x8A))
+            bg += near(px, (0xEE, 0xF2, 0xF6))
+    p, b = 100 * primary / total, 100 * bg / total
+    print(f"{w}x{h}: primary blue {p:.1f} %, background {b:.1f} %")
+    ok = p >= 2 and b >= 10
+    want = sys.argv[2] if len(sys.argv) > 2 else None
+    if want == "home":
+        ok = ok and p >= 18
+    elif want == "technician":
+        ok = ok and p < 14
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
