@@ -1,6 +1,6 @@
 //! A simulated number-taking queue: a pure, seeded generator of realistic [`QueueEvent`]s for
 //! a set of counters, driven by the time the caller gives it. Used by `motcua demo` (applied
-//! to `catalog.db` every few seconds) and meant for the hub's simulator mode.
+//! to `catalog.db` every few seconds) and by the hub's simulator mode (`hub::sim`).
 //!
 //! API: [`QueueSimulator::new`] (seed, counter numbers, first sequence number, start time),
 //! then [`QueueSimulator::advance_to`] with the current time, which returns the events due
@@ -74,6 +74,18 @@ impl QueueSimulator {
     /// The sequence number the next event will carry.
     pub fn next_seq(&self) -> u64 {
         self.next_seq
+    }
+
+    /// When the next event is due (None: no counters).
+    pub fn next_due(&self) -> Option<DateTime<FixedOffset>> {
+        self.counters.iter().map(|c| c.next_at).min()
+    }
+
+    /// The pace that gives about one event every `secs` seconds across `counters` counters
+    /// (a counter's cycle of call, start, finish takes ~375 s of simulated time).
+    pub fn pace_for(secs: f64, counters: usize) -> u32 {
+        let per_event = 125.0 / counters.max(1) as f64;
+        (per_event / secs.max(0.01)).round().clamp(1.0, 10_000.0) as u32
     }
 
     /// All events due at or before `now`, in time order.
@@ -213,5 +225,22 @@ mod tests {
         assert_eq!(first[0].seq, 10);
         let minute = sim.advance_to(t0() + Duration::seconds(60));
         assert!(minute.len() >= 4, "{} events in a minute", minute.len());
+        assert!(sim.next_due().unwrap() > t0() + Duration::seconds(60));
+    }
+
+    #[test]
+    fn pace_for_a_mean_gap_between_events() {
+        assert_eq!(QueueSimulator::pace_for(4.0, 4), 8);
+        assert_eq!(
+            QueueSimulator::pace_for(1000.0, 1),
+            1,
+            "never slower than life"
+        );
+        let counters = [1, 2, 3, 4];
+        let mut sim = QueueSimulator::new(3, &counters, 1, t0())
+            .with_pace(QueueSimulator::pace_for(4.0, counters.len()));
+        let hour = sim.advance_to(t0() + Duration::hours(1));
+        let gap = 3600.0 / hour.len() as f64;
+        assert!((2.0..8.0).contains(&gap), "{gap:.1} s between events");
     }
 }

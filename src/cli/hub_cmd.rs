@@ -4,15 +4,14 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Subcommand, ValueEnum};
 
 use super::Context;
-use crate::hub::sim::{EventSource, SimpleQueue};
 use crate::hub::{keys, HubDb, HubState};
 use crate::queue::{QueueEvent, QueueEventKind};
+use crate::queue_sim::QueueSimulator;
 use crate::record::{RecordId, RecordStage};
 
 #[derive(Debug, Subcommand)]
@@ -30,7 +29,7 @@ pub enum HubCommand {
         /// Seed of the simulator.
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Mean seconds between simulated events.
+        /// About how many seconds between simulated events (sets the simulator's speed).
         #[arg(long, default_value_t = 4.0)]
         sim_pace_secs: f64,
         /// Number of simulated counters.
@@ -135,13 +134,8 @@ pub fn run(ctx: &Context, cmd: HubCommand) -> anyhow::Result<()> {
             sim_pace_secs,
             sim_counters,
         } => {
-            let sim = simulate.then(|| {
-                SimpleQueue::new(
-                    seed,
-                    sim_counters,
-                    Duration::from_secs_f64(sim_pace_secs.max(0.05)),
-                )
-            });
+            let sim = simulate
+                .then(|| crate::hub::sim::simulator(seed, sim_counters, sim_pace_secs.max(0.05)));
             serve(listen, &data, sim)
         }
         HubCommand::Keygen { data } => {
@@ -255,7 +249,7 @@ pub fn run(ctx: &Context, cmd: HubCommand) -> anyhow::Result<()> {
 fn serve(
     listen: SocketAddr,
     data: &std::path::Path,
-    sim: Option<SimpleQueue>,
+    sim: Option<QueueSimulator>,
 ) -> anyhow::Result<()> {
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async {
@@ -268,25 +262,9 @@ fn serve(
             listener.local_addr()?
         );
         if let Some(sim) = sim {
-            tokio::spawn(simulate(state.clone(), sim));
+            tokio::spawn(crate::hub::sim::run(state.clone(), sim));
         }
         crate::hub::serve(listener, state, crate::daemon::shutdown::os_signal()).await?;
         Ok(())
     })
-}
-
-/// Append simulated events until the process ends.
-pub async fn simulate(state: HubState, mut source: impl EventSource) {
-    loop {
-        let (delay, event) = source.next_event(chrono::Utc::now());
-        tokio::time::sleep(delay).await;
-        match state.push_event(&event) {
-            Ok(stored) => {
-                if let Some(s) = SimpleQueue::record_for(&stored, chrono::Utc::now()) {
-                    let _ = state.db().set_record(&s);
-                }
-            }
-            Err(e) => tracing::warn!("simulator: {e}"),
-        }
-    }
 }

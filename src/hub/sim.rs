@@ -1,121 +1,59 @@
-//! The hub's queue simulator (`motcua hub serve --simulate`): a seeded generator of realistic
-//! counter activity — call, start with a record ID, finish or no-show, the odd pause — that
-//! the hub appends to its event log as if officers were working.
-//!
-//! The hub only needs an [`EventSource`]; the kiosk issue's pure `QueueSimulator`
-//! (`src/queue_sim.rs`) is meant to implement it once merged. Until then [`SimpleQueue`] is
-//! the hub's own small generator. No I/O here; time comes in as arguments.
+//! The hub's simulator mode (`motcua hub serve --simulate`): the shared seeded generator
+//! [`QueueSimulator`] (`src/queue_sim.rs`, also behind `motcua demo`) run on the hub's clock,
+//! each event appended to the hub's log when it is due as if officers were working, and the
+//! records it starts made known to record lookups.
 
-use std::time::Duration;
+use chrono::{DateTime, FixedOffset, Utc};
 
-use chrono::{DateTime, SecondsFormat, Utc};
-
+use super::HubState;
 use crate::queue::{QueueEvent, QueueEventKind};
-use crate::record::{RecordId, RecordStage, RecordStatus};
+use crate::queue_sim::QueueSimulator;
+use crate::record::{RecordStage, RecordStatus};
 
-/// Something that produces the next queue event and how long to wait before it.
-/// The hub assigns `seq`; whatever the source put there is ignored.
-pub trait EventSource: Send + 'static {
-    fn next_event(&mut self, now: DateTime<Utc>) -> (Duration, QueueEvent);
+/// A simulator for `counters` counters (numbered from 1) giving about one event every
+/// `pace_secs` seconds, starting now.
+pub fn simulator(seed: u64, counters: u32, pace_secs: f64) -> QueueSimulator {
+    let numbers: Vec<u32> = (1..=counters.max(1)).collect();
+    let pace = QueueSimulator::pace_for(pace_secs, numbers.len());
+    QueueSimulator::new(seed, &numbers, 1, Utc::now().fixed_offset()).with_pace(pace)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    Idle,
-    Called,
-    Serving,
-    Paused,
+/// The status lookups answer for a record the simulator started: in progress, due in 5 days.
+pub fn record_for(event: &QueueEvent) -> Option<RecordStatus> {
+    if event.kind != QueueEventKind::Started {
+        return None;
+    }
+    let id = event.record_id.clone()?;
+    let received = id.received_on();
+    Some(RecordStatus {
+        id,
+        procedure: None,
+        stage: RecordStage::InProgress,
+        received_on: received,
+        due_on: received + chrono::Days::new(5),
+        completed_on: None,
+    })
 }
 
-/// A few counters cycling through tickets, deterministic for a seed.
-pub struct SimpleQueue {
-    rng: u64,
-    counters: Vec<(u32, Phase, u32, u32)>,
-    /// Mean seconds between events.
-    pace: f64,
-    records: u32,
-}
-
-impl SimpleQueue {
-    pub fn new(seed: u64, counters: u32, pace: Duration) -> SimpleQueue {
-        SimpleQueue {
-            rng: seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407)
-                | 1,
-            counters: (1..=counters.max(1))
-                .map(|c| (c, Phase::Idle, 0, 3))
-                .collect(),
-            pace: pace.as_secs_f64(),
-            records: 0,
+/// Append simulated events as they fall due, until the process ends. The hub assigns `seq`.
+pub async fn run(state: HubState, mut sim: QueueSimulator) {
+    let now = || -> DateTime<FixedOffset> { Utc::now().fixed_offset() };
+    while let Some(due) = sim.next_due() {
+        if let Ok(wait) = (due - now()).to_std() {
+            tokio::time::sleep(wait).await;
         }
-    }
-
-    fn next_u32(&mut self, n: u32) -> u32 {
-        self.rng ^= self.rng << 13;
-        self.rng ^= self.rng >> 7;
-        self.rng ^= self.rng << 17;
-        (self.rng % n.max(1) as u64) as u32
-    }
-
-    /// Record statuses for records the simulator started (so lookups find them).
-    pub fn record_for(event: &QueueEvent, now: DateTime<Utc>) -> Option<RecordStatus> {
-        let id = event.record_id.clone()?;
-        let received = id.received_on();
-        Some(RecordStatus {
-            id,
-            procedure: None,
-            stage: RecordStage::InProgress,
-            received_on: received,
-            due_on: received + chrono::Days::new(5),
-            completed_on: None,
-        })
-        .filter(|_| now.timestamp() > 0)
-    }
-}
-
-impl EventSource for SimpleQueue {
-    fn next_event(&mut self, now: DateTime<Utc>) -> (Duration, QueueEvent) {
-        let i = self.next_u32(self.counters.len() as u32) as usize;
-        let roll = self.next_u32(100);
-        let (counter, phase, ticket, waiting) = self.counters[i];
-        let mut record_id = None;
-        let (kind, next, ticket, waiting) = match phase {
-            Phase::Idle if roll < 5 => (QueueEventKind::Paused, Phase::Paused, ticket, waiting),
-            Phase::Idle => (
-                QueueEventKind::Called,
-                Phase::Called,
-                ticket + 1,
-                (waiting + self.next_u32(3)).saturating_sub(1),
-            ),
-            Phase::Called if roll < 10 => (QueueEventKind::NoShow, Phase::Idle, ticket, waiting),
-            Phase::Called => {
-                self.records += 1;
-                let id = format!(
-                    "000.00.14.H56-{}-{:04}",
-                    now.format("%y%m%d"),
-                    self.records % 10_000
-                );
-                record_id = RecordId::parse(&id).ok();
-                (QueueEventKind::Started, Phase::Serving, ticket, waiting)
+        for event in sim.advance_to(now()) {
+            match state.push_event(&event) {
+                Ok(stored) => {
+                    if let Some(s) = record_for(&stored) {
+                        if let Err(e) = state.db().set_record(&s) {
+                            tracing::warn!("simulator: {e}");
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!("simulator: {e}"),
             }
-            Phase::Serving => (QueueEventKind::Finished, Phase::Idle, ticket, waiting),
-            Phase::Paused => (QueueEventKind::Opened, Phase::Idle, ticket, waiting),
-        };
-        self.counters[i] = (counter, next, ticket, waiting);
-        let label = format!("{}", counter * 1000 + ticket % 1000);
-        let event = QueueEvent {
-            seq: 0,
-            counter,
-            kind,
-            ticket: matches!(kind, QueueEventKind::Called | QueueEventKind::Started)
-                .then_some(label),
-            record_id,
-            waiting: Some(waiting),
-            at: now.to_rfc3339_opts(SecondsFormat::Secs, true),
-        };
-        let delay = self.pace * (0.5 + self.next_u32(1000) as f64 / 1000.0);
-        (Duration::from_secs_f64(delay), event)
+        }
     }
 }
 
@@ -124,20 +62,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn simulated_events_are_valid_and_deterministic() {
-        let now = Utc::now();
-        let run = |seed| {
-            let mut s = SimpleQueue::new(seed, 4, Duration::from_secs(3));
-            (0..200).map(|_| s.next_event(now).1).collect::<Vec<_>>()
-        };
-        let a = run(7);
-        assert_eq!(a, run(7));
-        assert_ne!(a, run(8));
-        for e in &a {
+    fn started_records_become_lookups_and_nothing_else_does() {
+        let mut sim = simulator(7, 3, 0.5);
+        let events = sim.advance_to(Utc::now().fixed_offset() + chrono::Duration::minutes(10));
+        assert!(events.len() > 20, "{} events", events.len());
+        let records: Vec<_> = events.iter().filter_map(record_for).collect();
+        let started = events
+            .iter()
+            .filter(|e| e.kind == QueueEventKind::Started)
+            .count();
+        assert_eq!(records.len(), started);
+        assert!(records
+            .iter()
+            .all(|r| r.stage == RecordStage::InProgress && r.due_on > r.received_on));
+    }
+
+    #[tokio::test]
+    async fn the_hub_appends_events_when_due_and_knows_their_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = HubState::open(dir.path()).unwrap();
+        // ~20 ms apart: a second of real time gives dozens of events.
+        let task = tokio::spawn(run(state.clone(), simulator(5, 2, 0.02)));
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        task.abort();
+        let events = state.db().events_after(0, 10_000).unwrap();
+        assert!(events.len() >= 10, "{} events", events.len());
+        for (i, e) in events.iter().enumerate() {
+            assert_eq!(e.seq, i as u64 + 1, "the hub numbers them");
             e.check().unwrap();
         }
-        assert!(a
-            .iter()
-            .any(|e| e.kind == QueueEventKind::Started && e.record_id.is_some()));
+        let started = events.iter().rev().find_map(|e| e.record_id.clone());
+        let id = started.expect("some record was started");
+        assert!(state.db().record(&id).unwrap().is_some(), "{id:?} is known");
     }
 }
