@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One command for every test: install what is needed, then formatting, lints and the tests.
 # Longer suites run only when asked: MOTCUA_VM_TESTS=1 (QEMU hardware guest),
-# MOTCUA_IMAGE_TESTS=1 (build and boot the Pi image).
+# MOTCUA_IMAGE_TESTS=1 (the .deb in a chroot; build and boot the Pi image).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --tests
@@ -21,6 +21,8 @@ if [ "${MOTCUA_VM_TESTS:-0}" = 1 ]; then
   tests/vm/device.sh
 fi
 if [ "${MOTCUA_IMAGE_TESTS:-0}" = 1 ] && [ -x image/boot-test.sh ]; then
+  echo "== the .deb installed, removed and purged in a fresh chroot (this machine's arch)"
+  image/deb-test.sh
   echo "== image build and boot test"
-  DEB=1 image/cross-build.sh && image/build.sh && image/boot-test.sh
+  DEB=1 image/cross-build.sh && image/build.sh && image/boot-test.sh out/*.img.xz
 fi
