@@ -79,7 +79,9 @@ boot() {
   mcopy -o -n -i "$FAT" "::/$K" "$W/vmlinuz"; mcopy -o -n -i "$FAT" "::/$I" "$W/initrd.img"
   mcopy -o -n -i "$FAT" ::/cmdline.txt "$W/cmdline.txt"
   local cmdline
-  cmdline="$(sed -e 's/console=ttyS[0-9][^ ]*//g; s/console=ttyAMA[0-9]*[^ ]*//g' "$W/cmdline.txt" | tr -s ' ' | tr -d '\n') console=ttyAMA0"
+  # Under TCG on a busy 2-core host udev can take minutes to settle: give devices (the data
+  # partition by label) 5 minutes instead of systemd's 90 s before the emergency shell.
+  cmdline="$(sed -e 's/console=ttyS[0-9][^ ]*//g; s/console=ttyAMA[0-9]*[^ ]*//g' "$W/cmdline.txt" | tr -s ' ' | tr -d '\n') console=ttyAMA0 systemd.default_device_timeout_sec=300"
   echo "== boot $n: $K; cmdline: $cmdline"
   local t0=$SECONDS
   qemu-system-aarch64 -M virt -cpu cortex-a72 -smp "$SMP" -m "$MEM" \

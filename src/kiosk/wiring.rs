@@ -398,7 +398,7 @@ fn tick(w: &KioskWindow, state: &Shared) {
         }
         let action = s.idle.tick(now);
         // A provisioning error on the technician screen stays until someone closes it.
-        let action = if s.tech.pins_screen(s.nav.current()) {
+        let action = if s.tech.holds_screen(s.nav.current()) {
             IdleAction::Nothing
         } else {
             action

@@ -47,7 +47,7 @@ impl TechState {
     }
 
     /// The technician screen is showing a provisioning error (idle must not hide it).
-    pub fn pins_screen(&self, current: Screen) -> bool {
+    pub fn holds_screen(&self, current: Screen) -> bool {
         current == Screen::Technician
             && self
                 .info
@@ -222,9 +222,8 @@ pub(super) fn check_auto_open(w: &KioskWindow, state: &Shared, at_start: bool) {
     let error = tech_info::read_provision_error(&root);
     let new_error = error.is_some() && error != state.borrow().tech.error_shown;
     let just_provisioned = at_start && tech_info::provisioned_this_boot(&root);
-    if error.is_some() || at_start {
-        state.borrow_mut().tech.error_shown = error;
-    }
+    // Forget a fixed error, so that it opens the screen again if it comes back.
+    state.borrow_mut().tech.error_shown = error;
     if new_error || just_provisioned {
         let why = if new_error {
             "provisioning error"
