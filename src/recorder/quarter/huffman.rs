@@ -8,8 +8,9 @@
 //! value bits are read separately; codes longer than `FAST` bits take the canonical
 //! `maxcode` walk. All paths give the same result (see the tests).
 
-/// Bits looked up at once. 10 bits: the two tables of a Huffman table take 6 KiB, and on the
-/// benchmark's frames 10 and 11 bits measured the same (11: 12 KiB per table).
+/// Bits looked up at once. With 10, the two tables of a Huffman table take 6 KiB and ~96 % of
+/// the AC symbols of the dense benchmark frames are decoded by one look-up (not tuned further:
+/// each extra bit doubles the tables).
 pub(super) const FAST: u32 = 10;
 const FAST_SIZE: usize = 1 << FAST;
 
