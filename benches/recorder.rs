@@ -4,8 +4,14 @@
 //! docs/benchmarks.md.
 //!
 //! `cargo bench --bench recorder` (env `BENCH_N` = snapshots per case, default 300;
-//! `BENCH_PARTS=1` prints only the CPU cost of the parts, without storage). Pins itself to the
-//! first CPU it is allowed on, so `taskset -c 1 …` chooses the core.
+//! `BENCH_PARTS=1` prints only the CPU cost of the parts, without storage, as process CPU time
+//! so it is less sensitive to other load; `BENCH_SET=noise` or `=scene` runs one frame set).
+//! Pins itself to the first CPU it is allowed on, so `taskset -c 1 …` chooses the core.
+//!
+//! Two frame sets, both encoded at quality 85 by `jpeg-encoder` (4:2:0):
+//! - *noise*: colour bars + per-pixel noise (`synthetic::pattern`), very dense: the worst case;
+//! - *scene*: a natural-image-like scene (`synthetic::scene`: gradients, edges, text-like
+//!   detail, mild sensor noise), closer to what a camera at a counter sends.
 //!
 //! Two load shapes per frame size and path:
 //! - *1 at a time*: one trigger, wait for its acknowledgement, next trigger. Latency of a lone
@@ -17,9 +23,19 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use motcua::recorder::camera::synthetic::pattern;
+use motcua::recorder::camera::synthetic::{pattern, scene};
 use motcua::recorder::footage::{FootageStore, GroupCommit, OwnedSnapshot};
 use motcua::recorder::{jpeg, thumbnail};
+
+/// The frame sets: name and generator.
+type Gen = fn(u32, u32, usize) -> Vec<u8>;
+fn sets() -> Vec<(&'static str, Gen)> {
+    let all: [(&'static str, Gen); 2] = [("noise", pattern), ("scene", scene)];
+    let only = std::env::var("BENCH_SET").ok();
+    all.into_iter()
+        .filter(|(n, _)| only.as_deref().is_none_or(|o| o == *n))
+        .collect()
+}
 
 /// Trigger threads in the burst shape.
 const BURST: usize = 4;
@@ -148,33 +164,57 @@ fn ms(d: Duration) -> String {
     format!("{:.1}", d.as_secs_f64() * 1000.0)
 }
 
-/// CPU cost of the parts, without storage: mean ms of `f` over `n` runs.
+/// Process CPU time (all threads) in ms.
+fn cpu_ms() -> f64 {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: writes into the timespec we own.
+    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut t) };
+    t.tv_sec as f64 * 1e3 + t.tv_nsec as f64 / 1e6
+}
+
+/// CPU cost of the parts, without storage: mean process CPU ms of `f` over `n` runs.
 fn mean_ms(n: usize, mut f: impl FnMut()) -> String {
-    let t = Instant::now();
+    let t = cpu_ms();
     for _ in 0..n {
         f();
     }
-    ms(t.elapsed() / n as u32)
+    format!("{:.1}", (cpu_ms() - t) / n as f64)
+}
+
+/// The load average (1, 5, 15 min), to print beside the numbers.
+fn load() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
 }
 
 fn parts() {
-    println!("| frame | thumbnail (ours) | thumbnail (jpeg-decoder 1/4) | SHA-256 | full decode + re-encode |");
-    println!("|---|---|---|---|---|");
-    for (w, h) in [(1280u32, 720u32), (1920, 1080)] {
-        let f = jpeg::encode_rgb(&pattern(w, h, 3), w, h, 85).unwrap();
-        let ours = mean_ms(50, || drop(thumbnail::make(&f).unwrap()));
-        let jd = mean_ms(50, || {
-            let mut d = jpeg_decoder::Decoder::new(&f[..]);
-            d.scale(320, 180).unwrap();
-            drop(d.decode().unwrap())
-        });
-        let sha = mean_ms(50, || drop(motcua::recorder::chain::sha256_hex(&f)));
-        let full = mean_ms(10, || {
-            let rgb = jpeg_decoder::Decoder::new(&f[..]).decode().unwrap();
-            drop(jpeg::encode_rgb(&rgb, w, h, 85).unwrap())
-        });
-        println!("| {w}×{h} | {ours} | {jd} | {sha} | {full} |");
+    println!("load average at start: {}", load());
+    println!("CPU ms per frame (process CPU time, all threads)\n");
+    println!("| frames | frame | JPEG size | thumbnail (ours) | thumbnail (jpeg-decoder 1/4) | SHA-256 | full decode + re-encode |");
+    println!("|---|---|---|---|---|---|---|");
+    for (set, gen) in sets() {
+        for (w, h) in [(1280u32, 720u32), (1920, 1080)] {
+            let f = jpeg::encode_rgb(&gen(w, h, 3), w, h, 85).unwrap();
+            let ours = mean_ms(50, || drop(thumbnail::make(&f).unwrap()));
+            let jd = mean_ms(50, || {
+                let mut d = jpeg_decoder::Decoder::new(&f[..]);
+                d.scale(320, 180).unwrap();
+                drop(d.decode().unwrap())
+            });
+            let sha = mean_ms(50, || drop(motcua::recorder::chain::sha256_hex(&f)));
+            let full = mean_ms(10, || {
+                let rgb = jpeg_decoder::Decoder::new(&f[..]).decode().unwrap();
+                drop(jpeg::encode_rgb(&rgb, w, h, 85).unwrap())
+            });
+            let kb = f.len() / 1024;
+            println!("| {set} | {w}×{h} | {kb} KiB | {ours} | {jd} | {sha} | {full} |");
+        }
     }
+    println!("load average at end: {}", load());
 }
 
 fn main() {
@@ -193,62 +233,71 @@ fn main() {
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let (store, _) = FootageStore::open_writer(dir.path(), 0).unwrap();
     let commits = GroupCommit::new(Arc::new(Mutex::new(store)), 32);
-    println!("pinned to CPU {cpu}; {n} snapshots per case (baseline: n/3, at least 20)\n");
     println!(
-        "| frame | JPEG size | path | triggers | snapshots/s | p50 ms | p99 ms | thumbnail ms | store ms | per commit |"
+        "pinned to CPU {cpu}; {n} snapshots per case (baseline: n/3, at least 20); load average at start: {}\n",
+        load()
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!(
+        "| frames | frame | JPEG size | path | triggers | snapshots/s | p50 ms | p99 ms | thumbnail ms | store ms | per commit |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let mut ratios = Vec::new();
-    for (w, h) in [(1280u32, 720u32), (1920, 1080)] {
-        let base = jpeg::encode_rgb(&pattern(w, h, 3), w, h, 85).unwrap();
-        let kb = base.len() / 1024;
-        for threads in [1, BURST] {
-            let tag = format!("{w} {threads}");
-            let a = run(
-                &commits,
-                Path::Ours,
-                &base,
-                w,
-                h,
-                n,
-                threads,
-                &format!("ours {tag}"),
-            );
-            let bn = (n / 3).max(20);
-            let b = run(
-                &commits,
-                Path::Baseline,
-                &base,
-                w,
-                h,
-                bn,
-                threads,
-                &format!("base {tag}"),
-            );
-            let shape = if threads == 1 {
-                "1 at a time".to_owned()
-            } else {
-                format!("{threads} at once")
-            };
-            for (name, s) in [
-                ("as-is + DCT-scaled thumbnail", &a),
-                ("baseline: decode + re-encode", &b),
-            ] {
-                println!(
-                    "| {w}×{h} | {kb} KiB | {name} | {shape} | {:.0} | {} | {} | {} | {} | {:.1} |",
-                    s.per_sec,
-                    ms(s.p50),
-                    ms(s.p99),
-                    ms(s.thumb),
-                    ms(s.store),
-                    s.batch
+    for (set, gen) in sets() {
+        for (w, h) in [(1280u32, 720u32), (1920, 1080)] {
+            let base = jpeg::encode_rgb(&gen(w, h, 3), w, h, 85).unwrap();
+            let kb = base.len() / 1024;
+            for threads in [1, BURST] {
+                let tag = format!("{set} {w} {threads}");
+                let a = run(
+                    &commits,
+                    Path::Ours,
+                    &base,
+                    w,
+                    h,
+                    n,
+                    threads,
+                    &format!("ours {tag}"),
                 );
+                let bn = (n / 3).max(20);
+                let b = run(
+                    &commits,
+                    Path::Baseline,
+                    &base,
+                    w,
+                    h,
+                    bn,
+                    threads,
+                    &format!("base {tag}"),
+                );
+                let shape = if threads == 1 {
+                    "1 at a time".to_owned()
+                } else {
+                    format!("{threads} at once")
+                };
+                for (name, s) in [
+                    ("as-is + 1/4-scale thumbnail", &a),
+                    ("baseline: decode + re-encode", &b),
+                ] {
+                    println!(
+                        "| {set} | {w}×{h} | {kb} KiB | {name} | {shape} | {:.0} | {} | {} | {} | {} | {:.1} |",
+                        s.per_sec,
+                        ms(s.p50),
+                        ms(s.p99),
+                        ms(s.thumb),
+                        ms(s.store),
+                        s.batch
+                    );
+                }
+                ratios.push(format!(
+                    "{set} {w}×{h} {shape}: {:.1}×",
+                    a.per_sec / b.per_sec
+                ));
             }
-            ratios.push(format!("{w}×{h} {shape}: {:.1}×", a.per_sec / b.per_sec));
         }
     }
     println!(
         "\nspeed-up over the baseline (snapshots/s): {}",
         ratios.join(", ")
     );
+    println!("load average at end: {}", load());
 }

@@ -1,5 +1,5 @@
 //! ~320 px previews of snapshots, made without a full-size decode where the JPEG allows.
-//! Frames at least 4 × the preview size (720p and up) go through `quarter.rs`: a 1/4-scale
+//! Frames at least 4 × the preview size (720p and up) go through `quarter/`: a 1/4-scale
 //! reconstruction straight from the DCT coefficients (no IDCT, no threads), then a box filter
 //! the rest of the way. Smaller frames, and JPEGs that decoder does not handle (progressive,
 //! arithmetic…), use `jpeg-decoder`'s DCT scaling (1/2, 1/4, 1/8) instead.
@@ -33,10 +33,11 @@ pub struct Thumbnail {
 
 /// Make a preview `THUMB_WIDTH` wide (or the original width if smaller).
 pub fn make(jpeg: &[u8]) -> Result<Thumbnail, ThumbnailError> {
-    if let Ok((w0, h0)) = super::jpeg::dimensions(jpeg) {
+    if let Some(frame) = super::quarter::Frame::parse(jpeg) {
+        let (w0, h0) = frame.size();
         let (tw, th) = target(w0, h0);
         if w0.div_ceil(4) >= tw && h0.div_ceil(4) >= th {
-            if let Some(q) = super::quarter::decode_quarter(jpeg) {
+            if let Some(q) = frame.decode_quarter(jpeg) {
                 let small = box_resize(&q.rgb, q.width, q.height, tw, th);
                 return Ok(Thumbnail {
                     width: tw,
@@ -98,25 +99,32 @@ fn box_resize(src: &[u8], sw: u32, sh: u32, dw: u32, dh: u32) -> Vec<u8> {
     if (sw, sh) == (dw, dh) {
         return src.to_vec();
     }
-    let mut out = Vec::with_capacity((dw * dh * 3) as usize);
-    for y in 0..dh {
-        let y0 = y * sh / dh;
-        let y1 = ((y + 1) * sh / dh).max(y0 + 1).min(sh);
-        for x in 0..dw {
-            let x0 = x * sw / dw;
-            let x1 = ((x + 1) * sw / dw).max(x0 + 1).min(sw);
-            let mut acc = [0u32; 3];
-            for yy in y0..y1 {
-                let row = (yy * sw) as usize * 3;
-                for xx in x0..x1 {
-                    let i = row + xx as usize * 3;
-                    acc[0] += src[i] as u32;
-                    acc[1] += src[i + 1] as u32;
-                    acc[2] += src[i + 2] as u32;
-                }
+    // Source span [a, b) of destination pixel i.
+    let span = |i: u32, s: u32, d: u32| {
+        let a = i * s / d;
+        (a as usize, ((i + 1) * s / d).max(a + 1).min(s) as usize)
+    };
+    let xs: Vec<(usize, usize)> = (0..dw).map(|x| span(x, sw, dw)).collect();
+    let line = sw as usize * 3;
+    let mut out = vec![0u8; (dw * dh * 3) as usize];
+    let mut sums = vec![0u32; line];
+    for (y, o) in out.chunks_exact_mut(dw as usize * 3).enumerate() {
+        let (y0, y1) = span(y as u32, sh, dh);
+        sums.fill(0);
+        for row in src[y0 * line..y1 * line].chunks_exact(line) {
+            for (a, &v) in sums.iter_mut().zip(row) {
+                *a += v as u32;
             }
-            let n = (y1 - y0) * (x1 - x0);
-            out.extend(acc.iter().map(|a| (a / n) as u8));
+        }
+        for (px, &(x0, x1)) in o.chunks_exact_mut(3).zip(&xs) {
+            let n = ((y1 - y0) * (x1 - x0)) as u32;
+            let mut acc = [0u32; 3];
+            for p in sums[x0 * 3..x1 * 3].chunks_exact(3) {
+                acc[0] += p[0];
+                acc[1] += p[1];
+                acc[2] += p[2];
+            }
+            px.copy_from_slice(&acc.map(|a| (a / n) as u8));
         }
     }
     out

@@ -182,6 +182,107 @@ pub fn pattern(width: u32, height: u32, phase: usize) -> Vec<u8> {
     out
 }
 
+/// A natural-image-like scene, closer to what a camera at a counter sends than the dense
+/// [`pattern`]: a smooth vertical gradient (wall / sky), a counter and a window with soft
+/// shading and hard edges, two round objects, a notice board of text-like glyph rows, a tiled
+/// floor with gentle texture, and mild sensor noise (about ±2 levels). `phase` moves the
+/// objects and changes the noise. Everything scales with `width`, so 720p and 1080p look alike.
+pub fn scene(width: u32, height: u32, phase: usize) -> Vec<u8> {
+    let (w, h) = (width as f32, height as f32);
+    let hash = |x: u32, y: u32, s: u32| -> u32 {
+        let mut v = x
+            .wrapping_mul(0x9E37_79B1)
+            .wrapping_add(y.wrapping_mul(0x85EB_CA77))
+            .wrapping_add(s.wrapping_mul(0xC2B2_AE3D));
+        v ^= v >> 15;
+        v = v.wrapping_mul(0x2C1B_3C6D);
+        v ^= v >> 12;
+        v
+    };
+    // Glyphs: 5×7 cells, each glyph one of 16 pseudo-random bitmaps.
+    let cell = (width / 240).max(2); // stroke width in pixels
+    let board = (w * 0.58, h * 0.12, w * 0.93, h * 0.45);
+    let shift = phase as f32 * w / 97.0;
+    let balls = [
+        (w * 0.30 + shift, h * 0.52, h * 0.07, [200.0, 60.0, 40.0]),
+        (
+            w * 0.42 - shift * 0.5,
+            h * 0.55,
+            h * 0.045,
+            [40.0, 110.0, 190.0],
+        ),
+    ];
+    let mut out = Vec::with_capacity((width * height * 3) as usize);
+    for y in 0..height {
+        let fy = y as f32;
+        for x in 0..width {
+            let fx = x as f32;
+            // Wall: smooth gradient, light from the top left.
+            let t = fy / h;
+            let mut c = [
+                170.0 - 40.0 * t + 15.0 * (fx / w),
+                180.0 - 35.0 * t + 10.0 * (fx / w),
+                195.0 - 30.0 * t,
+            ];
+            // Window at the top left: bright, with a frame.
+            if fx > w * 0.06 && fx < w * 0.34 && fy > h * 0.08 && fy < h * 0.38 {
+                let frame = (fx - w * 0.20).abs() < w * 0.006 || (fy - h * 0.23).abs() < h * 0.008;
+                c = if frame {
+                    [90.0, 80.0, 70.0]
+                } else {
+                    let s = 1.0 - (fy - h * 0.08) / (h * 0.30) * 0.3;
+                    [200.0 * s + 30.0, 220.0 * s + 25.0, 245.0 * s]
+                };
+            }
+            // Notice board with rows of glyphs.
+            if fx >= board.0 && fx < board.2 && fy >= board.1 && fy < board.3 {
+                c = [235.0, 232.0, 220.0];
+                let (gx, gy) = ((fx - board.0) as u32 / cell, (fy - board.1) as u32 / cell);
+                let (col, row) = (gx / 6, gy / 10);
+                let (cx, cy) = (gx % 6, gy % 10);
+                let line_len = 8 + hash(row, 0, 7) % 20;
+                if cx < 5 && cy < 7 && gy > 2 && col < line_len && hash(col, row, 3) % 9 != 0 {
+                    let glyph = hash(col, row, 11) % 16;
+                    if hash(glyph, cy * 5 + cx, 5) % 5 < 2 {
+                        c = [30.0, 30.0, 40.0];
+                    }
+                }
+            }
+            // Counter: a dark wooden slab with a highlight along its edge and soft grain.
+            if fy > h * 0.62 {
+                let grain = (fx / w * 40.0 + (fy / h * 7.0).sin() * 3.0).sin() * 6.0;
+                let edge = if fy < h * 0.635 { 45.0 } else { 0.0 };
+                c = [120.0 + grain + edge, 80.0 + grain * 0.7 + edge, 50.0 + edge];
+            }
+            // Floor tiles below the counter's front.
+            if fy > h * 0.85 {
+                let tile = (w / 12.0).max(8.0);
+                let (tx, ty) = ((fx / tile) as u32, ((fy - h * 0.85) / tile) as u32);
+                let grout = fx % tile < 2.0 || (fy - h * 0.85) % tile < 2.0;
+                let shade = (hash(tx, ty, 13) % 20) as f32;
+                c = if grout {
+                    [70.0, 70.0, 70.0]
+                } else {
+                    [150.0 + shade, 145.0 + shade, 135.0 + shade]
+                };
+            }
+            // Round objects with shading (sharp outline, smooth inside).
+            for &(bx, by, r, col) in &balls {
+                let d2 = (fx - bx).powi(2) + (fy - by).powi(2);
+                if d2 < r * r {
+                    let l = 1.0 - d2 / (r * r) * 0.6 + ((fx - bx) + (fy - by)) / r * -0.15;
+                    c = [col[0] * l, col[1] * l, col[2] * l];
+                }
+            }
+            // Mild sensor noise: triangular, about ±2 levels.
+            let n = hash(x, y, phase as u32 + 1);
+            let noise = ((n & 3) + ((n >> 8) & 3)) as f32 - 3.0;
+            out.extend(c.map(|v| (v + noise).clamp(0.0, 255.0) as u8));
+        }
+    }
+    out
+}
+
 /// RGB8 to limited-range YUYV (BT.601), as a USB camera would send.
 fn rgb_to_yuyv(rgb: &[u8], width: u32, height: u32) -> Vec<u8> {
     let mut out = Vec::with_capacity((width * height * 2) as usize);
