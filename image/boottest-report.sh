@@ -38,14 +38,21 @@ if [ "$n" = 1 ] && [ -f $B/boottest-catalog.json ]; then
   install -m 0644 $B/boottest-catalog.json /tmp/catalog.json
   say "import $(runuser -u motcua -- $M catalog import /tmp/catalog.json 2>&1 | tr '\n' ' ')"
 fi
-# Snapshots through the daemon (the test provisions counter 1 with camera = "synthetic").
+# Snapshots through the daemon (the test provisions counter 1 with camera = "synthetic"), once
+# it answers on its socket (under emulation it may still be starting).
+for _ in $(seq 60); do
+  [ "$(systemctl is-active motcua-daemon)" = active ] && [ -S /var/lib/motcua/daemon.sock ] && break
+  sleep 2
+done
+say "daemon-state $(systemctl is-active motcua-daemon) restarts=$(systemctl show -p NRestarts --value motcua-daemon.service)"
+say "daemon-log $(journalctl -u motcua-daemon -b --no-pager -o cat 2>/dev/null | grep -v 'camera degraded' | tail -3 | tr '\n' '|')"
 if [ "$n" = 1 ]; then
   for i in 1 2 3; do
     say "capture $(runuser -u motcua -- $M snapshots capture --counter 1 --record 000.00.14.H56-261123-000$i --reason manual 2>&1 | tr '\n' ' ')"
   done
 fi
 say "snapshots-count $(runuser -u motcua -- $M snapshots list --counter 1 2>&1 >/dev/null | tail -1)"
-say "kiosk-technician $(journalctl -u motcua-kiosk -b --no-pager -o cat 2>/dev/null | grep -c 'technician screen: opened')"
+if [ -e /run/motcua-provision/applied ]; then say "provision-marker yes"; else say "provision-marker no"; fi
 if grep -q '^technician_pin_hash = "\$argon2id\$' /etc/motcua/motcua.toml && ! grep -rq '2468' /etc/motcua/motcua.toml $B/motcua.toml.applied; then say "pin-hash yes"; else say "pin-hash no"; fi
 say "doctor $(motcua --config /etc/motcua/motcua.toml doctor 2>&1 | tr -s ' ' | tr '\n' '|')"
 say "kiosk-log $(journalctl -u motcua-kiosk -b --no-pager -o cat 2>/dev/null | tail -3 | tr '\n' '|')"

@@ -6,11 +6,14 @@
 # Usage:  image/deb-test.sh [WORKDIR]        (as root; default WORKDIR=./debtest)
 # Env:    DEB=path/to/motcua_*.deb   default: build it with `cargo deb` (release, host features)
 #         SUITE=<this machine's>     MIRROR=http://deb.debian.org/debian   INSTALL=1
+#         ARCH=<this machine's>      e.g. ARCH=arm64 with the Pi's .deb (runs under qemu-user
+#                                    binfmt, as in image/build.sh)
 # Output: PASS/FAIL lines; exit 0 when every check passed. Needs mmdebstrap (installed if missing).
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")/.."
 W=$(readlink -f "${1:-./debtest}")
 SUITE=${SUITE:-$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")}
+ARCH=${ARCH:-$(dpkg --print-architecture)}
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 [ "$(id -u)" = 0 ] || { echo "must run as root (chroot)" >&2; exit 1; }
 if [ "${INSTALL:-1}" = 1 ]; then
@@ -20,15 +23,15 @@ fi
 if [ -z "${DEB:-}" ]; then
   echo "== cargo deb (release, $(uname -m))"
   cargo deb --locked >/dev/null
-  DEB=$(ls -t target/debian/motcua_*_"$(dpkg --print-architecture)".deb | head -1)
+  DEB=$(ls -t target/debian/motcua_*_"$ARCH".deb | head -1)
 fi
 DEB=$(readlink -f "$DEB")
 echo "== $DEB ($(stat -c %s "$DEB") bytes), Depends: $(dpkg-deb -f "$DEB" Depends)"
 
 R="$W/root"; rm -rf "$R"; mkdir -p "$W"
 t=$SECONDS
-mmdebstrap --quiet --variant=apt --include=systemd,udev,ca-certificates "$SUITE" "$R" "$MIRROR" 2>&1 | tail -3
-echo "== chroot ($SUITE, $(du -sm "$R" | cut -f1) MiB) in $((SECONDS - t)) s"
+mmdebstrap --quiet --architectures="$ARCH" --variant=apt --include=systemd,udev,ca-certificates "$SUITE" "$R" "$MIRROR" 2>&1 | tail -3
+echo "== chroot ($SUITE $ARCH, $(du -sm "$R" | cut -f1) MiB) in $((SECONDS - t)) s"
 cleanup() { for m in proc dev; do umount -l "$R/$m" 2>/dev/null || true; done; }
 trap cleanup EXIT
 mount -t proc proc "$R/proc"; mount --bind /dev "$R/dev"

@@ -25,6 +25,8 @@ pub struct HealthParts {
     pub ctx: Arc<SyncContext>,
     pub recorder: Option<Arc<Recorder>>,
     pub device: Option<Arc<DeviceService>>,
+    /// Why the configured GPIO pins could not be used (the daemon runs on without them).
+    pub gpio_error: Option<String>,
     /// `/` on a device; a fake tree in tests.
     pub root: PathBuf,
     pub data_dir: PathBuf,
@@ -82,6 +84,17 @@ pub async fn collect_once(p: &HealthParts) -> HealthReport {
     })
     .await
     .expect("health collection does not panic");
+    let mut report = report;
+    if let Some(e) = &p.gpio_error {
+        report.items.push(crate::device::health::HealthItem {
+            name: "gpio".into(),
+            level: HealthLevel::Fault,
+            message: format!(
+                "the [gpio] pins cannot be used ({e}): no motion sensor, capture buttons or status LED; fix [gpio] in the config (`motcua doctor`)"
+            ),
+        });
+        report.level = HealthLevel::Fault;
+    }
     if let Some(d) = &p.device {
         d.set_health(report.level);
     }

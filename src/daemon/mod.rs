@@ -213,20 +213,33 @@ pub async fn start(opts: DaemonOptions) -> anyhow::Result<RunningDaemon> {
     });
     let recorder = recording.as_ref().map(|r| Arc::clone(&r.recorder));
     let (notices, _) = broadcast::channel(256);
-    let device = if config.gpio.is_empty() {
-        None
+    // Unusable pins (wrong numbers, not a Pi) cost the motion sensor, the buttons and the LED,
+    // not sync and recording: the daemon runs on and health reports a fault naming the cause.
+    let (device, gpio_error) = if config.gpio.is_empty() {
+        (None, None)
     } else {
-        let gpio: Arc<dyn Gpio> = match &opts.system.gpio {
-            Some(g) => Arc::clone(g),
-            None => Arc::new(crate::device::gpio::RppalGpio::open()?),
-        };
-        Some(device::start(
-            &config.gpio,
-            gpio,
-            opts.catalog_db.clone(),
-            recorder.clone(),
-            notices.clone(),
-        )?)
+        let started = match &opts.system.gpio {
+            Some(g) => Ok(Arc::clone(g)),
+            None => crate::device::gpio::RppalGpio::open()
+                .map(|g| Arc::new(g) as Arc<dyn Gpio>)
+                .map_err(anyhow::Error::from),
+        }
+        .and_then(|gpio| {
+            device::start(
+                &config.gpio,
+                gpio,
+                opts.catalog_db.clone(),
+                recorder.clone(),
+                notices.clone(),
+            )
+        });
+        match started {
+            Ok(d) => (Some(d), None),
+            Err(e) => {
+                tracing::error!("GPIO unusable, running without motion sensor, capture buttons and status LED: {e:#}");
+                (None, Some(format!("{e:#}")))
+            }
+        }
     };
     let mut probes: Vec<(&str, Probe)> = Vec::new();
     if ctx.is_configured() {
@@ -285,6 +298,7 @@ pub async fn start(opts: DaemonOptions) -> anyhow::Result<RunningDaemon> {
             ctx: Arc::clone(&ctx),
             recorder: recorder.clone(),
             device: device.as_ref().map(|d| Arc::clone(&d.service)),
+            gpio_error,
             root: opts.system.root.clone(),
             data_dir: opts.data_dir.clone(),
         },

@@ -5,7 +5,8 @@
 //! `record_lookup`, `rating`, `info_views`, `status`, `idle`, `technician` (gesture and PIN;
 //! what the technician screen shows: `tech_info`). Views: `views` (adapters) and
 //! `ui` (generated from `ui/*.slint`). Wiring: `wiring`. Rendering without a display:
-//! `headless`. The in-process services for the demo: `demo_services`; the daemon's on a device:
+//! `headless`. Changes to `catalog.db` (queue board, a new catalog): `store_watch`. The
+//! in-process services for the demo: `demo_services`; the daemon's on a device:
 //! `daemon_link`. Motion from the daemon: `motion`. systemd READY/WATCHDOG/STOPPING: `service`. See `docs/kiosk.md`.
 
 pub mod daemon_link;
@@ -24,6 +25,7 @@ pub mod record_lookup;
 pub mod search_controller;
 pub mod service;
 pub mod status;
+pub mod store_watch;
 pub mod tech_info;
 pub mod technician;
 pub mod ui;

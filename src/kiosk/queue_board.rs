@@ -1,14 +1,5 @@
-//! The queue board: counter states from `catalog.db` turned into display rows, and a watcher
-//! thread that polls `PRAGMA data_version` and reads the board only when it changed.
-//!
-//! The watcher never runs on the UI thread; it hands each new board to a callback (the wiring
-//! forwards it to the event loop). It only reads the store.
-
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::Duration;
+//! The queue board: counter states from `catalog.db` turned into display rows (the thread that
+//! notices new states is `store_watch`). Only reads the store.
 
 use crate::catalog::{CatalogBundle, Lang};
 use crate::queue::{CounterState, CounterStatus};
@@ -155,72 +146,10 @@ pub fn read_board(db: &std::path::Path) -> Vec<CounterState> {
         })
 }
 
-/// A background thread polling the store; stops when dropped.
-pub struct QueueWatcher {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl QueueWatcher {
-    /// Poll `db` every `interval`; call `on_change` with the whole board at start and after
-    /// every change another connection commits.
-    pub fn spawn(
-        db: PathBuf,
-        interval: Duration,
-        on_change: impl Fn(Vec<CounterState>) + Send + 'static,
-    ) -> QueueWatcher {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::Builder::new()
-            .name("queue-watcher".into())
-            .spawn(move || {
-                let mut conn = None;
-                let mut seen: Option<i64> = None;
-                while !flag.load(Ordering::Relaxed) {
-                    if conn.is_none() && db.exists() {
-                        conn = open_connection(&db, Access::ReadOnly).ok();
-                    }
-                    if let Some(c) = &conn {
-                        match queue_store::data_version(c) {
-                            Ok(v) if seen != Some(v) => {
-                                if let Ok(board) = queue_store::board(c) {
-                                    seen = Some(v);
-                                    on_change(board);
-                                }
-                            }
-                            Ok(_) => {}
-                            Err(e) => {
-                                tracing::warn!("queue watcher: {e}; reopening");
-                                conn = None;
-                            }
-                        }
-                    }
-                    std::thread::sleep(interval);
-                }
-            })
-            .expect("spawn the queue watcher thread");
-        QueueWatcher {
-            stop,
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for QueueWatcher {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::catalog::demo_bundle;
-    use crate::queue::{QueueEvent, QueueEventKind};
-    use crate::store::CatalogStore;
 
     #[test]
     fn board_lists_catalog_counters_with_live_state() {
@@ -282,30 +211,5 @@ mod tests {
         assert_eq!(clock_ict("2026-11-20T01:47:05Z"), "08:47:05");
         assert_eq!(clock_ict("2026-11-20T20:00:00+00:00"), "03:00:00");
         assert_eq!(clock_ict("not a time"), "not a time");
-    }
-
-    #[test]
-    fn watcher_sees_events_applied_by_another_connection() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("catalog.db");
-        drop(CatalogStore::open(&db).unwrap());
-        let (tx, rx) = std::sync::mpsc::channel();
-        let _w = QueueWatcher::spawn(db.clone(), Duration::from_millis(10), move |b| {
-            let _ = tx.send(b);
-        });
-        assert!(rx.recv_timeout(Duration::from_secs(5)).unwrap().is_empty());
-        let mut w = open_connection(&db, Access::ReadWrite).unwrap();
-        let ev = QueueEvent {
-            seq: 1,
-            counter: 2,
-            kind: QueueEventKind::Called,
-            ticket: Some("2001".into()),
-            record_id: None,
-            waiting: Some(3),
-            at: "2026-11-20T08:00:00+07:00".into(),
-        };
-        queue_store::apply_events(&mut w, &[ev]).unwrap();
-        let board = rx.recv_timeout(Duration::from_secs(5)).unwrap();
-        assert_eq!(board[0].ticket.as_deref(), Some("2001"));
     }
 }

@@ -3,7 +3,7 @@
 //!
 //! The UI thread never blocks: record lookups and ratings run on worker threads (when
 //! `KioskDeps::background` is set) and come back through `upgrade_in_event_loop`; the queue
-//! board comes from a [`QueueWatcher`] thread. Tests and screenshots run the same work inline.
+//! board and newly applied catalogs come from a [`StoreWatcher`] thread. Tests and screenshots run the same work inline.
 
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -18,9 +18,10 @@ use super::idle::{Clock, IdleAction, IdleTimer};
 use super::keyboard::TypedText;
 use super::navigation::{Navigator, Screen};
 use super::procedure_view::FeeCalculator;
-use super::queue_board::{read_board, QueueWatcher};
+use super::queue_board::read_board;
 use super::record_lookup::MAX_INPUT;
 use super::search_controller::SearchController;
+use super::store_watch::{catalog_key, StoreChange, StoreWatcher};
 use super::ui::*;
 use super::views;
 use super::wiring_tech::{self, TechState};
@@ -108,7 +109,7 @@ impl State {
 pub struct Kiosk {
     window: KioskWindow,
     state: Rc<RefCell<State>>,
-    _watcher: Option<QueueWatcher>,
+    _watcher: Option<StoreWatcher>,
     _idle_timer: Option<slint::Timer>,
     /// Set on drop: ends the motion subscriber thread.
     motion_stop: Arc<std::sync::atomic::AtomicBool>,
@@ -225,15 +226,40 @@ impl Kiosk {
                         views::push_queue(&w, &st.borrow());
                     }
                 });
+            // A newly applied catalog travels the same way, through `AppAdapter.catalog-changed`.
+            let new_catalog: Arc<std::sync::Mutex<Option<CurrentCatalog>>> = Arc::default();
+            let (wk, st, slot) = (
+                self.window.as_weak(),
+                self.state.clone(),
+                new_catalog.clone(),
+            );
+            self.window
+                .global::<AppAdapter>()
+                .on_catalog_changed(move || {
+                    let catalog = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+                    if let (Some(w), Some(catalog)) = (wk.upgrade(), catalog) {
+                        set_catalog(&w, &st, catalog);
+                    }
+                });
+            let shown = catalog_key(&self.state.borrow().origin);
             let weak = self.window.as_weak();
-            self._watcher = Some(QueueWatcher::spawn(
+            self._watcher = Some(StoreWatcher::spawn(
                 db,
                 Duration::from_millis(500),
-                move |board| {
-                    *latest.lock().unwrap_or_else(|e| e.into_inner()) = Some(board);
-                    let _ = weak.upgrade_in_event_loop(|w| {
-                        w.global::<QueueAdapter>().invoke_board_changed()
-                    });
+                shown,
+                move |change| match change {
+                    StoreChange::Board(board) => {
+                        *latest.lock().unwrap_or_else(|e| e.into_inner()) = Some(board);
+                        let _ = weak.upgrade_in_event_loop(|w| {
+                            w.global::<QueueAdapter>().invoke_board_changed()
+                        });
+                    }
+                    StoreChange::Catalog(c) => {
+                        *new_catalog.lock().unwrap_or_else(|e| e.into_inner()) = Some(*c);
+                        let _ = weak.upgrade_in_event_loop(|w| {
+                            w.global::<AppAdapter>().invoke_catalog_changed()
+                        });
+                    }
                 },
             ));
         }
@@ -274,6 +300,11 @@ impl Kiosk {
     /// What the idle timer runs every second (tests call it after moving a mock clock).
     pub fn tick(&self) {
         tick(&self.window, &self.state);
+    }
+
+    /// Show a newly applied catalog (the watcher's path, also for tests).
+    pub fn set_catalog(&self, catalog: CurrentCatalog) {
+        set_catalog(&self.window, &self.state, catalog);
     }
 
     /// Replace the queue board (the watcher's path, also for tests).
@@ -355,6 +386,34 @@ pub(super) fn open_procedure(w: &KioskWindow, state: &Shared, code: &str) {
     }
     views::push_procedure(w, &state.borrow());
     views::push_screen(w, &state.borrow());
+}
+
+/// A new catalog replaces the one on screen. The citizen stays where they are when that still
+/// exists (the same procedure by code); otherwise, and mid-search, the kiosk goes home.
+fn set_catalog(w: &KioskWindow, state: &Shared, catalog: CurrentCatalog) {
+    {
+        let mut s = state.borrow_mut();
+        let code = s.procedure.map(|i| s.bundle.procedures[i].code.clone());
+        let bundle = Arc::new(catalog.bundle);
+        tracing::info!("catalog v{} on screen", bundle.version);
+        s.search = SearchController::new(bundle.clone());
+        s.procedure = code.and_then(|c| bundle.procedures.iter().position(|p| p.code == c));
+        s.bundle = bundle;
+        s.origin = catalog.origin;
+        s.field = None;
+        let lost = match s.nav.current() {
+            Screen::Procedure => s.procedure.is_none(),
+            Screen::Search => true,
+            _ => false,
+        };
+        if lost {
+            s.nav.home();
+        }
+        if s.procedure.is_none() {
+            s.calc = FeeCalculator::default();
+        }
+    }
+    views::push_all(w, &state.borrow());
 }
 
 fn go_home(w: &KioskWindow, state: &Shared, reset_language: bool) {

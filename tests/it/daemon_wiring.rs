@@ -367,3 +367,50 @@ fn motcua_daemon_runs_offline_and_stops_on_sigterm() {
     assert!(status.success(), "{status:?}");
     assert!(!sock.exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unusable_gpio_pins_leave_the_daemon_running_with_a_gpio_fault_in_health() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let text = format!("{CAMERA}\n[gpio]\npir_pin = 17\nstatus_led_pin = 22\n");
+    let (cfg, _) = config(dir.path(), &text);
+    let gpio = FakeGpio::new();
+    gpio.set_busy(17);
+    let mut opts = DaemonOptions::offline(&cfg, &data);
+    opts.system.gpio = Some(Arc::new(gpio.clone()));
+    opts.system.root = dir.path().join("root");
+    let d = start(opts)
+        .await
+        .expect("the daemon starts without its GPIO");
+
+    let client = DaemonClient::new(&d.socket_path);
+    let health = tokio::task::spawn_blocking(move || {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            match client.health() {
+                Ok(h) => return h,
+                Err(e) if Instant::now() > deadline => panic!("no health report: {e}"),
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let item = health
+        .items
+        .iter()
+        .find(|i| i.name == "gpio")
+        .expect("a gpio line");
+    assert_eq!(item.level, motcua::device::HealthLevel::Fault);
+    assert!(
+        item.message.contains("17"),
+        "names the pin: {}",
+        item.message
+    );
+    assert_eq!(health.level, motcua::device::HealthLevel::Fault);
+    assert!(
+        gpio.output_history(22).is_empty(),
+        "nothing was left configured"
+    );
+}

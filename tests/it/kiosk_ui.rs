@@ -226,3 +226,43 @@ fn idle_goes_home_then_attracts_and_a_touch_wakes() {
     click(&f, "attract");
     assert!(!app.get_attract());
 }
+
+#[test]
+fn a_newly_applied_catalog_replaces_the_one_on_screen() {
+    let f = fixture(800, 480);
+    f.kiosk
+        .open(&ScreenTarget::Procedure("1.001193".into()))
+        .unwrap();
+    let mut bundle = parse_bundle(
+        &std::fs::read(SMALL_CATALOG).unwrap(),
+        DEFAULT_MAX_BUNDLE_BYTES,
+    )
+    .unwrap();
+    bundle.version += 1;
+    let renamed = bundle
+        .procedures
+        .iter_mut()
+        .find(|p| p.code == "1.001193")
+        .unwrap();
+    renamed.name.vi = "Đăng ký khai sinh (mẫu mới)".into();
+    let current = |b: &motcua::catalog::CatalogBundle| CurrentCatalog {
+        bundle: b.clone(),
+        origin: CatalogOrigin::EmbeddedDemo,
+    };
+    f.kiosk.set_catalog(current(&bundle));
+    let app = f.kiosk.window().global::<AppAdapter>();
+    assert_eq!(screen(&f), "procedure", "the procedure still exists: stay");
+    assert_eq!(
+        f.kiosk.window().global::<ProcedureAdapter>().get_name(),
+        "Đăng ký khai sinh (mẫu mới)"
+    );
+    assert!(
+        app.get_status_text()
+            .contains(&format!("v{}", bundle.version)),
+        "{}",
+        app.get_status_text()
+    );
+    bundle.procedures.retain(|p| p.code != "1.001193");
+    f.kiosk.set_catalog(current(&bundle));
+    assert_eq!(screen(&f), "home", "the procedure is gone: home");
+}
