@@ -207,6 +207,7 @@ if [ "$REUSE_ROOTFS" = 1 ]; then
   find "$ROOTFS/etc/motcua" "$ROOTFS/var/lib/motcua" -mindepth 1 -delete
   write_fstab "$ROOTFS"
   awk '!/^#/ && NF >= 2 {print $2}' "$ROOTFS/etc/fstab" | while read -r mp; do [ -d "$ROOTFS$mp" ] || install -d -m 0755 "$ROOTFS$mp"; done
+  install -m 0755 "$HERE/boottest-report.sh" "$ROOTFS/usr/lib/motcua/boottest-report.sh"   # the test-only report, too
   stamp "reinstall .deb" $t
 else
 echo "== [1/4] mmdebstrap $SUITE arm64 + $(basename "$DEB") -> $ROOTFS  ($(date +%T))"

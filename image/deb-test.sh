@@ -41,6 +41,7 @@ fails=0
 ok() { if eval "$2" >/dev/null 2>&1; then echo "PASS  $1"; else echo "FAIL  $1   ($2)"; fails=$((fails + 1)); fi; }
 
 cp "$DEB" "$R/tmp/motcua.deb"
+inroot apt-get update -q > "$W/update.log" 2>&1 || { echo "FAIL  apt-get update in the chroot"; tail -5 "$W/update.log"; exit 1; }
 if inroot env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends /tmp/motcua.deb > "$W/install.log" 2>&1; then
   echo "PASS  apt-get install resolves the dependencies and configures the package"
 else
@@ -48,10 +49,10 @@ else
 fi
 ok "motcua runs"                                   'inroot motcua --version'
 ok "users motcua and motcua-kiosk"                 'inroot getent passwd motcua && inroot getent passwd motcua-kiosk'
-ok "kiosk user is not in group motcua"             '! inroot id -nG motcua-kiosk | grep -qw motcua'
+ok "kiosk user is not in group motcua"             '! inroot id -nG motcua-kiosk | tr " " "\n" | grep -qx motcua'
 ok "default config installed and accepted"         'inroot motcua --config /etc/motcua/motcua.toml --data-dir /var/lib/motcua catalog stats'
-ok "secrets dir 0750 root:motcua"                  '[ "$(stat -c %a:%U:%G "$R/etc/motcua/secrets")" = 750:root:motcua ]'
-ok "footage dir 0750 motcua:motcua"                '[ "$(stat -c %a:%U:%G "$R/var/lib/motcua/footage")" = 750:motcua:motcua ]'
+ok "secrets dir 0750 root:motcua"                  '[ "$(inroot stat -c %a:%U:%G /etc/motcua/secrets)" = 750:root:motcua ]'
+ok "footage dir 0750 motcua:motcua"                '[ "$(inroot stat -c %a:%U:%G /var/lib/motcua/footage)" = 750:motcua:motcua ]'
 ok "units enabled"                                 'inroot systemctl is-enabled motcua-daemon.service motcua-kiosk.service motcua-firstboot.service'
 ok "backlight udev rule installed"                 '[ -f "$R/usr/lib/udev/rules.d/70-motcua-backlight.rules" ]'
 ok "units pass systemd-analyze verify"             'inroot systemd-analyze verify /usr/lib/systemd/system/motcua-daemon.service /usr/lib/systemd/system/motcua-kiosk.service'
