@@ -171,6 +171,6 @@ screen() {  # screen N EXPECTED NAME
 }
 screen 1 technician "boot 1 screen is the kiosk's technician screen (virtio-gpu)"
 screen 2 home "boot 2 screen is the kiosk's home screen (virtio-gpu)"
-echo "INFO  failed units on boot 2: $(grep -ac 'FAILED' "$L2" || true)"; grep -a 'FAILED' "$L2" | tr -d '\r' | head -5 | sed 's/^/      /'
+echo "INFO  failed units on boot 2: $(grep -ac 'FAILED' "$L2" || true)"; { grep -a 'FAILED' "$L2" || true; } | tr -d '\r' | head -5 | sed 's/^/      /'
 echo "== $fails failed, $warns warnings"
 [ $fails = 0 ]
