@@ -143,6 +143,8 @@ grep -aq "$TOKEN" "$L1" && { echo "FAIL  the token appears on the console"; fail
 boot 2 "MOTCUA_TEST: done boot=2" 0 || true
 L2="$W/serial-2.log"
 check 1 "$L2" "second boot ran the report"        'boot=2'
+check 1 "$L2" "kiosk user reads the installed catalog" 'kiosk-catalog catalog: version 3'
+check "$REQUIRE_APP" "$L2" "daemon socket 0660 for the kiosk's group" 'kiosk-socket 660:motcua:motcua-kiosk'
 check 1 "$L2" "machine id kept on the cmdline"    'cmdline .*systemd.machine_id='
 check 1 "$L2" "hostname from the device name"     'hostname kiosk-sanh-chinh'
 check "$REQUIRE_APP" "$L2" "daemon active after the kill" 'daemon-state active restarts=0'

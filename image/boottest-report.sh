@@ -29,6 +29,8 @@ say "hostname $(hostname) machine-id $(cat /etc/machine-id)"
 r=$(runuser -u motcua-kiosk -- ls /var/lib/motcua/footage 2>&1 >/dev/null | head -1); say "kiosk-footage ${r:-READABLE}"
 r=$(runuser -u motcua-kiosk -- cat /etc/motcua/secrets/device-token 2>&1 >/dev/null | head -1); say "kiosk-secrets ${r:-READABLE}"
 r=$(runuser -u motcua -- cat /etc/motcua/secrets/device-token 2>&1 >/dev/null | head -1); say "daemon-secrets ${r:-readable}"
+r=$(runuser -u motcua-kiosk -- motcua --data-dir /var/lib/motcua catalog stats 2>&1 | sed -n 2p); say "kiosk-catalog $r"
+say "kiosk-socket $(stat -c %a:%U:%G /var/lib/motcua/daemon.sock 2>&1)"
 if $M snapshots --help >/dev/null 2>&1; then
   say "snapshots-verify $(runuser -u motcua -- $M snapshots verify 2>&1 | tr '\n' ' ')"
 else

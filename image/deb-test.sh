@@ -53,6 +53,7 @@ ok "kiosk user is not in group motcua"             '! inroot id -nG motcua-kiosk
 ok "default config installed and accepted"         'inroot motcua --config /etc/motcua/motcua.toml --data-dir /var/lib/motcua catalog stats'
 ok "secrets dir 0750 root:motcua"                  '[ "$(inroot stat -c %a:%U:%G /etc/motcua/secrets)" = 750:root:motcua ]'
 ok "footage dir 0750 motcua:motcua"                '[ "$(inroot stat -c %a:%U:%G /var/lib/motcua/footage)" = 750:motcua:motcua ]'
+ok "daemon user in the kiosk's group (its socket)"  'inroot id -nG motcua | tr " " "\n" | grep -qx motcua-kiosk'
 ok "units enabled"                                 'inroot systemctl is-enabled motcua-daemon.service motcua-kiosk.service motcua-firstboot.service'
 ok "backlight udev rule installed"                 '[ -f "$R/usr/lib/udev/rules.d/70-motcua-backlight.rules" ]'
 ok "units pass systemd-analyze verify"             'inroot systemd-analyze verify /usr/lib/systemd/system/motcua-daemon.service /usr/lib/systemd/system/motcua-kiosk.service'

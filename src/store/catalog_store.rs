@@ -38,11 +38,29 @@ pub struct CatalogStore {
     path: PathBuf,
 }
 
+/// The kiosk runs as another user and reads `catalog.db` (nothing secret in it): make the
+/// database and its WAL files world-readable even under the daemon's `UMask=0027`. SQLite gives
+/// `-wal` and `-shm` the database file's mode when it creates them. Not the owner: left alone.
+fn world_readable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        if let Ok(meta) = std::fs::metadata(&p) {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o044 != 0o044 {
+                let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode | 0o044));
+            }
+        }
+    }
+}
+
 impl CatalogStore {
     /// Open (creating and migrating if needed) for writing.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let mut conn = open_connection(path, Access::ReadWrite)?;
         migrate::migrate(&mut conn, path)?;
+        world_readable(path);
         Ok(CatalogStore {
             conn,
             path: path.to_owned(),
@@ -338,4 +356,36 @@ impl CatalogStore {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[test]
+    fn the_daemon_leaves_the_catalog_readable_by_the_kiosk() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("catalog.db");
+        drop(CatalogStore::open(&db).unwrap());
+        // As if created under the daemon's UMask=0027.
+        for suffix in ["", "-wal", "-shm"] {
+            let p = dir.path().join(format!("catalog.db{suffix}"));
+            if p.exists() {
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640)).unwrap();
+            }
+        }
+        let store = CatalogStore::open(&db).unwrap();
+        assert!(
+            store.info().unwrap().is_none(),
+            "still a valid, empty store"
+        );
+        for suffix in ["", "-wal", "-shm"] {
+            let p = dir.path().join(format!("catalog.db{suffix}"));
+            if let Ok(m) = std::fs::metadata(&p) {
+                assert_eq!(m.permissions().mode() & 0o777, 0o644, "{}", p.display());
+            }
+        }
+    }
 }
