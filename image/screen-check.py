@@ -6,10 +6,11 @@ Decodes the PNG (8-bit greyscale/RGB/RGBA, non-interlaced, as QEMU's screendump 
 renderer write) with the standard library only, and counts pixels in the kiosk's own colours:
 the top bar's primary blue (#0b4f8a) and the page background (#eef2f6). Prints the shares and
 exits 0 when both are present in kiosk-like amounts (primary >= 2 %, background >= 5 %).
-With a screen name it also tells the home screen (big blue tiles: primary >= 18 %) from the
-technician screen (white cards: primary 2-14 %); calibrated on `motcua screenshot` renderings
-at 800x480, 1024x768 and 1280x800 (home 24-43 %, technician 7.5-12 %) and on the boot test's
-own screendumps (home 24.3 % / background 49.7 %, technician 7.5 % / 9.9 %).
+With a screen name it also tells the home screen (its dark "now serving" strip, #10243a, covers
+>= 2 %: 6.4-8.6 % seen) from the technician screen (no strip, primary < 14 %: 7.5-12 % seen).
+Calibrated on `motcua screenshot` renderings and on the boot test's own screendumps, with the
+demo catalog (9 field tiles) and the test catalog (3 tiles: only 12.5 % primary blue, so the
+tiles' blue alone cannot tell home from technician).
 """
 import struct
 import sys
@@ -59,21 +60,22 @@ def near(px, rgb, tol=10):
 
 def main():
     w, h, bpp, rows = decode(sys.argv[1])
-    primary, bg, total = 0, 0, 0
+    primary, bg, strip, total = 0, 0, 0, 0
     for row in rows[::2]:
         for x in range(0, w, 2):
             px = row[x * bpp:x * bpp + 3] if bpp >= 3 else row[x:x + 1] * 3
             total += 1
             primary += near(px, (0x0B, 0x4F, 0x8A))
             bg += near(px, (0xEE, 0xF2, 0xF6))
-    p, b = 100 * primary / total, 100 * bg / total
-    print(f"{w}x{h}: primary blue {p:.1f} %, background {b:.1f} %")
+            strip += near(px, (0x10, 0x24, 0x3A), 12)
+    p, b, d = 100 * primary / total, 100 * bg / total, 100 * strip / total
+    print(f"{w}x{h}: primary blue {p:.1f} %, background {b:.1f} %, serving strip {d:.1f} %")
     ok = p >= 2 and b >= 5
     want = sys.argv[2] if len(sys.argv) > 2 else None
     if want == "home":
-        ok = ok and p >= 18
+        ok = ok and d >= 2
     elif want == "technician":
-        ok = ok and p < 14
+        ok = ok and d < 0.5 and p < 14
     sys.exit(0 if ok else 1)
 
 

@@ -414,6 +414,8 @@ fn set_catalog(w: &KioskWindow, state: &Shared, catalog: CurrentCatalog) {
         }
     }
     views::push_all(w, &state.borrow());
+    // The technician screen lists the catalog version too.
+    wiring_tech::push_tech(w, &state.borrow());
 }
 
 fn go_home(w: &KioskWindow, state: &Shared, reset_language: bool) {

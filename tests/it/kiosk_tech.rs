@@ -244,6 +244,20 @@ fn provisioning_applied_this_boot_shows_the_technician_screen_at_start() {
     let f = kiosk(root.path(), Some("2468"), DisplayConfig::default());
     assert_eq!(screen(&f), "technician");
     assert_eq!(line(&f, "Thiết bị"), "Kiosk sảnh chính");
+    let mut bundle = parse_bundle(
+        &std::fs::read(SMALL_CATALOG).unwrap(),
+        DEFAULT_MAX_BUNDLE_BYTES,
+    )
+    .unwrap();
+    bundle.version = 42;
+    f.kiosk.set_catalog(motcua::current::CurrentCatalog {
+        bundle,
+        origin: motcua::current::CatalogOrigin::EmbeddedDemo,
+    });
+    assert!(
+        line(&f, "Danh mục").starts_with("v42 "),
+        "a new catalog shows on the technician screen too"
+    );
     assert_eq!(error_text(&f), "");
 }
 
