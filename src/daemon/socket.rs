@@ -35,7 +35,7 @@ pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
     // The kiosk connects through its own group (the package makes the daemon's user a member:
     // systemd/motcua.sysusers); where that group does not exist (development) the socket
     // keeps the daemon's group.
-    if let Some(gid) = group_id(KIOSK_GROUP) {
+    if let Some(gid) = crate::provision::fsutil::group_id(Path::new("/"), KIOSK_GROUP) {
         if let Err(e) = std::os::unix::fs::chown(path, None, Some(gid)) {
             tracing::warn!(
                 "cannot give {} to group {KIOSK_GROUP} ({e}): the kiosk will not reach the daemon",
@@ -48,25 +48,6 @@ pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
 
 /// The kiosk's group.
 pub const KIOSK_GROUP: &str = "motcua-kiosk";
-
-fn group_id(name: &str) -> Option<u32> {
-    let cname = std::ffi::CString::new(name).ok()?;
-    let mut grp: libc::group = unsafe { std::mem::zeroed() };
-    let mut buf = vec![0u8; 16 * 1024];
-    let mut out: *mut libc::group = std::ptr::null_mut();
-    // SAFETY: every pointer is valid for the call; getgrnam_r writes into `grp` and `buf`
-    // only, and `out` is either null or points at `grp`.
-    let rc = unsafe {
-        libc::getgrnam_r(
-            cname.as_ptr(),
-            &mut grp,
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-            &mut out,
-        )
-    };
-    (rc == 0 && !out.is_null()).then_some(grp.gr_gid)
-}
 
 /// What the socket's requests reach.
 pub struct Services {
