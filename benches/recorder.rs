@@ -5,7 +5,9 @@
 //!
 //! `cargo bench --bench recorder` (env `BENCH_N` = snapshots per case, default 300;
 //! `BENCH_PARTS=1` prints only the CPU cost of the parts, without storage, as process CPU time
-//! so it is less sensitive to other load; `BENCH_SET=noise` or `=scene` runs one frame set).
+//! so it is less sensitive to other load; `BENCH_PARTS=thumb` only makes 1080p thumbnails,
+//! `BENCH_N` of them per set, for a profiler such as `perf` or `callgrind`; `BENCH_SET=noise`
+//! or `=scene` runs one frame set).
 //! Pins itself to the first CPU it is allowed on, so `taskset -c 1 …` chooses the core.
 //!
 //! Two frame sets, both encoded at quality 85 by `jpeg-encoder` (4:2:0):
@@ -217,11 +219,31 @@ fn parts() {
     println!("load average at end: {}", load());
 }
 
+/// Only our 1080p thumbnails, `BENCH_N` (default 100) per set: something to profile.
+fn thumbs_only() {
+    let n: usize = std::env::var("BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    for (set, gen) in sets() {
+        let (w, h) = (1920u32, 1080u32);
+        let f = jpeg::encode_rgb(&gen(w, h, 3), w, h, 85).unwrap();
+        println!(
+            "{set} {w}×{h}: {n} thumbnails, {} ms each",
+            mean_ms(n, || drop(thumbnail::make(&f).unwrap()))
+        );
+    }
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
     let cpu = pin_to_one_core();
+    if std::env::var("BENCH_PARTS").is_ok_and(|p| p == "thumb") {
+        thumbs_only();
+        return;
+    }
     if std::env::var_os("BENCH_PARTS").is_some() {
         parts();
         return;

@@ -1,14 +1,17 @@
 //! ~320 px previews of snapshots, made without a full-size decode where the JPEG allows.
 //! Frames at least 4 × the preview size (720p and up) go through `quarter/`: a 1/4-scale
 //! reconstruction straight from the DCT coefficients (no IDCT, no threads), then a box filter
-//! the rest of the way. Smaller frames, and JPEGs that decoder does not handle (progressive,
-//! arithmetic…), use `jpeg-decoder`'s DCT scaling (1/2, 1/4, 1/8) instead.
+//! the rest of the way on each YCbCr plane, and a 4:2:0 encode of those planes as they are: no
+//! colour conversion anywhere. Smaller frames, and JPEGs that decoder does not handle
+//! (progressive, arithmetic…), use `jpeg-decoder`'s DCT scaling (1/2, 1/4, 1/8) instead.
 //!
 //! Never writes anything; the caller stores the result beside the row.
 
 use jpeg_decoder::{Decoder, PixelFormat};
+use jpeg_encoder::{ColorType, Encoder, ImageBuffer, JpegColorType, SamplingFactor};
 
 use super::jpeg::{encode_rgb, JpegError};
+use super::quarter::{Plane, Quarter};
 
 /// Target width of a preview.
 pub const THUMB_WIDTH: u32 = 320;
@@ -38,16 +41,82 @@ pub fn make(jpeg: &[u8]) -> Result<Thumbnail, ThumbnailError> {
         let (tw, th) = target(w0, h0);
         if w0.div_ceil(4) >= tw && h0.div_ceil(4) >= th {
             if let Some(q) = frame.decode_quarter(jpeg) {
-                let small = box_resize(&q.rgb, q.width, q.height, tw, th);
                 return Ok(Thumbnail {
                     width: tw,
                     height: th,
-                    jpeg: encode_rgb(&small, tw, th, THUMB_QUALITY)?,
+                    jpeg: from_quarter(&q, tw, th)?,
                 });
             }
         }
     }
     make_with_jpeg_decoder(jpeg)
+}
+
+/// Resize each plane of `q` (luma to `tw`×`th`, chroma to half that) and encode them.
+fn from_quarter(q: &Quarter, tw: u32, th: u32) -> Result<Vec<u8>, JpegError> {
+    let (w, h) = (tw as usize, th as usize);
+    let resize = |p: &Plane, dw: usize, dh: usize| {
+        box_resize::<1>(&p.data, p.stride, (p.width, p.height), (dw, dh))
+    };
+    let err = |e: jpeg_encoder::EncodingError| JpegError::Encode {
+        width: tw,
+        height: th,
+        message: e.to_string(),
+    };
+    let mut out = Vec::with_capacity(w * h / 2);
+    let mut enc = Encoder::new(&mut out, THUMB_QUALITY);
+    match &q.planes[..] {
+        [y, cb, cr] => {
+            let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+            enc.set_sampling_factor(SamplingFactor::F_2_2);
+            enc.encode_image(Ycc420 {
+                y: &resize(y, w, h),
+                cb: &resize(cb, cw, ch),
+                cr: &resize(cr, cw, ch),
+                width: w,
+                height: h,
+                chroma_width: cw,
+            })
+            .map_err(err)?;
+        }
+        [grey] => enc
+            .encode(&resize(grey, w, h), tw as u16, th as u16, ColorType::Luma)
+            .map_err(err)?,
+        _ => unreachable!("the 1/4-scale decoder declines frames of other than 1 or 3 components"),
+    }
+    Ok(out)
+}
+
+/// Full-size luma and half-size chroma planes, handed to the encoder row by row (it takes
+/// every component at full size and averages chroma 2×2 itself: equal samples, so exact).
+struct Ycc420<'a> {
+    y: &'a [u8],
+    cb: &'a [u8],
+    cr: &'a [u8],
+    width: usize,
+    height: usize,
+    chroma_width: usize,
+}
+
+impl ImageBuffer for Ycc420<'_> {
+    fn get_jpeg_color_type(&self) -> JpegColorType {
+        JpegColorType::Ycbcr
+    }
+    fn width(&self) -> u16 {
+        self.width as u16
+    }
+    fn height(&self) -> u16 {
+        self.height as u16
+    }
+    fn fill_buffers(&self, y: u16, buffers: &mut [Vec<u8>; 4]) {
+        let (w, cw, y) = (self.width, self.chroma_width, y as usize);
+        buffers[0].extend_from_slice(&self.y[y * w..][..w]);
+        let row = (y / 2) * cw;
+        for (c, plane) in [(1, self.cb), (2, self.cr)] {
+            let src = &plane[row..row + cw];
+            buffers[c].extend((0..w).map(|x| src[x / 2]));
+        }
+    }
 }
 
 /// Width and height of the preview of a `w0`×`h0` frame.
@@ -86,7 +155,8 @@ fn make_with_jpeg_decoder(jpeg: &[u8]) -> Result<Thumbnail, ThumbnailError> {
             )))
         }
     };
-    let small = box_resize(&rgb, sw as u32, sh as u32, tw, th);
+    let (sw, sh) = (sw as usize, sh as usize);
+    let small = box_resize::<3>(&rgb, sw * 3, (sw, sh), (tw as usize, th as usize));
     Ok(Thumbnail {
         width: tw,
         height: th,
@@ -94,37 +164,42 @@ fn make_with_jpeg_decoder(jpeg: &[u8]) -> Result<Thumbnail, ThumbnailError> {
     })
 }
 
-/// Area-average resize of RGB8 (downscaling only; equal sizes copy).
-fn box_resize(src: &[u8], sw: u32, sh: u32, dw: u32, dh: u32) -> Vec<u8> {
-    if (sw, sh) == (dw, dh) {
-        return src.to_vec();
-    }
+/// Area-average resize of 8-bit samples, `CH` interleaved per pixel, source rows `stride`
+/// bytes apart (downscaling; were a side to grow, its samples repeat).
+fn box_resize<const CH: usize>(
+    src: &[u8],
+    stride: usize,
+    (sw, sh): (usize, usize),
+    (dw, dh): (usize, usize),
+) -> Vec<u8> {
     // Source span [a, b) of destination pixel i.
-    let span = |i: u32, s: u32, d: u32| {
+    let span = |i: usize, s: usize, d: usize| {
         let a = i * s / d;
-        (a as usize, ((i + 1) * s / d).max(a + 1).min(s) as usize)
+        (a, ((i + 1) * s / d).max(a + 1).min(s))
     };
     let xs: Vec<(usize, usize)> = (0..dw).map(|x| span(x, sw, dw)).collect();
-    let line = sw as usize * 3;
-    let mut out = vec![0u8; (dw * dh * 3) as usize];
+    let line = sw * CH;
+    let mut out = vec![0u8; dw * dh * CH];
     let mut sums = vec![0u32; line];
-    for (y, o) in out.chunks_exact_mut(dw as usize * 3).enumerate() {
-        let (y0, y1) = span(y as u32, sh, dh);
+    for (y, o) in out.chunks_exact_mut(dw * CH).enumerate() {
+        let (y0, y1) = span(y, sh, dh);
         sums.fill(0);
-        for row in src[y0 * line..y1 * line].chunks_exact(line) {
-            for (a, &v) in sums.iter_mut().zip(row) {
+        for r in y0..y1 {
+            for (a, &v) in sums.iter_mut().zip(&src[r * stride..r * stride + line]) {
                 *a += v as u32;
             }
         }
-        for (px, &(x0, x1)) in o.chunks_exact_mut(3).zip(&xs) {
+        for (px, &(x0, x1)) in o.chunks_exact_mut(CH).zip(&xs) {
             let n = ((y1 - y0) * (x1 - x0)) as u32;
-            let mut acc = [0u32; 3];
-            for p in sums[x0 * 3..x1 * 3].chunks_exact(3) {
-                acc[0] += p[0];
-                acc[1] += p[1];
-                acc[2] += p[2];
+            let mut acc = [0u32; CH];
+            for p in sums[x0 * CH..x1 * CH].chunks_exact(CH) {
+                for (a, &v) in acc.iter_mut().zip(p) {
+                    *a += v;
+                }
             }
-            px.copy_from_slice(&acc.map(|a| (a / n) as u8));
+            for (o, a) in px.iter_mut().zip(acc) {
+                *o = ((a + n / 2) / n) as u8;
+            }
         }
     }
     out
@@ -162,5 +237,72 @@ mod tests {
         let t = make(&jpeg).unwrap();
         assert_eq!((t.width, t.height), (64, 48));
         assert!(matches!(make(b"nope"), Err(ThumbnailError::Decode(_))));
+    }
+
+    /// Mean absolute difference per sample between the preview of `jpeg` and its full decode
+    /// area-averaged to the preview's size.
+    fn error_against_full_decode(
+        jpeg: &[u8],
+        make: fn(&[u8]) -> Result<Thumbnail, ThumbnailError>,
+    ) -> f64 {
+        let t = make(jpeg).unwrap();
+        let mut d = Decoder::new(jpeg);
+        let full = d.decode().unwrap();
+        let info = d.info().unwrap();
+        let (w, h) = (info.width as usize, info.height as usize);
+        let ch = full.len() / (w * h);
+        let want = match ch {
+            1 => box_resize::<1>(&full, w, (w, h), (t.width as usize, t.height as usize)),
+            _ => box_resize::<3>(&full, w * 3, (w, h), (t.width as usize, t.height as usize)),
+        };
+        let got = Decoder::new(&t.jpeg[..]).decode().unwrap();
+        assert_eq!(got.len(), want.len(), "same size and channels");
+        let diff: u64 = got
+            .iter()
+            .zip(&want)
+            .map(|(&a, &b)| a.abs_diff(b) as u64)
+            .sum();
+        diff as f64 / got.len() as f64
+    }
+
+    #[test]
+    fn previews_match_a_full_decode_for_each_chroma_sampling_and_grey() {
+        use crate::recorder::camera::synthetic::scene;
+        let (w, h) = (1280u32, 720u32);
+        let rgb = scene(w, h, 2);
+        for f in [
+            SamplingFactor::F_2_2,
+            SamplingFactor::F_2_1,
+            SamplingFactor::F_1_1,
+        ] {
+            let mut jpeg = Vec::new();
+            let mut e = Encoder::new(&mut jpeg, 90);
+            e.set_sampling_factor(f);
+            e.encode(&rgb, w as u16, h as u16, ColorType::Rgb).unwrap();
+            let ours = error_against_full_decode(&jpeg, make);
+            let general = error_against_full_decode(&jpeg, make_with_jpeg_decoder);
+            eprintln!("{f:?}: mean error {ours:.2} (jpeg-decoder path: {general:.2})");
+            assert!(
+                ours < 3.0 && ours < general + 0.5,
+                "{f:?}: {ours} vs {general}"
+            );
+        }
+        let grey: Vec<u8> = rgb.chunks_exact(3).map(|p| p[1]).collect();
+        let mut jpeg = Vec::new();
+        Encoder::new(&mut jpeg, 90)
+            .encode(&grey, w as u16, h as u16, ColorType::Luma)
+            .unwrap();
+        let t = make(&jpeg).unwrap();
+        let mut d = Decoder::new(&t.jpeg[..]);
+        d.decode().unwrap();
+        assert_eq!(
+            d.info().unwrap().pixel_format,
+            PixelFormat::L8,
+            "grey stays grey"
+        );
+        // (The general path turns grey into RGB, so it is not compared here.)
+        let ours = error_against_full_decode(&jpeg, make);
+        eprintln!("grey: mean error {ours:.2}");
+        assert!(ours < 3.0, "grey: mean error {ours}");
     }
 }

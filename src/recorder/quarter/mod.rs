@@ -3,7 +3,8 @@
 //! block, which depends only on the coefficients whose horizontal and vertical frequencies are
 //! 0 or odd (the even ones integrate to zero over half a block). So no IDCT, no full-size
 //! planes, no threads: Huffman-decode every coefficient (unavoidable to find the next block),
-//! accumulate the 25 that matter into 4 sums, colour-convert the 1/4-size planes.
+//! accumulate the 25 that matter into 4 sums, one byte each in the 1/4-size plane of the
+//! block's component. No colour conversion: the caller resizes and re-encodes in YCbCr.
 //!
 //! Handles what cameras send: baseline / extended Huffman, 8-bit, one interleaved scan, any
 //! sampling factors, restart intervals, and MJPEG's missing Huffman tables (the standard
@@ -15,7 +16,7 @@
 //!
 //! - `headers.rs`: marker segments, tables, what is declined;
 //! - `huffman.rs`: Huffman look-up tables and the bit reader;
-//! - `reconstruct.rs`: quadrant weights, the block loop, colour conversion.
+//! - `reconstruct.rs`: quadrant weights, the block loop, the planes.
 
 mod headers;
 mod huffman;
@@ -25,11 +26,20 @@ mod tests;
 
 pub use headers::Frame;
 
-/// An RGB8 image at 1/4 of the frame's size (rounded up).
+/// A frame at 1/4 of its size (rounded up), as the 1/4-size planes of its components: one
+/// (grey) or three (Y, Cb, Cr; chroma as subsampled as in the frame). The first plane has the
+/// frame's 1/4 size.
 pub struct Quarter {
-    pub width: u32,
-    pub height: u32,
-    pub rgb: Vec<u8>,
+    pub planes: Vec<Plane>,
+}
+
+/// One component at 1/4 scale: `width` × `height` samples, rows `stride` bytes apart (the
+/// plane is padded to whole blocks).
+pub struct Plane {
+    pub data: Vec<u8>,
+    pub stride: usize,
+    pub width: usize,
+    pub height: usize,
 }
 
 /// Natural (row-major) index of each zig-zag position.

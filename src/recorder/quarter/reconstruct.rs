@@ -1,6 +1,7 @@
 //! From coefficients to pixels: the weights that turn an 8×8 block's coefficients into the
 //! means of its four 4×4 quadrants, the scan loop that decodes every block and accumulates
-//! them, and the colour conversion of the 1/4-size planes to RGB.
+//! them into the 1/4-size planes of each component (no colour conversion: thumbnails are
+//! resized and re-encoded in YCbCr).
 //!
 //! Coefficients whose weight is zero (an even, non-zero frequency in either direction) are
 //! still decoded — they must be, to find the next one — but cost no dequantisation or
@@ -9,7 +10,7 @@
 
 use super::headers::Frame;
 use super::huffman::Bits;
-use super::{Quarter, ZIGZAG};
+use super::{Plane, Quarter, ZIGZAG};
 
 /// Per zig-zag position (and past the block, zero): the dequantised weights of a coefficient
 /// in the means of the top-left, top-right, bottom-left and bottom-right quadrants.
@@ -46,8 +47,8 @@ fn weights(q: &[u16; 64]) -> Box<Weights> {
     w
 }
 
-/// Decode every block of the scan into 1/4-size planes (one byte per quadrant), then convert
-/// to RGB. `None` on corrupt entropy data.
+/// Decode every block of the scan into 1/4-size planes (one byte per quadrant). `None` on
+/// corrupt entropy data.
 pub(super) fn decode(f: &Frame, jpeg: &[u8]) -> Option<Quarter> {
     let nf = f.comps.len();
     let hmax = f.comps.iter().map(|c| c.h).max()?;
@@ -120,63 +121,21 @@ pub(super) fn decode(f: &Frame, jpeg: &[u8]) -> Option<Quarter> {
             }
         }
     }
-    Some(to_rgb(f, &planes, &blocks, hmax, vmax))
-}
-
-/// Colour-convert the 1/4-size planes (chroma replicated where subsampled) to RGB8.
-fn to_rgb(
-    f: &Frame,
-    planes: &[Vec<u8>],
-    blocks: &[(usize, usize)],
-    hmax: usize,
-    vmax: usize,
-) -> Quarter {
-    let (qw, qh) = (f.width.div_ceil(4), f.height.div_ceil(4));
-    let mut rgb = vec![0u8; qw * qh * 3];
-    if f.comps.len() == 1 {
-        let pw = blocks[0].0 * 2;
-        for (y, out) in rgb.chunks_exact_mut(qw * 3).enumerate() {
-            for (o, &l) in out.chunks_exact_mut(3).zip(&planes[0][y * pw..y * pw + qw]) {
-                o.copy_from_slice(&[l, l, l]);
+    let planes = planes
+        .into_iter()
+        .zip(&blocks)
+        .zip(&f.comps)
+        .map(|((data, &(bw, _)), c)| {
+            // A component's samples span ⌈width·h / hmax⌉ × ⌈height·v / vmax⌉ (T.81 A.1.1).
+            let (ch, cv) = if nf == 1 { (1, 1) } else { (c.h, c.v) };
+            let (hm, vm) = if nf == 1 { (1, 1) } else { (hmax, vmax) };
+            Plane {
+                data,
+                stride: bw * 2,
+                width: (f.width * ch).div_ceil(hm).div_ceil(4),
+                height: (f.height * cv).div_ceil(vm).div_ceil(4),
             }
-        }
-    } else {
-        let idx: Vec<(usize, usize, usize)> = f
-            .comps
-            .iter()
-            .zip(blocks)
-            .map(|(c, &(bw, _))| (c.h, c.v, bw * 2))
-            .collect();
-        let xs: Vec<[usize; 3]> = (0..qw)
-            .map(|x| [0, 1, 2].map(|c| x * idx[c].0 / hmax))
-            .collect();
-        // BT.601 full range in 16-bit fixed point.
-        const CR_R: i32 = 91_881; // 1.402
-        const CB_G: i32 = 22_554; // 0.344136
-        const CR_G: i32 = 46_802; // 0.714136
-        const CB_B: i32 = 116_130; // 1.772
-        const HALF: i32 = 1 << 15;
-        for (y, out) in rgb.chunks_exact_mut(qw * 3).enumerate() {
-            let rows = [0, 1, 2].map(|c| (y * idx[c].1 / vmax) * idx[c].2);
-            let (p0, p1, p2) = (
-                &planes[0][rows[0]..],
-                &planes[1][rows[1]..],
-                &planes[2][rows[2]..],
-            );
-            for (o, xc) in out.chunks_exact_mut(3).zip(&xs) {
-                let yy = (p0[xc[0]] as i32) << 16;
-                let cb = p1[xc[1]] as i32 - 128;
-                let cr = p2[xc[2]] as i32 - 128;
-                let px = |v: i32| ((v + HALF) >> 16).clamp(0, 255) as u8;
-                o[0] = px(yy + CR_R * cr);
-                o[1] = px(yy - CB_G * cb - CR_G * cr);
-                o[2] = px(yy + CB_B * cb);
-            }
-        }
-    }
-    Quarter {
-        width: qw as u32,
-        height: qh as u32,
-        rgb,
-    }
+        })
+        .collect();
+    Some(Quarter { planes })
 }
