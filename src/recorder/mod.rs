@@ -188,10 +188,6 @@ impl Recorder {
             }
         };
         let (width, height) = jpeg::dimensions(&jpeg).unwrap_or((frame.width, frame.height));
-        // A preview is a convenience: a frame it cannot decode is still stored as evidence.
-        let thumb = thumbnail::make(&jpeg)
-            .map_err(|e| tracing::warn!(counter, %e, "no thumbnail"))
-            .ok();
         let new = OwnedSnapshot {
             jpeg,
             width,
@@ -200,9 +196,19 @@ impl Recorder {
             record_id: record.map(|r| r.as_str().to_owned()),
             captured_at_ms: frame.captured_at_ms,
             reason: reason.as_str().to_owned(),
-            thumbnail: thumb.map(|t| (t.width, t.height, t.jpeg)),
+            thumbnail: None,
         };
-        let snap = self.commits.submit(new, &|| self.clocks.now_ms())?;
+        // The preview is made while the file goes to disk. It is a convenience: a frame it
+        // cannot decode is still stored as evidence.
+        let preview = |jpeg: &[u8]| {
+            thumbnail::make(jpeg)
+                .map_err(|e| tracing::warn!(counter, %e, "no thumbnail"))
+                .ok()
+                .map(|t| (t.width, t.height, t.jpeg))
+        };
+        let snap = self
+            .commits
+            .submit_with_preview(new, preview, &|| self.clocks.now_ms())?;
         if let (Some(r), Ok(free)) = (&self.retention, self.space.free_bytes()) {
             if free < self.min_free_bytes {
                 r.poke();

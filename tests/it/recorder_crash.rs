@@ -75,10 +75,11 @@ fn kill_during_ingest_leaves_consistent_footage() {
 }
 
 /// The same, with the child capturing from four threads through group commit (batches of
-/// several snapshots per transaction, files written outside the store's lock, retention
-/// deletes in between). The child is this test binary running `group_commit_child`. It prints
-/// `ok <id>` after each acknowledgement; every acknowledged snapshot must still be there after
-/// the kill and reconcile (or have a retention delete entry).
+/// several snapshots per transaction; files written outside the store's lock by the capture
+/// thread or, while it makes the preview, by a helper thread; retention deletes in between).
+/// The child is this test binary running `group_commit_child`. It prints `ok <id>` after each
+/// acknowledgement; every acknowledged snapshot must still be there after the kill and
+/// reconcile (or have a retention delete entry).
 #[test]
 fn kill_during_group_commit_leaves_consistent_footage() {
     let iterations: usize = std::env::var("MOTCUA_CRASH_ITERATIONS")
@@ -136,9 +137,12 @@ fn kill_during_group_commit_leaves_consistent_footage() {
             .lines()
             .filter_map(|l| l.strip_prefix("ok ")?.parse().ok())
             .collect();
-        multi |= rest
-            .lines()
-            .any(|l| l.starts_with("batch ") && l != "batch 1");
+        // `stats <transactions> <snapshots>` since the child started: more snapshots than
+        // transactions means some transaction held several.
+        multi |= rest.lines().any(|l| {
+            let mut w = l.split(' ').skip(1).map(|n| n.parse::<u64>().unwrap_or(0));
+            l.starts_with("stats ") && matches!((w.next(), w.next()), (Some(b), Some(n)) if n > b)
+        });
         let (store, report) = FootageStore::open_writer(&s.data_dir(), 0).unwrap();
         assert!(
             report.rows_missing_file.is_empty(),
@@ -223,8 +227,7 @@ fn group_commit_child() {
                         return;
                     }
                     let j = jpeg::with_comment(base, &format!("{pid} {th} {i}"));
-                    let t = thumbnail::make(&j).unwrap();
-                    let snap = OwnedSnapshot {
+                    let mut snap = OwnedSnapshot {
                         jpeg: j.into(),
                         width: 320,
                         height: 240,
@@ -232,16 +235,25 @@ fn group_commit_child() {
                         record_id: Some("000.00.14.H56-251119-0042".into()),
                         captured_at_ms: i as i64,
                         reason: "crash-test".into(),
-                        thumbnail: Some((t.width, t.height, t.jpeg)),
+                        thumbnail: None,
                     };
-                    let (b0, n0) = g.stats();
-                    let id = g.submit(snap, &|| 1).unwrap().id;
-                    let (b1, n1) = g.stats();
+                    let preview = |j: &[u8]| {
+                        let t = thumbnail::make(j).unwrap();
+                        Some((t.width, t.height, t.jpeg))
+                    };
+                    // Both ways in: preview first then submit (even threads), or the preview
+                    // made while a helper thread writes the file (odd threads, as the
+                    // recorder does).
+                    let id = if th % 2 == 0 {
+                        snap.thumbnail = preview(&snap.jpeg);
+                        g.submit(snap, &|| 1).unwrap().id
+                    } else {
+                        g.submit_with_preview(snap, preview, &|| 1).unwrap().id
+                    };
+                    let (b, n) = g.stats();
                     let mut out = std::io::stdout().lock();
                     writeln!(out, "ok {id}").unwrap();
-                    if b1 == b0 + 1 {
-                        writeln!(out, "batch {}", n1 - n0).unwrap();
-                    }
+                    writeln!(out, "stats {b} {n}").unwrap();
                     drop(out);
                     if th == 0 && i % 5 == 4 && id > 3 {
                         let mut st = g.store().lock().unwrap();

@@ -74,6 +74,16 @@ impl FootageDir {
         Ok(sha256)
     }
 
+    /// [`prepare`](Self::prepare), then fsync the directory: the file is durable under its
+    /// name. For a capture thread that has other work to overlap with the disk's waits.
+    pub fn prepare_durable(&self, data: &[u8]) -> Result<String, super::FootageError> {
+        let sha256 = self.prepare(data)?;
+        let path = self.path_of(&sha256);
+        let dir = path.parent().unwrap_or(&self.root);
+        sync_dir(dir).map_err(super::FootageError::io("cannot fsync", dir))?;
+        Ok(sha256)
+    }
+
     /// The first steps of the durable write: temp file, fsync, rename to the content name
     /// (skipped if that name exists: its content was fsynced before it was renamed). The
     /// *name* is not durable until the caller fsyncs `dest.parent()` — group commit does that

@@ -2,7 +2,10 @@
 //! directory and one SQLite transaction, instead of paying for both each.
 //!
 //! Each capture writes and fsyncs its own file and renames it into place on its own thread,
-//! without the store's lock ([`FootageDir::prepare`]), then queues itself. Whoever finds no
+//! without the store's lock ([`FootageDir::prepare`]), then queues itself. A capture that
+//! still has CPU work to do for its row — the preview — does that meanwhile
+//! ([`GroupCommit::submit_with_preview`]): a helper thread writes the file, fsyncs it, renames
+//! it and fsyncs its directory, so the disk's waits overlap the preview even on one core. Whoever finds no
 //! commit under way becomes the leader: it takes everything queued (at most `max_batch`),
 //! commits it with [`FootageStore::commit_batch`] under the store's lock, hands every waiter
 //! its result and wakes them. Captures that arrive meanwhile form the next batch. There is no
@@ -14,7 +17,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
-use super::{FootageDir, FootageError, FootageStore, NewSnapshot, Snapshot};
+use super::{FootageDir, FootageError, FootageStore, NewSnapshot, Prepared, Snapshot};
 
 /// A snapshot to store, owned so it can wait in the queue.
 #[derive(Debug, Clone)]
@@ -49,7 +52,8 @@ pub const MAX_BATCH: usize = 32;
 
 struct Queue {
     next_ticket: u64,
-    waiting: VecDeque<(u64, OwnedSnapshot, String)>,
+    /// Ticket, snapshot, content hash, whether its directory is already fsynced.
+    waiting: VecDeque<(u64, OwnedSnapshot, String, bool)>,
     done: HashMap<u64, Result<Snapshot, FootageError>>,
     committing: bool,
 }
@@ -105,10 +109,51 @@ impl GroupCommit {
         now_ms: &dyn Fn() -> i64,
     ) -> Result<Snapshot, FootageError> {
         let sha256 = self.dir.prepare(&snap.jpeg)?;
+        self.enqueue(snap, sha256, false, now_ms)
+    }
+
+    /// [`submit`](Self::submit) a snapshot whose preview is still to be made: `preview` runs on
+    /// this thread while a helper thread makes the file durable under its name (write, fsync,
+    /// rename, directory fsync), then the row is queued with the preview it returned. The
+    /// rule is unchanged: the row commits only after the file is durable. (If no thread can
+    /// be started, the file is written first, then the preview made.)
+    pub fn submit_with_preview(
+        &self,
+        mut snap: OwnedSnapshot,
+        preview: impl FnOnce(&[u8]) -> Option<(u32, u32, Vec<u8>)>,
+        now_ms: &dyn Fn() -> i64,
+    ) -> Result<Snapshot, FootageError> {
+        let jpeg = snap.jpeg.clone();
+        let (file, thumbnail) = std::thread::scope(|s| {
+            let writer = std::thread::Builder::new()
+                .name("footage-write".into())
+                .spawn_scoped(s, || self.dir.prepare_durable(&jpeg));
+            match writer {
+                Ok(w) => {
+                    let t = preview(&jpeg);
+                    let file = w.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+                    (file, t)
+                }
+                Err(_) => (self.dir.prepare_durable(&jpeg), preview(&jpeg)),
+            }
+        });
+        snap.thumbnail = thumbnail;
+        self.enqueue(snap, file?, true, now_ms)
+    }
+
+    /// Queue a snapshot whose file is written and wait for its commit (leading it if no
+    /// commit is under way).
+    fn enqueue(
+        &self,
+        snap: OwnedSnapshot,
+        sha256: String,
+        dir_synced: bool,
+        now_ms: &dyn Fn() -> i64,
+    ) -> Result<Snapshot, FootageError> {
         let mut q = lock(&self.queue);
         let ticket = q.next_ticket;
         q.next_ticket += 1;
-        q.waiting.push_back((ticket, snap, sha256));
+        q.waiting.push_back((ticket, snap, sha256, dir_synced));
         loop {
             if let Some(r) = q.done.remove(&ticket) {
                 return r;
@@ -136,16 +181,20 @@ impl GroupCommit {
     /// does not fail the others and each gets its own error.
     fn commit(
         &self,
-        batch: &[(u64, OwnedSnapshot, String)],
+        batch: &[(u64, OwnedSnapshot, String, bool)],
         now_ms: i64,
     ) -> Vec<Result<Snapshot, FootageError>> {
         let mut store = lock(&self.store);
         self.batches.fetch_add(1, Ordering::Relaxed);
         self.snapshots
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
-        let items: Vec<(NewSnapshot, String)> = batch
+        let items: Vec<Prepared> = batch
             .iter()
-            .map(|(_, s, h)| (s.borrow(), h.clone()))
+            .map(|(_, s, h, synced)| Prepared {
+                snapshot: s.borrow(),
+                sha256: h.clone(),
+                dir_synced: *synced,
+            })
             .collect();
         match store.commit_batch(&items, now_ms) {
             Ok(snaps) => snaps.into_iter().map(Ok).collect(),

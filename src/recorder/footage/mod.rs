@@ -104,6 +104,18 @@ pub struct NewSnapshot<'a> {
     pub thumbnail: Option<(u32, u32, &'a [u8])>,
 }
 
+/// A snapshot whose file is written, fsynced and renamed into place: what
+/// [`FootageStore::commit_batch`] commits.
+#[derive(Debug, Clone)]
+pub struct Prepared<'a> {
+    pub snapshot: NewSnapshot<'a>,
+    /// The content hash: the file's name.
+    pub sha256: String,
+    /// Whether the file's directory was fsynced after the rename
+    /// ([`FootageDir::prepare_durable`]); if not, the commit does it.
+    pub dir_synced: bool,
+}
+
 /// Which snapshots `list` returns.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
@@ -202,32 +214,40 @@ impl FootageStore {
     /// transaction. When this returns `Ok`, the snapshot survives a power cut.
     pub fn ingest(&mut self, s: &NewSnapshot, now_ms: i64) -> Result<Snapshot, FootageError> {
         let sha256 = self.dir.prepare(s.jpeg)?;
-        let mut out = self.commit_batch(&[(s.clone(), sha256)], now_ms)?;
+        let prepared = Prepared {
+            snapshot: s.clone(),
+            sha256,
+            dir_synced: false,
+        };
+        let mut out = self.commit_batch(&[prepared], now_ms)?;
         Ok(out.remove(0))
     }
 
     /// Group commit: store snapshots whose files [`FootageDir::prepare`] has already written,
     /// fsynced and renamed into place (possibly on other threads, without this store's lock).
     /// Re-writes any file that vanished meanwhile (retention may have removed identical bytes),
-    /// fsyncs each directory the batch touches once, then appends the chain entries (in batch
+    /// fsyncs once each directory that holds a re-written file or one not yet synced
+    /// ([`Prepared::dir_synced`]), then appends the chain entries (in batch
     /// order), rows and thumbnails in ONE transaction. When this returns `Ok`, every snapshot
     /// of the batch survives a power cut; on `Err`, none was stored (files left are orphans
     /// that reconcile removes).
     pub fn commit_batch(
         &mut self,
-        batch: &[(NewSnapshot, String)],
+        batch: &[Prepared],
         now_ms: i64,
     ) -> Result<Vec<Snapshot>, FootageError> {
         let mut dirs: Vec<PathBuf> = Vec::with_capacity(batch.len());
-        for (s, sha256) in batch {
-            let path = self.dir.path_of(sha256);
+        for p in batch {
+            let path = self.dir.path_of(&p.sha256);
+            let mut synced = p.dir_synced;
             if !path.exists() {
                 self.dir
-                    .write_file(sha256, s.jpeg)
+                    .write_file(&p.sha256, p.snapshot.jpeg)
                     .map_err(FootageError::io("cannot write", &path))?;
+                synced = false;
             }
             let parent = path.parent().unwrap_or(self.dir.root()).to_owned();
-            if !dirs.contains(&parent) {
+            if !synced && !dirs.contains(&parent) {
                 dirs.push(parent);
             }
         }
@@ -237,7 +257,12 @@ impl FootageStore {
         let tx = self.conn.transaction()?;
         let (mut seq, mut prev) = chain_head(&tx)?;
         let mut out = Vec::with_capacity(batch.len());
-        for (s, sha256) in batch {
+        for Prepared {
+            snapshot: s,
+            sha256,
+            ..
+        } in batch
+        {
             seq += 1;
             let entry = EntryFields {
                 seq,

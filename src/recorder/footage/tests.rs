@@ -212,9 +212,19 @@ fn a_batch_is_one_transaction_in_order_and_rewrites_files_removed_meanwhile() {
     let (a, b, c) = (frame(1), frame(2), frame(3));
     let old = st.ingest(&new_snapshot(&a, Some(REC), 1), 1).unwrap();
     // Files prepared outside the lock, as capture threads do ...
-    let batch: Vec<(NewSnapshot, String)> = [&a, &b, &c]
+    // (the first two made durable under their names as a capture thread does, the third not)
+    let batch: Vec<Prepared> = [&a, &b, &c]
         .iter()
-        .map(|j| (new_snapshot(j, Some(REC), 5), st.dir().prepare(j).unwrap()))
+        .enumerate()
+        .map(|(i, j)| Prepared {
+            snapshot: new_snapshot(j, Some(REC), 5),
+            sha256: if i < 2 {
+                st.dir().prepare_durable(j).unwrap()
+            } else {
+                st.dir().prepare(j).unwrap()
+            },
+            dir_synced: i < 2,
+        })
         .collect();
     // ... then retention removes the older row with the same bytes as the first, and its file.
     assert_eq!(
@@ -279,4 +289,50 @@ fn group_commit_from_many_threads_keeps_the_chain_whole() {
     let v = st.verify(true).unwrap();
     assert!(v.ok(), "{:?}", v.problems);
     assert_eq!(v.head_seq, 60);
+}
+
+#[test]
+fn submit_with_preview_stores_the_file_durably_and_the_preview_it_made() {
+    use std::sync::{Arc, Mutex};
+    let t = tempfile::tempdir().unwrap();
+    let (st, _) = FootageStore::open_writer(t.path(), 0).unwrap();
+    let g = GroupCommit::new(Arc::new(Mutex::new(st)), 4);
+    let snap = |i: u8| OwnedSnapshot {
+        jpeg: jpeg::with_comment(&frame(i), &format!("{i}")).into(),
+        width: 16,
+        height: 16,
+        counter: 1,
+        record_id: Some(REC.into()),
+        captured_at_ms: i as i64,
+        reason: "started".into(),
+        thumbnail: None,
+    };
+    let s1 = snap(1);
+    let bytes = s1.jpeg.clone();
+    let a = g
+        .submit_with_preview(
+            s1,
+            |j| {
+                // the preview sees the same bytes that are being written
+                assert_eq!(j, &bytes[..]);
+                Some((8, 8, b"preview".to_vec()))
+            },
+            &|| 7,
+        )
+        .unwrap();
+    // a frame the preview cannot be made of is still stored, without one
+    let b = g.submit_with_preview(snap(2), |_| None, &|| 7).unwrap();
+    let st = g.store().lock().unwrap();
+    assert_eq!(
+        std::fs::read(st.dir().path_of(&a.sha256)).unwrap(),
+        &bytes[..]
+    );
+    assert_eq!(
+        st.thumbnail(a.id).unwrap(),
+        Some((8, 8, b"preview".to_vec()))
+    );
+    assert_eq!(st.thumbnail(b.id).unwrap(), None);
+    let v = st.verify(true).unwrap();
+    assert!(v.ok(), "{:?}", v.problems);
+    assert_eq!(v.head_seq, 2);
 }
