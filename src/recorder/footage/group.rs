@@ -11,12 +11,14 @@
 //! its result and wakes them. Captures that arrive meanwhile form the next batch. There is no
 //! timer: a lone capture is committed at once, so a batch never waits for company; batches
 //! form only while a commit is already in flight. Nobody gets `Ok` before their file, its
-//! directory entry and their row are durable.
+//! directory entry and their row are durable. WAL checkpoints run on their own thread
+//! (`checkpoint.rs`), not inside a capture's commit.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
+use super::checkpoint::{Checkpointer, POKE_EVERY, SAFETY_NET_PAGES};
 use super::{FootageDir, FootageError, FootageStore, NewSnapshot, Prepared, Snapshot};
 
 /// A snapshot to store, owned so it can wait in the queue.
@@ -67,11 +69,27 @@ pub struct GroupCommit {
     max_batch: usize,
     batches: AtomicU64,
     snapshots: AtomicU64,
+    /// `None` if its thread or connection could not be started: SQLite then checkpoints
+    /// inside commits, as by default.
+    checkpointer: Option<Checkpointer>,
 }
 
 impl GroupCommit {
     pub fn new(store: Arc<Mutex<FootageStore>>, max_batch: usize) -> GroupCommit {
-        let dir = lock(&store).dir().clone();
+        let (dir, checkpointer) = {
+            let st = lock(&store);
+            let c = Checkpointer::spawn(st.db_path())
+                .map_err(|e| e.to_string())
+                .and_then(|c| {
+                    st.set_auto_checkpoint(SAFETY_NET_PAGES)
+                        .map_err(|e| e.to_string())?;
+                    Ok(c)
+                });
+            let c = c
+                .map_err(|e| tracing::warn!(%e, "footage checkpoints stay in the commits"))
+                .ok();
+            (st.dir().clone(), c)
+        };
         GroupCommit {
             store,
             dir,
@@ -85,6 +103,7 @@ impl GroupCommit {
             max_batch: max_batch.max(1),
             batches: AtomicU64::new(0),
             snapshots: AtomicU64::new(0),
+            checkpointer,
         }
     }
 
@@ -186,8 +205,14 @@ impl GroupCommit {
     ) -> Vec<Result<Snapshot, FootageError>> {
         let mut store = lock(&self.store);
         self.batches.fetch_add(1, Ordering::Relaxed);
-        self.snapshots
+        let before = self
+            .snapshots
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        if (before + batch.len() as u64) / POKE_EVERY > before / POKE_EVERY {
+            if let Some(c) = &self.checkpointer {
+                c.poke();
+            }
+        }
         let items: Vec<Prepared> = batch
             .iter()
             .map(|(_, s, h, synced)| Prepared {

@@ -6,6 +6,7 @@
 //! lock file) creates or removes files; readers never touch the directory. Never decodes images.
 
 mod audit;
+pub mod checkpoint;
 pub mod files;
 pub mod group;
 mod reconcile;
@@ -208,6 +209,13 @@ impl FootageStore {
 
     pub fn db_path(&self) -> &Path {
         &self.db_path
+    }
+
+    /// WAL pages past which a commit checkpoints by itself (SQLite's `wal_autocheckpoint`;
+    /// raised when [`checkpoint::Checkpointer`] does that work on its own thread).
+    pub fn set_auto_checkpoint(&self, pages: u32) -> Result<(), FootageError> {
+        self.conn.pragma_update(None, "wal_autocheckpoint", pages)?;
+        Ok(())
     }
 
     /// Store a snapshot: durable file first, then the row, its chain entry and thumbnail in one

@@ -336,3 +336,52 @@ fn submit_with_preview_stores_the_file_durably_and_the_preview_it_made() {
     assert!(v.ok(), "{:?}", v.problems);
     assert_eq!(v.head_seq, 2);
 }
+
+#[test]
+fn checkpoints_run_on_their_own_thread_not_in_the_commits() {
+    use super::checkpoint::{POKE_EVERY, SAFETY_NET_PAGES};
+    use std::sync::{Arc, Mutex};
+    let t = tempfile::tempdir().unwrap();
+    let (st, _) = FootageStore::open_writer(t.path(), 0).unwrap();
+    let db = st.db_path().to_owned();
+    let g = GroupCommit::new(Arc::new(Mutex::new(st)), 4);
+    let pages: u32 = g
+        .store()
+        .lock()
+        .unwrap()
+        .conn
+        .query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        pages, SAFETY_NET_PAGES,
+        "the commits' own checkpoints are only a safety net"
+    );
+    let preview = vec![7u8; 16 * 1024];
+    for i in 0..POKE_EVERY + 8 {
+        let snap = OwnedSnapshot {
+            jpeg: jpeg::with_comment(&frame(1), &format!("{i}")).into(),
+            width: 16,
+            height: 16,
+            counter: 1,
+            record_id: Some(REC.into()),
+            captured_at_ms: i as i64,
+            reason: "started".into(),
+            thumbnail: Some((8, 8, preview.clone())),
+        };
+        g.submit(snap, &|| 7).unwrap();
+    }
+    // The rows and previews reach the database file only by a checkpoint; far below the
+    // safety net, only the checkpoint thread (poked after POKE_EVERY snapshots) makes one.
+    let want = POKE_EVERY * preview.len() as u64;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let size = || std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0);
+    while size() < want && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(
+        size() >= want,
+        "footage.db is {} bytes, want ≥ {want}",
+        size()
+    );
+    drop(g); // stops the thread
+}
