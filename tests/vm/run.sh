@@ -19,7 +19,12 @@ ts() { echo "[vm +$(( $(date +%s) - T0 ))s] $*"; }
 mkdir -p "$WORK" "$OUT"
 
 need=()
-command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
+if ! command -v qemu-system-x86_64 >/dev/null; then
+  # The same version as an installed qemu-system-common: the image boot test installs QEMU
+  # from bookworm-backports, and the default version's qemu-system-x86 then cannot install.
+  qv=$(dpkg-query -W -f='${Status} ${Version}' qemu-system-common 2>/dev/null | awk '/installed/{print $4}')
+  need+=("qemu-system-x86${qv:+=$qv}")
+fi
 [ -x /bin/busybox ] && file -L /bin/busybox | grep -q static || need+=(busybox-static)
 command -v depmod >/dev/null || need+=(kmod)
 command -v cpio >/dev/null || need+=(cpio)
