@@ -11,6 +11,7 @@
 //! the local API and the GPIO button all call [`Recorder::capture`]. It never decodes a
 //! camera's MJPEG except for the scaled thumbnail.
 
+pub mod background;
 pub mod camera;
 pub mod chain;
 pub mod clock;

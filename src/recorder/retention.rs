@@ -5,13 +5,12 @@
 //! store only briefly, so a capture never waits for a whole pass. Never deletes pinned rows.
 
 use std::path::PathBuf;
-use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use serde::Serialize;
 
+use super::background::Background;
 use super::clock::Clocks;
 use super::config::RetentionConfig;
 use super::footage::{files, FootageError, FootageStore};
@@ -150,10 +149,7 @@ pub fn run_pass(
 }
 
 /// The retention thread: a pass every `check_interval_secs`, or at once when poked.
-pub struct RetentionWorker {
-    poke: Option<mpsc::SyncSender<()>>,
-    thread: Option<JoinHandle<()>>,
-}
+pub struct RetentionWorker(Background);
 
 impl RetentionWorker {
     pub fn spawn(
@@ -162,43 +158,20 @@ impl RetentionWorker {
         clocks: Arc<dyn Clocks>,
         space: Arc<dyn FreeSpace>,
     ) -> RetentionWorker {
-        let (poke, rx) = mpsc::sync_channel::<()>(1);
         let interval = Duration::from_secs(policy.check_interval_secs as u64);
-        let thread = std::thread::Builder::new()
-            .name("retention".into())
-            .spawn(move || loop {
-                match run_pass(&store, &policy, &*clocks, &*space) {
-                    Ok(r) if r.deleted > 0 => tracing::info!(?r, "retention pass"),
-                    Ok(_) => {}
-                    Err(e) => tracing::error!(%e, "retention pass failed"),
-                }
-                match rx.recv_timeout(interval) {
-                    Ok(()) | Err(RecvTimeoutError::Timeout) => {}
-                    Err(RecvTimeoutError::Disconnected) => return,
-                }
-            })
-            .expect("spawn retention thread");
-        RetentionWorker {
-            poke: Some(poke),
-            thread: Some(thread),
-        }
+        let pass = move || match run_pass(&store, &policy, &*clocks, &*space) {
+            Ok(r) if r.deleted > 0 => tracing::info!(?r, "retention pass"),
+            Ok(_) => {}
+            Err(e) => tracing::error!(%e, "retention pass failed"),
+        };
+        RetentionWorker(
+            Background::spawn("retention", interval, pass).expect("spawn retention thread"),
+        )
     }
 
     /// Ask for a pass soon (never blocks; a pending request is enough).
     pub fn poke(&self) {
-        if let Some(p) = &self.poke {
-            let _ = p.try_send(());
-        }
-    }
-}
-
-impl Drop for RetentionWorker {
-    fn drop(&mut self) {
-        // Dropping the sender disconnects the channel; the thread ends after its pass.
-        self.poke = None;
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        self.0.poke();
     }
 }
 

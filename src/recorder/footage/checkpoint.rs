@@ -9,10 +9,9 @@
 //! Crash safety is SQLite's: a checkpoint interrupted by a power cut is redone from the WAL.
 
 use std::path::Path;
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::recorder::background::Background;
 use crate::store::{self, Access};
 
 /// Snapshots committed between pokes.
@@ -23,55 +22,27 @@ pub const SAFETY_NET_PAGES: u32 = 4000;
 const IDLE_INTERVAL: Duration = Duration::from_secs(60);
 
 /// The checkpoint thread of one database file.
-pub struct Checkpointer {
-    poke: Option<mpsc::SyncSender<()>>,
-    thread: Option<JoinHandle<()>>,
-}
+pub struct Checkpointer(Background);
 
 impl Checkpointer {
     /// Start checkpointing `db_path` (a WAL database) on a thread with its own connection.
     pub fn spawn(db_path: &Path) -> std::io::Result<Checkpointer> {
         let conn =
             store::open_connection(db_path, Access::ReadWrite).map_err(std::io::Error::other)?;
-        let (poke, rx) = mpsc::sync_channel::<()>(1);
-        let thread = std::thread::Builder::new()
-            .name("footage-checkpoint".into())
-            .spawn(move || loop {
-                let r = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, i64>(2)?,
-                    ))
-                });
-                match r {
-                    Ok((_busy, log, done)) => tracing::trace!(log, done, "footage checkpoint"),
-                    Err(e) => tracing::warn!(%e, "footage checkpoint failed"),
-                }
-                match rx.recv_timeout(IDLE_INTERVAL) {
-                    Ok(()) | Err(RecvTimeoutError::Timeout) => {}
-                    Err(RecvTimeoutError::Disconnected) => return,
-                }
-            })?;
-        Ok(Checkpointer {
-            poke: Some(poke),
-            thread: Some(thread),
-        })
+        let pass = move || {
+            let r = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+            });
+            match r {
+                Ok((log, done)) => tracing::trace!(log, done, "footage checkpoint"),
+                Err(e) => tracing::warn!(%e, "footage checkpoint failed"),
+            }
+        };
+        Background::spawn("footage-checkpoint", IDLE_INTERVAL, pass).map(Checkpointer)
     }
 
-    /// Ask for a checkpoint soon (never blocks; a pending request is enough).
+    /// Ask for a checkpoint soon (never blocks).
     pub fn poke(&self) {
-        if let Some(p) = &self.poke {
-            let _ = p.try_send(());
-        }
-    }
-}
-
-impl Drop for Checkpointer {
-    fn drop(&mut self) {
-        self.poke = None; // disconnects: the thread ends after its current checkpoint
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        self.0.poke();
     }
 }

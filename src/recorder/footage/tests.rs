@@ -8,6 +8,20 @@ fn frame(n: u8) -> Vec<u8> {
     jpeg::encode_rgb(&rgb, 16, 16, 80).unwrap()
 }
 
+/// A 16×16 snapshot for group commit: `frame(n)` made unique by `tag`, linked to `REC`.
+fn owned(n: u8, tag: &str, counter: u32, thumbnail: Option<(u32, u32, Vec<u8>)>) -> OwnedSnapshot {
+    OwnedSnapshot {
+        jpeg: jpeg::with_comment(&frame(n), tag).into(),
+        width: 16,
+        height: 16,
+        counter,
+        record_id: Some(REC.into()),
+        captured_at_ms: 0,
+        reason: "started".into(),
+        thumbnail,
+    }
+}
+
 fn new_snapshot<'a>(jpeg: &'a [u8], record: Option<&'a str>, at: i64) -> NewSnapshot<'a> {
     NewSnapshot {
         jpeg,
@@ -260,17 +274,8 @@ fn group_commit_from_many_threads_keeps_the_chain_whole() {
                 s.spawn(move || {
                     (0..10u8)
                         .map(|i| {
-                            let j = jpeg::with_comment(&frame(th), &format!("{th} {i}"));
-                            let snap = OwnedSnapshot {
-                                jpeg: j.into(),
-                                width: 16,
-                                height: 16,
-                                counter: th as u32,
-                                record_id: Some(REC.into()),
-                                captured_at_ms: i as i64,
-                                reason: "started".into(),
-                                thumbnail: Some((8, 8, b"thumb".to_vec())),
-                            };
+                            let thumb = Some((8, 8, b"thumb".to_vec()));
+                            let snap = owned(th, &format!("{th} {i}"), th as u32, thumb);
                             g.submit(snap, &|| 7).unwrap().id
                         })
                         .collect::<Vec<_>>()
@@ -297,16 +302,7 @@ fn submit_with_preview_stores_the_file_durably_and_the_preview_it_made() {
     let t = tempfile::tempdir().unwrap();
     let (st, _) = FootageStore::open_writer(t.path(), 0).unwrap();
     let g = GroupCommit::new(Arc::new(Mutex::new(st)), 4);
-    let snap = |i: u8| OwnedSnapshot {
-        jpeg: jpeg::with_comment(&frame(i), &format!("{i}")).into(),
-        width: 16,
-        height: 16,
-        counter: 1,
-        record_id: Some(REC.into()),
-        captured_at_ms: i as i64,
-        reason: "started".into(),
-        thumbnail: None,
-    };
+    let snap = |i: u8| owned(i, &format!("{i}"), 1, None);
     let s1 = snap(1);
     let bytes = s1.jpeg.clone();
     let a = g
@@ -358,16 +354,7 @@ fn checkpoints_run_on_their_own_thread_not_in_the_commits() {
     );
     let preview = vec![7u8; 16 * 1024];
     for i in 0..POKE_EVERY + 8 {
-        let snap = OwnedSnapshot {
-            jpeg: jpeg::with_comment(&frame(1), &format!("{i}")).into(),
-            width: 16,
-            height: 16,
-            counter: 1,
-            record_id: Some(REC.into()),
-            captured_at_ms: i as i64,
-            reason: "started".into(),
-            thumbnail: Some((8, 8, preview.clone())),
-        };
+        let snap = owned(1, &format!("{i}"), 1, Some((8, 8, preview.clone())));
         g.submit(snap, &|| 7).unwrap();
     }
     // The rows and previews reach the database file only by a checkpoint; far below the
