@@ -5,8 +5,8 @@
 //! without the store's lock ([`FootageDir::prepare`]), then queues itself. A capture that
 //! still has CPU work to do for its row — the preview — does that meanwhile
 //! ([`GroupCommit::submit_with_preview`]): a helper thread writes the file, fsyncs it, renames
-//! it and fsyncs its directory, so the disk's waits overlap the preview even on one core. Whoever finds no
-//! commit under way becomes the leader: it takes everything queued (at most `max_batch`),
+//! it and fsyncs its directory, so the disk's waits overlap the preview even on one core.
+//! Whoever finds no commit under way becomes the leader: it takes everything queued (at most `max_batch`),
 //! commits it with [`FootageStore::commit_batch`] under the store's lock, hands every waiter
 //! its result and wakes them. Captures that arrive meanwhile form the next batch. There is no
 //! timer: a lone capture is committed at once, so a batch never waits for company; batches
