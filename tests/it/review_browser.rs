@@ -253,6 +253,9 @@ async fn supervisor_finds_views_exports_and_sees_the_audit_in_chromium() {
     // search by record ID
     b.type_into("#record", REC).await;
     b.click("#search-button").await;
+    // (the click may return before the results page has loaded, on a busy machine)
+    let url = b.url_when(|u| u.contains("record=")).await;
+    assert!(url.contains("record="), "after searching: {url}");
     assert!(b.source().await.contains(REC));
     b.click("a.case-link").await;
     let url = b.url_when(|u| u.ends_with(&format!("/case/{REC}"))).await;

@@ -165,7 +165,7 @@ impl<'a> Bits<'a> {
     /// reader's state stays in locals on the fast path (a call to the split path would
     /// otherwise keep it in memory for the whole loop). `None` on corrupt data.
     #[inline(always)]
-    pub(super) fn ac_block(&mut self, h: &Huff, mut each: impl FnMut(usize, f32)) -> Option<()> {
+    pub(super) fn ac_block(&mut self, h: &Huff, mut each: impl FnMut(usize, i32)) -> Option<()> {
         let both = &*h.both;
         let (data, mut pos, mut acc, mut n, mut at_marker) =
             (self.data, self.pos, self.acc, self.n, self.at_marker);
@@ -187,7 +187,7 @@ impl<'a> Bits<'a> {
                 r
             };
             k += run;
-            each(k, v as f32);
+            each(k, v);
             k += 1;
         }
         (self.pos, self.acc, self.n, self.at_marker) = (pos, acc, n, at_marker);

@@ -6,43 +6,66 @@
 //! Coefficients whose weight is zero (an even, non-zero frequency in either direction) are
 //! still decoded — they must be, to find the next one — but cost no dequantisation or
 //! storage: every coefficient is accumulated branch-free with its weights, which are 0 for
-//! those and for positions past the block (where end-of-block lands).
+//! those and for positions past the block (where end-of-block lands). The four sums are
+//! fixed-point lanes of one integer word, so a coefficient costs one multiply and one add.
 
 use super::headers::Frame;
 use super::huffman::Bits;
 use super::{Plane, Quarter, ZIGZAG};
 
-/// Per zig-zag position (and past the block, zero): the dequantised weights of a coefficient
-/// in the means of the top-left, top-right, bottom-left and bottom-right quadrants.
-type Weights = [Row; 128];
+/// Fraction bits of the fixed-point quadrant sums. A lane holds ±32767, so a quadrant mean
+/// (pixel − 128) must stay within ±255 — it does for any JPEG an encoder made (corrupt data
+/// only garbles its own preview). Weights are rounded to 1/128 of a level per unit of
+/// coefficient; the DC weight (q/8) is exact.
+const F: u32 = 7;
 
-/// One coefficient's four weights, aligned for one vector load.
-#[derive(Clone, Copy)]
-#[repr(align(16))]
-struct Row([f32; 4]);
+/// Per zig-zag position (and past the block, zero): the dequantised weights of a coefficient
+/// in the means of the top-left, top-right, bottom-left and bottom-right quadrants, in fixed
+/// point, packed as four 16-bit lanes of one word (top-left lowest). One wrapping multiply and
+/// add then updates all four sums: the word is Σ sumᵢ·2¹⁶ⁱ modulo 2⁶⁴ whatever carries cross
+/// lanes on the way, so each sum comes out exact as long as its final value fits its lane.
+type Weights = [u64; 128];
+
+/// Four signed lanes as one word (modulo 2⁶⁴).
+fn pack(lanes: [i64; 4]) -> u64 {
+    (0..4).fold(0u64, |w, i| {
+        w.wrapping_add((lanes[i] as u64).wrapping_shl(16 * i as u32))
+    })
+}
+
+/// The four signed lanes of a packed sum.
+fn unpack(mut w: u64) -> [i32; 4] {
+    let mut out = [0; 4];
+    for o in &mut out {
+        let lane = w as u16 as i16 as i64;
+        *o = lane as i32;
+        w = w.wrapping_sub(lane as u64) >> 16;
+    }
+    out
+}
 
 fn weights(q: &[u16; 64]) -> Box<Weights> {
     // a(f) = C(f) · mean over x = 0..4 of cos((2x+1)fπ/16) / 2, with C(0) = 1/√2.
-    let a = |f: usize| -> f32 {
+    let a = |f: usize| -> f64 {
         if f == 0 {
-            return std::f32::consts::FRAC_1_SQRT_2 / 2.0;
+            return std::f64::consts::FRAC_1_SQRT_2 / 2.0;
         }
         if f.is_multiple_of(2) {
             return 0.0;
         }
-        let m: f32 = (0..4)
-            .map(|x| ((2 * x + 1) as f32 * f as f32 * std::f32::consts::PI / 16.0).cos())
-            .sum::<f32>()
+        let m: f64 = (0..4)
+            .map(|x| ((2 * x + 1) as f64 * f as f64 * std::f64::consts::PI / 16.0).cos())
+            .sum::<f64>()
             / 4.0;
         m / 2.0
     };
-    let mut w = Box::new([Row([0.0; 4]); 128]);
+    let mut w = Box::new([0u64; 128]);
     for k in 0..64 {
         let (v, u) = (ZIGZAG[k] / 8, ZIGZAG[k] % 8);
-        let x = q[k] as f32 * a(u) * a(v);
-        let su = if u % 2 == 1 { -1.0 } else { 1.0 };
-        let sv = if v % 2 == 1 { -1.0 } else { 1.0 };
-        w[k] = Row([x, x * su, x * sv, x * su * sv]);
+        let x = (q[k] as f64 * a(u) * a(v) * (1 << F) as f64).round() as i64;
+        let su = if u % 2 == 1 { -1 } else { 1 };
+        let sv = if v % 2 == 1 { -1 } else { 1 };
+        w[k] = pack([x, x * su, x * sv, x * su * sv]);
     }
     w
 }
@@ -89,28 +112,28 @@ pub(super) fn decode(f: &Frame, jpeg: &[u8]) -> Option<Quarter> {
     }
     let mut bits = Bits::new(jpeg, f.data_start);
     let mut pred = [0i32; 3];
-    let q = |a: f32| (a + 128.5).clamp(0.0, 255.0) as u8;
-    for m in 0..mcux * mcuy {
-        if f.restart_interval > 0 && m > 0 && m % f.restart_interval == 0 {
-            bits.restart()?;
-            pred = [0; 3];
+    let q = |a: i32| ((a + (128 << F) + (1 << (F - 1))) >> F).clamp(0, 255) as u8;
+    // MCUs left before the next restart marker (none if the interval is 0).
+    let mut to_restart = f.restart_interval;
+    for (my, mx) in (0..mcuy).flat_map(|y| (0..mcux).map(move |x| (y, x))) {
+        if f.restart_interval > 0 {
+            if to_restart == 0 {
+                bits.restart()?;
+                pred = [0; 3];
+                to_restart = f.restart_interval;
+            }
+            to_restart -= 1;
         }
-        let (mx, my) = (m % mcux, m / mcux);
         for (c, &(dct, act, w, bh, bv)) in parts.iter().enumerate() {
             let pw = blocks[c].0 * 2;
             for by in 0..bv {
                 for bx in 0..bh {
                     pred[c] = pred[c].wrapping_add(bits.next(dct)?.1);
-                    let dc = pred[c] as f32 * w[0].0[0];
-                    // Four scalars, not an array: they stay in registers.
-                    let (mut a0, mut a1, mut a2, mut a3) = (dc, dc, dc, dc);
+                    let mut sums = (pred[c] as i64 as u64).wrapping_mul(w[0]);
                     bits.ac_block(act, |k, v| {
-                        let wk = &w[k & 127].0;
-                        a0 += v * wk[0];
-                        a1 += v * wk[1];
-                        a2 += v * wk[2];
-                        a3 += v * wk[3];
+                        sums = sums.wrapping_add((v as i64 as u64).wrapping_mul(w[k & 127]));
                     })?;
+                    let [a0, a1, a2, a3] = unpack(sums);
                     let (px, py) = ((mx * bh + bx) * 2, (my * bv + by) * 2);
                     let p = planes[c].get_mut(py * pw + px..(py + 1) * pw + px + 2)?;
                     p[0] = q(a0);
@@ -138,4 +161,33 @@ pub(super) fn decode(f: &Frame, jpeg: &[u8]) -> Option<Quarter> {
         })
         .collect();
     Some(Quarter { planes })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{pack, unpack};
+
+    /// Four sums kept in one word come out exact when each final sum fits its lane, however
+    /// far the products and partial sums overflow their lanes on the way.
+    #[test]
+    fn packed_sums_are_exact_despite_overflow_on_the_way() {
+        let mut rng = fastrand::Rng::with_seed(11);
+        for _ in 0..2_000 {
+            let mut word = 0u64;
+            let mut exact = [0i64; 4];
+            for _ in 0..rng.usize(1..64) {
+                let v = rng.i64(-2047..=2047);
+                let w = [0; 4].map(|_| rng.i64(-4000..=4000));
+                word = word.wrapping_add((v as u64).wrapping_mul(pack(w)));
+                for (e, wi) in exact.iter_mut().zip(w) {
+                    *e += v * wi;
+                }
+            }
+            // Bring each final sum back into a lane's range, as a real block's are.
+            let fix = exact.map(|e| rng.i64(-32_768..32_768) - e);
+            let word = word.wrapping_add(pack(fix));
+            let want: [i64; 4] = std::array::from_fn(|i| exact[i] + fix[i]);
+            assert_eq!(unpack(word).map(i64::from), want);
+        }
+    }
 }
