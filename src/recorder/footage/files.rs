@@ -74,13 +74,14 @@ impl FootageDir {
         Ok(sha256)
     }
 
-    /// [`prepare`](Self::prepare), then fsync the directory: the file is durable under its
-    /// name. For a capture thread that has other work to overlap with the disk's waits.
+    /// Hash `data` and [`write_durable`](Self::write_durable) it (directory fsynced too: the
+    /// file is durable under its name); returns the content hash. For a capture thread that
+    /// has other work to overlap with the disk's waits.
     pub fn prepare_durable(&self, data: &[u8]) -> Result<String, super::FootageError> {
-        let sha256 = self.prepare(data)?;
+        let sha256 = crate::recorder::chain::sha256_hex(data);
         let path = self.path_of(&sha256);
-        let dir = path.parent().unwrap_or(&self.root);
-        sync_dir(dir).map_err(super::FootageError::io("cannot fsync", dir))?;
+        self.write_durable(&sha256, data)
+            .map_err(super::FootageError::io("cannot write", &path))?;
         Ok(sha256)
     }
 
