@@ -180,17 +180,27 @@ fn periodic_snapshots_use_the_record_being_served() {
     let rec = Arc::new(rec);
     rec.on_queue_event(&event(1, 2, QueueEventKind::Started, Some(REC)));
     let p = Periodic::spawn(rec.clone(), vec![(2, Duration::from_millis(150))]);
-    std::thread::sleep(Duration::from_millis(500));
+    let rows = || {
+        rec.store()
+            .lock()
+            .unwrap()
+            .list(&Filter {
+                counter: Some(2),
+                ..Default::default()
+            })
+            .unwrap()
+    };
+    let count = |rows: &[motcua::recorder::footage::Snapshot]| {
+        rows.iter().filter(|s| s.reason == "interval").count()
+    };
+    // Two intervals' worth at least; waiting for them rather than a fixed time keeps a busy
+    // machine (slow debug captures) from failing it.
+    let t0 = std::time::Instant::now();
+    while count(&rows()) < 2 && t0.elapsed() < Duration::from_secs(15) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
     drop(p);
-    let rows = rec
-        .store()
-        .lock()
-        .unwrap()
-        .list(&Filter {
-            counter: Some(2),
-            ..Default::default()
-        })
-        .unwrap();
+    let rows = rows();
     let periodic: Vec<_> = rows.iter().filter(|s| s.reason == "interval").collect();
     assert!(periodic.len() >= 2, "{rows:?}");
     assert!(periodic.iter().all(|s| s.record_id.as_deref() == Some(REC)));
