@@ -350,6 +350,10 @@ impl CatalogStore {
             counters,
             officials,
             statistics,
+            // Not stored yet: the kiosk's index uses the embedded default lexicon and
+            // referrals.
+            lexicon: None,
+            referrals: Vec::new(),
         }))
     }
 }
