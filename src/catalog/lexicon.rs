@@ -80,6 +80,10 @@ pub enum TermKind {
 #[serde(deny_unknown_fields)]
 pub struct WordList {
     pub words: Vec<String>,
+    /// Fillers only: the word is a filler only when typed with exactly these accents (`tại`
+    /// is a filler, `tai` may be `tài sản`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub exact: bool,
     pub reason: String,
 }
 

@@ -47,8 +47,9 @@ pub(crate) struct Compiled {
     terms: Vec<Term>,
     /// First word of an official phrase → (term, phrase words).
     means_by_first: HashMap<String, Vec<(u32, Vec<String>)>>,
-    /// Filler word → accent signatures it is written with (0: without accents).
-    pub fillers: HashMap<String, Vec<u32>>,
+    /// Filler word → (accent signature it is written with, 0: without accents; whether
+    /// only that spelling is a filler).
+    pub fillers: HashMap<String, Vec<(u32, bool)>>,
     /// Longest first.
     pub boilerplate: Vec<Vec<String>>,
     popular: Vec<(Vec<String>, f32, bool)>,
@@ -89,14 +90,11 @@ impl Compiled {
                     .collect(),
             });
         }
-        let mut fillers: HashMap<String, Vec<u32>> = HashMap::new();
-        for (w, sig) in lexicon
-            .fillers
-            .iter()
-            .flat_map(|l| l.words.iter())
-            .flat_map(|w| accented_words(w))
-        {
-            fillers.entry(w).or_default().push(sig);
+        let mut fillers: HashMap<String, Vec<(u32, bool)>> = HashMap::new();
+        for list in &lexicon.fillers {
+            for (w, sig) in list.words.iter().flat_map(|w| accented_words(w)) {
+                fillers.entry(w).or_default().push((sig, list.exact));
+            }
         }
         let mut boilerplate: Vec<Vec<String>> = lexicon
             .boilerplate
@@ -196,10 +194,14 @@ impl Compiled {
     }
 
     /// Whether a query word is a filler. Typed with accents, they must be the filler's
-    /// (`thẻ` is not `the`); typed without, the folded word decides.
+    /// (`thẻ` is not `the`); typed without, the folded word decides unless the filler is
+    /// `exact`.
     pub fn is_filler(&self, w: &str, accent: Option<u32>) -> bool {
-        self.fillers
-            .get(w)
-            .is_some_and(|sigs| accent.is_none_or(|a| sigs.contains(&a)))
+        self.fillers.get(w).is_some_and(|sigs| {
+            sigs.iter().any(|&(sig, exact)| match accent {
+                Some(a) => a == sig,
+                None => !exact,
+            })
+        })
     }
 }

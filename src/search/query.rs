@@ -88,6 +88,9 @@ pub(crate) struct QueryPlan {
     pub words: Vec<WordPlan>,
     /// Documents whose code starts with the query, with a code-tier score.
     pub codes: Vec<(u32, u32)>,
+    /// `qualities[term * words.len() + j]`: [`WordPlan::quality`] of every vocabulary term
+    /// for word `j`, computed once so that scanning texts costs a look-up per word.
+    qualities: Vec<u8>,
 }
 
 impl QueryPlan {
@@ -113,13 +116,35 @@ impl QueryPlan {
         let ends_in_word = query.ends_with(is_word_char);
         let typed = drop_boilerplate(index, typed);
         let n = typed.len().min(MAX_QUERY_WORDS);
-        let words = typed
+        let words: Vec<WordPlan> = typed
             .into_iter()
             .take(n)
             .enumerate()
             .map(|(i, (w, accent))| plan_word(index, w, accent, i + 1 == n && ends_in_word))
             .collect();
-        QueryPlan { words, codes }
+        let mut qualities = vec![0u8; index.terms.len() * words.len()];
+        for (j, w) in words.iter().enumerate() {
+            let mut set = |term: u32| {
+                let q = w.quality(term, &index.terms[term as usize]);
+                let slot = &mut qualities[term as usize * n + j];
+                *slot = (*slot).max(q.min(255) as u8);
+            };
+            for r in &w.readings {
+                r.exact.into_iter().for_each(&mut set);
+                r.prefix.clone().for_each(&mut set);
+            }
+            w.fuzzy.iter().for_each(|&(t, _)| set(t));
+        }
+        QueryPlan {
+            words,
+            codes,
+            qualities,
+        }
+    }
+
+    /// Quality (0: no match) of vocabulary term `term` for query word `j`.
+    pub fn quality(&self, term: u32, j: usize) -> u32 {
+        u32::from(self.qualities[term as usize * self.words.len() + j])
     }
 }
 

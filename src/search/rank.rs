@@ -22,6 +22,23 @@ const FIELD_PERCENT: [(u32, u32); 4] = [
     (IN_EN_NAME, 92),
     (IN_FIELD, 45),
 ];
+/// [`FIELD_PERCENT`] of the best field in each posting field set.
+const PERCENT_OF_FIELDS: [u32; 1 << FIELD_BITS] = {
+    let mut t = [0u32; 1 << FIELD_BITS];
+    let mut bits = 0;
+    while bits < t.len() {
+        let mut i = 0;
+        while i < FIELD_PERCENT.len() {
+            let (bit, pc) = FIELD_PERCENT[i];
+            if bits as u32 & bit != 0 && pc > t[bits] {
+                t[bits] = pc;
+            }
+            i += 1;
+        }
+        bits += 1;
+    }
+    t
+};
 /// Share of a word's weight a filler word keeps.
 const FILLER_SHARE: f32 = 0.12;
 /// Weight of the popularity prior.
@@ -77,12 +94,7 @@ impl SearchIndex {
                 for &p in self.postings_of(term) {
                     let doc = (p >> FIELD_BITS) as usize;
                     let fields = p & ((1 << FIELD_BITS) - 1);
-                    let percent = FIELD_PERCENT
-                        .iter()
-                        .filter(|(bit, _)| fields & bit != 0)
-                        .map(|(_, pc)| *pc)
-                        .max()
-                        .unwrap_or(0);
+                    let percent = PERCENT_OF_FIELDS[fields as usize];
                     let v = (quality * percent / 100).min(255) as u8;
                     let slot = &mut m.best[doc * n + j];
                     if *slot == 0 {
@@ -107,8 +119,7 @@ impl SearchIndex {
                     r.prefix.clone()
                 };
                 for term in range {
-                    let q = w.quality(term, &self.terms[term as usize]);
-                    visit(term, q, &mut m);
+                    visit(term, plan.quality(term, j), &mut m);
                 }
             }
             for &(term, q) in &w.fuzzy {
@@ -177,13 +188,12 @@ impl SearchIndex {
                     covered = true;
                     continue;
                 }
-                let term = &self.terms[t as usize];
                 let mut cur = 0u32;
                 for (j, w) in plan.words.iter().enumerate() {
                     if m.best[d * n + j] == 0 {
                         continue;
                     }
-                    let q = w.quality(t, term);
+                    let q = plan.quality(t, j);
                     if q == 0 {
                         continue;
                     }
@@ -217,6 +227,14 @@ impl SearchIndex {
         b
     }
 
+    /// Bit `j` set for each query word typed with accents that `doc` matches only with other
+    /// accents.
+    pub(crate) fn accent_mismatches(&self, plan: &QueryPlan, m: &Matches, doc: u32) -> u32 {
+        (0..m.n)
+            .filter(|&j| m.best[doc as usize * m.n + j] > 0 && !self.accents_agree(plan, doc, j))
+            .fold(0, |acc, j| acc | 1 << j)
+    }
+
     /// Whether query word `j`, if typed with accents, occurs in `doc` written with the same
     /// accents (or without any): `lái` is not in a name that only has `lại`.
     pub(crate) fn accents_agree(&self, plan: &QueryPlan, doc: u32, j: usize) -> bool {
@@ -226,9 +244,9 @@ impl SearchIndex {
         };
         [NAME, KEYWORDS, EN_NAME].iter().any(|&seg| {
             let (text, accents) = self.text(doc, seg);
-            text.iter().zip(accents).any(|(&t, &sig)| {
-                t != BREAK && (sig == a || sig == 0) && w.quality(t, &self.terms[t as usize]) > 0
-            })
+            text.iter()
+                .zip(accents)
+                .any(|(&t, &sig)| t != BREAK && (sig == a || sig == 0) && plan.quality(t, j) > 0)
         })
     }
 
@@ -253,8 +271,15 @@ impl SearchIndex {
             })
             .collect();
         let by_score = |a: &Scored, b: &Scored| b.score.total_cmp(&a.score).then(a.doc.cmp(&b.doc));
-        cands.sort_unstable_by(by_score);
         let max_bonus = SearchIndex::max_bonus(m, plan);
+        if cands.len() > limit {
+            // Bonuses only add: the `limit`-th best final score is at least the `limit`-th
+            // best base score, so a candidate that cannot reach it with every bonus is out.
+            cands.select_nth_unstable_by(limit - 1, by_score);
+            let floor = cands[limit - 1].score - max_bonus;
+            cands.retain(|c| c.score >= floor);
+        }
+        cands.sort_unstable_by(by_score);
         let mut top: Vec<Scored> = Vec::with_capacity(limit.min(cands.len()) + 1);
         for c in cands {
             if top.len() == limit && c.score + max_bonus < top[limit - 1].score {
@@ -292,10 +317,20 @@ fn content_weight(m: &Matches, plan: &QueryPlan) -> f32 {
         .sum()
 }
 
+/// Share of its quality a word keeps in [`confidence`] when it was typed with accents and
+/// the document only has it with other accents (`vé` typed, `về` found).
+const ACCENT_MISMATCH_SHARE: f32 = 0.25;
+
 /// Share (0–1) of the query's meaning a document matched: the weighted match qualities over
 /// the weights of all query words, a word that matches nothing anywhere counting as a rare
-/// word.
-pub(crate) fn confidence(m: &Matches, plan: &QueryPlan, docs: usize, doc: u32) -> f32 {
+/// word. Words of `mismatched` (a bit per word) count at [`ACCENT_MISMATCH_SHARE`].
+pub(crate) fn confidence(
+    m: &Matches,
+    plan: &QueryPlan,
+    docs: usize,
+    doc: u32,
+    mismatched: u32,
+) -> f32 {
     let unknown = (1.0 + docs as f32).ln() * 0.5;
     let (mut got, mut total) = (0.0, 0.0);
     for (j, w) in plan.words.iter().enumerate() {
@@ -307,7 +342,12 @@ pub(crate) fn confidence(m: &Matches, plan: &QueryPlan, docs: usize, doc: u32) -
             unknown
         };
         total += wt;
-        got += m.weight[j] * f32::from(m.best[doc as usize * m.n + j]) / EXACT as f32;
+        let share = if mismatched & (1 << j) != 0 {
+            ACCENT_MISMATCH_SHARE
+        } else {
+            1.0
+        };
+        got += share * m.weight[j] * f32::from(m.best[doc as usize * m.n + j]) / EXACT as f32;
     }
     if total == 0.0 {
         0.0

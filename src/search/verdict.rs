@@ -89,7 +89,13 @@ impl SearchIndex {
                 } else {
                     MatchTier::Fuzzy
                 },
-                confidence: confidence(&m, &plan, self.len(), s.doc),
+                confidence: confidence(
+                    &m,
+                    &plan,
+                    self.len(),
+                    s.doc,
+                    self.accent_mismatches(&plan, &m, s.doc),
+                ),
             })
             .collect();
         let verdict = self.verdict(&plan, &m, &hits);
@@ -111,15 +117,27 @@ impl SearchIndex {
             return Verdict::NotHere { referral };
         }
         if let Some((r, inside, outside)) = self.referral_match(plan) {
-            // The catalog has it only if the best hit matches every word, the referral's
-            // phrase as typed (accents included: `lái` is not `lại`), and also a word the
-            // phrase does not explain ("mất hộ chiếu" is here, "làm hộ chiếu" not).
-            let here = covers_all(m, plan, doc)
+            // Words outside the referral's phrase that the best hit has, accents agreeing:
+            // what the catalog can do about the thing the referral is about.
+            let outside_hit: Vec<usize> = outside
+                .iter()
+                .copied()
+                .filter(|&j| {
+                    !plan.words[j].filler
+                        && m.solid[doc as usize] & (1 << j) != 0
+                        && self.accents_agree(plan, doc, j)
+                })
+                .collect();
+            // Here when the best hit has every word, the phrase as typed, and more ("mất hộ
+            // chiếu" is reported here, "làm hộ chiếu" is not done here)…
+            let whole = covers_all(m, plan, doc)
                 && inside.iter().all(|&j| self.accents_agree(plan, doc, j))
-                && outside
-                    .iter()
-                    .any(|&j| !plan.words[j].filler && m.solid[doc as usize] & (1 << j) != 0);
-            if !here {
+                && !outside_hit.is_empty();
+            // …or when what it has outside the phrase weighs more than the phrase ("chứng
+            // thực bằng đại học": certifying a copy of a diploma is done here).
+            let weight = |js: &[usize]| js.iter().map(|&j| m.weight[j]).sum::<f32>();
+            let mostly_here = weight(&outside_hit) > weight(&inside);
+            if !(whole || mostly_here) {
                 return Verdict::NotHere { referral: Some(r) };
             }
         }
