@@ -91,6 +91,9 @@ pub(crate) struct QueryPlan {
     /// `qualities[term * words.len() + j]`: [`WordPlan::quality`] of every vocabulary term
     /// for word `j`, computed once so that scanning texts costs a look-up per word.
     qualities: Vec<u8>,
+    /// Per vocabulary term: bit `j` set when it matches word `j` at all (`.0`), exactly
+    /// (`.1`). Scanning a text costs one look-up per position.
+    masks: Vec<(u8, u8)>,
 }
 
 impl QueryPlan {
@@ -123,11 +126,18 @@ impl QueryPlan {
             .map(|(i, (w, accent))| plan_word(index, w, accent, i + 1 == n && ends_in_word))
             .collect();
         let mut qualities = vec![0u8; index.terms.len() * words.len()];
+        let mut masks = vec![(0u8, 0u8); index.terms.len()];
         for (j, w) in words.iter().enumerate() {
             let mut set = |term: u32| {
                 let q = w.quality(term, &index.terms[term as usize]);
                 let slot = &mut qualities[term as usize * n + j];
                 *slot = (*slot).max(q.min(255) as u8);
+                if q > 0 {
+                    masks[term as usize].0 |= 1 << j;
+                }
+                if q == EXACT {
+                    masks[term as usize].1 |= 1 << j;
+                }
             };
             for r in &w.readings {
                 r.exact.into_iter().for_each(&mut set);
@@ -139,7 +149,14 @@ impl QueryPlan {
             words,
             codes,
             qualities,
+            masks,
         }
+    }
+
+    /// Bit `j` set for each query word `term` matches (`.0`), exactly (`.1`).
+    pub fn masks(&self, term: u32) -> (u32, u32) {
+        let (any, exact) = self.masks[term as usize];
+        (u32::from(any), u32::from(exact))
     }
 
     /// Quality (0: no match) of vocabulary term `term` for query word `j`.

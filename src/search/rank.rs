@@ -147,29 +147,44 @@ impl SearchIndex {
             - LENGTH_PENALTY * (1.0 + f32::from(self.name_len[d].min(LENGTH_CAP))).ln()
     }
 
-    /// The most the text bonuses can add for this query.
-    fn max_bonus(m: &Matches, plan: &QueryPlan) -> f32 {
-        let whole = WHOLE_KEYWORD_BONUS * content_weight(m, plan);
+    /// The most the text bonuses can add to a document matching the words of `matched` (a
+    /// bit per word).
+    fn max_bonus(m: &Matches, plan: &QueryPlan, matched: u32) -> f32 {
+        let has = |j: usize| matched & (1 << j) != 0;
+        let content = content_mask(m, plan);
+        let whole = if content & matched == content {
+            WHOLE_KEYWORD_BONUS * content_weight(m, plan)
+        } else {
+            0.0
+        };
         let pairs: f32 = (1..m.n)
+            .filter(|&j| has(j - 1) && has(j))
             .map(|j| m.weight[j - 1].min(m.weight[j]))
             .sum::<f32>()
             * PHRASE_BONUS;
-        let accents: f32 = plan
-            .words
-            .iter()
-            .zip(&m.weight)
-            .filter(|(w, _)| w.accent.is_some())
-            .map(|(_, wt)| wt * ACCENT_BONUS)
+        let accents: f32 = (0..m.n)
+            .filter(|&j| has(j) && plan.words[j].accent.is_some())
+            .map(|j| m.weight[j] * ACCENT_BONUS)
             .sum();
         pairs + accents + whole
     }
 
+    /// Bit `j` set for each word `doc` matched.
+    fn matched(m: &Matches, doc: u32) -> u32 {
+        (0..m.n)
+            .filter(|&j| m.best[doc as usize * m.n + j] > 0)
+            .fold(0, |acc, j| acc | 1 << j)
+    }
+
     /// Phrase and accent bonuses of one document (scans its texts).
     fn bonus(&self, m: &Matches, plan: &QueryPlan, doc: u32) -> f32 {
-        let d = doc as usize;
         let n = m.n;
-        let mut adjacent = vec![false; n];
-        let mut accent_ok = vec![false; n];
+        let matched = SearchIndex::matched(m, doc);
+        let accented = (0..n)
+            .filter(|&j| plan.words[j].accent.is_some())
+            .fold(0u32, |acc, j| acc | 1 << j);
+        let mut adjacent = 0u32; // bit j: words j - 1 and j adjacent somewhere
+        let mut accent_ok = 0u32;
         let content = content_mask(m, plan);
         let mut whole = false;
         for seg in [NAME, KEYWORDS, EN_NAME] {
@@ -188,21 +203,15 @@ impl SearchIndex {
                     covered = true;
                     continue;
                 }
-                let mut cur = 0u32;
-                for (j, w) in plan.words.iter().enumerate() {
-                    if m.best[d * n + j] == 0 {
-                        continue;
-                    }
-                    let q = plan.quality(t, j);
-                    if q == 0 {
-                        continue;
-                    }
-                    cur |= 1 << j;
-                    if j > 0 && prev & (1 << (j - 1)) != 0 {
-                        adjacent[j] = true;
-                    }
-                    if q == EXACT && w.accent.is_some_and(|a| a == accents[i]) {
-                        accent_ok[j] = true;
+                let (any, exact) = plan.masks(t);
+                let cur = any & matched;
+                adjacent |= cur & (prev << 1);
+                let mut check = exact & accented & matched & !accent_ok;
+                while check != 0 {
+                    let j = check.trailing_zeros() as usize;
+                    check &= check - 1;
+                    if plan.words[j].accent == Some(accents[i]) {
+                        accent_ok |= 1 << j;
                     }
                 }
                 prev = cur;
@@ -217,10 +226,10 @@ impl SearchIndex {
             0.0
         };
         for j in 0..n {
-            if adjacent[j] {
+            if adjacent & (1 << j) != 0 {
                 b += PHRASE_BONUS * m.weight[j - 1].min(m.weight[j]);
             }
-            if accent_ok[j] {
+            if accent_ok & (1 << j) != 0 {
                 b += ACCENT_BONUS * m.weight[j];
             }
         }
@@ -258,36 +267,40 @@ impl SearchIndex {
         // Only documents matching some word that is not a filler, if the query has one.
         let content = content_mask(m, plan);
         let n = m.n;
-        let mut cands: Vec<Scored> = m
+        // (base score + the most its bonuses can add, base score, doc).
+        let mut cands: Vec<(f32, f32, u32)> = m
             .touched
             .iter()
             .filter(|&&doc| {
                 content == 0
                     || (0..n).any(|j| content & (1 << j) != 0 && m.best[doc as usize * n + j] > 0)
             })
-            .map(|&doc| Scored {
-                doc,
-                score: self.base_score(m, doc),
+            .map(|&doc| {
+                let base = self.base_score(m, doc);
+                let bound = base + SearchIndex::max_bonus(m, plan, SearchIndex::matched(m, doc));
+                (bound, base, doc)
             })
             .collect();
-        let by_score = |a: &Scored, b: &Scored| b.score.total_cmp(&a.score).then(a.doc.cmp(&b.doc));
-        let max_bonus = SearchIndex::max_bonus(m, plan);
+        let by_bound =
+            |a: &(f32, f32, u32), b: &(f32, f32, u32)| b.0.total_cmp(&a.0).then(a.2.cmp(&b.2));
         if cands.len() > limit {
             // Bonuses only add: the `limit`-th best final score is at least the `limit`-th
-            // best base score, so a candidate that cannot reach it with every bonus is out.
-            cands.select_nth_unstable_by(limit - 1, by_score);
-            let floor = cands[limit - 1].score - max_bonus;
-            cands.retain(|c| c.score >= floor);
+            // best base score, so a candidate whose bound is below it is out.
+            let mut bases: Vec<f32> = cands.iter().map(|c| c.1).collect();
+            let (_, kth, _) = bases.select_nth_unstable_by(limit - 1, |a, b| b.total_cmp(a));
+            let floor = *kth;
+            cands.retain(|c| c.0 >= floor);
         }
-        cands.sort_unstable_by(by_score);
+        cands.sort_unstable_by(by_bound);
+        let by_score = |a: &Scored, b: &Scored| b.score.total_cmp(&a.score).then(a.doc.cmp(&b.doc));
         let mut top: Vec<Scored> = Vec::with_capacity(limit.min(cands.len()) + 1);
-        for c in cands {
-            if top.len() == limit && c.score + max_bonus < top[limit - 1].score {
+        for (bound, base, doc) in cands {
+            if top.len() == limit && bound < top[limit - 1].score {
                 break;
             }
             let s = Scored {
-                doc: c.doc,
-                score: c.score + self.bonus(m, plan, c.doc),
+                doc,
+                score: base + self.bonus(m, plan, doc),
             };
             let at = top.partition_point(|t| by_score(t, &s).is_lt());
             if at < limit {

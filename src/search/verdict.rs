@@ -128,16 +128,12 @@ impl SearchIndex {
                         && self.accents_agree(plan, doc, j)
                 })
                 .collect();
-            // Here when the best hit has every word, the phrase as typed, and more ("mất hộ
-            // chiếu" is reported here, "làm hộ chiếu" is not done here)…
-            let whole = covers_all(m, plan, doc)
+            // Here only when the best hit has every word, the phrase as typed, and more
+            // ("mất hộ chiếu" is reported here, "làm hộ chiếu" is not done here).
+            let here = covers_all(m, plan, doc)
                 && inside.iter().all(|&j| self.accents_agree(plan, doc, j))
                 && !outside_hit.is_empty();
-            // …or when what it has outside the phrase weighs more than the phrase ("chứng
-            // thực bằng đại học": certifying a copy of a diploma is done here).
-            let weight = |js: &[usize]| js.iter().map(|&j| m.weight[j]).sum::<f32>();
-            let mostly_here = weight(&outside_hit) > weight(&inside);
-            if !(whole || mostly_here) {
+            if !here {
                 return Verdict::NotHere { referral: Some(r) };
             }
         }
