@@ -1,4 +1,4 @@
-//! `motcua catalog import|show|stats`.
+//! `motcua catalog import|show|stats` (and `convert`, in `convert_cmd.rs`).
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -38,10 +38,13 @@ pub enum CatalogCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Convert the national portal's procedure records into a catalog bundle.
+    Convert(super::convert_cmd::ConvertArgs),
 }
 
 pub fn run(ctx: &Context, cmd: CatalogCommand) -> anyhow::Result<()> {
     match cmd {
+        CatalogCommand::Convert(args) => super::convert_cmd::run(args),
         CatalogCommand::Import {
             file,
             allow_older,
