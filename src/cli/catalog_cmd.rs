@@ -221,16 +221,25 @@ pub fn describe(bundle: &CatalogBundle, p: &Procedure, lang: Lang) -> String {
     }
     if !p.documents.is_empty() {
         let _ = writeln!(s, "\n{}:", t("Thành phần hồ sơ", "Required documents"));
+        let mut group = None;
         for d in &p.documents {
-            let _ = writeln!(
-                s,
-                "  - {} ({} {}, {} {})",
-                d.name.get(lang),
-                d.originals,
-                t("bản chính", "original(s)"),
-                d.copies,
-                t("bản sao", "copy/copies")
-            );
+            let g = d.group.as_ref().map(|g| g.get(lang));
+            if g.is_some() && g != group {
+                let _ = writeln!(s, "  {}:", g.unwrap_or_default());
+            }
+            group = g;
+            let counts = if d.originals + d.copies == 0 {
+                String::new()
+            } else {
+                format!(
+                    " ({} {}, {} {})",
+                    d.originals,
+                    t("bản chính", "original(s)"),
+                    d.copies,
+                    t("bản sao", "copy/copies")
+                )
+            };
+            let _ = writeln!(s, "  - {}{counts}", d.name.get(lang));
         }
     }
     if !p.steps.is_empty() {

@@ -179,7 +179,7 @@ pub fn document_rows(text: &str) -> Vec<DocumentRow> {
                 continue;
             }
             let (name, template) = split_template(&chunk[start..m.start()]);
-            if let Some(name) = text_or_none(name) {
+            if let Some(name) = text_or_none(unbullet(name)) {
                 rows.push(DocumentRow {
                     group: group.clone(),
                     name,
@@ -192,7 +192,7 @@ pub fn document_rows(text: &str) -> Vec<DocumentRow> {
         }
         let tail = &chunk[start..];
         if last {
-            if let Some(name) = text_or_none(tail) {
+            if let Some(name) = text_or_none(unbullet(tail)) {
                 rows.push(DocumentRow {
                     group: group.clone(),
                     name,
@@ -206,6 +206,13 @@ pub fn document_rows(text: &str) -> Vec<DocumentRow> {
         }
     }
     rows
+}
+
+/// "- Giấy chứng sinh" → "Giấy chứng sinh": the list is drawn with its own bullets.
+fn unbullet(s: &str) -> &str {
+    s.trim_start()
+        .trim_start_matches(['-', '+', '*', '•', '–'])
+        .trim_start()
 }
 
 fn ends_row(after: &str) -> bool {
@@ -439,7 +446,7 @@ mod tests {
         assert_eq!(rows[0].template.as_deref(), Some("Mẫu số 01 TAIN.docx"));
         assert_eq!(
             (rows[1].name.as_str(), rows[1].originals, rows[1].copies),
-            ("- Giấy chứng sinh (01 bản chính và 01 bản sao).", 1, 1)
+            ("Giấy chứng sinh (01 bản chính và 01 bản sao).", 1, 1)
         );
         assert_eq!(rows[2].group.as_deref(), Some("Giấy tờ phải xuất trình"));
         assert_eq!(rows[2].originals, 0);

@@ -145,7 +145,7 @@ fn documents_results_and_legal_basis_are_split_into_items() {
     let birth = p
         .documents
         .iter()
-        .find(|d| d.name.vi.starts_with("- Giấy chứng sinh"))
+        .find(|d| d.name.vi.starts_with("Giấy chứng sinh"))
         .unwrap();
     assert_eq!((birth.originals, birth.copies), (1, 0));
     assert!(p
