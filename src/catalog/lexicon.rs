@@ -397,6 +397,45 @@ mod tests {
     }
 
     #[test]
+    fn a_bundle_with_a_bad_part_is_refused_naming_where() {
+        let mut json: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/fixtures/small-catalog.json")).unwrap();
+        json["lexicon"] = serde_json::json!({
+            "terms": [{"say": ["giấy chào đời"], "means": ["đăng ký khai sinh"], "kind": "colloquial", "reason": ""}]
+        });
+        json["referrals"] = serde_json::json!([
+            {"id": "Passport!", "say": ["hộ chiếu"], "topic": "Hộ chiếu", "place": "Công an tỉnh", "reason": "x"}
+        ]);
+        let bytes = serde_json::to_vec(&json).unwrap();
+        let err = super::super::parse_bundle(&bytes, super::super::DEFAULT_MAX_BUNDLE_BYTES)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("field lexicon.terms[0].reason: must say why (a reason or source)"),
+            "{err}"
+        );
+        assert!(
+            err.contains("field referrals[0].id: \"Passport!\" is not an id"),
+            "{err}"
+        );
+        // An unknown kind is a shape error with its path.
+        json["lexicon"]["terms"][0]["kind"] = "slang".into();
+        let bytes = serde_json::to_vec(&json).unwrap();
+        let err = super::super::parse_bundle(&bytes, super::super::DEFAULT_MAX_BUNDLE_BYTES)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("lexicon.terms[0].kind"), "{err}");
+        // Valid parts are kept.
+        json["lexicon"]["terms"][0]["kind"] = "colloquial".into();
+        json["lexicon"]["terms"][0]["reason"] = "local usage".into();
+        json["referrals"][0]["id"] = "passport".into();
+        let bytes = serde_json::to_vec(&json).unwrap();
+        let b = super::super::parse_bundle(&bytes, super::super::DEFAULT_MAX_BUNDLE_BYTES).unwrap();
+        assert_eq!(b.lexicon.unwrap().terms[0].say, ["giấy chào đời"]);
+        assert_eq!(b.referrals[0].id, "passport");
+    }
+
+    #[test]
     fn bundle_referral_replaces_default_with_same_id() {
         let defaults = default_referrals();
         let mut mine = defaults[0].clone();

@@ -571,3 +571,27 @@ fn odd_input_never_panics() {
         docs(&ix.search("khai sinh", 10))
     );
 }
+
+#[test]
+fn the_default_lexicon_reaches_every_field_of_the_real_commune_catalog() {
+    let bundle = crate::catalog::demo_bundle();
+    let ix = SearchIndex::for_bundle(&bundle);
+    let mut fields: std::collections::BTreeMap<&str, usize> =
+        bundle.fields.iter().map(|f| (f.code.as_str(), 0)).collect();
+    let mut with = 0;
+    for (doc, p) in bundle.procedures.iter().enumerate() {
+        if !ix.text(doc as u32, super::index::KEYWORDS).0.is_empty() {
+            *fields.get_mut(p.field.as_str()).unwrap() += 1;
+            with += 1;
+        }
+    }
+    let bare: Vec<_> = fields.iter().filter(|(_, n)| **n == 0).collect();
+    assert!(
+        bare.is_empty(),
+        "fields without any lexicon phrasing: {bare:?}"
+    );
+    assert!(
+        with * 4 > bundle.procedures.len() * 3,
+        "{with} procedures with phrasings"
+    );
+}
