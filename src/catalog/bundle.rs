@@ -13,8 +13,10 @@ use serde::Deserialize;
 use super::model::{CatalogBundle, SCHEMA_VERSION};
 use super::validate::{self, Problem};
 
-/// Default largest bundle accepted, in bytes (32 MiB).
-pub const DEFAULT_MAX_BUNDLE_BYTES: usize = 32 * 1024 * 1024;
+/// Default largest bundle accepted, in bytes (64 MiB). A real catalog is about 5.2 KB of JSON
+/// per procedure (10,000 procedures ≈ 52 MB, issue 13), so this admits about 12,000 with room;
+/// the appliance holds at most this much of catalog text at once while applying it.
+pub const DEFAULT_MAX_BUNDLE_BYTES: usize = 64 * 1024 * 1024;
 
 /// Why a bundle was refused. Nothing was changed anywhere when this is returned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -126,9 +126,14 @@ impl CatalogStore {
         source: &str,
         allow_older: bool,
     ) -> Result<CatalogInfo, StoreError> {
-        let canonical =
-            serde_json::to_vec(bundle).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let sha256 = hex(&Sha256::digest(&canonical));
+        // Hashed as it is serialised: a full-size catalog's canonical JSON is never held.
+        let mut hasher = std::io::BufWriter::with_capacity(64 * 1024, HashWriter(Sha256::new()));
+        serde_json::to_writer(&mut hasher, bundle)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let hasher = hasher
+            .into_inner()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let sha256 = hex(&hasher.0.finalize());
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -161,9 +166,13 @@ impl CatalogStore {
                 "INSERT INTO procedures (code, position, field, name_vi, name_en, detail)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;
+            let mut detail = Vec::new();
             for (i, p) in bundle.procedures.iter().enumerate() {
+                detail.clear();
+                serde_json::to_writer(&mut detail, p)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 let detail =
-                    serde_json::to_string(p).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    std::str::from_utf8(&detail).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 ins.execute(params![
                     p.code, i as i64, p.field, p.name.vi, p.name.en, detail
                 ])?;
@@ -351,6 +360,20 @@ impl CatalogStore {
             officials,
             statistics,
         }))
+    }
+}
+
+/// Feeds serialised bytes straight into a hash.
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 

@@ -54,8 +54,15 @@ async fn poll_inner(ctx: &Arc<SyncContext>) -> Result<CatalogOutcome, SyncError>
         CatalogFetch::NotModified => return Ok(CatalogOutcome::Unchanged),
         CatalogFetch::New { envelope, etag, .. } => (envelope, etag),
     };
-    let bytes = envelope::open(&env, &ctx.keys)?;
-    let bundle = parse_bundle(&bytes, ctx.settings.max_bundle_bytes)?;
+    // Verify and parse off the async threads (a full-size catalog takes a while); the
+    // envelope's bytes become the bundle's bytes in place and are gone before the apply.
+    let c = Arc::clone(ctx);
+    let bundle = tokio::task::spawn_blocking(move || {
+        let bytes = envelope::open_body(env, &c.keys)?;
+        parse_bundle(&bytes, c.settings.max_bundle_bytes).map_err(SyncError::from)
+    })
+    .await
+    .map_err(|e| SyncError::Store(StoreError::Corrupt(format!("verify task failed: {e}"))))??;
     let now = ctx.clock.now();
     if let Some(info) = &installed {
         if bundle.version < info.version {
