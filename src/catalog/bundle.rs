@@ -72,6 +72,66 @@ impl fmt::Display for ProblemList<'_> {
 
 /// Parse, check and clean a bundle. `max_bytes` bounds the input before anything is parsed.
 pub fn parse_bundle(bytes: &[u8], max_bytes: usize) -> Result<CatalogBundle, BundleError> {
+    let mut bundle = deserialize(bytes, max_bytes)?;
+    validate::check_and_clean(&mut bundle).map_err(BundleError::Invalid)?;
+    Ok(bundle)
+}
+
+/// [`parse_bundle`] for bytes the caller is done with: they are freed as soon as they are
+/// parsed, before validation, so a full-size catalog's text and its cleaning never overlap.
+pub fn parse_bundle_owned(bytes: Vec<u8>, max_bytes: usize) -> Result<CatalogBundle, BundleError> {
+    let mut bundle = deserialize(&bytes, max_bytes)?;
+    drop(bytes);
+    validate::check_and_clean(&mut bundle).map_err(BundleError::Invalid)?;
+    Ok(bundle)
+}
+
+/// [`parse_bundle_owned`] that also keeps the text and the parsed catalog from ever being in
+/// memory together: after the size and UTF-8 checks the bytes go to `spill` (an unnamed
+/// scratch file), are freed, and are parsed back from it. Any error is exactly
+/// [`parse_bundle`]'s (the file is read back whole to name it); if the scratch file cannot be
+/// written or read, it parses in memory instead.
+pub fn parse_bundle_spilled(
+    bytes: Vec<u8>,
+    max_bytes: usize,
+    mut spill: std::fs::File,
+) -> Result<CatalogBundle, BundleError> {
+    use std::io::{Read, Seek, Write};
+    if bytes.len() > max_bytes || std::str::from_utf8(&bytes).is_err() {
+        return parse_bundle_owned(bytes, max_bytes);
+    }
+    if spill
+        .write_all(&bytes)
+        .and_then(|_| spill.rewind())
+        .is_err()
+    {
+        return parse_bundle_owned(bytes, max_bytes);
+    }
+    let len = bytes.len();
+    drop(bytes);
+    let reader = std::io::BufReader::with_capacity(1 << 20, &mut spill);
+    match serde_json::from_reader::<_, CatalogBundle>(reader) {
+        Ok(mut bundle) if bundle.schema == SCHEMA_VERSION => {
+            validate::check_and_clean(&mut bundle).map_err(BundleError::Invalid)?;
+            Ok(bundle)
+        }
+        _ => {
+            let mut again = Vec::with_capacity(len);
+            match spill.rewind().and_then(|_| spill.read_to_end(&mut again)) {
+                Ok(_) => parse_bundle_owned(again, max_bytes),
+                Err(e) => Err(BundleError::Shape {
+                    procedure: None,
+                    path: ".".into(),
+                    message: format!("the scratch copy could not be read back: {e}"),
+                }),
+            }
+        }
+    }
+}
+
+/// Size, UTF-8, JSON and shape. The fast path is a plain parse; only when it fails is the
+/// text looked at again to name the problem (schema first, then the path of the bad field).
+fn deserialize(bytes: &[u8], max_bytes: usize) -> Result<CatalogBundle, BundleError> {
     if bytes.len() > max_bytes {
         return Err(BundleError::TooLarge {
             size: bytes.len(),
@@ -81,19 +141,33 @@ pub fn parse_bundle(bytes: &[u8], max_bytes: usize) -> Result<CatalogBundle, Bun
     let text = std::str::from_utf8(bytes).map_err(|e| BundleError::NotUtf8 {
         offset: e.valid_up_to(),
     })?;
-    check_schema(text)?;
-    let mut de = serde_json::Deserializer::from_str(text);
-    let mut bundle: CatalogBundle = match serde_path_to_error::deserialize(&mut de) {
-        Ok(b) => b,
-        Err(err) => return Err(shape_error(text, err)),
-    };
-    de.end().map_err(syntax)?;
-    validate::check_and_clean(&mut bundle).map_err(BundleError::Invalid)?;
-    Ok(bundle)
+    match serde_json::from_str::<CatalogBundle>(text) {
+        Ok(bundle) if bundle.schema == SCHEMA_VERSION => Ok(bundle),
+        Ok(bundle) => Err(BundleError::UnsupportedSchema {
+            found: bundle.schema.to_string(),
+            supported: SCHEMA_VERSION,
+        }),
+        Err(_) => {
+            check_schema(text)?;
+            let mut de = serde_json::Deserializer::from_str(text);
+            let err = match serde_path_to_error::deserialize::<_, CatalogBundle>(&mut de) {
+                Ok(_) => match de.end() {
+                    Err(e) => syntax(e),
+                    Ok(()) => BundleError::Shape {
+                        procedure: None,
+                        path: ".".into(),
+                        message: "could not be read".into(),
+                    },
+                },
+                Err(err) => shape_error(text, err),
+            };
+            Err(err)
+        }
+    }
 }
 
-/// The schema is checked first so that a bundle from a newer server gets the right message
-/// instead of a confusing "unknown field".
+/// On a failed parse the schema is checked first, so that a bundle from a newer server gets
+/// the right message instead of a confusing "unknown field".
 fn check_schema(text: &str) -> Result<(), BundleError> {
     #[derive(Deserialize)]
     struct Probe {
@@ -175,4 +249,44 @@ fn procedure_code_at(text: &str, index: usize) -> String {
         .and_then(|c| c.as_str())
         .map(validate::quote_code)
         .unwrap_or(fallback)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spilled(bytes: &[u8], max: usize) -> Result<CatalogBundle, BundleError> {
+        parse_bundle_spilled(bytes.to_vec(), max, tempfile::tempfile().unwrap())
+    }
+
+    #[test]
+    fn every_way_of_parsing_gives_the_same_answer() {
+        let demo = super::super::DEMO_CATALOG_JSON.as_bytes();
+        let good = parse_bundle(demo, 1 << 20).unwrap();
+        assert_eq!(spilled(demo, 1 << 20).unwrap(), good);
+        assert_eq!(parse_bundle_owned(demo.to_vec(), 1 << 20).unwrap(), good);
+        let text = std::str::from_utf8(demo).unwrap();
+        let bad: Vec<Vec<u8>> = vec![
+            demo.to_vec(),
+            text.replacen("\"schema\": 1", "\"schema\": 9", 1)
+                .into_bytes(),
+            text.replacen("\"schema\": 1,", "", 1).into_bytes(),
+            text.replacen("\"working_days\": 1", "\"working_days\": -1", 1)
+                .into_bytes(),
+            text.replacen("\"code\": \"1.001193\"", "\"code\": \"1 001193\"", 1)
+                .into_bytes(),
+            format!("{text} x").into_bytes(),
+            b"{\"schema\": 1, \xff}".to_vec(),
+        ];
+        for (i, b) in bad.iter().enumerate() {
+            let limit = if i == 0 { 1000 } else { 1 << 20 };
+            let expected = parse_bundle(b, limit).unwrap_err();
+            assert_eq!(spilled(b, limit).unwrap_err(), expected, "case {i}");
+            assert_eq!(
+                parse_bundle_owned(b.clone(), limit).unwrap_err(),
+                expected,
+                "case {i}"
+            );
+        }
+    }
 }

@@ -7,7 +7,9 @@ pub mod model;
 pub mod text;
 pub mod validate;
 
-pub use bundle::{parse_bundle, BundleError, DEFAULT_MAX_BUNDLE_BYTES};
+pub use bundle::{
+    parse_bundle, parse_bundle_owned, parse_bundle_spilled, BundleError, DEFAULT_MAX_BUNDLE_BYTES,
+};
 pub use model::*;
 
 /// The demo catalog shipped inside the binary: the embedded default used when nothing was

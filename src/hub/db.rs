@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::catalog::{parse_bundle, BundleError};
 use crate::queue::{QueueEvent, QueueEventKind};
 use crate::record::{RecordId, RecordStage, RecordStatus};
-use crate::sync::envelope::seal;
+use crate::sync::envelope::seal_to_writer;
 
 pub const HUB_DB: &str = "hub.db";
 
@@ -234,19 +234,17 @@ impl HubDb {
                 signed.len()
             )));
         }
-        let envelope = seal(&signed, key);
-        drop(signed);
         let tee = Tee {
             inner: flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(GZIP_LEVEL)),
             sha: Sha256::new(),
             len: 0,
         };
+        let compress_err =
+            |e: std::io::Error| HubError::Refused(format!("compressing the envelope: {e}"));
         let mut out = std::io::BufWriter::with_capacity(256 * 1024, tee);
-        serde_json::to_writer(&mut out, &envelope).map_err(|e| HubError::Refused(e.to_string()))?;
-        drop(envelope);
-        let tee = out
-            .into_inner()
-            .map_err(|e| HubError::Refused(format!("compressing the envelope: {e}")))?;
+        seal_to_writer(&signed, key, &mut out).map_err(compress_err)?;
+        drop(signed);
+        let tee = out.into_inner().map_err(|e| compress_err(e.into_error()))?;
         let stored = tee
             .inner
             .finish()

@@ -5,6 +5,7 @@
 //! before the bundle is parsed at all. This file never touches the network or a store.
 
 use std::borrow::Cow;
+use std::io::Write;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
@@ -74,6 +75,23 @@ pub fn seal(bundle: &[u8], key: &SigningKey) -> SignedEnvelope {
         signature: B64.encode(key.sign(bundle).to_bytes()),
         bundle: B64.encode(bundle),
     }
+}
+
+/// [`seal`] straight to JSON in `w`, byte for byte what `serde_json` writes for the sealed
+/// envelope, without building the base64 text of a full-size bundle in memory.
+pub fn seal_to_writer(bundle: &[u8], key: &SigningKey, w: &mut impl Write) -> std::io::Result<()> {
+    // Every field but `bundle` is ASCII without escapes: the format constant, hex, base64.
+    write!(
+        w,
+        "{{\"format\":\"{ENVELOPE_FORMAT}\",\"key_id\":\"{}\",\"signature\":\"{}\",\"bundle\":\"",
+        key_id(&key.verifying_key()),
+        B64.encode(key.sign(bundle).to_bytes())
+    )?;
+    let mut enc = base64::write::EncoderWriter::new(&mut *w, &B64);
+    enc.write_all(bundle)?;
+    enc.finish()?;
+    drop(enc);
+    w.write_all(b"\"}")
 }
 
 /// Check the envelope against the pinned keys and return the exact bundle bytes it carries.
@@ -268,6 +286,21 @@ mod tests {
             open(&env, &[pinned(&k)]),
             Err(SyncError::BadSignature { .. })
         ));
+    }
+
+    #[test]
+    fn sealing_to_a_writer_writes_what_serde_writes() {
+        let k = key(4);
+        for size in [0usize, 1, 2, 3, 4, 5000] {
+            let bundle: Vec<u8> = (0..size).map(|i| (i % 256) as u8).collect();
+            let mut out = Vec::new();
+            seal_to_writer(&bundle, &k, &mut out).unwrap();
+            assert_eq!(
+                out,
+                serde_json::to_vec(&seal(&bundle, &k)).unwrap(),
+                "{size}"
+            );
+        }
     }
 
     #[test]
