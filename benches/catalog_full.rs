@@ -1,5 +1,5 @@
-//! Catalog at full size (issue 13): `hub publish` of 10,000 real-size procedures (~52 MB of
-//! JSON), then a real daemon in a fresh child process downloads, verifies and applies it from
+//! Catalog at full size (issue 13): `hub publish` of 10,000 procedures cloned from the real
+//! converted catalog (new codes, same text), then a real daemon in a fresh child process downloads, verifies and applies it from
 //! the hub on 127.0.0.1. Wall time of each part and the child's peak RSS (`VmHWM`), for the
 //! gzip wire (what appliances do) against named peers in the same run: the same daemon
 //! fetching the uncompressed body, the pre-issue-13 sequence of steps re-enacted with public
@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use motcua::catalog::{demo_bundle, CatalogBundle, Localized, DEFAULT_MAX_BUNDLE_BYTES};
+use motcua::catalog::{demo_bundle, CatalogBundle, DEFAULT_MAX_BUNDLE_BYTES};
 use motcua::daemon::{start, DaemonOptions, SyncOptions};
 use motcua::hub::{keys, HubState};
 use motcua::sync::client::ClientSettings;
@@ -22,40 +22,15 @@ use motcua::sync::{PinnedKey, SyncSettings};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-/// Bytes of JSON per procedure in a real converted catalog (issue 13: 10,000 ≈ 52 MB).
-const REAL_BYTES_PER_PROCEDURE: usize = 5_200;
-
-/// Procedures smaller than this get padded; with the embedded catalog's sizes this brings
-/// the mean to about [`REAL_BYTES_PER_PROCEDURE`].
-const PAD_BELOW: usize = 4_000;
-
-/// `n` procedures cloned from the embedded catalog with new codes, each brought up to the
-/// real per-procedure size with steps, documents and legal basis borrowed from the others
-/// (real catalog prose, not repeated filler, so gzip sees realistic text).
+/// `n` procedures cloned from the embedded default catalog (the portal's 588 commune-level
+/// procedures as converted, `data/default-catalog.json`) with new codes and the same text.
 fn full_size_bundle(n: usize) -> Vec<u8> {
     let mut b = demo_bundle();
     let base = b.procedures.clone();
-    let size = |p: &motcua::catalog::Procedure| serde_json::to_vec(p).unwrap().len();
     b.procedures = (0..n)
         .map(|i| {
             let mut p = base[i % base.len()].clone();
             p.code = format!("{}.{:06}", 1 + i % 9, i);
-            p.name.vi = format!("{} (bản sao {i} để đo tải toàn quốc)", p.name.vi);
-            let mut k = 1;
-            while size(&p) < PAD_BELOW && k < base.len() {
-                let other = &base[(i + k) % base.len()];
-                match k % 3 {
-                    0 => p.steps.extend(other.steps.iter().take(2).cloned()),
-                    1 => p.documents.extend(other.documents.iter().take(2).cloned()),
-                    _ => p
-                        .legal_basis
-                        .extend(other.legal_basis.iter().take(2).cloned()),
-                }
-                k += 1;
-            }
-            if p.steps.is_empty() {
-                p.steps.push(Localized::vi("Nộp hồ sơ tại Bộ phận Một cửa"));
-            }
             p
         })
         .collect();
@@ -83,18 +58,23 @@ fn rss() -> (u64, u64) {
     (get("VmRSS:"), get("VmHWM:"))
 }
 
-fn client_settings() -> ClientSettings {
+fn client_settings(limit: usize) -> ClientSettings {
     ClientSettings {
         connect_timeout: Duration::from_secs(2),
         request_timeout: Duration::from_secs(120),
         queue_wait: Duration::from_secs(25),
-        max_envelope_bytes: ClientSettings::envelope_limit(DEFAULT_MAX_BUNDLE_BYTES),
+        max_envelope_bytes: ClientSettings::envelope_limit(limit),
     }
+}
+
+/// The default limit, or (printed) the next power of two above a bundle that exceeds it.
+fn limit_for(len: usize) -> usize {
+    DEFAULT_MAX_BUNDLE_BYTES.max(len.next_power_of_two())
 }
 
 /// The child: a real daemon (default limits) pointed at `url`, until `version` is applied.
 /// Prints `RESULT <ms> <rss before KiB> <peak KiB>`.
-fn child_daemon(url: &str, token: &str, key: &str, version: u64) {
+fn child_daemon(url: &str, token: &str, key: &str, version: u64, limit: usize) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -108,7 +88,7 @@ fn child_daemon(url: &str, token: &str, key: &str, version: u64) {
             server_url: url.into(),
             token: token.into(),
             keys: vec![PinnedKey::parse(key).unwrap()],
-            client: client_settings(),
+            client: client_settings(limit),
         });
         let s = Schedule {
             interval: Duration::from_secs(300),
@@ -121,7 +101,7 @@ fn child_daemon(url: &str, token: &str, key: &str, version: u64) {
             queue: s.clone(),
             outbox: s,
             heartbeat_interval: Duration::from_secs(3600),
-            max_bundle_bytes: DEFAULT_MAX_BUNDLE_BYTES,
+            max_bundle_bytes: limit,
             max_clock_skew: chrono::Duration::minutes(10),
             device_name: "bench".into(),
         };
@@ -156,7 +136,7 @@ fn child_daemon(url: &str, token: &str, key: &str, version: u64) {
 
 /// The child, pre-issue-13 sequence: whole identity body, envelope struct, base64 copy,
 /// parse, canonical copy, apply — each step with the public API it used.
-fn child_old(url: &str, token: &str, key: &str) {
+fn child_old(url: &str, token: &str, key: &str, limit: usize) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -179,7 +159,7 @@ fn child_old(url: &str, token: &str, key: &str) {
     });
     let env: motcua::sync::SignedEnvelope = serde_json::from_slice(&body).unwrap();
     let bytes = motcua::sync::envelope::open(&env, &[PinnedKey::parse(key).unwrap()]).unwrap();
-    let bundle = motcua::catalog::parse_bundle(&bytes, DEFAULT_MAX_BUNDLE_BYTES).unwrap();
+    let bundle = motcua::catalog::parse_bundle(&bytes, limit).unwrap();
     let canonical = serde_json::to_vec(&bundle).unwrap();
     let mut store = motcua::store::CatalogStore::open(&dir.path().join("catalog.db")).unwrap();
     store.apply(&bundle, "bench", false).unwrap();
@@ -236,20 +216,18 @@ fn run_child(args: &[&str]) -> (f64, u64, u64) {
 }
 
 /// Where the time of publish and apply goes, step by step, in this process.
-fn breakdown(bundle: &[u8]) {
+fn breakdown(bundle: &[u8], limit: usize) {
     let ms = |t: Instant| t.elapsed().as_secs_f64() * 1000.0;
     let t = Instant::now();
     let raw: CatalogBundle = serde_json::from_slice(bundle).unwrap();
     let parse = ms(t);
     drop(raw);
     let t = Instant::now();
-    let b = motcua::catalog::parse_bundle(bundle, DEFAULT_MAX_BUNDLE_BYTES).unwrap();
+    let b = motcua::catalog::parse_bundle(bundle, limit).unwrap();
     let validated = ms(t);
     let t = Instant::now();
     let spill = tempfile::tempfile().unwrap();
-    let b2 =
-        motcua::catalog::parse_bundle_spilled(bundle.to_vec(), DEFAULT_MAX_BUNDLE_BYTES, spill)
-            .unwrap();
+    let b2 = motcua::catalog::parse_bundle_spilled(bundle.to_vec(), limit, spill).unwrap();
     let spilled = ms(t);
     assert!(b2 == b);
     drop(b2);
@@ -296,8 +274,14 @@ fn main() {
     if let Some(i) = args.iter().position(|a| a == "--child") {
         let a = &args[i + 1..];
         match a[0].as_str() {
-            "daemon" => child_daemon(&a[1], &a[2], &a[3], a[4].parse().unwrap()),
-            _ => child_old(&a[1], &a[2], &a[3]),
+            "daemon" => child_daemon(
+                &a[1],
+                &a[2],
+                &a[3],
+                a[4].parse().unwrap(),
+                a[5].parse().unwrap(),
+            ),
+            _ => child_old(&a[1], &a[2], &a[3], a[4].parse().unwrap()),
         }
         return;
     }
@@ -323,7 +307,13 @@ fn main() {
         bundle.len() as f64 / parsed.procedures.len() as f64
     );
     drop(parsed);
-    breakdown(&bundle);
+    let limit = limit_for(bundle.len());
+    if limit != DEFAULT_MAX_BUNDLE_BYTES {
+        println!(
+            "  over the default max_bundle_bytes ({DEFAULT_MAX_BUNDLE_BYTES}): this run uses {limit}"
+        );
+    }
+    breakdown(&bundle, limit);
     let hub_dir = dir.path().join("hub");
     keys::keygen(&hub_dir).unwrap();
     let key = keys::load_signing_key(&hub_dir).unwrap();
@@ -341,7 +331,7 @@ fn main() {
             .publish(
                 &bytes,
                 &key,
-                DEFAULT_MAX_BUNDLE_BYTES,
+                limit,
                 Some(chrono::Duration::days(30)),
                 chrono::Utc::now(),
             )
@@ -377,14 +367,15 @@ fn main() {
         (gz_url, gz_down, id_url, id_down)
     });
     let v = version.to_string();
+    let lim = limit.to_string();
     let report = |name: &str, url: &str, down: Option<&AtomicU64>, old: bool| {
         let (mut ms, mut peak, mut base, mut wire) = (vec![], vec![], 0, 0);
         for _ in 0..rounds {
             let before = down.map(|d| d.load(Ordering::SeqCst)).unwrap_or(0);
             let (t, b, p) = if old {
-                run_child(&["old", url, &token, &pinned])
+                run_child(&["old", url, &token, &pinned, &lim])
             } else {
-                run_child(&["daemon", url, &token, &pinned, &v])
+                run_child(&["daemon", url, &token, &pinned, &v, &lim])
             };
             ms.push(t);
             peak.push(p as f64 / 1024.0);

@@ -10,12 +10,12 @@ use std::fmt;
 
 use serde::Deserialize;
 
-use super::model::{CatalogBundle, SCHEMA_VERSION};
-use super::validate::{self, Problem};
+use super::model::{CatalogBundle, MIN_SCHEMA_VERSION, SCHEMA_VERSION};
+use super::validate::{self, Problem, Problems};
 
-/// Default largest bundle accepted, in bytes (64 MiB). A real catalog is about 5.2 KB of JSON
-/// per procedure (10,000 procedures ≈ 52 MB, issue 13), so this admits about 12,000 with room;
-/// the appliance holds at most this much of catalog text at once while applying it.
+/// Default largest bundle accepted, in bytes (64 MiB). A converted real catalog is about
+/// 9.1 KB of JSON per procedure, so this admits about 7,000 (the whole 2026 portal snapshot,
+/// 2,642 procedures of every level, is ~24 MB); see `docs/benchmarks.md` (issue 13).
 pub const DEFAULT_MAX_BUNDLE_BYTES: usize = 64 * 1024 * 1024;
 
 /// Why a bundle was refused. Nothing was changed anywhere when this is returned.
@@ -32,18 +32,22 @@ pub enum BundleError {
         message: String,
     },
     #[error(
-        "catalog bundle has schema version {found}; this motcua reads schema {supported} \
-         (update motcua, or ask the server for schema {supported})"
+        "catalog bundle has schema version {found}; this motcua reads schemas {oldest} to \
+         {supported} (update motcua, or ask the server for schema {supported})"
     )]
-    UnsupportedSchema { found: String, supported: u32 },
+    UnsupportedSchema {
+        found: String,
+        oldest: u32,
+        supported: u32,
+    },
     #[error("catalog bundle: {}: {message}", location(.procedure, .path))]
     Shape {
         procedure: Option<String>,
         path: String,
         message: String,
     },
-    #[error("catalog bundle has {} problem(s):\n{}", .0.len(), ProblemList(.0))]
-    Invalid(Vec<Problem>),
+    #[error("{}", InvalidSummary(.0))]
+    Invalid(Problems),
 }
 
 fn location(procedure: &Option<String>, path: &str) -> String {
@@ -56,17 +60,36 @@ fn location(procedure: &Option<String>, path: &str) -> String {
     }
 }
 
-struct ProblemList<'a>(&'a [Problem]);
+/// "catalog bundle has 631 problems; the first 50:" and one line each.
+struct InvalidSummary<'a>(&'a Problems);
 
-impl fmt::Display for ProblemList<'_> {
+impl fmt::Display for InvalidSummary<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, p) in self.0.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(f, "  - {p}")?;
+        let Problems { total, first } = self.0;
+        let noun = if *total == 1 { "problem" } else { "problems" };
+        if first.len() < *total {
+            write!(
+                f,
+                "catalog bundle has {total} {noun}; the first {}:",
+                first.len()
+            )?;
+        } else {
+            write!(f, "catalog bundle has {total} {noun}:")?;
+        }
+        for p in first {
+            write!(f, "\n  - {p}")?;
         }
         Ok(())
+    }
+}
+
+impl BundleError {
+    /// The listed problems, when the bundle parsed but broke rules.
+    pub fn problems(&self) -> &[Problem] {
+        match self {
+            BundleError::Invalid(p) => &p.first,
+            _ => &[],
+        }
     }
 }
 
@@ -111,7 +134,7 @@ pub fn parse_bundle_spilled(
     drop(bytes);
     let reader = std::io::BufReader::with_capacity(1 << 20, &mut spill);
     match serde_json::from_reader::<_, CatalogBundle>(reader) {
-        Ok(mut bundle) if bundle.schema == SCHEMA_VERSION => {
+        Ok(mut bundle) if schema_ok(bundle.schema) => {
             validate::check_and_clean(&mut bundle).map_err(BundleError::Invalid)?;
             Ok(bundle)
         }
@@ -129,6 +152,10 @@ pub fn parse_bundle_spilled(
     }
 }
 
+fn schema_ok(schema: u32) -> bool {
+    (MIN_SCHEMA_VERSION..=SCHEMA_VERSION).contains(&schema)
+}
+
 /// Size, UTF-8, JSON and shape. The fast path is a plain parse; only when it fails is the
 /// text looked at again to name the problem (schema first, then the path of the bad field).
 fn deserialize(bytes: &[u8], max_bytes: usize) -> Result<CatalogBundle, BundleError> {
@@ -142,9 +169,10 @@ fn deserialize(bytes: &[u8], max_bytes: usize) -> Result<CatalogBundle, BundleEr
         offset: e.valid_up_to(),
     })?;
     match serde_json::from_str::<CatalogBundle>(text) {
-        Ok(bundle) if bundle.schema == SCHEMA_VERSION => Ok(bundle),
+        Ok(bundle) if schema_ok(bundle.schema) => Ok(bundle),
         Ok(bundle) => Err(BundleError::UnsupportedSchema {
             found: bundle.schema.to_string(),
+            oldest: MIN_SCHEMA_VERSION,
             supported: SCHEMA_VERSION,
         }),
         Err(_) => {
@@ -175,9 +203,16 @@ fn check_schema(text: &str) -> Result<(), BundleError> {
     }
     let probe: Probe = serde_json::from_str(text).map_err(syntax)?;
     match probe.schema {
-        Some(serde_json::Value::Number(n)) if n.as_u64() == Some(SCHEMA_VERSION as u64) => Ok(()),
+        Some(serde_json::Value::Number(n))
+            if n.as_u64().is_some_and(|v| {
+                (MIN_SCHEMA_VERSION as u64..=SCHEMA_VERSION as u64).contains(&v)
+            }) =>
+        {
+            Ok(())
+        }
         Some(other) => Err(BundleError::UnsupportedSchema {
             found: other.to_string(),
+            oldest: MIN_SCHEMA_VERSION,
             supported: SCHEMA_VERSION,
         }),
         None => Err(BundleError::Shape {
@@ -262,15 +297,15 @@ mod tests {
     #[test]
     fn every_way_of_parsing_gives_the_same_answer() {
         let demo = super::super::DEMO_CATALOG_JSON.as_bytes();
-        let good = parse_bundle(demo, 1 << 20).unwrap();
-        assert_eq!(spilled(demo, 1 << 20).unwrap(), good);
-        assert_eq!(parse_bundle_owned(demo.to_vec(), 1 << 20).unwrap(), good);
+        let good = parse_bundle(demo, 1 << 24).unwrap();
+        assert_eq!(spilled(demo, 1 << 24).unwrap(), good);
+        assert_eq!(parse_bundle_owned(demo.to_vec(), 1 << 24).unwrap(), good);
         let text = std::str::from_utf8(demo).unwrap();
         let bad: Vec<Vec<u8>> = vec![
             demo.to_vec(),
-            text.replacen("\"schema\": 1", "\"schema\": 9", 1)
+            text.replacen("\"schema\": 2", "\"schema\": 9", 1)
                 .into_bytes(),
-            text.replacen("\"schema\": 1,", "", 1).into_bytes(),
+            text.replacen("\"schema\": 2,", "", 1).into_bytes(),
             text.replacen("\"working_days\": 1", "\"working_days\": -1", 1)
                 .into_bytes(),
             text.replacen("\"code\": \"1.001193\"", "\"code\": \"1 001193\"", 1)
@@ -279,7 +314,7 @@ mod tests {
             b"{\"schema\": 1, \xff}".to_vec(),
         ];
         for (i, b) in bad.iter().enumerate() {
-            let limit = if i == 0 { 1000 } else { 1 << 20 };
+            let limit = if i == 0 { 1000 } else { 1 << 24 };
             let expected = parse_bundle(b, limit).unwrap_err();
             assert_eq!(spilled(b, limit).unwrap_err(), expected, "case {i}");
             assert_eq!(

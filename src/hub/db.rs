@@ -527,7 +527,7 @@ mod tests {
             .publish(
                 crate::catalog::DEMO_CATALOG_JSON.as_bytes(),
                 &key,
-                1 << 20,
+                1 << 24,
                 None,
                 Utc::now(),
             )

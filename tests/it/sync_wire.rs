@@ -112,7 +112,7 @@ async fn compressed_publish_then_apply_round_trip() {
         poll_catalog(&app.ctx).await.unwrap(),
         CatalogOutcome::Unchanged
     );
-    let v = hub.publish_demo(30);
+    let v = hub.publish_catalog(30);
     assert_eq!(
         poll_catalog(&app.ctx).await.unwrap(),
         CatalogOutcome::Applied { version: v }
