@@ -10,7 +10,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
-use super::model::{CatalogBundle, MIN_SCHEMA_VERSION, SCHEMA_VERSION};
+use super::model::{CatalogBundle, Procedure, MIN_SCHEMA_VERSION, SCHEMA_VERSION};
 use super::validate::{self, Problem, Problems};
 
 /// Default largest bundle accepted, in bytes (64 MiB). A converted real catalog is about
@@ -110,46 +110,102 @@ pub fn parse_bundle_owned(bytes: Vec<u8>, max_bytes: usize) -> Result<CatalogBun
 }
 
 /// [`parse_bundle_owned`] that also keeps the text and the parsed catalog from ever being in
-/// memory together: after the size and UTF-8 checks the bytes go to `spill` (an unnamed
-/// scratch file), are freed, and are parsed back from it. Any error is exactly
-/// [`parse_bundle`]'s (the file is read back whole to name it); if the scratch file cannot be
-/// written or read, it parses in memory instead.
+/// memory together. One pass over the text finds where each procedure is (borrowed, nothing
+/// parsed); everything but the procedures is parsed; the bytes go to `spill` (an unnamed
+/// scratch file) and are freed; then each procedure is read back and parsed on its own. Any
+/// error is exactly [`parse_bundle`]'s (the text is parsed whole to name it); if the scratch
+/// file cannot be used, it parses in memory instead.
 pub fn parse_bundle_spilled(
     bytes: Vec<u8>,
     max_bytes: usize,
-    mut spill: std::fs::File,
+    spill: std::fs::File,
 ) -> Result<CatalogBundle, BundleError> {
-    use std::io::{Read, Seek, Write};
     if bytes.len() > max_bytes || std::str::from_utf8(&bytes).is_err() {
         return parse_bundle_owned(bytes, max_bytes);
     }
-    if spill
-        .write_all(&bytes)
-        .and_then(|_| spill.rewind())
-        .is_err()
-    {
-        return parse_bundle_owned(bytes, max_bytes);
+    match split_procedures(&bytes) {
+        Some((mut head, spans)) => match spill_and_parse(bytes, spill, &spans) {
+            Ok(Ok(procedures)) => {
+                head.procedures = procedures;
+                validate::check_and_clean(&mut head).map_err(BundleError::Invalid)?;
+                Ok(head)
+            }
+            // A procedure did not parse: name the problem as a whole parse does.
+            Ok(Err(again)) => parse_bundle_owned(again, max_bytes),
+            Err(bytes) => parse_bundle_owned(bytes, max_bytes),
+        },
+        None => parse_bundle_owned(bytes, max_bytes),
+    }
+}
+
+/// The bundle without its procedures, and where each procedure's JSON is in `bytes`; None
+/// when anything is off (the whole parse then says what).
+fn split_procedures(bytes: &[u8]) -> Option<(CatalogBundle, Vec<(usize, usize)>)> {
+    #[derive(Deserialize)]
+    struct Skeleton<'a> {
+        #[serde(borrow)]
+        procedures: Vec<&'a serde_json::value::RawValue>,
+    }
+    let skeleton: Skeleton = serde_json::from_slice(bytes).ok()?;
+    let base = bytes.as_ptr() as usize;
+    let spans: Vec<(usize, usize)> = skeleton
+        .procedures
+        .iter()
+        .map(|r| (r.get().as_ptr() as usize - base, r.get().len()))
+        .collect();
+    let (&(first, _), &(last, last_len)) = (spans.first()?, spans.last()?);
+    let blank = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let open = first - 1 - bytes[..first].iter().rev().take_while(|b| blank(b)).count();
+    let end = last + last_len;
+    let close = end + bytes[end..].iter().take_while(|b| blank(b)).count();
+    if bytes.get(open) != Some(&b'[') || bytes.get(close) != Some(&b']') {
+        return None;
+    }
+    let mut head = Vec::with_capacity(open + 1 + bytes.len() - close);
+    head.extend_from_slice(&bytes[..=open]);
+    head.extend_from_slice(&bytes[close..]);
+    let bundle: CatalogBundle = serde_json::from_slice(&head).ok()?;
+    (schema_ok(bundle.schema) && bundle.procedures.is_empty()).then_some((bundle, spans))
+}
+
+/// Write `bytes` to `spill`, free them, parse each span back. Err gives the bytes back when
+/// the file failed; Ok(Err) gives them back (read from the file) when a procedure failed.
+#[allow(clippy::type_complexity)]
+fn spill_and_parse(
+    bytes: Vec<u8>,
+    mut spill: std::fs::File,
+    spans: &[(usize, usize)],
+) -> Result<Result<Vec<Procedure>, Vec<u8>>, Vec<u8>> {
+    use std::io::{Read, Seek, Write};
+    use std::os::unix::fs::FileExt;
+    if spill.write_all(&bytes).is_err() {
+        return Err(bytes);
     }
     let len = bytes.len();
     drop(bytes);
-    let reader = std::io::BufReader::with_capacity(1 << 20, &mut spill);
-    match serde_json::from_reader::<_, CatalogBundle>(reader) {
-        Ok(mut bundle) if schema_ok(bundle.schema) => {
-            validate::check_and_clean(&mut bundle).map_err(BundleError::Invalid)?;
-            Ok(bundle)
-        }
-        _ => {
-            let mut again = Vec::with_capacity(len);
-            match spill.rewind().and_then(|_| spill.read_to_end(&mut again)) {
-                Ok(_) => parse_bundle_owned(again, max_bytes),
-                Err(e) => Err(BundleError::Shape {
-                    procedure: None,
-                    path: ".".into(),
-                    message: format!("the scratch copy could not be read back: {e}"),
-                }),
+    let read_back = |mut f: std::fs::File| {
+        let mut all = Vec::with_capacity(len);
+        f.rewind()
+            .and_then(|_| f.read_to_end(&mut all))
+            .map(|_| all)
+    };
+    let mut procedures = Vec::with_capacity(spans.len());
+    let mut buf = Vec::new();
+    for &(at, n) in spans {
+        buf.resize(n, 0);
+        let parsed = spill
+            .read_exact_at(&mut buf, at as u64)
+            .ok()
+            .and_then(|_| serde_json::from_slice::<Procedure>(&buf).ok());
+        match parsed {
+            Some(p) => procedures.push(p),
+            None => {
+                drop(procedures);
+                return Ok(Err(read_back(spill).unwrap_or_default()));
             }
         }
     }
+    Ok(Ok(procedures))
 }
 
 fn schema_ok(schema: u32) -> bool {
