@@ -126,14 +126,25 @@ impl CatalogStore {
         source: &str,
         allow_older: bool,
     ) -> Result<CatalogInfo, StoreError> {
-        // Hashed as it is serialised: a full-size catalog's canonical JSON is never held.
-        let mut hasher = std::io::BufWriter::with_capacity(64 * 1024, HashWriter(Sha256::new()));
-        serde_json::to_writer(&mut hasher, bundle)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let hasher = hasher
-            .into_inner()
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let sha256 = hex(&hasher.0.finalize());
+        // The canonical hash is computed on a second thread while SQLite inserts.
+        std::thread::scope(|scope| {
+            let hash = scope.spawn(|| canonical_sha256(bundle));
+            self.write(bundle, source, allow_older, || {
+                hash.join().unwrap_or_else(|_| {
+                    Err(StoreError::Corrupt("the hashing thread panicked".into()))
+                })
+            })
+        })
+    }
+
+    /// [`CatalogStore::apply`]'s transaction; `sha256` is asked for just before the end.
+    fn write(
+        &mut self,
+        bundle: &CatalogBundle,
+        source: &str,
+        allow_older: bool,
+        sha256: impl FnOnce() -> Result<String, StoreError>,
+    ) -> Result<CatalogInfo, StoreError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -218,6 +229,7 @@ impl CatalogStore {
         }
         let center = serde_json::to_string(&bundle.center)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let sha256 = sha256()?;
         tx.execute(
             "INSERT INTO catalog_info (id, version, schema, issued_at, expires_at, center,
                  applied_at, source, sha256)
@@ -363,6 +375,17 @@ impl CatalogStore {
     }
 }
 
+/// SHA-256 of the bundle's canonical JSON, hashed as it is serialised (a full-size catalog's
+/// canonical JSON is never held).
+fn canonical_sha256(bundle: &CatalogBundle) -> Result<String, StoreError> {
+    let mut hasher = std::io::BufWriter::with_capacity(64 * 1024, HashWriter(Sha256::new()));
+    serde_json::to_writer(&mut hasher, bundle).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let hasher = hasher
+        .into_inner()
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(hex(&hasher.0.finalize()))
+}
+
 /// Feeds serialised bytes straight into a hash.
 struct HashWriter(Sha256);
 
@@ -386,6 +409,17 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     use super::*;
+
+    #[test]
+    fn the_recorded_hash_is_of_the_canonical_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = CatalogStore::open(&dir.path().join("catalog.db")).unwrap();
+        let bundle = crate::catalog::demo_bundle();
+        let info = store.apply(&bundle, "test", false).unwrap();
+        let canonical = serde_json::to_vec(&bundle).unwrap();
+        assert_eq!(info.sha256, hex(&Sha256::digest(&canonical)));
+        assert_eq!(store.load().unwrap().unwrap(), bundle);
+    }
 
     #[test]
     fn the_daemon_leaves_the_catalog_readable_by_the_kiosk() {
