@@ -36,7 +36,7 @@ fn settings() -> SyncSettings {
         queue: s.clone(),
         outbox: s,
         heartbeat_interval: Duration::from_secs(3600),
-        max_bundle_bytes: 64 * 1024 * 1024,
+        max_bundle_bytes: 256 * 1024 * 1024,
         max_clock_skew: chrono::Duration::minutes(10),
         device_name: "bench".into(),
     }
@@ -47,7 +47,7 @@ fn client_settings() -> ClientSettings {
         connect_timeout: Duration::from_secs(2),
         request_timeout: Duration::from_secs(30),
         queue_wait: Duration::from_secs(25),
-        max_envelope_bytes: ClientSettings::envelope_limit(64 * 1024 * 1024),
+        max_envelope_bytes: ClientSettings::envelope_limit(256 * 1024 * 1024),
     }
 }
 
@@ -135,7 +135,7 @@ fn apply_bench(key: &ed25519_dalek::SigningKey) {
         let t0 = Instant::now();
         let raw = open(&env, &pinned).unwrap();
         let t1 = Instant::now();
-        let mut bundle = parse_bundle(&raw, 64 * 1024 * 1024).unwrap();
+        let mut bundle = parse_bundle(&raw, 256 * 1024 * 1024).unwrap();
         let t2 = Instant::now();
         bundle.version = 10 + round;
         store.apply(&bundle, "bench", false).unwrap();
@@ -202,7 +202,7 @@ fn main() {
         let hub = HubState::open(dir.path()).unwrap();
         let token = hub.db().add_device("bench", chrono::Utc::now()).unwrap();
         hub.db()
-            .publish(motcua::catalog::DEMO_CATALOG_JSON.as_bytes(), &key, 1 << 20, Some(chrono::Duration::days(30)), chrono::Utc::now())
+            .publish(motcua::catalog::DEMO_CATALOG_JSON.as_bytes(), &key, motcua::catalog::DEFAULT_MAX_BUNDLE_BYTES, Some(chrono::Duration::days(30)), chrono::Utc::now())
             .unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

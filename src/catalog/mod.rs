@@ -9,7 +9,9 @@ pub mod portal;
 pub mod text;
 pub mod validate;
 
-pub use bundle::{parse_bundle, BundleError, DEFAULT_MAX_BUNDLE_BYTES};
+pub use bundle::{
+    parse_bundle, parse_bundle_owned, parse_bundle_spilled, BundleError, DEFAULT_MAX_BUNDLE_BYTES,
+};
 pub use model::*;
 
 /// The catalog shipped inside the binary, used when nothing was imported: every

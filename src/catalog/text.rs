@@ -6,7 +6,7 @@
 //! dropped (and the contents of `<script>`/`<style>` with them), entities decoded to text, so
 //! nothing the server sends is ever rendered as markup by the kiosk or the review pages.
 
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
 
 /// An ASCII identifier from a Vietnamese name: accents dropped, `đ` → `d`, lowercase, words
 /// joined by `-`, cut at a word to at most `max` bytes ("Đăng ký, quản lý cư trú" →
@@ -39,6 +39,37 @@ pub fn slug(name: &str, max: usize) -> String {
 
 /// Plain, NFC, trimmed text. Block tags (`<br>`, `<p>`, `<li>`, `<div>`) become line breaks.
 pub fn clean(input: &str) -> String {
+    // Most text of a real catalog is clean already; a full-size catalog has ~50 MB of it.
+    if is_clean(input) {
+        return input.to_owned();
+    }
+    clean_slow(input)
+}
+
+/// True when [`clean_slow`] would return `input` unchanged: no markup or entity start, no
+/// control, zero-width or unusual blank characters, no leading or trailing blanks, blanks only
+/// as a single space or one or two line breaks between characters, and NFC (quick check).
+fn is_clean(input: &str) -> bool {
+    // 0: after a kept character, 1: after ' ', 2: after '\n', 3: after "\n\n".
+    let mut run = 0u8;
+    let mut first = true;
+    for c in input.chars() {
+        match c {
+            ' ' if !first && run == 0 => run = 1,
+            '\n' if !first && run == 0 => run = 2,
+            '\n' if run == 2 => run = 3,
+            '<' | '&' | '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{FEFF}' => return false,
+            c if c.is_whitespace() || c.is_control() => return false,
+            _ => {
+                run = 0;
+                first = false;
+            }
+        }
+    }
+    run == 0 && is_nfc_quick(input.chars()) == IsNormalized::Yes
+}
+
+fn clean_slow(input: &str) -> String {
     let without_tags = if input.contains('<') || input.contains('&') {
         strip_markup(input)
     } else {
@@ -174,7 +205,60 @@ fn find_ascii_ci(haystack: &str, needle: &str) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::{clean, slug};
+    use super::{clean, clean_slow, is_clean, slug};
+
+    #[test]
+    fn the_fast_path_changes_nothing() {
+        let mut samples: Vec<String> = [
+            "",
+            " ",
+            "a",
+            " a",
+            "a ",
+            "a  b",
+            "a b",
+            "a\nb",
+            "a\n\nb",
+            "a\n\n\nb",
+            "a \nb",
+            "a\n b",
+            "\na",
+            "a\n",
+            "a\tb",
+            "a\u{a0}b",
+            "a\u{200b}b",
+            "a\u{7}b",
+            "e\u{301}",
+            "\u{e9}",
+            "Thủ tục đăng ký khai sinh",
+            "x < y",
+            "a &amp; b",
+            "a\r\nb",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let demo: serde_json::Value =
+            serde_json::from_str(crate::catalog::DEMO_CATALOG_JSON).unwrap();
+        fn strings(v: &serde_json::Value, out: &mut Vec<String>) {
+            match v {
+                serde_json::Value::String(s) => out.push(s.clone()),
+                serde_json::Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+                serde_json::Value::Object(o) => o.values().for_each(|x| strings(x, out)),
+                _ => {}
+            }
+        }
+        strings(&demo, &mut samples);
+        let mut fast = 0;
+        for s in &samples {
+            assert_eq!(clean(s), clean_slow(s), "{s:?}");
+            if is_clean(s) {
+                fast += 1;
+                assert_eq!(clean_slow(s), *s, "{s:?}");
+            }
+        }
+        assert!(fast > samples.len() / 2, "{fast} of {}", samples.len());
+    }
 
     #[test]
     fn slugs_are_ascii_words_cut_at_a_word() {

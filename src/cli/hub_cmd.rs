@@ -171,10 +171,12 @@ pub fn run(ctx: &Context, cmd: HubCommand) -> anyhow::Result<()> {
                 )
                 .with_context(|| format!("{} was not published", file.display()))?;
             println!(
-                "published catalog version {} ({} procedures, {} bytes signed, etag {})",
+                "published catalog version {} ({} procedures, {} bytes signed, {} bytes {} on the wire, etag {})",
                 p.version,
                 p.procedures,
-                p.envelope.len(),
+                p.envelope_bytes,
+                p.stored_bytes,
+                p.encoding.as_str(),
                 p.etag
             );
             Ok(())

@@ -82,7 +82,7 @@ pub fn judge(url: &str, keys: &[PinnedKey], r: Result<CatalogFetch, SyncError>) 
             NAME,
             format!("{url} reachable, token accepted, catalog unchanged since the installed one"),
         ),
-        Ok(CatalogFetch::New { envelope: env, .. }) => match envelope::open(&env, keys) {
+        Ok(CatalogFetch::New { envelope: env, .. }) => match envelope::open_body(env, keys) {
             Ok(_) => Check::ok(
                 NAME,
                 format!("{url} reachable, token accepted, its catalog verifies with a pinned key"),

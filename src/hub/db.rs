@@ -1,8 +1,10 @@
 //! `hub.db`: the reference hub's own SQLite store — publications (the exact signed bytes),
 //! the queue event log, record statuses, device token hashes and received uploads.
 //!
-//! Bundles are validated with `catalog::parse_bundle` before they are signed; tokens are
-//! stored only as SHA-256; record IDs are always `RecordId`s. Nothing here talks HTTP.
+//! Bundles are validated with `catalog::parse_bundle` before they are signed; the signed
+//! envelope is stored gzip-compressed (it is served that way to clients that accept it, see
+//! `server.rs`); tokens are stored only as SHA-256; record IDs are always `RecordId`s. Nothing
+//! here talks HTTP.
 
 use std::path::{Path, PathBuf};
 
@@ -14,7 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::catalog::{parse_bundle, BundleError};
 use crate::queue::{QueueEvent, QueueEventKind};
 use crate::record::{RecordId, RecordStage, RecordStatus};
-use crate::sync::envelope::seal;
+use crate::sync::envelope::seal_to_writer;
 
 pub const HUB_DB: &str = "hub.db";
 
@@ -24,7 +26,9 @@ CREATE TABLE IF NOT EXISTS publications (
     envelope     BLOB NOT NULL,
     etag         TEXT NOT NULL,
     procedures   INTEGER NOT NULL,
-    published_at TEXT NOT NULL
+    published_at TEXT NOT NULL,
+    encoding     TEXT NOT NULL DEFAULT 'identity' CHECK (encoding IN ('identity', 'gzip')),
+    envelope_len INTEGER
 ) STRICT;
 CREATE TABLE IF NOT EXISTS queue_events (
     seq       INTEGER PRIMARY KEY,
@@ -83,13 +87,67 @@ impl HubError {
     }
 }
 
-/// A signed catalog as served.
+/// gzip level of stored envelopes. Level 1 (zlib-rs): the base64 inside the envelope
+/// compresses almost as well at 1 as at 6, at a fraction of the time (`docs/benchmarks.md`).
+pub const GZIP_LEVEL: u32 = 1;
+
+/// How a publication's envelope is stored (and can be served without recoding).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// Plain JSON (publications made before compression existed).
+    Identity,
+    Gzip,
+}
+
+impl Encoding {
+    fn from_sql(s: &str) -> Encoding {
+        if s == "gzip" {
+            Encoding::Gzip
+        } else {
+            Encoding::Identity
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encoding::Identity => "identity",
+            Encoding::Gzip => "gzip",
+        }
+    }
+}
+
+/// A signed catalog as stored, without its bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Publication {
     pub version: u64,
-    pub envelope: Vec<u8>,
+    /// `"v<version>-<16 hex of the identity envelope's SHA-256>"`, whatever the encoding.
     pub etag: String,
     pub procedures: u64,
+    /// Bytes of the signed envelope as plain JSON.
+    pub envelope_bytes: u64,
+    /// How `stored_bytes` of it are kept (and sent to clients that accept it).
+    pub encoding: Encoding,
+    pub stored_bytes: u64,
+}
+
+/// A `Write` that hashes and counts what passes through to `inner`.
+struct Tee<W> {
+    inner: W,
+    sha: Sha256,
+    len: u64,
+}
+
+impl<W: std::io::Write> std::io::Write for Tee<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.sha.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 pub struct HubDb {
@@ -117,10 +175,31 @@ impl HubDb {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.execute_batch(SCHEMA)?;
+        Self::upgrade(&conn)?;
         Ok(HubDb { conn })
     }
 
-    /// Validate, bump the version above the last publication, stamp `issued_at`, sign, store.
+    /// Add the columns of newer versions to an older `hub.db`.
+    fn upgrade(conn: &Connection) -> Result<(), HubError> {
+        let has = |col: &str| -> Result<bool, HubError> {
+            Ok(conn
+                .prepare("SELECT 1 FROM pragma_table_info('publications') WHERE name = ?1")?
+                .exists([col])?)
+        };
+        if !has("encoding")? {
+            conn.execute_batch(
+                "ALTER TABLE publications ADD COLUMN encoding TEXT NOT NULL DEFAULT 'identity'
+                     CHECK (encoding IN ('identity', 'gzip'));",
+            )?;
+        }
+        if !has("envelope_len")? {
+            conn.execute_batch("ALTER TABLE publications ADD COLUMN envelope_len INTEGER;")?;
+        }
+        Ok(())
+    }
+
+    /// Validate, bump the version above the last publication, stamp `issued_at`, sign,
+    /// compress and store. `max_bytes` bounds the file and the bundle that is signed.
     pub fn publish(
         &mut self,
         bytes: &[u8],
@@ -143,51 +222,88 @@ impl HubDb {
                 )));
             }
         }
+        let (version, procedures) = (bundle.version, bundle.procedures.len() as u64);
         let signed = serde_json::to_vec(&bundle).map_err(|e| HubError::Refused(e.to_string()))?;
-        // What the appliance will parse must pass the same validation.
-        parse_bundle(&signed, max_bytes.max(signed.len()))?;
-        let envelope = serde_json::to_vec(&seal(&signed, key))
-            .map_err(|e| HubError::Refused(e.to_string()))?;
-        let etag = format!(
-            "\"v{}-{}\"",
-            bundle.version,
-            &hex(&Sha256::digest(&envelope))[..16]
-        );
+        drop(bundle);
+        // What the appliance will parse is the canonical form of a bundle that passed
+        // validation; cleaning is idempotent (tested below), so it passes again and is not
+        // re-parsed here (that was a third of a full-size publish). The size must fit too.
+        if signed.len() > max_bytes {
+            return Err(HubError::Refused(format!(
+                "the signed bundle is {} bytes, over catalog.max_bundle_bytes ({max_bytes}); every appliance with that limit would refuse it",
+                signed.len()
+            )));
+        }
+        let tee = Tee {
+            inner: flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(GZIP_LEVEL)),
+            sha: Sha256::new(),
+            len: 0,
+        };
+        let compress_err =
+            |e: std::io::Error| HubError::Refused(format!("compressing the envelope: {e}"));
+        let mut out = std::io::BufWriter::with_capacity(256 * 1024, tee);
+        seal_to_writer(&signed, key, &mut out).map_err(compress_err)?;
+        drop(signed);
+        let tee = out.into_inner().map_err(|e| compress_err(e.into_error()))?;
+        let stored = tee
+            .inner
+            .finish()
+            .map_err(|e| HubError::Refused(format!("compressing the envelope: {e}")))?;
+        let etag = format!("\"v{version}-{}\"", &hex(&tee.sha.finalize())[..16]);
         self.conn.execute(
-            "INSERT INTO publications (version, envelope, etag, procedures, published_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO publications (version, envelope, etag, procedures, published_at,
+                 encoding, envelope_len)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'gzip', ?6)",
             params![
-                bundle.version as i64,
-                envelope,
+                version as i64,
+                stored,
                 etag,
-                bundle.procedures.len() as i64,
-                now_text(now)
+                procedures as i64,
+                now_text(now),
+                tee.len as i64
             ],
         )?;
         Ok(Publication {
-            version: bundle.version,
-            envelope,
+            version,
             etag,
-            procedures: bundle.procedures.len() as u64,
+            procedures,
+            envelope_bytes: tee.len,
+            encoding: Encoding::Gzip,
+            stored_bytes: stored.len() as u64,
         })
     }
 
-    /// The newest publication.
+    /// The newest publication (its description; [`HubDb::envelope`] has the bytes).
     pub fn latest(&self) -> Result<Option<Publication>, HubError> {
         Ok(self
             .conn
             .query_row(
-                "SELECT version, envelope, etag, procedures FROM publications
-                 ORDER BY version DESC LIMIT 1",
+                "SELECT version, etag, procedures, coalesce(envelope_len, length(envelope)),
+                        encoding, length(envelope)
+                 FROM publications ORDER BY version DESC LIMIT 1",
                 [],
                 |r| {
                     Ok(Publication {
                         version: r.get::<_, i64>(0)? as u64,
-                        envelope: r.get(1)?,
-                        etag: r.get(2)?,
-                        procedures: r.get::<_, i64>(3)? as u64,
+                        etag: r.get(1)?,
+                        procedures: r.get::<_, i64>(2)? as u64,
+                        envelope_bytes: r.get::<_, i64>(3)? as u64,
+                        encoding: Encoding::from_sql(&r.get::<_, String>(4)?),
+                        stored_bytes: r.get::<_, i64>(5)? as u64,
                     })
                 },
+            )
+            .optional()?)
+    }
+
+    /// The stored bytes of a publication's envelope (in its [`Encoding`]).
+    pub fn envelope(&self, version: u64) -> Result<Option<Vec<u8>>, HubError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT envelope FROM publications WHERE version = ?1",
+                [version as i64],
+                |r| r.get(0),
             )
             .optional()?)
     }
@@ -363,5 +479,61 @@ pub fn record_status(
         stage,
         due_on,
         completed_on,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_is_signed_passes_validation_unchanged() {
+        for text in [
+            crate::catalog::DEMO_CATALOG_JSON,
+            include_str!("../../tests/fixtures/small-catalog.json"),
+        ] {
+            let once = parse_bundle(text.as_bytes(), 1 << 24).unwrap();
+            let signed = serde_json::to_vec(&once).unwrap();
+            assert_eq!(parse_bundle(&signed, 1 << 24).unwrap(), once);
+        }
+    }
+
+    #[test]
+    fn an_older_hub_db_is_upgraded_and_keeps_serving_its_publications() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connection::open(dir.path().join(HUB_DB)).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE publications (version INTEGER PRIMARY KEY, envelope BLOB NOT NULL,
+                 etag TEXT NOT NULL, procedures INTEGER NOT NULL, published_at TEXT NOT NULL) STRICT;
+             INSERT INTO publications VALUES (3, X'7B7D', '\"v3-00\"', 5, '2026-01-01T00:00:00Z');",
+        )
+        .unwrap();
+        drop(conn);
+        let mut db = HubDb::open(dir.path()).unwrap();
+        assert_eq!(
+            db.latest().unwrap().unwrap(),
+            Publication {
+                version: 3,
+                etag: "\"v3-00\"".into(),
+                procedures: 5,
+                envelope_bytes: 2,
+                encoding: Encoding::Identity,
+                stored_bytes: 2,
+            }
+        );
+        assert_eq!(db.envelope(3).unwrap().unwrap(), b"{}");
+        let key = SigningKey::from_bytes(&[1; 32]);
+        let p = db
+            .publish(
+                crate::catalog::DEMO_CATALOG_JSON.as_bytes(),
+                &key,
+                1 << 24,
+                None,
+                Utc::now(),
+            )
+            .unwrap();
+        assert_eq!((p.version, p.encoding), (4, Encoding::Gzip));
+        assert!(p.stored_bytes * 3 < p.envelope_bytes, "{p:?}");
+        assert_eq!(db.latest().unwrap().unwrap(), p);
     }
 }

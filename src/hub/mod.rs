@@ -11,5 +11,5 @@ pub mod keys;
 pub mod server;
 pub mod sim;
 
-pub use db::{HubDb, HubError, Publication, HUB_DB};
+pub use db::{Encoding, HubDb, HubError, Publication, HUB_DB};
 pub use server::{serve, HubState};

@@ -1,6 +1,9 @@
 //! The hub's HTTP API (axum): protocol v1 as documented in `docs/api/openapi.yaml`.
 //!
-//! Every `/v1` route except `/v1/health` needs a device's bearer token. Inputs are checked
+//! Every `/v1` route except `/v1/health` needs a device's bearer token. The catalog is kept
+//! gzip-compressed and sent so to clients whose `Accept-Encoding` allows it (`Content-Encoding:
+//! gzip`, weak ETag), inflated for the others; the latest one is cached in memory and shared by
+//! concurrent downloads. Inputs are checked
 //! here (record IDs, idempotency keys, body sizes, JSON shapes) with errors that say what was
 //! wrong in an `X-Motcua-Error` header and a JSON body. The queue long-poll wakes as soon as an
 //! event is pushed in-process, and within [`DB_WATCH`] when another process (the CLI) wrote it.
@@ -9,6 +12,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -17,7 +21,7 @@ use axum::Router;
 use serde::Deserialize;
 use tokio::sync::watch;
 
-use super::{HubDb, HubError};
+use super::{Encoding, HubDb, HubError, Publication};
 use crate::appliance::Rating;
 use crate::queue::QueueEvent;
 use crate::record::RecordId;
@@ -39,6 +43,14 @@ struct Inner {
     db: Mutex<HubDb>,
     head: watch::Sender<u64>,
     closing: watch::Sender<bool>,
+    catalog: Mutex<Option<CachedCatalog>>,
+}
+
+/// The latest publication's bytes, as stored and (once a client asked) as plain JSON.
+struct CachedCatalog {
+    version: u64,
+    stored: Bytes,
+    identity: Option<Bytes>,
 }
 
 impl HubState {
@@ -50,6 +62,7 @@ impl HubState {
                 db: Mutex::new(db),
                 head: watch::channel(head).0,
                 closing: watch::channel(false).0,
+                catalog: Mutex::new(None),
             }),
         })
     }
@@ -63,6 +76,49 @@ impl HubState {
         let stored = self.db().push_event(e)?;
         self.inner.head.send_replace(stored.seq);
         Ok(stored)
+    }
+
+    /// The body of publication `p`: gzip when `gzip` is allowed and it is stored so, else
+    /// plain JSON. Returns the bytes and whether they are gzip.
+    async fn envelope(&self, p: &Publication, gzip: bool) -> Result<(Bytes, bool), ApiError> {
+        let cached = {
+            let mut cache = self.inner.catalog.lock().unwrap_or_else(|e| e.into_inner());
+            if cache.as_ref().is_none_or(|c| c.version != p.version) {
+                let stored = self.db().envelope(p.version)?.ok_or_else(|| {
+                    ApiError(StatusCode::NOT_FOUND, "no catalog published".into())
+                })?;
+                *cache = Some(CachedCatalog {
+                    version: p.version,
+                    stored: Bytes::from(stored),
+                    identity: None,
+                });
+            }
+            let c = cache.as_ref().expect("filled above");
+            (c.stored.clone(), c.identity.clone())
+        };
+        match (p.encoding, gzip, cached) {
+            (Encoding::Identity, _, (stored, _)) => Ok((stored, false)),
+            (Encoding::Gzip, true, (stored, _)) => Ok((stored, true)),
+            (Encoding::Gzip, false, (_, Some(identity))) => Ok((identity, false)),
+            (Encoding::Gzip, false, (stored, None)) => {
+                let identity = tokio::task::spawn_blocking(move || {
+                    let mut out = Vec::new();
+                    std::io::copy(&mut flate2::read::GzDecoder::new(&stored[..]), &mut out)
+                        .map(|_| Bytes::from(out))
+                })
+                .await
+                .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+                .map_err(|e| {
+                    tracing::error!("hub: stored catalog {} does not inflate: {e}", p.version);
+                    ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into())
+                })?;
+                let mut cache = self.inner.catalog.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(c) = cache.as_mut().filter(|c| c.version == p.version) {
+                    c.identity = Some(identity.clone());
+                }
+                Ok((identity, false))
+            }
+        }
     }
 
     /// Notice events other processes appended (polls `max(seq)` every [`DB_WATCH`]).
@@ -172,6 +228,40 @@ async fn health() -> Response {
     json(StatusCode::OK, "{\"ok\":true}".into())
 }
 
+/// Does `Accept-Encoding` allow gzip (RFC 9110 §12.5.3: `gzip`, `x-gzip` or `*`, q > 0)?
+pub fn accepts_gzip(headers: &HeaderMap) -> bool {
+    let mut star = None;
+    for value in headers.get_all(header::ACCEPT_ENCODING) {
+        let Ok(value) = value.to_str() else { continue };
+        for item in value.split(',') {
+            let mut parts = item.split(';');
+            let name = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = parts
+                .filter_map(|p| p.trim().strip_prefix("q=").or(p.trim().strip_prefix("Q=")))
+                .filter_map(|q| q.trim().parse::<f32>().ok())
+                .next()
+                .unwrap_or(1.0);
+            match name.as_str() {
+                "gzip" | "x-gzip" => return q > 0.0,
+                "*" => star = Some(q > 0.0),
+                _ => {}
+            }
+        }
+    }
+    star.unwrap_or(false)
+}
+
+/// Weak comparison (RFC 9110 §13.1.2): `W/"x"` matches `"x"`, and `*` matches anything.
+fn none_match(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim())
+        .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == etag)
+}
+
 async fn catalog(State(state): State<HubState>, headers: HeaderMap) -> Result<Response, ApiError> {
     authorize(&state, &headers)?;
     let Some(p) = state.db().latest()? else {
@@ -180,16 +270,21 @@ async fn catalog(State(state): State<HubState>, headers: HeaderMap) -> Result<Re
             "no catalog published".into(),
         ));
     };
-    let etag = HeaderValue::from_str(&p.etag)
+    let gzip = accepts_gzip(&headers) && p.encoding == Encoding::Gzip;
+    // The gzip body is another representation of the same envelope: a weak validator.
+    let etag = if gzip {
+        format!("W/{}", p.etag)
+    } else {
+        p.etag.clone()
+    };
+    let etag = HeaderValue::from_str(&etag)
         .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    let matches = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == p.etag));
-    if matches {
-        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+    let vary = (header::VARY, HeaderValue::from_static("accept-encoding"));
+    if none_match(&headers, &p.etag) {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag), vary]).into_response());
     }
-    Ok((
+    let (body, gzip) = state.envelope(&p, gzip).await?;
+    let mut resp = (
         StatusCode::OK,
         [
             (
@@ -198,10 +293,16 @@ async fn catalog(State(state): State<HubState>, headers: HeaderMap) -> Result<Re
             ),
             (header::ETAG, etag),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+            vary,
         ],
-        p.envelope,
+        body,
     )
-        .into_response())
+        .into_response();
+    if gzip {
+        resp.headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    Ok(resp)
 }
 
 #[derive(Deserialize)]

@@ -126,9 +126,25 @@ impl CatalogStore {
         source: &str,
         allow_older: bool,
     ) -> Result<CatalogInfo, StoreError> {
-        let canonical =
-            serde_json::to_vec(bundle).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let sha256 = hex(&Sha256::digest(&canonical));
+        // The canonical hash is computed on a second thread while SQLite inserts.
+        std::thread::scope(|scope| {
+            let hash = scope.spawn(|| canonical_sha256(bundle));
+            self.write(bundle, source, allow_older, || {
+                hash.join().unwrap_or_else(|_| {
+                    Err(StoreError::Corrupt("the hashing thread panicked".into()))
+                })
+            })
+        })
+    }
+
+    /// [`CatalogStore::apply`]'s transaction; `sha256` is asked for just before the end.
+    fn write(
+        &mut self,
+        bundle: &CatalogBundle,
+        source: &str,
+        allow_older: bool,
+        sha256: impl FnOnce() -> Result<String, StoreError>,
+    ) -> Result<CatalogInfo, StoreError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -161,9 +177,13 @@ impl CatalogStore {
                 "INSERT INTO procedures (code, position, field, name_vi, name_en, detail)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;
+            let mut detail = Vec::new();
             for (i, p) in bundle.procedures.iter().enumerate() {
+                detail.clear();
+                serde_json::to_writer(&mut detail, p)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 let detail =
-                    serde_json::to_string(p).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    std::str::from_utf8(&detail).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 ins.execute(params![
                     p.code, i as i64, p.field, p.name.vi, p.name.en, detail
                 ])?;
@@ -223,6 +243,7 @@ impl CatalogStore {
         }
         let center = serde_json::to_string(&bundle.center)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let sha256 = sha256()?;
         tx.execute(
             "INSERT INTO catalog_info (id, version, schema, issued_at, expires_at, center,
                  applied_at, source, sha256)
@@ -387,6 +408,31 @@ impl CatalogStore {
     }
 }
 
+/// SHA-256 of the bundle's canonical JSON, hashed as it is serialised (a full-size catalog's
+/// canonical JSON is never held).
+fn canonical_sha256(bundle: &CatalogBundle) -> Result<String, StoreError> {
+    let mut hasher = std::io::BufWriter::with_capacity(64 * 1024, HashWriter(Sha256::new()));
+    serde_json::to_writer(&mut hasher, bundle).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let hasher = hasher
+        .into_inner()
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(hex(&hasher.0.finalize()))
+}
+
+/// Feeds serialised bytes straight into a hash.
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -425,6 +471,17 @@ popularity = { "1.001193" = 812 }"#,
         store.apply(&bundle, "test", false).unwrap();
         let loaded = store.load().unwrap().unwrap();
         assert_eq!((loaded.lexicon, loaded.referrals.len()), (None, 0));
+    }
+
+    #[test]
+    fn the_recorded_hash_is_of_the_canonical_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = CatalogStore::open(&dir.path().join("catalog.db")).unwrap();
+        let bundle = crate::catalog::demo_bundle();
+        let info = store.apply(&bundle, "test", false).unwrap();
+        let canonical = serde_json::to_vec(&bundle).unwrap();
+        assert_eq!(info.sha256, hex(&Sha256::digest(&canonical)));
+        assert_eq!(store.load().unwrap().unwrap(), bundle);
     }
 
     #[test]

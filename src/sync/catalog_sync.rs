@@ -14,7 +14,7 @@ use super::context::SyncContext;
 use super::envelope;
 use super::state::{self, Channel};
 use super::SyncError;
-use crate::catalog::parse_bundle;
+use crate::catalog::{parse_bundle_owned, parse_bundle_spilled};
 use crate::daemon::shutdown::Shutdown;
 use crate::store::StoreError;
 
@@ -54,8 +54,23 @@ async fn poll_inner(ctx: &Arc<SyncContext>) -> Result<CatalogOutcome, SyncError>
         CatalogFetch::NotModified => return Ok(CatalogOutcome::Unchanged),
         CatalogFetch::New { envelope, etag, .. } => (envelope, etag),
     };
-    let bytes = envelope::open(&env, &ctx.keys)?;
-    let bundle = parse_bundle(&bytes, ctx.settings.max_bundle_bytes)?;
+    // Verify and parse off the async threads (a full-size catalog takes a while). The
+    // envelope's bytes become the bundle's bytes in place; they wait in an unnamed scratch file
+    // beside catalog.db while the catalog is parsed, so text and parsed catalog never share
+    // memory (the peak of a full-size apply, docs/benchmarks.md).
+    let c = Arc::clone(ctx);
+    let bundle = tokio::task::spawn_blocking(move || {
+        let bytes = envelope::open_body(env, &c.keys)?;
+        let dir = c.catalog().path().parent().map(|d| d.to_owned());
+        let max = c.settings.max_bundle_bytes;
+        match dir.and_then(|d| tempfile::tempfile_in(d).ok()) {
+            Some(spill) => parse_bundle_spilled(bytes, max, spill),
+            None => parse_bundle_owned(bytes, max),
+        }
+        .map_err(SyncError::from)
+    })
+    .await
+    .map_err(|e| SyncError::Store(StoreError::Corrupt(format!("verify task failed: {e}"))))??;
     let now = ctx.clock.now();
     if let Some(info) = &installed {
         if bundle.version < info.version {

@@ -2,15 +2,19 @@
 //! `docs/sync.md`). One `reqwest::Client` with connect and request timeouts, rustls only.
 //!
 //! Every body is read in chunks against a byte limit, so a hostile or broken server can never
-//! make the appliance buffer more than the limit plus one chunk. Status codes go through
-//! `error::classify_status`. This file decodes answers but never decides what to store.
+//! make the appliance buffer more than the limit plus one chunk; the catalog is asked for
+//! gzip-compressed and inflated as it arrives under the same limit (`body.rs`), so a
+//! compression bomb stops there too. Status codes go through `error::classify_status`. This
+//! file decodes answers but never decides what to store.
 
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, CONTENT_LENGTH, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+use reqwest::header::{
+    HeaderMap, ACCEPT_ENCODING, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, ETAG, IF_NONE_MATCH,
+};
 use serde::{Deserialize, Serialize};
 
-use super::envelope::SignedEnvelope;
+use super::body::{BodyReader, Coding};
 use super::error::{classify_status, StatusClass, SyncError};
 use crate::queue::QueueEvent;
 use crate::record::{RecordId, RecordStatus};
@@ -28,7 +32,8 @@ pub struct ClientSettings {
     pub request_timeout: Duration,
     /// How long the server may hold a queue long-poll.
     pub queue_wait: Duration,
-    /// Largest catalog envelope read, in bytes (derived from `catalog.max_bundle_bytes`).
+    /// Largest catalog envelope read, in bytes (derived from `catalog.max_bundle_bytes`); it
+    /// bounds both the bytes on the wire and, for a gzip answer, the inflated bytes.
     pub max_envelope_bytes: u64,
 }
 
@@ -44,10 +49,13 @@ impl ClientSettings {
 pub enum CatalogFetch {
     NotModified,
     New {
-        envelope: SignedEnvelope,
+        /// The envelope's JSON bytes, decoded from the wire (open with `envelope::open_body`).
+        envelope: Vec<u8>,
         etag: Option<String>,
-        /// Bytes of body read.
+        /// Bytes of body read from the network (compressed, when `coding` is gzip).
         bytes_read: u64,
+        /// How the body came on the wire.
+        coding: Coding,
     },
 }
 
@@ -121,7 +129,9 @@ impl HubClient {
     /// `GET /v1/catalog`, conditional on `etag`.
     pub async fn fetch_catalog(&self, etag: Option<&str>) -> Result<CatalogFetch, SyncError> {
         let what = "downloading the catalog";
-        let mut req = self.get("/v1/catalog");
+        let mut req = self
+            .get("/v1/catalog")
+            .header(ACCEPT_ENCODING, super::body::ACCEPT_ENCODING);
         if let Some(tag) = etag {
             req = req.header(IF_NONE_MATCH, tag);
         }
@@ -139,18 +149,22 @@ impl HubClient {
             StatusClass::Ok => {}
         }
         expect_json(resp.headers())?;
-        let body = self
-            .read_body(resp, self.settings.max_envelope_bytes, what, timeout)
+        let coding =
+            Coding::from_header(header_str(resp.headers(), CONTENT_ENCODING.as_str()).as_deref())?;
+        let (envelope, bytes_read) = self
+            .read_coded(
+                resp,
+                coding,
+                self.settings.max_envelope_bytes,
+                what,
+                timeout,
+            )
             .await?;
-        let envelope: SignedEnvelope =
-            serde_json::from_slice(&body).map_err(|e| SyncError::InvalidJson {
-                what: "the catalog envelope",
-                detail: e.to_string(),
-            })?;
         Ok(CatalogFetch::New {
             envelope,
             etag,
-            bytes_read: body.len() as u64,
+            bytes_read,
+            coding,
         })
     }
 
@@ -238,32 +252,48 @@ impl HubClient {
         classify_status(code, &message)
     }
 
-    /// Read a body chunk by chunk, stopping as soon as it passes `limit`.
+    /// Read an identity body chunk by chunk, stopping as soon as it passes `limit`.
     async fn read_body(
         &self,
-        mut resp: reqwest::Response,
+        resp: reqwest::Response,
         limit: u64,
         what: &str,
         timeout: Duration,
     ) -> Result<Vec<u8>, SyncError> {
-        if let Some(len) =
-            header_str(resp.headers(), CONTENT_LENGTH.as_str()).and_then(|v| v.parse::<u64>().ok())
-        {
-            if len > limit {
-                return Err(SyncError::TooLarge { limit, read: 0 });
-            }
+        let coding =
+            Coding::from_header(header_str(resp.headers(), CONTENT_ENCODING.as_str()).as_deref())?;
+        if coding != Coding::Identity {
+            return Err(SyncError::Protocol(format!(
+                "the server compressed an answer ({}) that this device did not ask to be compressed",
+                coding.name()
+            )));
         }
-        let mut body = Vec::new();
+        Ok(self.read_coded(resp, coding, limit, what, timeout).await?.0)
+    }
+
+    /// Read a body in `coding` chunk by chunk: the bytes on the wire and the decoded bytes
+    /// each stop as soon as they pass `limit`. Returns the decoded body and the wire bytes.
+    async fn read_coded(
+        &self,
+        mut resp: reqwest::Response,
+        coding: Coding,
+        limit: u64,
+        what: &str,
+        timeout: Duration,
+    ) -> Result<(Vec<u8>, u64), SyncError> {
+        let declared =
+            header_str(resp.headers(), CONTENT_LENGTH.as_str()).and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|len| len > limit) {
+            return Err(SyncError::TooLarge { limit, read: 0 });
+        }
+        let mut body = BodyReader::new(coding, limit, declared);
         loop {
             match resp.chunk().await {
-                Ok(Some(chunk)) => {
-                    let read = body.len() as u64 + chunk.len() as u64;
-                    if read > limit {
-                        return Err(SyncError::TooLarge { limit, read });
-                    }
-                    body.extend_from_slice(&chunk);
+                Ok(Some(chunk)) => body.push(&chunk)?,
+                Ok(None) => {
+                    let wire = body.wire_bytes();
+                    return Ok((body.finish()?, wire));
                 }
-                Ok(None) => return Ok(body),
                 Err(e) if e.is_timeout() => {
                     return Err(SyncError::Timeout {
                         what: what.to_owned(),
@@ -272,7 +302,7 @@ impl HubClient {
                 }
                 Err(e) => {
                     return Err(SyncError::Truncated {
-                        got: body.len() as u64,
+                        got: body.wire_bytes(),
                         detail: innermost(&e),
                     })
                 }

@@ -4,6 +4,9 @@
 //! Signing and verifying work on bytes, never on re-serialised JSON. Verification happens
 //! before the bundle is parsed at all. This file never touches the network or a store.
 
+use std::borrow::Cow;
+use std::io::Write;
+
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
@@ -74,31 +77,150 @@ pub fn seal(bundle: &[u8], key: &SigningKey) -> SignedEnvelope {
     }
 }
 
+/// [`seal`] straight to JSON in `w`, byte for byte what `serde_json` writes for the sealed
+/// envelope, without building the base64 text of a full-size bundle in memory.
+pub fn seal_to_writer(bundle: &[u8], key: &SigningKey, w: &mut impl Write) -> std::io::Result<()> {
+    // Every field but `bundle` is ASCII without escapes: the format constant, hex, base64.
+    write!(
+        w,
+        "{{\"format\":\"{ENVELOPE_FORMAT}\",\"key_id\":\"{}\",\"signature\":\"{}\",\"bundle\":\"",
+        key_id(&key.verifying_key()),
+        B64.encode(key.sign(bundle).to_bytes())
+    )?;
+    let mut enc = base64::write::EncoderWriter::new(&mut *w, &B64);
+    enc.write_all(bundle)?;
+    enc.finish()?;
+    drop(enc);
+    w.write_all(b"\"}")
+}
+
 /// Check the envelope against the pinned keys and return the exact bundle bytes it carries.
 pub fn open(envelope: &SignedEnvelope, keys: &[PinnedKey]) -> Result<Vec<u8>, SyncError> {
-    if envelope.format != ENVELOPE_FORMAT {
+    let (key, sig) = check_head(
+        &envelope.format,
+        &envelope.key_id,
+        &envelope.signature,
+        keys,
+    )?;
+    let bundle = B64.decode(&envelope.bundle).map_err(not_base64)?;
+    verify(key, &sig, &bundle, &envelope.key_id)?;
+    Ok(bundle)
+}
+
+/// The envelope as it arrives, borrowing from the body (base64 has no JSON escapes).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnvelopeRef<'a> {
+    #[serde(borrow)]
+    format: Cow<'a, str>,
+    #[serde(borrow)]
+    key_id: Cow<'a, str>,
+    #[serde(borrow)]
+    signature: Cow<'a, str>,
+    #[serde(borrow)]
+    bundle: Cow<'a, str>,
+}
+
+/// [`open`] for a received body (the envelope's JSON bytes), without a second copy of the
+/// catalog: the base64 `bundle` is decoded in place inside `body`, which becomes the exact
+/// signed bundle bytes. Peak memory is the body itself.
+pub fn open_body(mut body: Vec<u8>, keys: &[PinnedKey]) -> Result<Vec<u8>, SyncError> {
+    let env: EnvelopeRef = serde_json::from_slice(&body).map_err(|e| SyncError::InvalidJson {
+        what: "the catalog envelope",
+        detail: e.to_string(),
+    })?;
+    let (key, sig) = check_head(&env.format, &env.key_id, &env.signature, keys)?;
+    let key_id = env.key_id.into_owned();
+    let bundle = match env.bundle {
+        Cow::Borrowed(text) => {
+            let start = text.as_ptr() as usize - body.as_ptr() as usize;
+            let len = text.len();
+            decode_in_place(&mut body, start, len)?;
+            body
+        }
+        Cow::Owned(text) => B64.decode(text).map_err(not_base64)?,
+    };
+    verify(key, &sig, &bundle, &key_id)?;
+    Ok(bundle)
+}
+
+/// Format, pinned key and signature syntax: everything that does not need the bundle.
+fn check_head<'k>(
+    format: &str,
+    key_id: &str,
+    signature: &str,
+    keys: &'k [PinnedKey],
+) -> Result<(&'k PinnedKey, Signature), SyncError> {
+    if format != ENVELOPE_FORMAT {
         return Err(SyncError::Protocol(format!(
             "catalog envelope format {:?} is not {ENVELOPE_FORMAT:?} (update motcua?)",
-            envelope.format.chars().take(60).collect::<String>()
+            format.chars().take(60).collect::<String>()
         )));
     }
-    let key_id: String = envelope.key_id.chars().take(64).collect();
-    let Some(key) = keys.iter().find(|k| k.id == envelope.key_id) else {
-        return Err(SyncError::UnknownKey { key_id });
+    let short: String = key_id.chars().take(64).collect();
+    let Some(key) = keys.iter().find(|k| k.id == key_id) else {
+        return Err(SyncError::UnknownKey { key_id: short });
     };
     let bad = || SyncError::BadSignature {
-        key_id: key_id.clone(),
+        key_id: short.clone(),
     };
-    let sig_bytes = B64.decode(&envelope.signature).map_err(|_| bad())?;
+    let sig_bytes = B64.decode(signature).map_err(|_| bad())?;
     let sig = Signature::from_slice(&sig_bytes).map_err(|_| bad())?;
-    let bundle = B64
-        .decode(&envelope.bundle)
-        .map_err(|e| SyncError::InvalidJson {
-            what: "the catalog envelope",
-            detail: format!("field bundle is not base64: {e}"),
+    Ok((key, sig))
+}
+
+fn verify(key: &PinnedKey, sig: &Signature, bundle: &[u8], key_id: &str) -> Result<(), SyncError> {
+    key.key
+        .verify(bundle, sig)
+        .map_err(|_| SyncError::BadSignature {
+            key_id: key_id.chars().take(64).collect(),
+        })
+}
+
+fn not_base64(e: impl std::fmt::Display) -> SyncError {
+    SyncError::InvalidJson {
+        what: "the catalog envelope",
+        detail: format!("field bundle is not base64: {e}"),
+    }
+}
+
+/// Decode the base64 text at `buf[start..start + len]` into `buf[..]` and truncate `buf` to
+/// the decoded bytes. The writer never overtakes the reader: each step decodes at most as
+/// many characters as there is room behind the read position (4 characters → 3 bytes, so the
+/// room grows as it goes). Padding is allowed only at the very end.
+fn decode_in_place(buf: &mut Vec<u8>, start: usize, len: usize) -> Result<(), SyncError> {
+    const STEP: usize = 64 * 1024;
+    let end = start + len;
+    let (mut r, mut w) = (start, 0usize);
+    while r < end {
+        let mut n = ((r - w) / 3 * 4).min(STEP).min(end - r);
+        if n < end - r {
+            n -= n % 4;
+        }
+        if n == 0 {
+            return Err(not_base64("the envelope is too short to decode"));
+        }
+        let (head, tail) = buf.split_at_mut(r);
+        let got = B64.decode_slice(&tail[..n], &mut head[w..]).map_err(|e| {
+            not_base64(format!(
+                "{e} (in characters {}..{})",
+                r - start,
+                r - start + n
+            ))
         })?;
-    key.key.verify(&bundle, &sig).map_err(|_| bad())?;
-    Ok(bundle)
+        if r + n < end && got != n / 4 * 3 {
+            return Err(not_base64(format!(
+                "padding inside the text (characters {}..{})",
+                r - start,
+                r - start + n
+            )));
+        }
+        w += got;
+        r += n;
+    }
+    buf.truncate(w);
+    buf.shrink_to_fit();
+    Ok(())
 }
 
 /// A fresh signing key from the operating system's random source.
@@ -162,6 +284,70 @@ mod tests {
         env.signature = "!!".into();
         assert!(matches!(
             open(&env, &[pinned(&k)]),
+            Err(SyncError::BadSignature { .. })
+        ));
+    }
+
+    #[test]
+    fn sealing_to_a_writer_writes_what_serde_writes() {
+        let k = key(4);
+        for size in [0usize, 1, 2, 3, 4, 5000] {
+            let bundle: Vec<u8> = (0..size).map(|i| (i % 256) as u8).collect();
+            let mut out = Vec::new();
+            seal_to_writer(&bundle, &k, &mut out).unwrap();
+            assert_eq!(
+                out,
+                serde_json::to_vec(&seal(&bundle, &k)).unwrap(),
+                "{size}"
+            );
+        }
+    }
+
+    #[test]
+    fn open_body_decodes_in_place_whatever_the_layout() {
+        let k = key(1);
+        for size in [0usize, 1, 2, 3, 100, 70_000, 300_001] {
+            let bundle: Vec<u8> = (0..size).map(|i| (i * 7 % 251) as u8).collect();
+            let env = seal(&bundle, &k);
+            let body = serde_json::to_vec(&env).unwrap();
+            assert_eq!(open_body(body, &[pinned(&k)]).unwrap(), bundle, "{size}");
+            // The bundle first (least room behind it), and with escapes (no borrowing).
+            let first = format!(
+                "{{\"bundle\":\"{}\",\"format\":\"{}\",\"key_id\":\"{}\",\"signature\":\"{}\"}}",
+                env.bundle, env.format, env.key_id, env.signature
+            );
+            assert_eq!(
+                open_body(first.into_bytes(), &[pinned(&k)]).unwrap(),
+                bundle
+            );
+            let escaped = serde_json::to_vec(&env)
+                .unwrap()
+                .iter()
+                .flat_map(|&b| {
+                    if b == b'A' {
+                        b"\\u0041".to_vec()
+                    } else {
+                        vec![b]
+                    }
+                })
+                .collect::<Vec<u8>>();
+            assert_eq!(open_body(escaped, &[pinned(&k)]).unwrap(), bundle);
+        }
+        let mut env = seal(&[1u8; 100_000], &k);
+        env.bundle.insert_str(8, "QQ==");
+        let err = open_body(serde_json::to_vec(&env).unwrap(), &[pinned(&k)]).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("the server's answer is not valid JSON for the catalog envelope: field bundle is not base64: "),
+            "{err}"
+        );
+        env.bundle.replace_range(8..12, "");
+        env.bundle.replace_range(5..6, "!");
+        assert!(open_body(serde_json::to_vec(&env).unwrap(), &[pinned(&k)]).is_err());
+        let mut env = seal(b"{}", &k);
+        env.bundle = B64.encode(b"{ }");
+        assert!(matches!(
+            open_body(serde_json::to_vec(&env).unwrap(), &[pinned(&k)]),
             Err(SyncError::BadSignature { .. })
         ));
     }

@@ -27,6 +27,15 @@ pub enum SyncError {
     Truncated { got: u64, detail: String },
     #[error("the server's answer is larger than the limit of {limit} bytes (stopped after reading {read} bytes); raise catalog.max_bundle_bytes only if the catalog really is that big")]
     TooLarge { limit: u64, read: u64 },
+    /// `compressed`: bytes received when inflating stopped (depends on network chunking, so
+    /// it is not part of the message).
+    #[error("the server's gzip answer inflates past the limit of {limit} bytes; inflating stopped there and nothing was installed; raise catalog.max_bundle_bytes only if the catalog really is that big")]
+    InflatesTooLarge { limit: u64, compressed: u64 },
+    #[error("the server's {coding} answer is damaged ({detail}); the catalog was not installed")]
+    Damaged {
+        coding: &'static str,
+        detail: String,
+    },
     #[error("the server answered with content type {found:?} instead of {expected}; is server_url pointing at a motcua hub?")]
     WrongContentType {
         found: String,
@@ -70,6 +79,8 @@ impl SyncError {
             | SyncError::Unauthorized { .. }
             | SyncError::Rejected { .. }
             | SyncError::TooLarge { .. }
+            | SyncError::InflatesTooLarge { .. }
+            | SyncError::Damaged { .. }
             | SyncError::WrongContentType { .. }
             | SyncError::InvalidJson { .. }
             | SyncError::BadSignature { .. }

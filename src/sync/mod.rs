@@ -4,6 +4,7 @@
 //! The daemon (`crate::daemon`) runs these tasks; the kiosk never calls in here directly.
 //! Invariant: a failure anywhere leaves the installed catalog and the queue tables as they were.
 
+pub mod body;
 pub mod catalog_sync;
 pub mod client;
 pub mod clock;

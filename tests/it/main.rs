@@ -25,3 +25,4 @@ mod sync_daemon;
 mod sync_faults;
 mod sync_hub;
 mod sync_support;
+mod sync_wire;

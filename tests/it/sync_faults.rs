@@ -349,3 +349,66 @@ async fn bad_token_is_permanent() {
     assert!(err.is_permanent());
     assert_eq!(app.installed(), None);
 }
+
+/// A gzip stream of `data`.
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+#[tokio::test]
+async fn compression_bomb_is_refused_at_the_limit() {
+    let mut c = setup().await;
+    let limit = ClientSettings::envelope_limit(TEST_MAX_BUNDLE);
+    // A few KB on the wire that would inflate to 64 times the limit.
+    let bomb = gzip(&vec![b' '; 64 * limit as usize]);
+    assert!(bomb.len() < 200 * 1024, "{}", bomb.len());
+    c.front.set(Fault::Coded("gzip", bomb.clone()));
+    let err = c.refused(&format!("the server's gzip answer inflates past the limit of {limit} bytes; inflating stopped there and nothing was installed; raise catalog.max_bundle_bytes only if the catalog really is that big")).await;
+    assert!(err.is_permanent());
+    let SyncError::InflatesTooLarge { compressed, .. } = err else {
+        panic!("{err:?}");
+    };
+    assert!(compressed <= bomb.len() as u64, "{compressed}");
+    c.recovers().await;
+}
+
+#[tokio::test]
+async fn damaged_gzip_bodies_are_refused() {
+    let mut c = setup().await;
+    let v = c.baseline.0 + 1;
+    let env = c.envelope(&c.bundle_with(v, chrono::Utc::now(), 30), &c.hub.key);
+    let good = gzip(&env);
+    // Complete on the wire but the gzip stream stops halfway (no trailer).
+    c.front
+        .set(Fault::Coded("gzip", good[..good.len() / 2].to_vec()));
+    c.refused("the server's gzip answer is damaged (incomplete deflate stream); the catalog was not installed").await;
+    // The CRC of the trailer does not match the content.
+    let mut crc = good.clone();
+    let at = crc.len() - 8;
+    crc[at] ^= 0xff;
+    c.front.set(Fault::Coded("gzip", crc));
+    c.refused("the server's gzip answer is damaged (the gzip stream ends early or its checksum does not match); the catalog was not installed").await;
+    // The first deflate block has the reserved block type 3.
+    let mut corrupt = good.clone();
+    corrupt[10] = 0xff;
+    c.front.set(Fault::Coded("gzip", corrupt));
+    c.refused("the server's gzip answer is damaged (corrupt deflate stream); the catalog was not installed").await;
+    // Not gzip at all, though labelled so.
+    c.front.set(Fault::Coded("gzip", env.clone()));
+    c.refused(
+        "the server's gzip answer is damaged (invalid gzip header); the catalog was not installed",
+    )
+    .await;
+    // A coding the device did not ask for.
+    c.front.set(Fault::Coded("br", env.clone()));
+    c.refused("the server sent something this device cannot use: the server answered with content encoding \"br\"; this device asks only for gzip or none").await;
+    // Cut off on the wire: a transient truncation, as for an uncompressed body.
+    c.front.set(Fault::CodedTruncated("gzip", good));
+    let err = poll_catalog(&c.app.ctx).await.unwrap_err();
+    assert!(matches!(err, SyncError::Truncated { .. }), "{err:?}");
+    c.assert_kept(&err.to_string());
+    c.recovers().await;
+}

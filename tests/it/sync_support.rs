@@ -146,6 +146,11 @@ pub enum Fault {
     Endless(u64),
     /// 200 with this content type and body.
     Body(&'static str, Vec<u8>),
+    /// 200 JSON with `Content-Encoding: <coding>` and this body.
+    Coded(&'static str, Vec<u8>),
+    /// 200 JSON with `Content-Encoding: <coding>`, announcing this body's length and sending
+    /// only its first half.
+    CodedTruncated(&'static str, Vec<u8>),
 }
 
 pub struct FaultFront {
@@ -270,6 +275,19 @@ async fn handle(
                 written.store(sent, Ordering::SeqCst);
             }
             Ok(())
+        }
+        Fault::Coded(coding, body) => {
+            let head = ok_head("application/json", Some(body.len()))
+                .replace("\r\n\r\n", &format!("\r\nContent-Encoding: {coding}\r\n\r\n"));
+            client.write_all(head.as_bytes()).await?;
+            client.write_all(&body).await
+        }
+        Fault::CodedTruncated(coding, body) => {
+            let head = ok_head("application/json", Some(body.len()))
+                .replace("\r\n\r\n", &format!("\r\nContent-Encoding: {coding}\r\n\r\n"));
+            client.write_all(head.as_bytes()).await?;
+            client.write_all(&body[..body.len() / 2]).await?;
+            client.flush().await
         }
         Fault::Body(ct, body) => {
             client
