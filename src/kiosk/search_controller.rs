@@ -1,5 +1,6 @@
 //! Finding procedures for the search screen and the home tiles: runs the catalog's
-//! [`SearchIndex`] on every keystroke and turns hits into display rows.
+//! [`SearchIndex`] on every keystroke (over the catalog, or within one field) and turns hits
+//! into display rows.
 //!
 //! Holds the catalog and its index (built once); no Slint types, no I/O.
 
@@ -52,6 +53,21 @@ impl SearchController {
             .search(query, MAX_RESULTS)
             .into_iter()
             .filter_map(|hit| self.bundle.procedures.get(hit.doc))
+            .map(|p| self.item(p, lang))
+            .collect()
+    }
+
+    /// Results for what was typed, among one field's procedures only (every match, best
+    /// first); empty query → no results.
+    pub fn search_in_field(&self, query: &str, field: &str, lang: Lang) -> Vec<ResultItem> {
+        if query.trim().is_empty() {
+            return Vec::new();
+        }
+        self.index
+            .search(query, self.bundle.procedures.len())
+            .into_iter()
+            .filter_map(|hit| self.bundle.procedures.get(hit.doc))
+            .filter(|p| p.field == field)
             .map(|p| self.item(p, lang))
             .collect()
     }
@@ -152,6 +168,16 @@ mod tests {
         assert_eq!(total, c.bundle().procedures.len());
         let first = &fields[0];
         assert_eq!(c.field_procedures(&first.code, Lang::Vi).len(), first.count);
+        // "chung thuc" matches both authentication procedures, and nothing in Hộ tịch.
+        assert_eq!(
+            c.search_in_field("chung thuc", "chung-thuc", Lang::Vi)
+                .len(),
+            2
+        );
+        assert!(c
+            .search_in_field("chung thuc", "ho-tich", Lang::Vi)
+            .is_empty());
+        assert!(c.search_in_field(" ", "chung-thuc", Lang::Vi).is_empty());
         assert_eq!(
             results_heading("xyz", 0, Lang::En),
             "No procedure found for “xyz”"

@@ -4,9 +4,10 @@
 use chrono::NaiveDate;
 use slint::{ComponentHandle, Image, SharedString};
 
+use super::field_list::{group_fields, sort_with_index};
 use super::info_views;
 use super::navigation::Screen;
-use super::procedure_view::ProcedureView;
+use super::procedure_view::{key_fee, ProcedureView};
 use super::qr::qr_pixels;
 use super::queue_board::{board_lines, clock_ict};
 use super::rating::counter_options;
@@ -62,26 +63,33 @@ pub(super) fn push_status(w: &KioskWindow, st: &State) {
 }
 
 pub(super) fn push_home(w: &KioskWindow, st: &State) {
-    let h = w.global::<HomeAdapter>();
-    let tiles = st
-        .search
-        .fields(st.lang)
+    let groups = group_fields(&st.bundle, st.search.fields(st.lang), st.lang)
         .into_iter()
-        .map(|f| FieldTile {
-            code: s(f.code),
-            name: s(f.name),
-            count: f.count as i32,
+        .map(|g| FieldGroup {
+            title: s(g.title),
+            fields: model(
+                g.fields
+                    .into_iter()
+                    .map(|f| FieldTile {
+                        code: s(f.code),
+                        name: s(f.name),
+                        count: f.count as i32,
+                    })
+                    .collect(),
+            ),
         })
         .collect();
-    h.set_fields(model(tiles));
+    w.global::<HomeAdapter>().set_groups(model(groups));
 }
 
 pub(super) fn push_search(w: &KioskWindow, st: &State) {
     let a = w.global::<SearchAdapter>();
     let q = st.query.as_str();
-    let (items, heading) = match (&st.field, q.is_empty()) {
+    let mut index = Vec::new();
+    let (items, heading) = match (&st.field, q.trim().is_empty()) {
         (Some(field), true) => {
-            let items = st.search.field_procedures(field, st.lang);
+            let (items, letters) = sort_with_index(st.search.field_procedures(field, st.lang));
+            index = letters;
             let name = st.search.field_name(field, st.lang);
             let heading = match st.lang {
                 Lang::Vi => format!("Lĩnh vực {name}: {} thủ tục", items.len()),
@@ -89,7 +97,16 @@ pub(super) fn push_search(w: &KioskWindow, st: &State) {
             };
             (items, heading)
         }
-        _ => {
+        (Some(field), false) => {
+            let items = st.search.search_in_field(q, field, st.lang);
+            let name = st.search.field_name(field, st.lang);
+            let heading = match st.lang {
+                Lang::Vi => format!("{} kết quả trong {name} cho “{q}”", items.len()),
+                Lang::En => format!("{} results in {name} for “{q}”", items.len()),
+            };
+            (items, heading)
+        }
+        (None, _) => {
             let items = st.search.search(q, st.lang);
             let heading = results_heading(q, items.len(), st.lang);
             (items, heading)
@@ -97,6 +114,16 @@ pub(super) fn push_search(w: &KioskWindow, st: &State) {
     };
     a.set_query(s(q));
     a.set_heading(s(heading));
+    a.set_in_field(st.field.is_some());
+    a.set_index(model(
+        index
+            .into_iter()
+            .map(|(label, row)| IndexEntry {
+                label: s(label),
+                row: row as i32,
+            })
+            .collect(),
+    ));
     a.set_results(model(
         items
             .into_iter()
@@ -107,6 +134,7 @@ pub(super) fn push_search(w: &KioskWindow, st: &State) {
             })
             .collect(),
     ));
+    a.set_generation(a.get_generation().wrapping_add(1));
 }
 
 pub(super) fn push_procedure(w: &KioskWindow, st: &State) {
@@ -141,6 +169,8 @@ pub(super) fn push_procedure(w: &KioskWindow, st: &State) {
     a.set_result(s(&v.result));
     a.set_legal_basis(model(v.legal_basis.iter().map(s).collect()));
     a.set_counters(s(&v.counters));
+    a.set_time_summary(s(&v.time_summary));
+    a.set_full_name(s(v.full_name.as_deref().unwrap_or_default()));
     let qr = v.online_url.as_deref().and_then(qr_pixels);
     a.set_has_qr(qr.is_some());
     if let Some(px) = qr {
@@ -154,6 +184,7 @@ pub(super) fn push_procedure(w: &KioskWindow, st: &State) {
     a.set_calc_copies_used(c.copies_used);
     a.set_pages(c.pages as i32);
     a.set_copies(c.copies as i32);
+    a.set_fee_summary(s(key_fee(p, &c, st.lang)));
     a.set_calc_total(s(c.total));
     a.set_calc_working(s(c.working));
 }
