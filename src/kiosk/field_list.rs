@@ -40,9 +40,8 @@ pub fn group_fields(bundle: &CatalogBundle, fields: Vec<FieldItem>, lang: Lang) 
     let mut groups: Vec<FieldGroup> = Vec::new();
     let mut rest = fields;
     for c in counters {
-        let (mine, others): (Vec<FieldItem>, Vec<FieldItem>) = rest
-            .into_iter()
-            .partition(|f| c.fields.iter().any(|code| *code == f.code));
+        let (mine, others): (Vec<FieldItem>, Vec<FieldItem>) =
+            rest.into_iter().partition(|f| c.fields.contains(&f.code));
         rest = others;
         if mine.is_empty() {
             continue;
@@ -72,7 +71,7 @@ pub fn group_fields(bundle: &CatalogBundle, fields: Vec<FieldItem>, lang: Lang) 
     }
     for g in &mut groups {
         // Stable: equal counts keep catalog order.
-        g.fields.sort_by(|a, b| b.count.cmp(&a.count));
+        g.fields.sort_by_key(|f| std::cmp::Reverse(f.count));
     }
     groups
 }
