@@ -122,7 +122,7 @@ fn list_viewports(root: &motcua::kiosk::ui::KioskWindow) -> Vec<Rect> {
 /// Texts sticking out of the touch target they belong to (a name too long for its tile or row
 /// that was neither wrapped nor elided); parts scrolled out of view are not drawn and not
 /// counted.
-fn overflow_problems(root: &motcua::kiosk::ui::KioskWindow) -> Vec<String> {
+pub(super) fn overflow_problems(root: &motcua::kiosk::ui::KioskWindow) -> Vec<String> {
     let mut problems = Vec::new();
     for b in ElementQuery::from_root(root)
         .match_descendants()

@@ -14,7 +14,7 @@ use slint::{ComponentHandle, LogicalPosition, Model};
 use super::kiosk_big_catalog::{
     big_catalog, BIG_FIELD, LONGEST_CODE, LONGEST_NAME, LONG_FIELD_NAME,
 };
-use super::kiosk_layout::{contains, layout_problems, rect, Rect, SIZES};
+use super::kiosk_layout::{contains, layout_problems, overflow_problems, rect, Rect, SIZES};
 use super::kiosk_ui::{click, fixture_with, type_keys, Fixture};
 
 fn big(width: u32, height: u32) -> Fixture {
@@ -389,4 +389,53 @@ fn three_results_show_above_the_keyboard() {
             "{width}x{height}: {whole} whole result rows above the keyboard"
         );
     }
+}
+
+#[test]
+fn the_check_catches_a_text_sticking_out_of_its_button() {
+    // At 300 px the four service buttons are ~60 px wide: "Thống kê" cannot wrap inside.
+    let f = big(300, 480);
+    f.kiosk.open(&ScreenTarget::Home).unwrap();
+    let problems = overflow_problems(f.kiosk.window());
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("\"Thống kê\"") && p.contains("sticks out")),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn typing_in_a_field_list_filters_within_the_field() {
+    let f = big(800, 480);
+    f.kiosk.open(&ScreenTarget::Field("thue".into())).unwrap();
+    let a = f.kiosk.window().global::<SearchAdapter>();
+    assert!(
+        !a.get_keyboard_visible(),
+        "a field opens with the keys hidden"
+    );
+    assert!(
+        a.get_index().row_count() > 0,
+        "111 procedures get a letter index"
+    );
+    click(&f, "Ô tìm kiếm");
+    assert!(a.get_keyboard_visible());
+    type_keys(&f, "DANG KY");
+    let codes: Vec<String> = a.get_results().iter().map(|r| r.code.to_string()).collect();
+    assert!(!codes.is_empty());
+    let bundle = big_catalog(590);
+    let field_of = |c: &str| bundle.procedure(c).unwrap().field.clone();
+    assert!(codes.iter().all(|c| field_of(c) == "thue"), "{codes:?}");
+    let everywhere = bundle
+        .procedures
+        .iter()
+        .filter(|p| motcua::search::fold(&p.name.vi).contains("dang ky"))
+        .count();
+    assert!(codes.len() < everywhere, "{} of {everywhere}", codes.len());
+    assert!(
+        a.get_heading().contains("trong Thuế"),
+        "{}",
+        a.get_heading()
+    );
+    assert_eq!(a.get_index().row_count(), 0, "no index while filtering");
 }
