@@ -18,7 +18,7 @@ BIN=$PWD/target/release/motcua
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-python3 - data/demo-catalog.json "$WORK/home.html" "$PWD/ui/fonts" <<'PY'
+python3 - data/default-catalog.json "$WORK/home.html" "$PWD/ui/fonts" <<'PY'
 import json, sys, html
 cat = json.load(open(sys.argv[1]))
 fonts = sys.argv[3]

@@ -10,8 +10,8 @@ use std::fmt;
 
 use serde::Deserialize;
 
-use super::model::{CatalogBundle, SCHEMA_VERSION};
-use super::validate::{self, Problem};
+use super::model::{CatalogBundle, MIN_SCHEMA_VERSION, SCHEMA_VERSION};
+use super::validate::{self, Problem, Problems};
 
 /// Default largest bundle accepted, in bytes (32 MiB).
 pub const DEFAULT_MAX_BUNDLE_BYTES: usize = 32 * 1024 * 1024;
@@ -30,18 +30,22 @@ pub enum BundleError {
         message: String,
     },
     #[error(
-        "catalog bundle has schema version {found}; this motcua reads schema {supported} \
-         (update motcua, or ask the server for schema {supported})"
+        "catalog bundle has schema version {found}; this motcua reads schemas {oldest} to \
+         {supported} (update motcua, or ask the server for schema {supported})"
     )]
-    UnsupportedSchema { found: String, supported: u32 },
+    UnsupportedSchema {
+        found: String,
+        oldest: u32,
+        supported: u32,
+    },
     #[error("catalog bundle: {}: {message}", location(.procedure, .path))]
     Shape {
         procedure: Option<String>,
         path: String,
         message: String,
     },
-    #[error("catalog bundle has {} problem(s):\n{}", .0.len(), ProblemList(.0))]
-    Invalid(Vec<Problem>),
+    #[error("{}", InvalidSummary(.0))]
+    Invalid(Problems),
 }
 
 fn location(procedure: &Option<String>, path: &str) -> String {
@@ -54,17 +58,36 @@ fn location(procedure: &Option<String>, path: &str) -> String {
     }
 }
 
-struct ProblemList<'a>(&'a [Problem]);
+/// "catalog bundle has 631 problems; the first 50:" and one line each.
+struct InvalidSummary<'a>(&'a Problems);
 
-impl fmt::Display for ProblemList<'_> {
+impl fmt::Display for InvalidSummary<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, p) in self.0.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            write!(f, "  - {p}")?;
+        let Problems { total, first } = self.0;
+        let noun = if *total == 1 { "problem" } else { "problems" };
+        if first.len() < *total {
+            write!(
+                f,
+                "catalog bundle has {total} {noun}; the first {}:",
+                first.len()
+            )?;
+        } else {
+            write!(f, "catalog bundle has {total} {noun}:")?;
+        }
+        for p in first {
+            write!(f, "\n  - {p}")?;
         }
         Ok(())
+    }
+}
+
+impl BundleError {
+    /// The listed problems, when the bundle parsed but broke rules.
+    pub fn problems(&self) -> &[Problem] {
+        match self {
+            BundleError::Invalid(p) => &p.first,
+            _ => &[],
+        }
     }
 }
 
@@ -99,9 +122,16 @@ fn check_schema(text: &str) -> Result<(), BundleError> {
     }
     let probe: Probe = serde_json::from_str(text).map_err(syntax)?;
     match probe.schema {
-        Some(serde_json::Value::Number(n)) if n.as_u64() == Some(SCHEMA_VERSION as u64) => Ok(()),
+        Some(serde_json::Value::Number(n))
+            if n.as_u64().is_some_and(|v| {
+                (MIN_SCHEMA_VERSION as u64..=SCHEMA_VERSION as u64).contains(&v)
+            }) =>
+        {
+            Ok(())
+        }
         Some(other) => Err(BundleError::UnsupportedSchema {
             found: other.to_string(),
+            oldest: MIN_SCHEMA_VERSION,
             supported: SCHEMA_VERSION,
         }),
         None => Err(BundleError::Shape {

@@ -10,7 +10,8 @@ use serde::Serialize;
 
 use super::model::{Fee, FeeApplies, FeeFormula, Lang};
 
-/// What the citizen wants done: pages per copy and number of copies (or cases).
+/// What the citizen wants done: pages per copy and number of copies; for a per-case fee,
+/// `copies` is the number of cases.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FeeRequest {
     pub pages: u32,
@@ -67,6 +68,20 @@ pub fn quote(fees: &[Fee], req: FeeRequest, lang: Lang) -> FeeQuote {
                 },
             ),
             Some(FeeFormula::Free) => (Some(0), words(lang, "Miễn phí", "Free of charge").into()),
+            // `copies` counts cases for a per-case fee ("3 chữ ký" = 3 cases).
+            Some(FeeFormula::PerCase { amount }) if copies > 1 => {
+                let total = amount.saturating_mul(copies);
+                (
+                    Some(total),
+                    format!(
+                        "{} {} × {copies} {} = {}",
+                        format_vnd(*amount),
+                        words(lang, "/ trường hợp", "per case"),
+                        words(lang, "trường hợp", "cases"),
+                        format_vnd(total)
+                    ),
+                )
+            }
             Some(FeeFormula::PerCase { amount }) => (
                 Some(*amount),
                 format!(
@@ -176,6 +191,13 @@ fn words(lang: Lang, vi: &'static str, en: &'static str) -> &'static str {
 
 /// VND as published: dots between thousands, then " đ" — `2000` → `2.000 đ`.
 pub fn format_vnd(amount: u64) -> String {
+    let mut out = format_thousands(amount);
+    out.push_str(" đ");
+    out
+}
+
+/// `1234567` → `1.234.567`, the Vietnamese grouping.
+pub fn format_thousands(amount: u64) -> String {
     let digits = amount.to_string();
     let mut out = String::with_capacity(digits.len() + 6);
     for (i, ch) in digits.chars().enumerate() {
@@ -184,7 +206,6 @@ pub fn format_vnd(amount: u64) -> String {
         }
         out.push(ch);
     }
-    out.push_str(" đ");
     out
 }
 
@@ -310,5 +331,21 @@ mod tests {
         let q = quote(&[free, per_copy], req(1, 3), Lang::Vi);
         assert_eq!(q.total, Some(24_000));
         assert_eq!(q.lines[0].amount, Some(0));
+    }
+
+    /// Regression: `motcua fee 2.000884 --copies 3` ignored `--copies` for a per-case fee.
+    #[test]
+    fn per_case_fees_count_cases() {
+        let mut fee = copy_fee();
+        fee.formula = Some(FeeFormula::PerCase { amount: 10_000 });
+        let one = quote(std::slice::from_ref(&fee), req(1, 1), Lang::Vi);
+        assert_eq!(one.total, Some(10_000));
+        assert_eq!(one.lines[0].working, "10.000 đ / trường hợp");
+        let three = quote(&[fee], req(1, 3), Lang::Vi);
+        assert_eq!(three.total, Some(30_000));
+        assert_eq!(
+            three.lines[0].working,
+            "10.000 đ / trường hợp × 3 trường hợp = 30.000 đ"
+        );
     }
 }

@@ -7,8 +7,15 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The bundle schema version this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The bundle schema version this build writes (and the newest it reads).
+///
+/// Schema 2 added the optional procedure keys that carry the national portal's record whole
+/// (`source_url`, `source_id`, `decision`, `procedure_type`, `competent_authority`,
+/// `authorized_agency`, `coordinating_agency`, `receiving_address`, `related`) and document
+/// groups. A schema 1 bundle is still read: it simply has none of them.
+pub const SCHEMA_VERSION: u32 = 2;
+/// The oldest bundle schema this build reads.
+pub const MIN_SCHEMA_VERSION: u32 = 1;
 
 /// Text in Vietnamese with an optional English translation.
 ///
@@ -71,7 +78,7 @@ pub enum Lang {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CatalogBundle {
-    /// Bundle schema version; must equal [`SCHEMA_VERSION`].
+    /// Bundle schema version, [`MIN_SCHEMA_VERSION`] to [`SCHEMA_VERSION`].
     pub schema: u32,
     /// Catalog version, increasing with every publication (sync refuses rollbacks).
     pub version: u64,
@@ -148,6 +155,33 @@ pub struct Procedure {
     /// Online-submission page (shown as a QR code on the kiosk). `https://` only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub online_url: Option<String>,
+    /// The national portal's page for this procedure (schema 2). `https://` only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_url: Option<String>,
+    /// The portal's own identifier of the record (schema 2), kept for tracing a conversion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_id: Option<String>,
+    /// The decision that published the procedure, e.g. `163/QĐ-BTP` (schema 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<String>,
+    /// The portal's procedure type, e.g. "TTHC được giao luật quy định chi tiết" (schema 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub procedure_type: Option<Localized>,
+    /// Authority that decides (cơ quan có thẩm quyền), when it differs from `agency`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub competent_authority: Option<Localized>,
+    /// Agency acting by delegation (cơ quan được ủy quyền).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorized_agency: Option<Localized>,
+    /// Agencies that take part (cơ quan phối hợp).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub coordinating_agency: Option<Localized>,
+    /// Where files are received (địa chỉ tiếp nhận hồ sơ), when the record names a place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receiving_address: Option<Localized>,
+    /// Related procedures, as published (thủ tục hành chính liên quan).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub related: Option<Localized>,
 }
 
 /// How a procedure is filed.
@@ -310,6 +344,10 @@ pub struct RequiredDocument {
     /// Form template name or code, e.g. "Tờ khai đăng ký khai sinh (TT 04/2024/TT-BTP)".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
+    /// The heading the portal lists it under (schema 2): "Giấy tờ phải nộp", "Giấy tờ phải
+    /// xuất trình", or a case ("Trường hợp đăng ký lại khai sinh").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<Localized>,
 }
 
 /// A counter (quầy) of the center and the fields it serves.

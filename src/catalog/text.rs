@@ -8,6 +8,35 @@
 
 use unicode_normalization::UnicodeNormalization;
 
+/// An ASCII identifier from a Vietnamese name: accents dropped, `đ` → `d`, lowercase, words
+/// joined by `-`, cut at a word to at most `max` bytes ("Đăng ký, quản lý cư trú" →
+/// `dang-ky-quan-ly-cu-tru`).
+pub fn slug(name: &str, max: usize) -> String {
+    let mut out = String::new();
+    let mut pending_dash = false;
+    for c in name.nfd() {
+        let c = match c {
+            'đ' | 'Đ' => 'd',
+            c if unicode_normalization::char::is_combining_mark(c) => continue,
+            c => c.to_ascii_lowercase(),
+        };
+        if c.is_ascii_alphanumeric() {
+            if pending_dash && !out.is_empty() {
+                out.push('-');
+            }
+            pending_dash = false;
+            out.push(c);
+        } else {
+            pending_dash = true;
+        }
+    }
+    if out.len() > max {
+        let cut = out[..=max].rfind('-').unwrap_or(max);
+        out.truncate(cut);
+    }
+    out
+}
+
 /// Plain, NFC, trimmed text. Block tags (`<br>`, `<p>`, `<li>`, `<div>`) become line breaks.
 pub fn clean(input: &str) -> String {
     let without_tags = if input.contains('<') || input.contains('&') {
@@ -145,7 +174,23 @@ fn find_ascii_ci(haystack: &str, needle: &str) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::clean;
+    use super::{clean, slug};
+
+    #[test]
+    fn slugs_are_ascii_words_cut_at_a_word() {
+        assert_eq!(
+            slug("Đăng ký, quản lý cư trú", 40),
+            "dang-ky-quan-ly-cu-tru"
+        );
+        assert_eq!(slug("Hộ tịch", 40), "ho-tich");
+        assert_eq!(
+            slug(
+                "Thành lập và hoạt động của tổ hợp tác, hợp tác xã, liên hiệp hợp tác xã",
+                40
+            ),
+            "thanh-lap-va-hoat-dong-cua-to-hop-tac"
+        );
+    }
 
     #[test]
     fn strips_tags_and_decodes_entities() {

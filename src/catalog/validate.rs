@@ -14,17 +14,19 @@ use chrono::{DateTime, NaiveDate};
 use super::model::*;
 use super::text::clean;
 
-/// Names, titles and labels.
-pub const MAX_NAME_CHARS: usize = 500;
-/// Longer prose: steps, conditions, results, notes, document names.
-pub const MAX_TEXT_CHARS: usize = 20_000;
+/// Names, titles and labels. The national portal's longest procedure name is 1,094
+/// characters; about twice that leaves room without admitting garbage.
+pub const MAX_NAME_CHARS: usize = 2_000;
+/// Longer prose: steps, conditions, results, notes, document names. The portal's longest
+/// single text, a documents table, is about 51,000 characters.
+pub const MAX_TEXT_CHARS: usize = 100_000;
 /// Items in one list (documents, steps, keywords…).
 pub const MAX_LIST_ITEMS: usize = 300;
 pub const MAX_PROCEDURES: usize = 50_000;
 /// No published commune-level fee comes near 100 million đồng; more is a data error.
 pub const MAX_FEE_VND: u64 = 100_000_000;
 pub const MAX_PAGES_TIER: u32 = 100_000;
-/// Problems reported at most in one error.
+/// Problems listed at most in one error (all of them are counted).
 pub const MAX_PROBLEMS: usize = 50;
 
 /// One thing wrong with a bundle, with where it is.
@@ -56,6 +58,16 @@ pub fn is_procedure_code(code: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_'))
 }
 
+/// An `https://` address with no blanks, controls or quotes, at most 2048 bytes.
+fn is_https_url(url: &str) -> bool {
+    url.len() <= 2048
+        && url.starts_with("https://")
+        && url.len() > "https://".len()
+        && !url
+            .chars()
+            .any(|ch| ch.is_whitespace() || ch.is_control() || ch == '"')
+}
+
 /// Is `code` a well-formed field code (`ho-tich`)?
 pub fn is_field_code(code: &str) -> bool {
     let b = code.as_bytes();
@@ -77,13 +89,22 @@ pub fn quote_code(code: &str) -> String {
     }
 }
 
+/// Every problem of a bundle: how many there are, and the first [`MAX_PROBLEMS`] of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problems {
+    pub total: usize,
+    pub first: Vec<Problem>,
+}
+
 struct Checker {
     problems: Vec<Problem>,
+    total: usize,
     procedure: Option<String>,
 }
 
 impl Checker {
     fn problem(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.total += 1;
         if self.problems.len() < MAX_PROBLEMS {
             self.problems.push(Problem {
                 procedure: self.procedure.clone(),
@@ -163,10 +184,12 @@ impl Checker {
     }
 }
 
-/// Check every rule and clean every text in place. Returns all problems found.
-pub fn check_and_clean(bundle: &mut CatalogBundle) -> Result<(), Vec<Problem>> {
+/// Check every rule and clean every text in place. Returns all problems found (counted,
+/// and the first [`MAX_PROBLEMS`] listed).
+pub fn check_and_clean(bundle: &mut CatalogBundle) -> Result<(), Problems> {
     let mut c = Checker {
         problems: Vec::new(),
+        total: 0,
         procedure: None,
     };
     if bundle.version == 0 {
@@ -216,7 +239,10 @@ pub fn check_and_clean(bundle: &mut CatalogBundle) -> Result<(), Vec<Problem>> {
                 bundle.procedures.len()
             ),
         );
-        return Err(c.problems);
+        return Err(Problems {
+            total: c.total,
+            first: c.problems,
+        });
     }
     let mut codes = HashSet::new();
     for (i, p) in bundle.procedures.iter_mut().enumerate() {
@@ -332,7 +358,10 @@ pub fn check_and_clean(bundle: &mut CatalogBundle) -> Result<(), Vec<Problem>> {
     if c.problems.is_empty() {
         Ok(())
     } else {
-        Err(c.problems)
+        Err(Problems {
+            total: c.total,
+            first: c.problems,
+        })
     }
 }
 
@@ -341,12 +370,24 @@ fn check_procedure(c: &mut Checker, p: &mut Procedure, fields: &HashSet<String>)
     if !fields.contains(&p.field) {
         c.problem("field", format!("unknown field {}", quote_code(&p.field)));
     }
-    for (path, t) in [("level", &mut p.level), ("agency", &mut p.agency)] {
+    for (path, t) in [
+        ("level", &mut p.level),
+        ("procedure_type", &mut p.procedure_type),
+    ] {
         if let Some(t) = t {
             c.localized(path, t, MAX_NAME_CHARS, false);
         }
     }
-    for (path, t) in [("result", &mut p.result), ("conditions", &mut p.conditions)] {
+    for (path, t) in [
+        ("result", &mut p.result),
+        ("conditions", &mut p.conditions),
+        ("agency", &mut p.agency),
+        ("competent_authority", &mut p.competent_authority),
+        ("authorized_agency", &mut p.authorized_agency),
+        ("coordinating_agency", &mut p.coordinating_agency),
+        ("receiving_address", &mut p.receiving_address),
+        ("related", &mut p.related),
+    ] {
         if let Some(t) = t {
             c.localized(path, t, MAX_TEXT_CHARS, false);
         }
@@ -378,23 +419,28 @@ fn check_procedure(c: &mut Checker, p: &mut Procedure, fields: &HashSet<String>)
             if let Some(t) = &mut d.template {
                 c.string(&format!("{path}.template"), t, MAX_NAME_CHARS, false);
             }
+            if let Some(g) = &mut d.group {
+                c.localized(&format!("{path}.group"), g, MAX_TEXT_CHARS, false);
+            }
             if d.originals > 100 || d.copies > 100 {
                 c.problem(&path, "more than 100 originals or copies is not plausible");
             }
         }
     }
-    if let Some(url) = &p.online_url {
-        let ok = url.len() <= 2048
-            && url.starts_with("https://")
-            && url.len() > "https://".len()
-            && !url
-                .chars()
-                .any(|ch| ch.is_whitespace() || ch.is_control() || ch == '"');
-        if !ok {
+    for (path, url) in [("online_url", &p.online_url), ("source_url", &p.source_url)] {
+        if url.as_deref().is_some_and(|u| !is_https_url(u)) {
             c.problem(
-                "online_url",
+                path,
                 "must be an https:// address without spaces, at most 2048 bytes",
             );
+        }
+    }
+    for (path, s) in [
+        ("source_id", &mut p.source_id),
+        ("decision", &mut p.decision),
+    ] {
+        if let Some(s) = s {
+            c.string(path, s, MAX_NAME_CHARS, false);
         }
     }
     if p.channels.is_empty() {

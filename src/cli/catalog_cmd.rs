@@ -1,4 +1,4 @@
-//! `motcua catalog import|show|stats`.
+//! `motcua catalog import|show|stats` (and `convert`, in `convert_cmd.rs`).
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -38,10 +38,13 @@ pub enum CatalogCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Convert the national portal's procedure records into a catalog bundle.
+    Convert(super::convert_cmd::ConvertArgs),
 }
 
 pub fn run(ctx: &Context, cmd: CatalogCommand) -> anyhow::Result<()> {
     match cmd {
+        CatalogCommand::Convert(args) => super::convert_cmd::run(args),
         CatalogCommand::Import {
             file,
             allow_older,
@@ -218,16 +221,25 @@ pub fn describe(bundle: &CatalogBundle, p: &Procedure, lang: Lang) -> String {
     }
     if !p.documents.is_empty() {
         let _ = writeln!(s, "\n{}:", t("Thành phần hồ sơ", "Required documents"));
+        let mut group = None;
         for d in &p.documents {
-            let _ = writeln!(
-                s,
-                "  - {} ({} {}, {} {})",
-                d.name.get(lang),
-                d.originals,
-                t("bản chính", "original(s)"),
-                d.copies,
-                t("bản sao", "copy/copies")
-            );
+            let g = d.group.as_ref().map(|g| g.get(lang));
+            if g.is_some() && g != group {
+                let _ = writeln!(s, "  {}:", g.unwrap_or_default());
+            }
+            group = g;
+            let counts = if d.originals + d.copies == 0 {
+                String::new()
+            } else {
+                format!(
+                    " ({} {}, {} {})",
+                    d.originals,
+                    t("bản chính", "original(s)"),
+                    d.copies,
+                    t("bản sao", "copy/copies")
+                )
+            };
+            let _ = writeln!(s, "  - {}{counts}", d.name.get(lang));
         }
     }
     if !p.steps.is_empty() {

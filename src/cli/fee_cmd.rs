@@ -18,7 +18,7 @@ pub struct FeeArgs {
     /// Pages per copy (for per-page fees).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub pages: u32,
-    /// Number of copies (or cases).
+    /// Number of copies; for a fee charged per case, the number of cases.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub copies: u32,
     /// Compute the fees in force on this day (YYYY-MM-DD) [default: today].

@@ -4,6 +4,7 @@
 //! an error into a message and an exit code. Nothing here holds domain logic.
 
 mod catalog_cmd;
+mod convert_cmd;
 mod daemon_cmd;
 mod doctor_cmd;
 mod fee_cmd;

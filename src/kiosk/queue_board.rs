@@ -202,7 +202,7 @@ mod tests {
             lines.iter().all(|l| !l.name.starts_with("Quầy")),
             "{lines:?}"
         );
-        assert_eq!(lines[0].name, "Tư pháp - Hộ tịch");
+        assert_eq!(lines[0].name, "Tư pháp - Hộ tịch - Chứng thực");
     }
 
     #[test]

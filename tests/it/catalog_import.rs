@@ -14,7 +14,7 @@ fn parse(v: &serde_json::Value) -> Result<motcua::catalog::CatalogBundle, Bundle
 
 fn problems(v: &serde_json::Value) -> Vec<Problem> {
     match parse(v) {
-        Err(BundleError::Invalid(p)) => p,
+        Err(BundleError::Invalid(p)) => p.first,
         other => panic!("expected Invalid, got {other:?}"),
     }
 }
@@ -61,19 +61,23 @@ fn truncated_json_is_a_syntax_error() {
 #[test]
 fn unknown_schema_version_is_refused_with_advice() {
     let mut v = small_catalog();
-    v["schema"] = json!(2);
+    v["schema"] = json!(3);
     let err = parse(&v).unwrap_err();
     assert_eq!(
         err,
         BundleError::UnsupportedSchema {
-            found: "2".into(),
-            supported: 1
+            found: "3".into(),
+            oldest: 1,
+            supported: 2
         }
     );
     assert_eq!(
         err.to_string(),
-        "catalog bundle has schema version 2; this motcua reads schema 1 (update motcua, or ask the server for schema 1)"
+        "catalog bundle has schema version 3; this motcua reads schemas 1 to 2 (update motcua, or ask the server for schema 2)"
     );
+    // Schema 1 (the fixture) and schema 2 both read.
+    v["schema"] = json!(2);
+    assert!(parse(&v).is_ok());
 }
 
 #[test]
@@ -179,9 +183,39 @@ fn ten_megabyte_string_is_refused() {
         vec![problem(
             Some("1.000894"),
             "name.vi",
-            "text is 10485760 characters, over the limit of 500"
+            "text is 10485760 characters, over the limit of 2000"
         )]
     );
+}
+
+/// The real catalog's longest texts pass, and a bundle with hundreds of problems says how many
+/// there are while listing only the first ones.
+#[test]
+fn error_counts_every_problem_and_lists_the_first() {
+    let mut v = small_catalog();
+    let template = v["procedures"][0].clone();
+    let procedures: Vec<_> = (0..120)
+        .map(|i| {
+            let mut p = template.clone();
+            p["code"] = json!(format!("9.{i:06}"));
+            p["field"] = json!("no-such-field");
+            p["online_url"] = json!("http://insecure.example");
+            p
+        })
+        .collect();
+    v["procedures"] = json!(procedures);
+    let err = parse(&v).unwrap_err();
+    let BundleError::Invalid(p) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(p.total, 240);
+    assert_eq!(p.first.len(), motcua::catalog::validate::MAX_PROBLEMS);
+    let text = err.to_string();
+    assert!(
+        text.starts_with("catalog bundle has 240 problems; the first 50:\n  - procedure 9.000000: field field: unknown field no-such-field\n"),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 51);
 }
 
 #[test]

@@ -110,3 +110,54 @@ fn embedded_demo_is_served_when_nothing_was_imported() {
         "reading must not create the store"
     );
 }
+
+/// The national portal's records, longest name (1,094 characters) and longest texts
+/// included, convert into a bundle that `catalog import` takes whole; the summary counts
+/// structured times and fees per channel.
+#[test]
+fn portal_records_convert_and_import_including_the_longest() {
+    let s = Scratch::new();
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/portal");
+    let out_file = s.path().join("national.json");
+    let out = s.motcua(&[
+        "catalog",
+        "convert",
+        fixtures,
+        "--level",
+        "all",
+        "--issued-at",
+        "2026-12-01T08:00:00+07:00",
+        "--out",
+        out_file.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("converted 29 procedure(s) into "),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nchannel    procedures  structured time"),
+        "{text}"
+    );
+    let out = s.motcua(&["catalog", "import", out_file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = s.motcua(&["catalog", "show", "1.013980", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let p: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(p["name"]["vi"].as_str().unwrap().chars().count(), 1094);
+
+    // Commune level only, and nothing to convert is an error that says why.
+    let out = s.motcua(&[
+        "catalog",
+        "convert",
+        &format!("{fixtures}/1.000178.json"),
+        "--out",
+        out_file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out).trim(),
+        "motcua: error: no procedure to write: 1 record(s) read, 1 of another level, 0 skipped"
+    );
+}

@@ -68,7 +68,7 @@ async fn catalog_recovers_within_two_backoff_periods() {
     };
     until("4 failures", Duration::from_secs(5), || failures() >= 4).await;
     // Backoff is now at its cap: min(interval 400 ms, max 200 ms, 50 ms·2ⁿ) = 200 ms.
-    let v = hub.publish_demo(30);
+    let v = hub.publish_catalog(30);
     front.set(Fault::Proxy);
     let took = until("recovery", Duration::from_secs(5), || {
         version(&d) == Some(v)

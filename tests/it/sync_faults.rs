@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use base64::Engine as _;
 use ed25519_dalek::SigningKey;
-use motcua::catalog::{demo_bundle, DEMO_CATALOG_JSON};
+use motcua::catalog::{parse_bundle, CatalogBundle};
 use motcua::sync::catalog_sync::{poll_catalog, CatalogOutcome};
 use motcua::sync::envelope::{key_id, seal};
 use motcua::sync::{ClientSettings, SyncError};
@@ -62,7 +62,7 @@ impl Case {
     /// The hub behaves again and has something new: the next poll installs it.
     async fn recovers(&mut self) {
         self.front.set(Fault::Proxy);
-        let v = self.hub.publish_demo(30);
+        let v = self.hub.publish_catalog(30);
         assert_eq!(
             poll_catalog(&self.app.ctx).await.unwrap(),
             CatalogOutcome::Applied { version: v }
@@ -81,7 +81,7 @@ impl Case {
         issued: chrono::DateTime<chrono::Utc>,
         expires_days: i64,
     ) -> Vec<u8> {
-        let mut b = demo_bundle();
+        let mut b: CatalogBundle = parse_bundle(&test_catalog_json(), TEST_MAX_BUNDLE).unwrap();
         b.version = version;
         b.issued_at = issued.to_rfc3339();
         b.expires_at = Some((issued + chrono::Duration::days(expires_days)).to_rfc3339());
@@ -142,7 +142,7 @@ async fn hub_down_connection_refused() {
         motcua::appliance::LinkState::Offline { since: Some(_) }
     ));
     hub.restart().await;
-    let v = hub.publish_demo(30);
+    let v = hub.publish_catalog(30);
     assert_eq!(
         poll_catalog(&app.ctx).await.unwrap(),
         CatalogOutcome::Applied { version: v }
@@ -174,7 +174,7 @@ async fn slow_drip_times_out() {
 #[tokio::test]
 async fn truncated_body() {
     let mut c = setup().await;
-    let env = c.envelope(DEMO_CATALOG_JSON.as_bytes(), &c.hub.key);
+    let env = c.envelope(&test_catalog_json(), &c.hub.key);
     c.front.set(Fault::Truncated(env));
     let err = poll_catalog(&c.app.ctx).await.unwrap_err();
     assert!(matches!(err, SyncError::Truncated { .. }), "{err:?}");
@@ -275,7 +275,7 @@ async fn unknown_key() {
 async fn rollback_is_refused() {
     let mut c = setup().await;
     // Install a second version so that an older, valid one (>= 1) exists to offer.
-    let v = c.hub.publish_demo(30);
+    let v = c.hub.publish_catalog(30);
     assert_eq!(
         poll_catalog(&c.app.ctx).await.unwrap(),
         CatalogOutcome::Applied { version: v }
@@ -297,7 +297,7 @@ async fn expired_bundle_is_refused_and_installed_expiry_warns() {
     let err = poll_catalog(&c.app.ctx).await;
     // Same version as installed: unchanged, not an error. Publish a new one to be refused.
     assert_eq!(err.unwrap(), CatalogOutcome::Unchanged);
-    let v = c.hub.publish_demo(30);
+    let v = c.hub.publish_catalog(30);
     let err = poll_catalog(&c.app.ctx).await.unwrap_err();
     assert!(
         err.to_string().starts_with(&format!(
@@ -327,7 +327,7 @@ async fn expired_bundle_is_refused_and_installed_expiry_warns() {
 async fn clock_skew_is_refused_until_the_clock_is_right() {
     let mut c = setup().await;
     c.app.clock.set(-chrono::Duration::hours(3));
-    c.hub.publish_demo(30);
+    c.hub.publish_catalog(30);
     let err = poll_catalog(&c.app.ctx).await.unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains(", 179 minutes ahead of this device's clock; check the device's time (NTP); keeping the installed catalog") || msg.contains(", 180 minutes ahead"), "{msg}");

@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
-use motcua::catalog::DEMO_CATALOG_JSON;
 use motcua::hub::{keys, HubState};
 use motcua::sync::clock::{Clock, OffsetClock};
 use motcua::sync::schedule::Schedule;
@@ -16,8 +15,14 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
-/// Bundle limit used by the tests (the demo catalog is ~7 KB).
+/// Bundle limit used by the tests: 1 MiB, far above the small test catalog they publish.
 pub const TEST_MAX_BUNDLE: usize = 1024 * 1024;
+
+/// What the test hub publishes: the five-procedure test catalog, so that these fault tests
+/// measure sync and not the parsing of the 6 MB embedded default.
+pub fn test_catalog_json() -> Vec<u8> {
+    crate::support::small_catalog().to_string().into_bytes()
+}
 
 pub struct TestHub {
     /// Holds hub.db and the signing key; removed on drop.
@@ -53,7 +58,7 @@ impl TestHub {
             addr,
             server: None,
         };
-        hub.publish_demo(30);
+        hub.publish_catalog(30);
         hub.serve_on(listener);
         hub
     }
@@ -79,12 +84,12 @@ impl TestHub {
         self.server = Some((tx, thread));
     }
 
-    /// Publish the demo catalog again (a new version), expiring in `days`.
-    pub fn publish_demo(&self, days: i64) -> u64 {
+    /// Publish the test catalog again (a new version), expiring in `days`.
+    pub fn publish_catalog(&self, days: i64) -> u64 {
         self.state
             .db()
             .publish(
-                DEMO_CATALOG_JSON.as_bytes(),
+                &test_catalog_json(),
                 &self.key,
                 TEST_MAX_BUNDLE,
                 Some(chrono::Duration::days(days)),
