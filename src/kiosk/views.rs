@@ -165,9 +165,20 @@ pub(super) fn push_procedure(w: &KioskWindow, st: &State) {
             })
             .collect(),
     ));
-    a.set_steps(model(v.steps.iter().map(s).collect()));
+    // The cards are always shown (see procedure.slint): say when there is nothing.
+    let or_unpublished = |items: &[String]| -> Vec<SharedString> {
+        if items.is_empty() {
+            vec![s(match st.lang {
+                Lang::Vi => "(chưa công bố)",
+                Lang::En => "(not published)",
+            })]
+        } else {
+            items.iter().map(s).collect()
+        }
+    };
+    a.set_steps(model(or_unpublished(&v.steps)));
     a.set_result(s(&v.result));
-    a.set_legal_basis(model(v.legal_basis.iter().map(s).collect()));
+    a.set_legal_basis(model(or_unpublished(&v.legal_basis)));
     a.set_counters(s(&v.counters));
     a.set_time_summary(s(&v.time_summary));
     a.set_full_name(s(v.full_name.as_deref().unwrap_or_default()));
