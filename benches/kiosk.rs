@@ -1,9 +1,11 @@
 //! The kiosk at real catalog size, drawn by the headless software renderer (the renderer the
 //! device uses), 800×480, release build: `cargo bench --bench kiosk [-- REPS]`.
 //!
-//! For each catalog — the 47-procedure demo (the peer), and synthetic catalogs of 590 and
-//! 2,642 procedures shaped like the real one (`tests/it/kiosk_big_catalog.rs`; and the bundle
-//! files listed in `$MOTCUA_BENCH_CATALOG`, separated by ':', as further rows) — it measures:
+//! For each catalog — the former 47-procedure demo (`tests/fixtures/demo-catalog-47.json`, the
+//! peer), the embedded default (the 588 real commune-level procedures), synthetic catalogs of
+//! 590 and 2,642 procedures shaped like the real one (`tests/it/kiosk_big_catalog.rs`), and
+//! the bundle files listed in `$MOTCUA_BENCH_CATALOG` (separated by ':', e.g. the national list
+//! converted with `motcua catalog convert --level all`) — it measures:
 //! - **first frame**: build the kiosk (catalog, search index, every view model), show the home
 //!   screen and draw it; a new kiosk each repetition;
 //! - **field list open**: open the largest field's list (sort, index, rows) and draw it;
@@ -153,8 +155,14 @@ fn main() {
         .find_map(|a| a.parse().ok())
         .unwrap_or(7);
     let win = HeadlessWindow::install().expect("headless platform");
+    let demo47 = parse_bundle(
+        include_bytes!("../tests/fixtures/demo-catalog-47.json"),
+        64 << 20,
+    )
+    .expect("the 47-procedure demo catalog");
     let mut catalogs: Vec<(String, CatalogBundle)> = vec![
-        ("demo".into(), demo_bundle()),
+        ("demo-47".into(), demo47.clone()),
+        ("default, real".into(), demo_bundle()),
         ("synthetic".into(), big::big_catalog(590)),
         ("synthetic".into(), big::big_catalog(2642)),
     ];
@@ -168,7 +176,7 @@ fn main() {
         catalogs.push((stem.unwrap_or_default(), b));
     }
     // One warm-up (fonts, caches), not reported.
-    measure("warm-up", demo_bundle(), 1, &win);
+    measure("warm-up", demo47, 1, &win);
     let rows: Vec<Row> = catalogs
         .into_iter()
         .map(|(n, b)| measure(&n, b, reps, &win))
