@@ -467,3 +467,51 @@ fn typing_in_a_field_list_filters_within_the_field() {
     );
     assert_eq!(a.get_index().row_count(), 0, "no index while filtering");
 }
+
+#[test]
+fn the_real_default_catalog_fits_all_the_way_down() {
+    // The 588 real procedures: their longest name (919 characters), real document lists and
+    // steps, checked at every wheel step.
+    let bundle = motcua::catalog::demo_bundle();
+    let longest = bundle
+        .procedures
+        .iter()
+        .max_by_key(|p| p.name.vi.chars().count())
+        .unwrap()
+        .code
+        .clone();
+    let biggest = bundle
+        .fields
+        .iter()
+        .max_by_key(|f| {
+            bundle
+                .procedures
+                .iter()
+                .filter(|p| p.field == f.code)
+                .count()
+        })
+        .unwrap()
+        .code
+        .clone();
+    let mut all = Vec::new();
+    for (width, height) in SIZES {
+        for (target, id) in [
+            (ScreenTarget::Home, "HomeScreen::fields-list"),
+            (
+                ScreenTarget::Field(biggest.clone()),
+                "SearchScreen::results-list",
+            ),
+            (
+                ScreenTarget::Procedure(longest.clone()),
+                "ProcedureScreen::body-page",
+            ),
+        ] {
+            let f = fixture_with(width, height, bundle.clone());
+            f.kiosk.open(&target).unwrap();
+            for p in problems_while_scrolling(&f, id, width, height) {
+                all.push(format!("{target:?} at {width}x{height}: {p}"));
+            }
+        }
+    }
+    assert!(all.is_empty(), "{}", all.join("\n"));
+}
