@@ -3,6 +3,7 @@
 
 mod bundle;
 pub mod fee;
+pub mod lexicon;
 pub mod model;
 pub mod portal;
 pub mod text;

@@ -96,6 +96,13 @@ pub struct CatalogBundle {
     pub officials: Vec<Official>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub statistics: Option<Statistics>,
+    /// Additions to the search lexicon (`docs/catalog-format.md`, "Search lexicon and
+    /// referrals").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lexicon: Option<super::lexicon::Lexicon>,
+    /// Additions to the referral table for what the center does not handle.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub referrals: Vec<super::lexicon::Referral>,
 }
 
 /// The service center this catalog is for.

@@ -355,6 +355,10 @@ pub fn check_and_clean(bundle: &mut CatalogBundle) -> Result<(), Problems> {
         }
     }
 
+    for (path, message) in super::lexicon::check_parts(bundle.lexicon.as_ref(), &bundle.referrals) {
+        c.problem(path, message);
+    }
+
     if c.problems.is_empty() {
         Ok(())
     } else {

@@ -27,15 +27,17 @@ struct JsonHit<'a> {
     code: &'a str,
     name: &'a str,
     field: &'a str,
+    /// Ranking score × 1000, clamped at 0 (only the order means something).
     score: u32,
 }
 
 pub fn run(ctx: &Context, args: SearchArgs) -> anyhow::Result<()> {
     let current = CurrentCatalog::load(&ctx.data_dir)?;
     let lang: Lang = args.lang.into();
-    let index = SearchIndex::build(&current.bundle.procedures);
+    let index = SearchIndex::for_bundle(&current.bundle);
     let query = args.query.join(" ");
-    let hits = index.search(&query, args.limit as usize);
+    let outcome = index.answer(&query, args.limit as usize);
+    let hits = &outcome.hits;
     let procs = &current.bundle.procedures;
     if args.json {
         let out: Vec<_> = hits
@@ -46,12 +48,32 @@ pub fn run(ctx: &Context, args: SearchArgs) -> anyhow::Result<()> {
                     code: &p.code,
                     name: p.name.get(lang),
                     field: &p.field,
-                    score: h.score,
+                    score: (h.score.max(0.0) * 1000.0).round() as u32,
                 }
             })
             .collect();
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
+    }
+    if let crate::search::Verdict::NotHere { referral } = outcome.verdict {
+        let place = referral.and_then(|r| index.referral(r));
+        match (lang, place) {
+            (Lang::Vi, Some(r)) => println!(
+                "Trung tâm không giải quyết việc này. Nơi giải quyết: {}.",
+                r.place.vi
+            ),
+            (Lang::En, Some(r)) => println!(
+                "This center does not handle this. Go to: {}.",
+                r.place.get(lang)
+            ),
+            (Lang::Vi, None) if !hits.is_empty() => println!(
+                "Không chắc trung tâm giải quyết việc này; hỏi tại quầy hướng dẫn. Gần nhất:"
+            ),
+            (Lang::En, None) if !hits.is_empty() => {
+                println!("Not sure this center handles this; ask at the guidance counter. Closest:")
+            }
+            _ => {}
+        }
     }
     if hits.is_empty() {
         println!(
@@ -62,7 +84,7 @@ pub fn run(ctx: &Context, args: SearchArgs) -> anyhow::Result<()> {
             }
         );
     }
-    for h in &hits {
+    for h in hits {
         let p = &procs[h.doc];
         let field = current
             .bundle

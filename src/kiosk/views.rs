@@ -12,7 +12,7 @@ use super::qr::qr_pixels;
 use super::queue_board::{board_lines, clock_ict};
 use super::rating::counter_options;
 use super::record_lookup::{self, present};
-use super::search_controller::results_heading;
+use super::search_controller::{results_heading, NotHere};
 use super::status::status_text;
 use super::ui::*;
 use super::wiring::{model, State};
@@ -86,6 +86,7 @@ pub(super) fn push_search(w: &KioskWindow, st: &State) {
     let a = w.global::<SearchAdapter>();
     let q = st.query.as_str();
     let mut index = Vec::new();
+    let mut not_here = None;
     let (items, heading) = match (&st.field, q.trim().is_empty()) {
         (Some(field), true) => {
             let (items, letters) = sort_with_index(st.search.field_procedures(field, st.lang));
@@ -107,11 +108,35 @@ pub(super) fn push_search(w: &KioskWindow, st: &State) {
             (items, heading)
         }
         (None, _) => {
-            let items = st.search.search(q, st.lang);
-            let heading = results_heading(q, items.len(), st.lang);
-            (items, heading)
+            let view = st.search.answer(q, st.lang);
+            not_here = view.not_here;
+            let heading = match (&not_here, view.items.is_empty(), st.lang) {
+                (Some(_), false, Lang::Vi) => {
+                    "Không phải việc của trung tâm; bên dưới: thủ tục gần giống nhất".to_owned()
+                }
+                (Some(_), false, Lang::En) => {
+                    "Not handled here; below: the closest procedures".to_owned()
+                }
+                (Some(_), true, Lang::Vi) => "Không phải việc của trung tâm".to_owned(),
+                (Some(_), true, Lang::En) => "Not handled here".to_owned(),
+                (None, _, _) => results_heading(q, view.items.len(), st.lang),
+            };
+            (view.items, heading)
         }
     };
+    let n = not_here.unwrap_or_else(|| NotHere {
+        title: String::new(),
+        topic: String::new(),
+        place: String::new(),
+        note: String::new(),
+        counter: String::new(),
+    });
+    a.set_not_here(!n.title.is_empty());
+    a.set_not_here_title(s(n.title));
+    a.set_not_here_topic(s(n.topic));
+    a.set_not_here_place(s(n.place));
+    a.set_not_here_note(s(n.note));
+    a.set_not_here_counter(s(n.counter));
     a.set_query(s(q));
     a.set_heading(s(heading));
     a.set_in_field(st.field.is_some());

@@ -2,47 +2,40 @@
 //!
 //! It owns the data layout: a sorted vocabulary of folded words (so a prefix is a contiguous
 //! range of term ids), one posting list per term (which documents use it, and in which
-//! fields), every procedure's names and keywords as term ids in order (for phrase and
-//! position checks),
-//! the folded procedure codes (sorted, for code-prefix lookups) and the typo table. It never
-//! decides ranking (see `rank.rs`).
+//! fields), every procedure's name, English name and keywords as term ids in order with the
+//! accents they were written with (for phrase and accent checks), each procedure's
+//! popularity prior, the procedure codes without dots, the typo table and the compiled
+//! lexicon. The lexicon is applied here: a procedure whose name contains an official phrase
+//! gets the citizen phrasings for it as extra keywords. It never decides ranking
+//! (`rank.rs`).
 
 use std::collections::HashMap;
 
-use super::fold::{fold, fold_into, strip_markup, words};
+use super::fold::fold;
 use super::fuzzy::FuzzyIndex;
-use crate::catalog::Procedure;
+use super::lexicon::{accented_words, phrase_words, Compiled};
+use crate::catalog::lexicon::{self, Lexicon, Referral};
+use crate::catalog::{CatalogBundle, Field, Procedure};
 
 /// Where in a procedure a word occurs; a posting stores a bit set of these.
-pub(crate) const IN_VI_NAME: u32 = 1;
+pub(crate) const IN_NAME: u32 = 1;
 pub(crate) const IN_EN_NAME: u32 = 2;
+/// Keywords of the catalog and phrasings from the lexicon.
 pub(crate) const IN_KEYWORDS: u32 = 4;
+pub(crate) const IN_FIELD: u32 = 8;
 /// Bits of a posting that hold the field set; the document id is above them.
-pub(crate) const FIELD_BITS: u32 = 3;
+pub(crate) const FIELD_BITS: u32 = 4;
 
 /// Segments of a document's text, see [`SearchIndex::text`].
-pub(crate) const VI_NAME: usize = 0;
+pub(crate) const NAME: usize = 0;
 pub(crate) const EN_NAME: usize = 1;
 pub(crate) const KEYWORDS: usize = 2;
 const SEGMENTS: usize = 3;
 /// Separates keywords in the keyword segment, so a phrase never spans two keywords.
 pub(crate) const BREAK: u32 = u32::MAX;
 
-/// Many published names start with "Thủ tục" ("the procedure of"): "Thủ tục đăng ký khai
-/// sinh" is the same name as "Đăng ký khai sinh" to a citizen. The number of such leading
-/// words of a folded Vietnamese name (0 or 2), which ranking ignores for length and position;
-/// they stay searchable.
-fn boilerplate_words(folded: &str) -> usize {
-    let mut w = words(folded);
-    match (w.next(), w.next(), w.next()) {
-        (Some("thu"), Some("tuc"), Some(_)) => 2,
-        _ => 0,
-    }
-}
-
 /// An immutable full-text index over procedures. Document ids are indexes into the slice
 /// given to [`SearchIndex::build`].
-#[derive(Debug)]
 pub struct SearchIndex {
     /// Distinct folded words, sorted bytewise.
     pub(crate) terms: Vec<Box<str>>,
@@ -50,45 +43,76 @@ pub struct SearchIndex {
     pub(crate) post_start: Vec<u32>,
     /// `doc << FIELD_BITS | fields`, sorted by document within a term.
     pub(crate) postings: Vec<u32>,
-    /// Per document `d`, segment `s` ([`VI_NAME`], [`EN_NAME`] or [`KEYWORDS`]) is
-    /// `text_terms[text_start[3d + s]..text_start[3d + s + 1]]`: its words as term ids, in
-    /// order, keywords separated by [`BREAK`].
+    /// Per document `d`, segment `s` is `text_terms[text_start[3d + s]..text_start[3d + s + 1]]`.
     pub(crate) text_start: Vec<u32>,
     pub(crate) text_terms: Vec<u32>,
-    /// Per document: bit `k - 1` is set when its Vietnamese name, English name or one of
-    /// its keywords has exactly `k` words (k ≤ 16). Bounds "the query is a whole field"
-    /// without scanning.
-    pub(crate) segment_lengths: Vec<u16>,
-    /// Per document: leading words of the Vietnamese name that ranking does not count for
-    /// length and position (see [`boilerplate_words`]).
-    pub(crate) vi_boilerplate: Vec<u8>,
-    /// (folded code, document), sorted.
+    /// [`accent_signature`] of each word of `text_terms` as written (0: none).
+    pub(crate) text_accents: Vec<u32>,
+    /// Words of each boilerplate-free Vietnamese name.
+    pub(crate) name_len: Vec<u8>,
+    /// Popularity prior of each document, 0 to 1.
+    pub(crate) prior: Vec<f32>,
+    /// (code without dots and spaces, folded; document), sorted.
     pub(crate) codes: Vec<(Box<str>, u32)>,
     pub(crate) fuzzy: FuzzyIndex,
+    pub(crate) lexicon: Compiled,
     docs: usize,
 }
 
+impl std::fmt::Debug for SearchIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchIndex")
+            .field("docs", &self.docs)
+            .field("terms", &self.terms.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A code as compared: folded, without dots, spaces or dashes (`1.001193` = `1001193`).
+pub(crate) fn code_key(code: &str) -> String {
+    fold(code).chars().filter(|c| c.is_alphanumeric()).collect()
+}
+
 impl SearchIndex {
-    /// Index the names (Vietnamese and English), keywords and codes of `procedures`.
+    /// Index `procedures` with the embedded default lexicon and referral table, without
+    /// field names.
+    pub fn build(procedures: &[Procedure]) -> SearchIndex {
+        SearchIndex::build_with(
+            procedures,
+            &[],
+            &lexicon::default_lexicon(),
+            lexicon::default_referrals(),
+        )
+    }
+
+    /// Index a bundle's procedures with its field names and the default lexicon and
+    /// referrals extended by the bundle's own parts.
+    pub fn for_bundle(bundle: &CatalogBundle) -> SearchIndex {
+        let (lexicon, referrals) = lexicon::merged(bundle.lexicon.as_ref(), &bundle.referrals);
+        SearchIndex::build_with(&bundle.procedures, &bundle.fields, &lexicon, referrals)
+    }
+
+    /// Index the names, keywords, field names and codes of `procedures`, applying `lexicon`.
     ///
     /// # Panics
-    /// With more than 2^29 procedures (a catalog is a few thousand).
-    pub fn build(procedures: &[Procedure]) -> SearchIndex {
+    /// With more than 2^28 procedures (a catalog is a few thousand).
+    pub fn build_with(
+        procedures: &[Procedure],
+        fields: &[Field],
+        lexicon: &Lexicon,
+        referrals: Vec<Referral>,
+    ) -> SearchIndex {
         assert!(
             procedures.len() < 1 << (32 - FIELD_BITS),
             "too many procedures"
         );
+        let compiled = Compiled::new(lexicon, referrals);
+        let field_words: HashMap<&str, Vec<String>> = fields
+            .iter()
+            .map(|f| (f.code.as_str(), phrase_words(&f.name.vi)))
+            .collect();
         let mut interner: HashMap<String, u32> = HashMap::new();
-        let mut folded = String::new();
-        // Per document: (temporary term id, field bit) for every word occurrence.
-        let mut occurrences: Vec<(u32, u32, u32)> = Vec::new(); // (term, doc, field)
-        let mut text_start = Vec::with_capacity(procedures.len() * SEGMENTS + 1);
-        let mut text_terms = Vec::new();
-        text_start.push(0);
-        let mut segment_lengths = Vec::with_capacity(procedures.len());
-        let mut vi_boilerplate = Vec::with_capacity(procedures.len());
-
-        let intern = |w: &str, interner: &mut HashMap<String, u32>| -> u32 {
+        let mut intern = |w: &str| -> u32 {
             if let Some(&id) = interner.get(w) {
                 return id;
             }
@@ -96,51 +120,77 @@ impl SearchIndex {
             interner.insert(w.to_owned(), id);
             id
         };
+        let mut occurrences: Vec<(u32, u32)> = Vec::new(); // (term, doc << FIELD_BITS | field)
+        let mut text_start = Vec::with_capacity(procedures.len() * SEGMENTS + 1);
+        let mut text_terms = Vec::new();
+        let mut text_accents = Vec::new();
+        text_start.push(0);
+        let mut name_len = Vec::with_capacity(procedures.len());
+        let mut prior = Vec::with_capacity(procedures.len());
+        let mut aliases = Vec::new();
+        let by_stats = !compiled.popularity.is_empty();
+        let max_stat = compiled.popularity.values().copied().max().unwrap_or(0) as f32;
 
         for (doc, p) in procedures.iter().enumerate() {
             let doc = doc as u32;
-            let mut lengths = 0u16;
-            let mut note_length = |words: usize| {
-                if (1..=16).contains(&words) {
-                    lengths |= 1 << (words - 1);
-                }
-            };
-            let texts = [
-                (IN_VI_NAME, Some(p.name.vi.as_str())),
-                (IN_EN_NAME, p.name.en.as_deref()),
-            ];
-            for (field, text) in texts {
-                folded.clear();
-                fold_into(&strip_markup(text.unwrap_or("")), &mut folded);
-                if field == IN_VI_NAME {
-                    vi_boilerplate.push(boilerplate_words(&folded) as u8);
-                }
-                for w in words(&folded) {
-                    let id = intern(w, &mut interner);
-                    occurrences.push((id, doc, field));
+            // Vietnamese name: (folded word, accent) without boilerplate.
+            let typed = accented_words(&p.name.vi);
+            let plain: Vec<String> = typed.iter().map(|(w, _)| w.clone()).collect();
+            let kept = compiled.strip_boilerplate(plain.clone());
+            // Keep accents aligned: walk `typed` and take the words `kept` has, in order.
+            let mut k = 0;
+            for (w, sig) in &typed {
+                if k < kept.len() && *w == kept[k] {
+                    let id = intern(w);
+                    occurrences.push((id, doc << FIELD_BITS | IN_NAME));
                     text_terms.push(id);
+                    text_accents.push(*sig);
+                    k += 1;
                 }
-                let start = text_start[text_start.len() - 1] as usize;
-                note_length(text_terms.len() - start);
-                text_start.push(text_terms.len() as u32);
             }
-            for (i, kw) in p.keywords.iter().enumerate() {
-                if i > 0 {
-                    text_terms.push(BREAK);
-                }
-                folded.clear();
-                fold_into(&strip_markup(kw), &mut folded);
-                let mut count = 0;
-                for w in words(&folded) {
-                    let id = intern(w, &mut interner);
-                    occurrences.push((id, doc, IN_KEYWORDS));
-                    text_terms.push(id);
-                    count += 1;
-                }
-                note_length(count);
+            name_len.push(kept.len().min(255) as u8);
+            text_start.push(text_terms.len() as u32);
+
+            for w in phrase_words(p.name.en.as_deref().unwrap_or("")) {
+                let id = intern(&w);
+                occurrences.push((id, doc << FIELD_BITS | IN_EN_NAME));
+                text_terms.push(id);
+                text_accents.push(0);
             }
             text_start.push(text_terms.len() as u32);
-            segment_lengths.push(lengths);
+
+            aliases.clear();
+            compiled.aliases(&kept, &mut aliases);
+            let mut first = true;
+            let keywords = p.keywords.iter().map(|k| accented_words(k));
+            for kw in keywords.chain(aliases.iter().cloned()) {
+                if kw.is_empty() {
+                    continue;
+                }
+                if !first {
+                    text_terms.push(BREAK);
+                    text_accents.push(0);
+                }
+                first = false;
+                for (w, sig) in &kw {
+                    let id = intern(w);
+                    occurrences.push((id, doc << FIELD_BITS | IN_KEYWORDS));
+                    text_terms.push(id);
+                    text_accents.push(*sig);
+                }
+            }
+            text_start.push(text_terms.len() as u32);
+
+            let field = field_words.get(p.field.as_str());
+            for w in field.into_iter().flatten() {
+                occurrences.push((intern(w), doc << FIELD_BITS | IN_FIELD));
+            }
+            prior.push(if by_stats {
+                let n = compiled.popularity.get(&p.code).copied().unwrap_or(0) as f32;
+                (1.0 + n).ln() / (1.0 + max_stat).ln()
+            } else {
+                compiled.default_prior(&kept, field.map_or(&[][..], |f| f.as_slice()))
+            });
         }
 
         // Sort the vocabulary and renumber.
@@ -166,11 +216,12 @@ impl SearchIndex {
         let mut post_start = vec![0u32; terms.len() + 1];
         let mut postings: Vec<u32> = Vec::with_capacity(occurrences.len());
         let mut last: Option<(u32, u32)> = None;
-        for &(term, doc, field) in &occurrences {
+        for &(term, p) in &occurrences {
+            let doc = p >> FIELD_BITS;
             if last == Some((term, doc)) {
-                *postings.last_mut().expect("pushed before") |= field;
+                *postings.last_mut().expect("pushed before") |= p;
             } else {
-                postings.push(doc << FIELD_BITS | field);
+                postings.push(p);
                 post_start[term as usize + 1] += 1;
                 last = Some((term, doc));
             }
@@ -182,7 +233,7 @@ impl SearchIndex {
         let mut codes: Vec<(Box<str>, u32)> = procedures
             .iter()
             .enumerate()
-            .map(|(doc, p)| (fold(p.code.trim()).into_boxed_str(), doc as u32))
+            .map(|(doc, p)| (code_key(&p.code).into_boxed_str(), doc as u32))
             .collect();
         codes.sort_unstable();
 
@@ -193,10 +244,12 @@ impl SearchIndex {
             postings,
             text_start,
             text_terms,
-            segment_lengths,
-            vi_boilerplate,
+            text_accents,
+            name_len,
+            prior,
             codes,
             fuzzy,
+            lexicon: compiled,
             docs: procedures.len(),
         }
     }
@@ -224,9 +277,21 @@ impl SearchIndex {
             + 4 * (self.post_start.len()
                 + self.postings.len()
                 + self.text_start.len()
-                + self.text_terms.len())
-            + 3 * self.segment_lengths.len()
+                + self.text_terms.len()
+                + self.text_accents.len()
+                + self.prior.len())
+            + self.name_len.len()
             + self.fuzzy.heap_bytes()
+    }
+
+    /// The popularity prior of a document (0 to 1).
+    pub fn prior(&self, doc: usize) -> f32 {
+        self.prior[doc]
+    }
+
+    /// The referrals this index knows (defaults plus the bundle's).
+    pub fn referrals(&self) -> impl Iterator<Item = &Referral> {
+        self.lexicon.referrals.iter().map(|(_, r)| r)
     }
 
     pub(crate) fn postings_of(&self, term: u32) -> &[u32] {
@@ -234,9 +299,11 @@ impl SearchIndex {
         &self.postings[self.post_start[t] as usize..self.post_start[t + 1] as usize]
     }
 
-    /// Segment `segment` ([`VI_NAME`], [`EN_NAME`], [`KEYWORDS`]) of `doc` as term ids.
-    pub(crate) fn text(&self, doc: u32, segment: usize) -> &[u32] {
+    /// Segment `segment` ([`NAME`], [`EN_NAME`], [`KEYWORDS`]) of `doc`: term ids and the
+    /// accents they were written with.
+    pub(crate) fn text(&self, doc: u32, segment: usize) -> (&[u32], &[u32]) {
         let i = doc as usize * SEGMENTS + segment;
-        &self.text_terms[self.text_start[i] as usize..self.text_start[i + 1] as usize]
+        let r = self.text_start[i] as usize..self.text_start[i + 1] as usize;
+        (&self.text_terms[r.clone()], &self.text_accents[r])
     }
 }

@@ -148,7 +148,7 @@ impl CatalogStore {
         tx.execute_batch(
             "DELETE FROM officials; DELETE FROM counter_fields; DELETE FROM counters;
              DELETE FROM procedures; DELETE FROM fields; DELETE FROM statistics;
-             DELETE FROM catalog_info;",
+             DELETE FROM catalog_search; DELETE FROM catalog_info;",
         )?;
         {
             let mut ins = tx.prepare(
@@ -205,6 +205,20 @@ impl CatalogStore {
                     s.resolved_overdue as i64,
                     s.in_progress as i64
                 ],
+            )?;
+        }
+        if bundle.lexicon.is_some() || !bundle.referrals.is_empty() {
+            let lexicon = bundle
+                .lexicon
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let referrals = serde_json::to_string(&bundle.referrals)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            tx.execute(
+                "INSERT INTO catalog_search (id, lexicon, referrals) VALUES (1, ?1, ?2)",
+                params![lexicon, referrals],
             )?;
         }
         let center = serde_json::to_string(&bundle.center)
@@ -339,6 +353,23 @@ impl CatalogStore {
                 },
             )
             .optional()?;
+        let search: Option<(Option<String>, String)> = tx
+            .query_row(
+                "SELECT lexicon, referrals FROM catalog_search WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let (lexicon, referrals) = match search {
+            None => (None, Vec::new()),
+            Some((lexicon, referrals)) => (
+                lexicon
+                    .map(|l| serde_json::from_str(&l))
+                    .transpose()
+                    .map_err(|e| corrupt("search lexicon", e))?,
+                serde_json::from_str(&referrals).map_err(|e| corrupt("search referrals", e))?,
+            ),
+        };
         Ok(Some(CatalogBundle {
             schema: schema as u32,
             version: version as u64,
@@ -350,6 +381,8 @@ impl CatalogStore {
             counters,
             officials,
             statistics,
+            lexicon,
+            referrals,
         }))
     }
 }
@@ -363,6 +396,36 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     use super::*;
+
+    #[test]
+    fn the_search_parts_of_a_bundle_survive_apply_and_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = CatalogStore::open(&dir.path().join("catalog.db")).unwrap();
+        let mut bundle = crate::catalog::demo_bundle();
+        store.apply(&bundle, "test", false).unwrap();
+        let loaded = store.load().unwrap().unwrap();
+        assert_eq!((loaded.lexicon, loaded.referrals.len()), (None, 0));
+        bundle.version += 1;
+        bundle.lexicon = Some(
+            toml::from_str(
+                r#"terms = [{ say = ["giấy chào đời"], means = ["đăng ký khai sinh"], kind = "colloquial", reason = "test" }]
+popularity = { "1.001193" = 812 }"#,
+            )
+            .unwrap(),
+        );
+        bundle.referrals = crate::catalog::lexicon::default_referrals()[..1].to_vec();
+        store.apply(&bundle, "test", false).unwrap();
+        let loaded = store.load().unwrap().unwrap();
+        assert_eq!(loaded.lexicon, bundle.lexicon);
+        assert_eq!(loaded.referrals, bundle.referrals);
+        // A later bundle without them clears them.
+        bundle.version += 1;
+        bundle.lexicon = None;
+        bundle.referrals.clear();
+        store.apply(&bundle, "test", false).unwrap();
+        let loaded = store.load().unwrap().unwrap();
+        assert_eq!((loaded.lexicon, loaded.referrals.len()), (None, 0));
+    }
 
     #[test]
     fn the_daemon_leaves_the_catalog_readable_by_the_kiosk() {

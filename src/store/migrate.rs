@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_queue.sql"),
     include_str!("migrations/0003_sync.sql"),
+    include_str!("migrations/0004_search_parts.sql"),
 ];
 
 pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -111,3 +111,9 @@ CREATE TABLE record_cache (
     body        TEXT NOT NULL,
     fetched_at  TEXT NOT NULL
 ) STRICT;
+
+CREATE TABLE catalog_search (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    lexicon     TEXT,
+    referrals   TEXT NOT NULL
+) STRICT;

@@ -22,6 +22,8 @@ fn screens() -> Vec<ScreenTarget> {
     vec![
         Home,
         Search("chung thuc".into()),
+        // Not handled by the center (the "not here" panel, on the real catalog).
+        Search("ho chieu".into()),
         Procedure("2.000815".into()),
         Procedure("1.001193".into()),
         Queue,

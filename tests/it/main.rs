@@ -21,6 +21,7 @@ mod recorder_flow;
 mod review_browser;
 mod review_http;
 mod review_support;
+mod search_eval;
 mod support;
 mod sync_daemon;
 mod sync_faults;

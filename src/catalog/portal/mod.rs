@@ -246,6 +246,8 @@ pub fn convert(
         counters: Vec::new(),
         officials: Vec::new(),
         statistics: None,
+        lexicon: None,
+        referrals: Vec::new(),
     };
     if let Some(o) = opts.overrides {
         o.apply(&mut bundle, &mut report);
