@@ -26,7 +26,7 @@ use crate::store::{open_connection, queue_store, Access, CatalogStore, CATALOG_D
 
 #[derive(Debug, clap::Args)]
 pub struct ScreenshotArgs {
-    /// home, search:QUERY, procedure:CODE, queue, record:ID, officials, stats, rating, pin or
+    /// home, search:QUERY, field:CODE, procedure:CODE, queue, record:ID, officials, stats, rating, pin or
     /// technician.
     #[arg(long, default_value = "home")]
     pub screen: ScreenTarget,

@@ -1,7 +1,8 @@
 //! The citizen kiosk: controllers in plain Rust (tested without a window), the view adapters
 //! that copy their output into the Slint globals, and the wiring that connects both.
 //!
-//! Controllers: `navigation`, `keyboard`, `search_controller`, `procedure_view`, `queue_board`,
+//! Controllers: `navigation`, `keyboard`, `search_controller` (+ `field_list`: home groups,
+//! a field's letter index), `procedure_view`, `queue_board`,
 //! `record_lookup`, `rating`, `info_views`, `status`, `idle`, `technician` (gesture and PIN;
 //! what the technician screen shows: `tech_info`). Views: `views` (adapters) and
 //! `ui` (generated from `ui/*.slint`). Wiring: `wiring`. Rendering without a display:
@@ -11,6 +12,7 @@
 
 pub mod daemon_link;
 pub mod demo_services;
+pub mod field_list;
 pub mod headless;
 pub mod idle;
 pub mod info_views;
@@ -41,6 +43,8 @@ pub use wiring::{Kiosk, KioskDeps};
 pub enum ScreenTarget {
     Home,
     Search(String),
+    /// A field's list of procedures, as after a tap on its home tile.
+    Field(String),
     Procedure(String),
     Queue,
     Record(String),
@@ -63,6 +67,7 @@ impl std::str::FromStr for ScreenTarget {
         Ok(match (name, arg) {
             ("home", None) => ScreenTarget::Home,
             ("search", a) => ScreenTarget::Search(a.unwrap_or_default()),
+            ("field", Some(c)) => ScreenTarget::Field(c),
             ("procedure", Some(c)) => ScreenTarget::Procedure(c),
             ("queue", None) => ScreenTarget::Queue,
             ("record", a) => ScreenTarget::Record(a.unwrap_or_default()),
@@ -73,9 +78,9 @@ impl std::str::FromStr for ScreenTarget {
             ("technician", None) => ScreenTarget::Technician,
             _ => {
                 return Err(format!(
-                    "unknown screen {s:?}: use home, search:QUERY, procedure:CODE, queue, \
+                "unknown screen {s:?}: use home, search:QUERY, field:CODE, procedure:CODE, queue, \
                      record:ID, officials, stats, rating, pin or technician"
-                ))
+            ))
             }
         })
     }

@@ -6,6 +6,7 @@
 
 use chrono::NaiveDate;
 
+use super::queue_board::counter_display_name;
 use crate::catalog::fee::{format_vnd, quote, FeeRequest};
 use crate::catalog::{CatalogBundle, FeeFormula, Lang, Procedure};
 
@@ -34,8 +35,16 @@ pub struct ProcedureView {
     pub result: String,
     pub legal_basis: Vec<String>,
     pub counters: String,
+    /// The key facts' time: the first channel's processing time (named when channels differ).
+    pub time_summary: String,
+    /// The name again, in full, when the four-line headline may have elided it.
+    pub full_name: Option<String>,
     pub online_url: Option<String>,
 }
+
+/// Names longer than this may not fit the headline's four lines on a 7" screen; the page
+/// repeats them in full further down.
+pub const FULL_NAME_FROM: usize = 160;
 
 fn t(lang: Lang, vi: &str, en: &str) -> String {
     match lang {
@@ -96,11 +105,34 @@ impl ProcedureView {
             .collect();
         let counters: Vec<String> = bundle
             .counters_for_field(&p.field)
-            .map(|c| c.name.get(lang).to_owned())
+            .map(|c| {
+                let name = counter_display_name(c.name.get(lang), c.number);
+                let word = t(lang, "Quầy", "Counter");
+                if name.is_empty() {
+                    format!("{word} {}", c.number)
+                } else {
+                    format!("{word} {}: {name}", c.number)
+                }
+            })
             .collect();
+        let time_summary = match p.channels.as_slice() {
+            [] => t(lang, "(chưa công bố)", "(not published)"),
+            [first, rest @ ..] => {
+                let time = first.processing_time.text.get(lang);
+                if rest
+                    .iter()
+                    .all(|c| c.processing_time.text.get(lang) == time)
+                {
+                    time.to_owned()
+                } else {
+                    format!("{}: {time}", first.channel.label(lang))
+                }
+            }
+        };
+        let name = p.name.get(lang);
         ProcedureView {
             code: p.code.clone(),
-            name: p.name.get(lang).to_owned(),
+            name: name.to_owned(),
             subtitle: subtitle.join(" · "),
             channels,
             documents,
@@ -116,6 +148,8 @@ impl ProcedureView {
             } else {
                 counters.join("; ")
             },
+            time_summary,
+            full_name: (name.chars().count() > FULL_NAME_FROM).then(|| name.to_owned()),
             online_url: p.online_url.clone(),
         }
     }
@@ -131,7 +165,28 @@ pub struct CalcView {
     pub pages: u32,
     pub copies: u32,
     pub total: String,
+    /// `total` is an amount (or "no fee"), not the "can't be computed" note.
+    pub total_known: bool,
     pub working: String,
+}
+
+/// The fee line of the key facts: the calculator's total for the chosen channel when there
+/// is one, else the fees as published (text only).
+pub fn key_fee(p: &Procedure, calc: &CalcView, lang: Lang) -> String {
+    if calc.total_known {
+        return calc.total.clone();
+    }
+    p.channels
+        .get(calc.channel)
+        .map(|c| {
+            c.fees
+                .iter()
+                .map(|f| f.text.get(lang))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+        .filter(|text| !text.is_empty())
+        .unwrap_or_else(|| calc.total.clone())
 }
 
 /// Calculator state for the open procedure.
@@ -178,6 +233,7 @@ impl FeeCalculator {
             pages: self.pages,
             copies: self.copies,
             total: String::new(),
+            total_known: false,
             working: String::new(),
         };
         let Some(exec) = p.channels.get(channel) else {
@@ -194,6 +250,7 @@ impl FeeCalculator {
             }
         }
         if exec.fees.is_empty() {
+            v.total_known = true;
             v.total = t(lang, "Không thu phí, lệ phí", "No fee");
             return v;
         }
@@ -206,6 +263,7 @@ impl FeeCalculator {
             },
             lang,
         );
+        v.total_known = q.total.is_some();
         match q.total {
             Some(0) => v.total = t(lang, "Miễn phí", "Free of charge"),
             Some(total) => v.total = format!("{}: {}", t(lang, "Tổng", "Total"), format_vnd(total)),
@@ -263,7 +321,9 @@ mod tests {
             v.documents[0].counts,
             "Bản chính: 1 · Mẫu: Mẫu TT 04/2024/TT-BTP"
         );
-        assert_eq!(v.counters, "Quầy 1 — Tư pháp, hộ tịch");
+        assert_eq!(v.counters, "Quầy 1: Tư pháp, hộ tịch");
+        assert_eq!(v.time_summary, "Ngay trong ngày làm việc");
+        assert_eq!(v.full_name, None);
         assert!(v.online_url.unwrap().starts_with("https://"));
         let en = ProcedureView::build(&b, b.procedure("1.001193").unwrap(), Lang::En);
         assert_eq!(
@@ -297,8 +357,19 @@ mod tests {
             v.total
         );
         assert!(!v.pages_used);
+        let p = b.procedure("1.003554").unwrap();
+        assert!(!v.total_known);
+        assert_eq!(
+            key_fee(p, &v, Lang::En),
+            p.channels[0].fees[0].text.get(Lang::En),
+            "the key facts show the published text instead"
+        );
         let free = FeeCalculator::default().view(b.procedure("1.001193").unwrap(), Lang::Vi, day());
         assert_eq!(free.total, "Miễn phí");
+        assert_eq!(
+            key_fee(b.procedure("1.001193").unwrap(), &free, Lang::Vi),
+            "Miễn phí"
+        );
         assert_eq!(free.channels, vec!["Trực tiếp", "Trực tuyến"]);
     }
 

@@ -1,7 +1,7 @@
 //! Finding procedures for the search screen and the home tiles: runs the catalog's
-//! [`SearchIndex`] on every keystroke and turns hits into display rows, and, when the
-//! center does not handle what was typed, into the "not here" panel (where to go instead,
-//! or ask at the guidance counter).
+//! [`SearchIndex`] on every keystroke (over the catalog, or within one field) and turns hits
+//! into display rows, and, when the center does not handle what was typed, into the "not
+//! here" panel (where to go instead, or ask at the guidance counter).
 //!
 //! Holds the catalog and its index (built once); no Slint types, no I/O.
 
@@ -106,6 +106,21 @@ impl SearchController {
             )),
         };
         SearchView { items, not_here }
+    }
+
+    /// Results for what was typed, among one field's procedures only (every match, best
+    /// first); empty query → no results.
+    pub fn search_in_field(&self, query: &str, field: &str, lang: Lang) -> Vec<ResultItem> {
+        if query.trim().is_empty() {
+            return Vec::new();
+        }
+        self.index
+            .search(query, self.bundle.procedures.len())
+            .into_iter()
+            .filter_map(|hit| self.bundle.procedures.get(hit.doc))
+            .filter(|p| p.field == field)
+            .map(|p| self.item(p, lang))
+            .collect()
     }
 
     /// Every procedure of a field, in catalog order.
@@ -264,6 +279,19 @@ mod tests {
         assert_eq!(total, c.bundle().procedures.len());
         let first = &fields[0];
         assert_eq!(c.field_procedures(&first.code, Lang::Vi).len(), first.count);
+        // "chung thuc" matches both authentication procedures; within Hộ tịch, whatever it
+        // matches there (the engine also matches partly) is of Hộ tịch.
+        assert_eq!(
+            c.search_in_field("chung thuc", "chung-thuc", Lang::Vi)
+                .len(),
+            2
+        );
+        let field_of = |code: &str| c.bundle().procedure(code).unwrap().field.clone();
+        assert!(c
+            .search_in_field("chung thuc", "ho-tich", Lang::Vi)
+            .iter()
+            .all(|r| field_of(&r.code) == "ho-tich"));
+        assert!(c.search_in_field(" ", "chung-thuc", Lang::Vi).is_empty());
         assert_eq!(
             results_heading("xyz", 0, Lang::En),
             "No procedure found for “xyz”"

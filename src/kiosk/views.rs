@@ -4,9 +4,10 @@
 use chrono::NaiveDate;
 use slint::{ComponentHandle, Image, SharedString};
 
+use super::field_list::{group_fields, sort_with_index};
 use super::info_views;
 use super::navigation::Screen;
-use super::procedure_view::ProcedureView;
+use super::procedure_view::{key_fee, ProcedureView};
 use super::qr::qr_pixels;
 use super::queue_board::{board_lines, clock_ict};
 use super::rating::counter_options;
@@ -62,27 +63,34 @@ pub(super) fn push_status(w: &KioskWindow, st: &State) {
 }
 
 pub(super) fn push_home(w: &KioskWindow, st: &State) {
-    let h = w.global::<HomeAdapter>();
-    let tiles = st
-        .search
-        .fields(st.lang)
+    let groups = group_fields(&st.bundle, st.search.fields(st.lang), st.lang)
         .into_iter()
-        .map(|f| FieldTile {
-            code: s(f.code),
-            name: s(f.name),
-            count: f.count as i32,
+        .map(|g| FieldGroup {
+            title: s(g.title),
+            fields: model(
+                g.fields
+                    .into_iter()
+                    .map(|f| FieldTile {
+                        code: s(f.code),
+                        name: s(f.name),
+                        count: f.count as i32,
+                    })
+                    .collect(),
+            ),
         })
         .collect();
-    h.set_fields(model(tiles));
+    w.global::<HomeAdapter>().set_groups(model(groups));
 }
 
 pub(super) fn push_search(w: &KioskWindow, st: &State) {
     let a = w.global::<SearchAdapter>();
     let q = st.query.as_str();
+    let mut index = Vec::new();
     let mut not_here = None;
-    let (items, heading) = match (&st.field, q.is_empty()) {
+    let (items, heading) = match (&st.field, q.trim().is_empty()) {
         (Some(field), true) => {
-            let items = st.search.field_procedures(field, st.lang);
+            let (items, letters) = sort_with_index(st.search.field_procedures(field, st.lang));
+            index = letters;
             let name = st.search.field_name(field, st.lang);
             let heading = match st.lang {
                 Lang::Vi => format!("Lĩnh vực {name}: {} thủ tục", items.len()),
@@ -90,7 +98,16 @@ pub(super) fn push_search(w: &KioskWindow, st: &State) {
             };
             (items, heading)
         }
-        _ => {
+        (Some(field), false) => {
+            let items = st.search.search_in_field(q, field, st.lang);
+            let name = st.search.field_name(field, st.lang);
+            let heading = match st.lang {
+                Lang::Vi => format!("{} kết quả trong {name} cho “{q}”", items.len()),
+                Lang::En => format!("{} results in {name} for “{q}”", items.len()),
+            };
+            (items, heading)
+        }
+        (None, _) => {
             let view = st.search.answer(q, st.lang);
             not_here = view.not_here;
             let heading = match (&not_here, view.items.is_empty(), st.lang) {
@@ -122,6 +139,16 @@ pub(super) fn push_search(w: &KioskWindow, st: &State) {
     a.set_not_here_counter(s(n.counter));
     a.set_query(s(q));
     a.set_heading(s(heading));
+    a.set_in_field(st.field.is_some());
+    a.set_index(model(
+        index
+            .into_iter()
+            .map(|(label, row)| IndexEntry {
+                label: s(label),
+                row: row as i32,
+            })
+            .collect(),
+    ));
     a.set_results(model(
         items
             .into_iter()
@@ -132,6 +159,7 @@ pub(super) fn push_search(w: &KioskWindow, st: &State) {
             })
             .collect(),
     ));
+    a.set_generation(a.get_generation().wrapping_add(1));
 }
 
 pub(super) fn push_procedure(w: &KioskWindow, st: &State) {
@@ -162,10 +190,23 @@ pub(super) fn push_procedure(w: &KioskWindow, st: &State) {
             })
             .collect(),
     ));
-    a.set_steps(model(v.steps.iter().map(s).collect()));
+    // The cards are always shown (see procedure.slint): say when there is nothing.
+    let or_unpublished = |items: &[String]| -> Vec<SharedString> {
+        if items.is_empty() {
+            vec![s(match st.lang {
+                Lang::Vi => "(chưa công bố)",
+                Lang::En => "(not published)",
+            })]
+        } else {
+            items.iter().map(s).collect()
+        }
+    };
+    a.set_steps(model(or_unpublished(&v.steps)));
     a.set_result(s(&v.result));
-    a.set_legal_basis(model(v.legal_basis.iter().map(s).collect()));
+    a.set_legal_basis(model(or_unpublished(&v.legal_basis)));
     a.set_counters(s(&v.counters));
+    a.set_time_summary(s(&v.time_summary));
+    a.set_full_name(s(v.full_name.as_deref().unwrap_or_default()));
     let qr = v.online_url.as_deref().and_then(qr_pixels);
     a.set_has_qr(qr.is_some());
     if let Some(px) = qr {
@@ -179,6 +220,7 @@ pub(super) fn push_procedure(w: &KioskWindow, st: &State) {
     a.set_calc_copies_used(c.copies_used);
     a.set_pages(c.pages as i32);
     a.set_copies(c.copies as i32);
+    a.set_fee_summary(s(key_fee(p, &c, st.lang)));
     a.set_calc_total(s(c.total));
     a.set_calc_working(s(c.working));
 }

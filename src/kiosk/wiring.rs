@@ -323,6 +323,12 @@ impl Kiosk {
                 self.state.borrow_mut().query.set(q);
                 views::push_search(&self.window, &self.state.borrow());
             }
+            T::Field(code) => {
+                if self.state.borrow().bundle.field(code).is_none() {
+                    return Err(format!("no field with code {code} in the catalog"));
+                }
+                super::wiring_screens::open_field(&self.window, &self.state, code);
+            }
             T::Procedure(code) => {
                 if self.state.borrow().bundle.procedure(code).is_none() {
                     return Err(format!("no procedure with code {code} in the catalog"));

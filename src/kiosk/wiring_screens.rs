@@ -79,6 +79,14 @@ fn rate(w: &KioskWindow, state: &Shared, index: i32) {
     s.rating_step = 3;
 }
 
+/// A field's procedures on the search screen (keyboard hidden; typing filters within it).
+pub(super) fn open_field(w: &KioskWindow, state: &Shared, field: &str) {
+    go(w, state, Screen::Search);
+    state.borrow_mut().field = Some(field.to_owned());
+    w.global::<SearchAdapter>().set_keyboard_visible(false);
+    views::push_search(w, &state.borrow());
+}
+
 pub(super) fn connect_screens(w: &KioskWindow, state: &Shared) {
     let home = w.global::<HomeAdapter>();
     let (wk, st) = (w.as_weak(), state.clone());
@@ -92,10 +100,7 @@ pub(super) fn connect_screens(w: &KioskWindow, state: &Shared) {
     let (wk, st) = (w.as_weak(), state.clone());
     home.on_open_field(move |field| {
         if let Some(w) = wk.upgrade() {
-            go(&w, &st, Screen::Search);
-            st.borrow_mut().field = Some(field.to_string());
-            w.global::<SearchAdapter>().set_keyboard_visible(false);
-            views::push_search(&w, &st.borrow());
+            open_field(&w, &st, &field);
         }
     });
     let search = w.global::<SearchAdapter>();

@@ -100,7 +100,7 @@ pub fn screen(f: &Fixture) -> String {
         .to_string()
 }
 
-fn type_keys(f: &Fixture, keys: &str) {
+pub fn type_keys(f: &Fixture, keys: &str) {
     for c in keys.chars() {
         let label = if c == ' ' {
             "Dấu cách".to_string()
@@ -140,7 +140,9 @@ fn search_by_keyboard_open_a_result_and_go_back() {
 
 #[test]
 fn fee_calculator_steppers_change_the_total() {
-    let f = fixture(800, 480);
+    // The calculator ends the page; a tall window shows it without scrolling (the testing
+    // backend only finds what is in view).
+    let f = fixture(800, 1600);
     f.kiosk
         .open(&ScreenTarget::Procedure("2.000815".into()))
         .unwrap();
