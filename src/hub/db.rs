@@ -13,6 +13,7 @@ use ed25519_dalek::SigningKey;
 use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 
+use crate::catalog::lexicon::MAX_LEXICON_ENTRIES;
 use crate::catalog::{parse_bundle, BundleError};
 use crate::queue::{QueueEvent, QueueEventKind};
 use crate::record::{RecordId, RecordStage, RecordStatus};
@@ -209,6 +210,7 @@ impl HubDb {
         now: DateTime<Utc>,
     ) -> Result<Publication, HubError> {
         let mut bundle = parse_bundle(bytes, max_bytes)?;
+        self.add_popularity(&mut bundle)?;
         let last = self.latest()?.map_or(0, |p| p.version);
         bundle.version = bundle.version.max(last + 1);
         bundle.issued_at = now_text(now);
@@ -464,6 +466,42 @@ impl HubDb {
     }
 }
 
+impl HubDb {
+    /// The hub's statistics as the search's popularity prior (`lexicon.popularity`, see
+    /// docs/search.md): records received per procedure of this catalog, the most frequent
+    /// [`MAX_LEXICON_ENTRIES`] of them, unless the publisher supplied its own.
+    fn add_popularity(&self, bundle: &mut crate::catalog::CatalogBundle) -> Result<(), HubError> {
+        if bundle
+            .lexicon
+            .as_ref()
+            .is_some_and(|l| !l.popularity.is_empty())
+        {
+            return Ok(());
+        }
+        let codes: std::collections::HashSet<&str> =
+            bundle.procedures.iter().map(|p| p.code.as_str()).collect();
+        let mut stmt = self.conn.prepare(
+            "SELECT json_extract(body, '$.procedure') AS code, count(*) FROM records
+             WHERE code IS NOT NULL GROUP BY code ORDER BY count(*) DESC, code",
+        )?;
+        let mut counts = std::collections::BTreeMap::new();
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        for row in rows {
+            let (code, n) = row?;
+            if counts.len() < MAX_LEXICON_ENTRIES && codes.contains(code.as_str()) {
+                counts.insert(code, n.max(0) as u64);
+            }
+        }
+        if !counts.is_empty() {
+            bundle
+                .lexicon
+                .get_or_insert_with(Default::default)
+                .popularity = counts;
+        }
+        Ok(())
+    }
+}
+
 /// Build a record status for `hub record set`.
 pub fn record_status(
     id: RecordId,
@@ -535,5 +573,55 @@ mod tests {
         assert_eq!((p.version, p.encoding), (4, Encoding::Gzip));
         assert!(p.stored_bytes * 3 < p.envelope_bytes, "{p:?}");
         assert_eq!(db.latest().unwrap().unwrap(), p);
+    }
+
+    /// Popularity comes from the hub's own records when the publisher gives none.
+    #[test]
+    fn publish_adds_records_per_procedure_as_popularity() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut db = HubDb::open(dir.path()).unwrap();
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        for (id, code) in [
+            ("000.00.14.H56-261201-0001", Some("1.001193")),
+            ("000.00.14.H56-261201-0002", Some("1.001193")),
+            ("000.00.14.H56-261201-0003", Some("1.000894")),
+            ("000.00.14.H56-261201-0004", Some("9.999999")),
+            ("000.00.14.H56-261201-0005", None),
+        ] {
+            let id: RecordId = id.parse().unwrap();
+            let s = record_status(
+                id,
+                RecordStage::Received,
+                day,
+                None,
+                code.map(str::to_owned),
+            );
+            db.set_record(&s).unwrap();
+        }
+        let key = SigningKey::from_bytes(&[1; 32]);
+        let p = db
+            .publish(
+                crate::catalog::DEMO_CATALOG_JSON.as_bytes(),
+                &key,
+                1 << 24,
+                None,
+                Utc::now(),
+            )
+            .unwrap();
+        let mut envelope = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(&db.envelope(p.version).unwrap().unwrap()[..]),
+            &mut envelope,
+        )
+        .unwrap();
+        let bundle =
+            crate::sync::envelope::open_body(envelope, &[crate::hub::keys::public_of(&key)])
+                .unwrap();
+        let bundle = parse_bundle(&bundle, 1 << 24).unwrap();
+        let popularity = bundle.lexicon.unwrap().popularity;
+        assert_eq!(
+            popularity.into_iter().collect::<Vec<_>>(),
+            vec![("1.000894".to_owned(), 1), ("1.001193".to_owned(), 2)]
+        );
     }
 }
