@@ -83,6 +83,22 @@ pub enum Command {
     Screenshot(kiosk_cmd::ScreenshotArgs),
 }
 
+impl Command {
+    /// A command that prints and exits, as opposed to a service (daemon, kiosk, demo, hub,
+    /// review). Such a command may be piped into `head`: when the reader goes away it should
+    /// end quietly, as Unix tools do, instead of panicking on a broken pipe.
+    pub fn prints_and_exits(&self) -> bool {
+        !matches!(
+            self,
+            Command::Daemon
+                | Command::Kiosk(_)
+                | Command::Demo
+                | Command::Hub(_)
+                | Command::Review(_)
+        )
+    }
+}
+
 /// Everything a command needs from the global flags.
 pub struct Context {
     pub config: Config,

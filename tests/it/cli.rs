@@ -161,3 +161,23 @@ fn portal_records_convert_and_import_including_the_longest() {
         "motcua: error: no procedure to write: 1 record(s) read, 1 of another level, 0 skipped"
     );
 }
+
+/// Regression: `motcua catalog stats | head -1` (and `search … | head`) panicked with
+/// "failed printing to stdout: Broken pipe".
+#[test]
+fn a_reader_that_goes_away_ends_the_command_quietly() {
+    let s = Scratch::new();
+    for args in ["catalog stats", "search dang ky --limit 50"] {
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "'{}' --config /dev/null --data-dir '{}' {args} | true",
+                env!("CARGO_BIN_EXE_motcua"),
+                s.data_dir().display()
+            ))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args}");
+        assert_eq!(stderr(&out), "", "{args}");
+    }
+}
