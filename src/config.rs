@@ -227,12 +227,7 @@ impl SyncConfig {
 
     fn check(&self) -> Result<(), String> {
         if let Some(url) = &self.server_url {
-            let ok = url.starts_with("https://") || url.starts_with("http://");
-            if !ok || url.len() > 512 {
-                return Err(
-                    "sync.server_url must start with https:// (or http:// for tests)".into(),
-                );
-            }
+            crate::sync::server_url::check(url).map_err(|why| format!("sync.server_url {why}"))?;
         }
         if self.token.is_some() && self.token_file.is_some() {
             return Err("sync: give token or token_file, not both".into());
@@ -489,7 +484,16 @@ mod tests {
         let err = parse("[sync]\nserver_url = \"ftp://x\"\n").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "/etc/motcua/motcua.toml: sync.server_url must start with https:// (or http:// for tests)"
+            "/etc/motcua/motcua.toml: sync.server_url \"ftp://x\" uses ftp://; use https://"
+        );
+        // Plain http to another machine is refused when the config is read (the daemon does
+        // not start), not discovered later as a network problem.
+        let err = parse("[sync]\nserver_url = \"http://192.168.1.20:8080\"\n").unwrap_err();
+        assert!(
+            err.to_string().starts_with(
+                "/etc/motcua/motcua.toml: sync.server_url \"http://192.168.1.20:8080\" is plain http:// to another machine"
+            ),
+            "{err}"
         );
         let err = parse("[sync]\nbackoff_base_secs = 10\nbackoff_max_secs = 5\n").unwrap_err();
         assert_eq!(

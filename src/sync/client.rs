@@ -80,7 +80,7 @@ impl HubClient {
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.request_timeout)
             .user_agent(concat!("motcua/", env!("CARGO_PKG_VERSION")))
-            .https_only(!is_loopback_http(base_url))
+            .https_only(!super::server_url::is_loopback_http(base_url))
             .build()
             .map_err(|e| SyncError::NotConfigured(format!("HTTP client: {e}")))?;
         Ok(HubClient {
@@ -311,16 +311,6 @@ impl HubClient {
     }
 }
 
-/// Plain http is allowed only to loopback (tests, a hub on the same machine).
-fn is_loopback_http(url: &str) -> bool {
-    let Some(rest) = url.strip_prefix("http://") else {
-        return false;
-    };
-    ["127.", "localhost", "[::1]"]
-        .iter()
-        .any(|p| rest.starts_with(p))
-}
-
 fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get(name)
@@ -430,8 +420,5 @@ mod tests {
     #[test]
     fn envelope_limit_covers_base64() {
         assert_eq!(ClientSettings::envelope_limit(3), 4 + 4096);
-        assert!(is_loopback_http("http://127.0.0.1:8080"));
-        assert!(!is_loopback_http("http://hub.example.vn"));
-        assert!(!is_loopback_http("https://127.0.0.1"));
     }
 }

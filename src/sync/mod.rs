@@ -14,6 +14,7 @@ pub mod error;
 pub mod outbox;
 pub mod queue_sync;
 pub mod schedule;
+pub mod server_url;
 pub mod state;
 pub mod uploader;
 

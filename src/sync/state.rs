@@ -142,10 +142,33 @@ pub fn cached_record(conn: &Connection, id: &RecordId) -> Result<Option<RecordSt
     Ok(body.and_then(|b| serde_json::from_str(&b).ok()))
 }
 
+/// Where a channel stands, from its last attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelState {
+    /// Its last attempt succeeded.
+    Ok,
+    /// Its last attempt failed (see `failures` and `last_error`).
+    Failing,
+    /// Never attempted (the daemon has not got that far, or the channel is not configured).
+    NotTried,
+}
+
+impl ChannelState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelState::Ok => "ok",
+            ChannelState::Failing => "failing",
+            ChannelState::NotTried => "not tried",
+        }
+    }
+}
+
 /// One channel as the status report shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChannelStatus {
     pub channel: String,
+    pub state: ChannelState,
     pub last_attempt_at: Option<String>,
     pub last_success_at: Option<String>,
     pub last_error_at: Option<String>,
@@ -169,7 +192,11 @@ pub struct SyncStatus {
     pub last_success_at: Option<String>,
     /// The most recent error still standing, in plain words, with its channel.
     pub last_error: Option<String>,
+    /// The most recent attempt on any channel: how fresh this report is.
+    pub last_activity_at: Option<String>,
     pub channels: Vec<ChannelStatus>,
+    /// Each counter as the device last heard it from the server.
+    pub queue: Vec<crate::queue::CounterState>,
 }
 
 /// Read the status from `catalog.db` (any connection, read-only is enough).
@@ -191,14 +218,22 @@ pub fn read_status(conn: &Connection, now: DateTime<Utc>) -> Result<SyncStatus, 
     )?;
     let channels = stmt
         .query_map([], |r| {
+            let failures: u32 = r.get(6)?;
+            let last_attempt_at: Option<String> = r.get(1)?;
+            let state = match (&last_attempt_at, failures) {
+                (None, _) => ChannelState::NotTried,
+                (Some(_), 0) => ChannelState::Ok,
+                (Some(_), _) => ChannelState::Failing,
+            };
             Ok(ChannelStatus {
                 channel: r.get(0)?,
-                last_attempt_at: r.get(1)?,
+                state,
+                last_attempt_at,
                 last_success_at: r.get(2)?,
                 last_error_at: r.get(3)?,
                 last_error: r.get(4)?,
                 permanent: r.get(5)?,
-                failures: r.get(6)?,
+                failures,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
@@ -211,6 +246,10 @@ pub fn read_status(conn: &Connection, now: DateTime<Utc>) -> Result<SyncStatus, 
         .filter(|c| c.last_error.is_some())
         .max_by_key(|c| c.last_error_at.clone())
         .map(|c| format!("{}: {}", c.channel, c.last_error.as_deref().unwrap_or("")));
+    let last_activity_at = channels
+        .iter()
+        .filter_map(|c| c.last_attempt_at.clone())
+        .max();
     Ok(SyncStatus {
         catalog_version: catalog.as_ref().map(|c| c.0 as u64),
         catalog_source: catalog.as_ref().map(|c| c.1.clone()),
@@ -220,7 +259,9 @@ pub fn read_status(conn: &Connection, now: DateTime<Utc>) -> Result<SyncStatus, 
         outbox_depth: super::outbox::depth(conn)?,
         last_success_at,
         last_error,
+        last_activity_at,
         channels,
+        queue: crate::store::queue_store::board(conn)?,
     })
 }
 
@@ -266,10 +307,13 @@ mod tests {
             )
         );
         assert_eq!(s.channels[0].failures, 2);
+        assert_eq!(s.channels[0].state, ChannelState::Failing);
+        assert_eq!(s.last_activity_at, Some(rfc3339(now)));
         record_success(&conn, Channel::Catalog, now).unwrap();
         let s = read_status(&conn, now).unwrap();
         assert_eq!(s.last_error, None);
         assert_eq!(s.last_success_at, Some(rfc3339(now)));
+        assert_eq!(s.channels[0].state, ChannelState::Ok);
         set_catalog_etag(&conn, Some("\"v3\"")).unwrap();
         assert_eq!(catalog_etag(&conn).unwrap().as_deref(), Some("\"v3\""));
     }

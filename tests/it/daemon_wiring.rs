@@ -226,6 +226,11 @@ async fn offline_only_daemon_runs_recorder_review_gpio_and_keeps_ratings() {
         stdout(&o)
     );
     assert!(
+        stdout(&o).contains("\ndaemon:       running; "),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
         stdout(&o).contains("outbox:       1 waiting"),
         "{}",
         stdout(&o)

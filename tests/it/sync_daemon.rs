@@ -272,6 +272,13 @@ async fn sync_status_command_says_why() {
     motcua::sync::catalog_sync::poll_catalog(&app.ctx)
         .await
         .unwrap();
+    // A counter serving a ticket, as the device heard it from the hub.
+    hub.state
+        .push_event(&event(2, QueueEventKind::Started, 7))
+        .unwrap();
+    motcua::sync::queue_sync::follow_once(&app.ctx)
+        .await
+        .unwrap();
     front.set(Fault::Status500);
     motcua::sync::catalog_sync::poll_catalog(&app.ctx)
         .await
@@ -296,6 +303,11 @@ async fn sync_status_command_says_why() {
         String::from_utf8(out.stdout).unwrap()
     };
     let v: serde_json::Value = serde_json::from_str(&run(true)).unwrap();
+    // No daemon runs in this test: the report must not pass the recorded state off as current.
+    assert_eq!(v["daemon_running"], false);
+    assert!(v["state_age_secs"].as_i64().unwrap() >= 0, "{v}");
+    assert_eq!(v["queue"][0]["counter"], 2);
+    assert_eq!(v["queue"][0]["status"], "serving");
     assert_eq!(v["catalog_version"], version);
     assert_eq!(v["outbox_depth"], 0);
     assert_eq!(
@@ -303,6 +315,23 @@ async fn sync_status_command_says_why() {
         "catalog: the central server had an internal error (HTTP 500); it will be retried"
     );
     let text = run(false);
+    assert!(
+        text.contains("\ndaemon:       NOT RUNNING (nothing answers at "),
+        "{text}"
+    );
+    assert!(text.contains("its last attempt was "), "{text}");
+    assert!(
+        text.contains("\n  catalog  failing   1 failure(s), last "),
+        "{text}"
+    );
+    assert!(
+        text.contains("\n  queue    ok        last success "),
+        "{text}"
+    );
+    assert!(
+        text.contains("\n  counter 2   serving  ticket 2007 record 000.00.14.H56-261123-0007 · 7 waiting · updated "),
+        "{text}"
+    );
     assert!(
         text.contains(&format!(
             "catalog:      version {version} from {}/v1/catalog\n",
