@@ -12,8 +12,9 @@ want_tests=0
 # bindgen (real cameras).
 pkgs=(build-essential pkg-config libfontconfig1-dev fonts-dejavu-core libclang-dev curl ca-certificates)
 if [ "$want_tests" = 1 ]; then
-  # Real headless browser for the review UI tests; /usr/bin/time for the benchmarks.
-  pkgs+=(chromium chromium-driver time)
+  # Real headless browser for the review UI tests; /usr/bin/time for the benchmarks;
+  # Tesseract (Vietnamese) and zbar read printed tickets back in the printer tests.
+  pkgs+=(chromium chromium-driver time tesseract-ocr tesseract-ocr-vie zbar-tools)
 fi
 
 missing=()

@@ -17,6 +17,7 @@ pub mod device;
 pub mod doctor;
 pub mod hub;
 pub mod kiosk;
+pub mod printer;
 pub mod provision;
 pub mod queue;
 pub mod queue_sim;

@@ -10,6 +10,7 @@ mod doctor_cmd;
 mod fee_cmd;
 pub mod hub_cmd;
 mod kiosk_cmd;
+mod printer_cmd;
 mod provision_cmd;
 mod review_cmd;
 mod search_cmd;
@@ -75,6 +76,9 @@ pub enum Command {
     Sync(sync_cmd::SyncCommand),
     /// Apply the technician's provisioning file (first boot); see docs/technician.md.
     Provision(provision_cmd::ProvisionArgs),
+    /// The ticket printer: its state, a sample ticket (printed or as a PNG).
+    #[command(subcommand)]
+    Printer(printer_cmd::PrinterCommand),
     /// Run the citizen kiosk (touchscreen UI) on this device's display.
     Kiosk(kiosk_cmd::KioskArgs),
     /// The kiosk in a window on the demo catalog, with a queue that advances by itself.
@@ -126,6 +130,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Provision(args) = &cli.command {
         return provision_cmd::run(args);
     }
+    // The printer check needs no config either: the technician names the device.
+    if let Command::Printer(cmd) = cli.command {
+        return printer_cmd::run(cmd);
+    }
     let ctx = cli.context()?;
     match cli.command {
         Command::Catalog(cmd) => catalog_cmd::run(&ctx, cmd),
@@ -138,7 +146,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Hub(cmd) => hub_cmd::run(&ctx, cmd),
         Command::Daemon => daemon_cmd::run(&ctx),
         Command::Sync(cmd) => sync_cmd::run(&ctx, cmd),
-        Command::Provision(_) => unreachable!("handled above"),
+        Command::Provision(_) | Command::Printer(_) => unreachable!("handled above"),
         Command::Kiosk(args) => kiosk_cmd::run_kiosk(&ctx, args),
         Command::Demo => kiosk_cmd::run_demo(&ctx),
         Command::Screenshot(args) => kiosk_cmd::run_screenshot(&ctx, args),

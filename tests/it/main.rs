@@ -14,6 +14,7 @@ mod kiosk_layout;
 mod kiosk_layout_big;
 mod kiosk_tech;
 mod kiosk_ui;
+mod printer;
 mod provision;
 mod recorder_cli;
 mod recorder_crash;

@@ -1,0 +1,274 @@
+//! The ticket printer through a real character device: an ESC/POS printer emulator on a
+//! pseudo-terminal (raw mode) answers `DLE EOT` status requests the way a printer in each
+//! fault state does, and records what it was sent. The printed page is then read back by
+//! third-party tools: Tesseract OCR (Vietnamese) for the text, zbarimg for the QR code.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use motcua::printer::device::{PrintError, UsbPrinter};
+use motcua::printer::status::PrinterState;
+use motcua::printer::{self, escpos};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Ready,
+    PaperOut,
+    CoverOpen,
+    /// A write-only printer: never answers status requests.
+    Silent,
+    /// Ready until a ticket is cut, then out of paper (the roll ran out on that ticket).
+    RunsOutOnCut,
+}
+
+struct Emulator {
+    path: PathBuf,
+    mode: Arc<Mutex<Mode>>,
+    received: Arc<Mutex<Vec<u8>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    _slave: File,
+}
+
+impl Emulator {
+    fn start(mode: Mode) -> Emulator {
+        let (mut master, mut slave) = (-1, -1);
+        // SAFETY: openpty fills two descriptors; a zeroed termios made raw by cfmakeraw.
+        unsafe {
+            let mut t: libc::termios = std::mem::zeroed();
+            libc::cfmakeraw(&mut t);
+            assert_eq!(
+                libc::openpty(
+                    &mut master,
+                    &mut slave,
+                    std::ptr::null_mut(),
+                    &t,
+                    std::ptr::null()
+                ),
+                0
+            );
+        }
+        // SAFETY: both descriptors were just opened and are owned here.
+        let (master, slave) = unsafe { (File::from_raw_fd(master), File::from_raw_fd(slave)) };
+        let path = std::fs::read_link(format!("/proc/self/fd/{}", slave.as_raw_fd())).unwrap();
+        let mode = Arc::new(Mutex::new(mode));
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (mode, received, stop) = (mode.clone(), received.clone(), stop.clone());
+            std::thread::spawn(move || serve(master, mode, received, stop))
+        };
+        Emulator {
+            path,
+            mode,
+            received,
+            stop,
+            thread: Some(thread),
+            _slave: slave,
+        }
+    }
+
+    fn received(&self) -> Vec<u8> {
+        // Let the emulator drain what is in flight.
+        std::thread::sleep(Duration::from_millis(100));
+        self.received.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap();
+        }
+    }
+}
+
+/// The status bytes (n=1, 2, 4) a printer in `mode` answers.
+fn answers(mode: Mode) -> Option<[u8; 3]> {
+    match mode {
+        Mode::Ready | Mode::RunsOutOnCut => Some([0x12, 0x12, 0x12]),
+        Mode::PaperOut => Some([0x1a, 0x32, 0x72]),
+        Mode::CoverOpen => Some([0x1a, 0x16, 0x12]),
+        Mode::Silent => None,
+    }
+}
+
+fn serve(
+    mut master: File,
+    mode: Arc<Mutex<Mode>>,
+    received: Arc<Mutex<Vec<u8>>>,
+    stop: Arc<AtomicBool>,
+) {
+    let mut buf = Vec::new();
+    let mut pos = 0;
+    let mut chunk = [0u8; 8192];
+    while !stop.load(Ordering::SeqCst) {
+        let mut pfd = libc::pollfd {
+            fd: master.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        if unsafe { libc::poll(&mut pfd, 1, 20) } != 1 {
+            continue;
+        }
+        let Ok(n) = master.read(&mut chunk) else {
+            continue;
+        };
+        buf.extend_from_slice(&chunk[..n]);
+        received.lock().unwrap().extend_from_slice(&chunk[..n]);
+        // Walk whole commands, so raster data is never mistaken for a status request.
+        loop {
+            let rest = &buf[pos..];
+            let step = match rest {
+                [0x10, 0x04, n, ..] => {
+                    let m = *mode.lock().unwrap();
+                    if let Some(a) = answers(m) {
+                        let byte = match n {
+                            1 => a[0],
+                            2 => a[1],
+                            _ => a[2],
+                        };
+                        master.write_all(&[byte]).unwrap();
+                    }
+                    3
+                }
+                [0x1b, b'@', ..] => 2,
+                [0x1b, b'd', _, ..] => 3,
+                [0x1d, b'V', 66, _, ..] => {
+                    let mut m = mode.lock().unwrap();
+                    if *m == Mode::RunsOutOnCut {
+                        *m = Mode::PaperOut;
+                    }
+                    4
+                }
+                [0x1d, b'v', b'0', _, xl, xh, yl, yh, ..] => {
+                    let len = 8 + u16::from_le_bytes([*xl, *xh]) as usize
+                        * u16::from_le_bytes([*yl, *yh]) as usize;
+                    if rest.len() < len {
+                        break;
+                    }
+                    len
+                }
+                [] => break,
+                r if r.len() < 8 => break, // an incomplete command: wait for more
+                _ => 1,                    // unknown byte: skip it
+            };
+            pos += step;
+        }
+    }
+}
+
+fn job() -> Vec<u8> {
+    printer::ticket_job(&printer::sample_ticket(), printer::WIDTH_80MM)
+}
+
+#[test]
+fn a_ready_printer_gets_the_whole_ticket_between_two_status_checks() {
+    let emu = Emulator::start(Mode::Ready);
+    let p = UsbPrinter::new(&emu.path);
+    assert_eq!(p.status(), PrinterState::Ready);
+    assert_eq!(p.print(&job()).unwrap(), PrinterState::Ready);
+    let got = emu.received();
+    let d = escpos::decode(&got).unwrap();
+    // status (3 requests), then the job, then status again.
+    assert_eq!(d.status_requests, vec![1, 2, 4, 1, 2, 4, 1, 2, 4]);
+    assert_eq!(d.cuts, 1);
+    let expected = escpos::decode(&job()).unwrap().page;
+    assert_eq!(d.page, expected);
+}
+
+#[test]
+fn paper_out_and_cover_open_print_nothing_and_say_why() {
+    for (mode, state, message) in [
+        (
+            Mode::PaperOut,
+            PrinterState::PaperOut,
+            "the ticket was not printed: the printer is out of paper: load a new roll",
+        ),
+        (
+            Mode::CoverOpen,
+            PrinterState::CoverOpen,
+            "the ticket was not printed: the printer is cover open: close it",
+        ),
+    ] {
+        let emu = Emulator::start(mode);
+        let p = UsbPrinter::new(&emu.path);
+        assert_eq!(p.status(), state);
+        let err = p.print(&job()).unwrap_err();
+        assert!(
+            matches!(err, PrintError::NotReady(s) if s == state),
+            "{err}"
+        );
+        assert_eq!(err.to_string(), message);
+        let d = escpos::decode(&emu.received()).unwrap();
+        assert_eq!(d.cuts, 0, "{mode:?}: nothing of the ticket was sent");
+        assert_eq!(d.page.height, 0);
+    }
+}
+
+#[test]
+fn a_write_only_printer_prints_blind_and_running_out_is_reported_after() {
+    let emu = Emulator::start(Mode::Silent);
+    let p = UsbPrinter::new(&emu.path);
+    assert_eq!(p.print(&job()).unwrap(), PrinterState::NoStatus);
+    assert_eq!(escpos::decode(&emu.received()).unwrap().cuts, 1);
+
+    let emu = Emulator::start(Mode::RunsOutOnCut);
+    let p = UsbPrinter::new(&emu.path);
+    assert_eq!(p.print(&job()).unwrap(), PrinterState::PaperOut);
+    *emu.mode.lock().unwrap() = Mode::PaperOut;
+    assert!(matches!(
+        p.print(&job()),
+        Err(PrintError::NotReady(PrinterState::PaperOut))
+    ));
+
+    let gone = UsbPrinter::new("/dev/usb/lp-does-not-exist");
+    assert_eq!(gone.status(), PrinterState::Absent);
+    assert_eq!(
+        gone.print(&job()).unwrap_err().to_string(),
+        "the ticket was not printed: the printer is not connected: check the USB cable and power"
+    );
+}
+
+/// Run a third-party reader on the printed page (installed by `scripts/setup.sh --tests`).
+fn read_back(tool: &str, args: &[&str], png: &std::path::Path) -> String {
+    let out = std::process::Command::new(tool)
+        .arg(png)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{tool} ({e}): run scripts/setup.sh --tests"));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn the_printed_page_reads_back_in_vietnamese_and_its_qr_scans() {
+    let emu = Emulator::start(Mode::Ready);
+    UsbPrinter::new(&emu.path).print(&job()).unwrap();
+    let page = escpos::decode(&emu.received()).unwrap().page;
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("ticket.png");
+    std::fs::write(&png, page.to_png()).unwrap();
+
+    let text = read_back("tesseract", &["-", "-l", "vie"], &png);
+    for expected in [
+        "phường Hạc Thành",
+        "SỐ THỨ TỰ CỦA BẠN",
+        "2007",
+        "Quầy 2",
+        "Hộ tịch",
+        "Đăng ký khai sinh",
+        "Trước bạn: 4 người, chờ khoảng 25 phút",
+        "05/12/2026",
+    ] {
+        assert!(text.contains(expected), "OCR lacks {expected:?}:\n{text}");
+    }
+    let qr = read_back("zbarimg", &["-q", "--raw"], &png);
+    assert_eq!(qr.trim(), "https://hub.example.vn/t/HT-2-2007");
+}
