@@ -13,8 +13,9 @@ want_tests=0
 pkgs=(build-essential pkg-config libfontconfig1-dev fonts-dejavu-core libclang-dev curl ca-certificates)
 if [ "$want_tests" = 1 ]; then
   # Real headless browser for the review UI tests; /usr/bin/time for the benchmarks;
-  # Tesseract (Vietnamese) and zbar read printed tickets back in the printer tests.
-  pkgs+=(chromium chromium-driver time tesseract-ocr tesseract-ocr-vie zbar-tools)
+  # Tesseract (Vietnamese) and zbar read printed tickets back in the printer tests; lighttpd
+  # plays a network camera (digest and basic auth) in the IP camera tests.
+  pkgs+=(chromium chromium-driver time tesseract-ocr tesseract-ocr-vie zbar-tools lighttpd)
 fi
 
 missing=()

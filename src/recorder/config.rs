@@ -84,6 +84,18 @@ pub struct CameraConfig {
     /// Take a snapshot every this many seconds (0 = off; otherwise at least 10).
     #[serde(default)]
     pub interval_secs: u32,
+    /// For a network camera (`device = "http://…"`): the file in the secrets directory holding
+    /// `user:password` (never written into this config).
+    #[serde(default)]
+    pub credentials_file: Option<PathBuf>,
+    /// For a network camera: fetch its snapshot URL every this many milliseconds (200 to
+    /// 10000); the newest fetched frame is what a trigger stores.
+    #[serde(default = "default_fetch_interval")]
+    pub fetch_interval_ms: u32,
+}
+
+fn default_fetch_interval() -> u32 {
+    500
 }
 
 fn default_width() -> u32 {
@@ -96,6 +108,12 @@ fn default_height() -> u32 {
 impl CameraConfig {
     pub fn is_synthetic(&self) -> bool {
         self.device.as_os_str() == "synthetic"
+    }
+
+    /// A network camera's snapshot URL (`http://` or `https://`) instead of a device node.
+    pub fn url(&self) -> Option<&str> {
+        let d = self.device.to_str()?;
+        (d.starts_with("http://") || d.starts_with("https://")).then_some(d)
     }
 }
 
@@ -164,8 +182,24 @@ impl RecorderConfig {
             if !seen.insert(c.counter) {
                 return Err(format!("{at}.counter {} is configured twice", c.counter));
             }
-            if !c.is_synthetic() && !c.device.starts_with("/dev/") {
-                return Err(format!("{at}.device must be a path under /dev/ (preferably /dev/v4l/by-id/...) or \"synthetic\""));
+            if let Some(url) = c.url() {
+                crate::recorder::camera::http_snapshot::HttpSnapshotCamera::new(
+                    url,
+                    None,
+                    std::time::Duration::ZERO,
+                )
+                .map_err(|why| format!("{at}.device {why}"))?;
+                if !(200..=10_000).contains(&c.fetch_interval_ms) {
+                    return Err(format!(
+                        "{at}.fetch_interval_ms must be between 200 and 10000"
+                    ));
+                }
+            } else if c.credentials_file.is_some() {
+                return Err(format!(
+                    "{at}.credentials_file is only for a network camera (device = \"http://…\")"
+                ));
+            } else if !c.is_synthetic() && !c.device.starts_with("/dev/") {
+                return Err(format!("{at}.device must be a path under /dev/ (preferably /dev/v4l/by-id/...), an http:// or https:// snapshot URL, or \"synthetic\""));
             }
             if !(160..=4096).contains(&c.width)
                 || !(120..=4096).contains(&c.height)
@@ -213,11 +247,31 @@ mod tests {
     fn recorder_errors_name_the_key() {
         assert_eq!(
             parse("[[recorder.cameras]]\ncounter = 1\ndevice = \"synthetic\"\nfps = 5\n").unwrap_err(),
-            "m.toml:4: key `recorder.cameras[0].fps`: unknown field `fps`, expected one of `counter`, `device`, `width`, `height`, `format`, `interval_secs`"
+            "m.toml:4: key `recorder.cameras[0].fps`: unknown field `fps`, expected one of `counter`, `device`, `width`, `height`, `format`, `interval_secs`, `credentials_file`, `fetch_interval_ms`"
         );
         assert_eq!(
             parse("[[recorder.cameras]]\ncounter = 1\ndevice = \"../etc/passwd\"\n").unwrap_err(),
-            "m.toml: recorder.cameras[0].device must be a path under /dev/ (preferably /dev/v4l/by-id/...) or \"synthetic\""
+            "m.toml: recorder.cameras[0].device must be a path under /dev/ (preferably /dev/v4l/by-id/...), an http:// or https:// snapshot URL, or \"synthetic\""
+        );
+        // Network cameras: URL checked, credentials only in their file, a sane fetch pace.
+        let cam = parse("[[recorder.cameras]]\ncounter = 1\ndevice = \"http://192.168.1.64/ISAPI/Streaming/channels/101/picture\"\ncredentials_file = \"/etc/motcua/secrets/camera-1\"\n").unwrap();
+        let c = &cam.recorder.cameras[0];
+        assert_eq!(
+            c.url(),
+            Some("http://192.168.1.64/ISAPI/Streaming/channels/101/picture")
+        );
+        assert_eq!(c.fetch_interval_ms, 500);
+        assert_eq!(
+            parse("[[recorder.cameras]]\ncounter = 1\ndevice = \"http://admin:12345@192.168.1.64/x\"\n").unwrap_err(),
+            "m.toml: recorder.cameras[0].device must not carry a user name or password; put them in credentials_file"
+        );
+        assert_eq!(
+            parse("[[recorder.cameras]]\ncounter = 1\ndevice = \"http://cam/x\"\nfetch_interval_ms = 50\n").unwrap_err(),
+            "m.toml: recorder.cameras[0].fetch_interval_ms must be between 200 and 10000"
+        );
+        assert_eq!(
+            parse("[[recorder.cameras]]\ncounter = 1\ndevice = \"/dev/video0\"\ncredentials_file = \"/x\"\n").unwrap_err(),
+            "m.toml: recorder.cameras[0].credentials_file is only for a network camera (device = \"http://…\")"
         );
         assert_eq!(
             parse("[[recorder.cameras]]\ncounter = 1\ndevice = \"synthetic\"\n[[recorder.cameras]]\ncounter = 1\ndevice = \"synthetic\"\n").unwrap_err(),

@@ -247,8 +247,8 @@ fn describe(s: &CameraStatus) -> String {
     }
 }
 
-/// Build the frame sources named in the config: V4L2 devices (feature `v4l2`) or the
-/// synthetic camera for `device = "synthetic"`.
+/// Build the frame sources named in the config: V4L2 devices (feature `v4l2`), network
+/// cameras' HTTP snapshot URLs, or the synthetic camera for `device = "synthetic"`.
 pub fn sources_from_config(cfg: &RecorderConfig) -> Result<Sources, String> {
     let mut out: Sources = Vec::new();
     for c in &cfg.cameras {
@@ -261,6 +261,16 @@ pub fn sources_from_config(cfg: &RecorderConfig) -> Result<Sources, String> {
                     &name, c.width, c.height, 15, fmt,
                 )),
             ));
+            continue;
+        }
+        if let Some(url) = c.url() {
+            let cam = camera::http_snapshot::HttpSnapshotCamera::new(
+                url,
+                c.credentials_file.clone(),
+                std::time::Duration::from_millis(c.fetch_interval_ms.into()),
+            )
+            .map_err(|why| format!("counter {}: camera {why}", c.counter))?;
+            out.push((c.counter, Box::new(cam)));
             continue;
         }
         #[cfg(feature = "v4l2")]

@@ -1,0 +1,296 @@
+//! Network cameras' HTTP snapshot URLs against a real third-party server on loopback:
+//! lighttpd (Debian's package) with its own HTTP Digest and Basic authentication, serving
+//! JPEGs at the paths Hikvision and Dahua cameras use. Unplug (server stopped), replug, wrong
+//! password, missing credentials, a stalled camera and garbage frames each have an exact
+//! outcome.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use motcua::recorder::camera::http_snapshot::HttpSnapshotCamera;
+use motcua::recorder::camera::worker::{CameraState, CameraWorker};
+use motcua::recorder::camera::{CameraError, FrameSource, PixelData};
+use motcua::recorder::clock::RealClocks;
+
+const HIKVISION: &str = "/ISAPI/Streaming/channels/101/picture";
+const DAHUA: &str = "/cgi-bin/snapshot.cgi";
+const USER: &str = "admin";
+const PASSWORD: &str = "Cam3ra:secret";
+
+/// lighttpd serving `www/` on a loopback port: digest under /ISAPI/, basic under /cgi-bin/.
+struct Lighttpd {
+    dir: tempfile::TempDir,
+    port: u16,
+    child: Option<Child>,
+}
+
+fn md5_hex(s: &str) -> String {
+    use md5::{Digest, Md5};
+    Md5::digest(s.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn jpeg(width: u32, height: u32, shade: u8) -> Vec<u8> {
+    let rgb = vec![shade; (width * height * 3) as usize];
+    motcua::recorder::jpeg::encode_rgb(&rgb, width, height, 80).unwrap()
+}
+
+impl Lighttpd {
+    fn start() -> Lighttpd {
+        let dir = tempfile::tempdir().unwrap();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let www = dir.path().join("www");
+        for p in [HIKVISION, DAHUA, "/garbage/picture"] {
+            std::fs::create_dir_all(www.join(&p[1..]).parent().unwrap()).unwrap();
+        }
+        std::fs::write(www.join(&HIKVISION[1..]), jpeg(640, 360, 90)).unwrap();
+        std::fs::write(www.join(&DAHUA[1..]), jpeg(320, 240, 160)).unwrap();
+        std::fs::write(www.join("garbage/picture"), b"<html>login</html>").unwrap();
+        // htdigest: user:realm:MD5(user:realm:password); lighttpd checks Basic against it too.
+        let realm = "IP Camera";
+        std::fs::write(
+            dir.path().join("htdigest"),
+            format!(
+                "{USER}:{realm}:{}\n",
+                md5_hex(&format!("{USER}:{realm}:{PASSWORD}"))
+            ),
+        )
+        .unwrap();
+        let conf = format!(
+            r#"server.document-root = "{www}"
+server.bind = "127.0.0.1"
+server.port = {port}
+server.pid-file = "{d}/pid"
+server.errorlog = "{d}/error.log"
+server.stat-cache-engine = "disable"
+server.modules = ("mod_auth", "mod_authn_file")
+mimetype.assign = ("" => "image/jpeg")
+auth.backend = "htdigest"
+auth.backend.htdigest.userfile = "{d}/htdigest"
+auth.require = (
+  "/ISAPI/" => ("method" => "digest", "realm" => "{realm}", "require" => "valid-user"),
+  "/cgi-bin/" => ("method" => "basic", "realm" => "{realm}", "require" => "valid-user"),
+)
+"#,
+            www = www.display(),
+            d = dir.path().display(),
+        );
+        std::fs::write(dir.path().join("lighttpd.conf"), conf).unwrap();
+        let mut l = Lighttpd {
+            dir,
+            port,
+            child: None,
+        };
+        l.plug();
+        l
+    }
+
+    /// Start (again) on the same port and wait until it accepts connections.
+    fn plug(&mut self) {
+        let child = Command::new("lighttpd")
+            .arg("-D")
+            .arg("-f")
+            .arg(self.dir.path().join("lighttpd.conf"))
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("lighttpd (installed by scripts/setup.sh --tests)");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "lighttpd did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn unplug(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn file(&self, path: &str) -> PathBuf {
+        self.dir.path().join("www").join(&path[1..])
+    }
+}
+
+impl Drop for Lighttpd {
+    fn drop(&mut self) {
+        self.unplug();
+    }
+}
+
+fn credentials(dir: &Path, text: &str) -> PathBuf {
+    let p = dir.join("camera-1");
+    std::fs::File::create(&p)
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    p
+}
+
+fn camera(url: &str, creds: Option<PathBuf>) -> HttpSnapshotCamera {
+    HttpSnapshotCamera::new(url, creds, Duration::from_millis(200)).unwrap()
+}
+
+fn jpeg_of(data: &PixelData) -> Vec<u8> {
+    match data {
+        PixelData::Jpeg(j) => j.to_vec(),
+        other => panic!("expected a JPEG, got {other:?}"),
+    }
+}
+
+#[test]
+fn digest_and_basic_cameras_deliver_their_jpegs_as_sent_and_follow_changes() {
+    let srv = Lighttpd::start();
+    let secrets = tempfile::tempdir().unwrap();
+    let creds = credentials(secrets.path(), &format!("{USER}:{PASSWORD}\n"));
+    for (path, size) in [(HIKVISION, (640, 360)), (DAHUA, (320, 240))] {
+        let mut cam = camera(&srv.url(path), Some(creds.clone()));
+        let info = cam.start().unwrap();
+        assert_eq!((info.width, info.height), size, "{path}");
+        let served = std::fs::read(srv.file(path)).unwrap();
+        assert!(
+            jpeg_of(&cam.next_frame().unwrap().data) == served,
+            "{path}: not as served"
+        );
+        // The camera's picture changes; the next fetch has it (digest nonce reused, nc counts).
+        let newer = jpeg(size.0, size.1, 30);
+        // Replaced whole, as a camera's frame buffer is (a half-written file is a torn JPEG).
+        let tmp = srv.file(path).with_extension("new");
+        std::fs::write(&tmp, &newer).unwrap();
+        std::fs::rename(&tmp, srv.file(path)).unwrap();
+        for _ in 0..2 {
+            let got = jpeg_of(&cam.next_frame().unwrap().data);
+            assert!(got == newer, "{path}: the changed picture did not arrive");
+        }
+        cam.stop();
+    }
+}
+
+#[test]
+fn wrong_or_missing_credentials_are_named_and_the_password_never_shows() {
+    let srv = Lighttpd::start();
+    let secrets = tempfile::tempdir().unwrap();
+    let wrong = credentials(secrets.path(), &format!("{USER}:not-{PASSWORD}"));
+    for path in [HIKVISION, DAHUA] {
+        let err = camera(&srv.url(path), Some(wrong.clone()))
+            .start()
+            .unwrap_err();
+        assert_eq!(
+            err,
+            CameraError::Io {
+                device: srv.url(path),
+                message: "refused the user name or password (HTTP 401)".into()
+            }
+        );
+        assert!(!format!("{err} {err:?}").contains(PASSWORD));
+        assert_eq!(
+            camera(&srv.url(path), None)
+                .start()
+                .unwrap_err()
+                .to_string(),
+            format!(
+                "camera {}: asks for a user name and password (HTTP 401); set credentials_file",
+                srv.url(path)
+            )
+        );
+    }
+    let bad_file = credentials(secrets.path(), "just-a-password");
+    assert_eq!(
+        camera(&srv.url(HIKVISION), Some(bad_file.clone()))
+            .start()
+            .unwrap_err()
+            .to_string(),
+        format!(
+            "camera {}: credentials_file {} must hold one line `user:password`",
+            srv.url(HIKVISION),
+            bad_file.display()
+        )
+    );
+}
+
+#[test]
+fn garbage_and_stalled_cameras_fail_with_exact_errors() {
+    let srv = Lighttpd::start();
+    let err = camera(&srv.url("/garbage/picture"), None)
+        .start()
+        .unwrap_err();
+    assert!(
+        matches!(&err, CameraError::BadFrame { message, .. } if message.starts_with("not a JPEG")),
+        "{err}"
+    );
+    assert_eq!(
+        camera(&srv.url("/missing"), None)
+            .start()
+            .unwrap_err()
+            .to_string(),
+        format!("camera {}: answered HTTP 404", srv.url("/missing"))
+    );
+
+    // A camera that accepts the connection and never answers.
+    let stalled = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/picture", stalled.local_addr().unwrap());
+    let t0 = Instant::now();
+    let err = camera(&url, None).start().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("camera {url}: did not answer within 5 s")
+    );
+    assert!(t0.elapsed() < Duration::from_secs(9), "{:?}", t0.elapsed());
+}
+
+#[test]
+fn an_unplugged_camera_degrades_and_streams_again_when_it_returns() {
+    let mut srv = Lighttpd::start();
+    let secrets = tempfile::tempdir().unwrap();
+    let creds = credentials(secrets.path(), &format!("{USER}:{PASSWORD}"));
+    let url = srv.url(HIKVISION);
+    let mut worker =
+        CameraWorker::spawn(Box::new(camera(&url, Some(creds))), 4, Arc::new(RealClocks));
+    let until = |what: &str, f: &dyn Fn(&CameraState) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let s = worker.status();
+            if f(&s.state) {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "{what}: {:?}", s.state);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    until("streaming", &|s| matches!(s, CameraState::Streaming { .. }));
+    assert!(worker
+        .ring
+        .latest(Duration::from_secs(5), Duration::from_secs(2))
+        .is_some());
+
+    srv.unplug();
+    let s = until("degraded", &|s| matches!(s, CameraState::Degraded { .. }));
+    let CameraState::Degraded { error, .. } = s.state else {
+        unreachable!()
+    };
+    assert_eq!(error, format!("camera {url} is not connected"));
+    assert!(worker.ring.is_empty(), "no stale frame outlives the camera");
+
+    srv.plug();
+    let s = until("streaming again", &|s| {
+        matches!(s, CameraState::Streaming { .. })
+    });
+    assert_eq!(s.starts, 2);
+    worker.stop();
+}
