@@ -14,8 +14,11 @@ pkgs=(build-essential pkg-config libfontconfig1-dev fonts-dejavu-core libclang-d
 if [ "$want_tests" = 1 ]; then
   # Real headless browser for the review UI tests; /usr/bin/time for the benchmarks;
   # Tesseract (Vietnamese) and zbar read printed tickets back in the printer tests; lighttpd
-  # plays a network camera (digest and basic auth) in the IP camera tests.
-  pkgs+=(chromium chromium-driver time tesseract-ocr tesseract-ocr-vie zbar-tools lighttpd)
+  # (HTTP snapshots, digest and basic auth) and GStreamer's RTSP server (MJPEG and H.264
+  # streams) play network cameras in the IP camera tests.
+  pkgs+=(chromium chromium-driver time tesseract-ocr tesseract-ocr-vie zbar-tools lighttpd
+         python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base
+         gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly)
 fi
 
 missing=()

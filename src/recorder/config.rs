@@ -110,10 +110,14 @@ impl CameraConfig {
         self.device.as_os_str() == "synthetic"
     }
 
-    /// A network camera's snapshot URL (`http://` or `https://`) instead of a device node.
+    /// A network camera's snapshot URL (`http://` or `https://`) or stream (`rtsp://`)
+    /// instead of a device node.
     pub fn url(&self) -> Option<&str> {
         let d = self.device.to_str()?;
-        (d.starts_with("http://") || d.starts_with("https://")).then_some(d)
+        ["http://", "https://", "rtsp://"]
+            .iter()
+            .any(|p| d.starts_with(p))
+            .then_some(d)
     }
 }
 
@@ -183,11 +187,16 @@ impl RecorderConfig {
                 return Err(format!("{at}.counter {} is configured twice", c.counter));
             }
             if let Some(url) = c.url() {
-                crate::recorder::camera::http_snapshot::HttpSnapshotCamera::new(
-                    url,
-                    None,
-                    std::time::Duration::ZERO,
-                )
+                if url.starts_with("rtsp://") {
+                    crate::recorder::camera::rtsp::RtspCamera::new(url, None).map(|_| ())
+                } else {
+                    crate::recorder::camera::http_snapshot::HttpSnapshotCamera::new(
+                        url,
+                        None,
+                        std::time::Duration::ZERO,
+                    )
+                    .map(|_| ())
+                }
                 .map_err(|why| format!("{at}.device {why}"))?;
                 if !(200..=10_000).contains(&c.fetch_interval_ms) {
                     return Err(format!(
@@ -196,10 +205,10 @@ impl RecorderConfig {
                 }
             } else if c.credentials_file.is_some() {
                 return Err(format!(
-                    "{at}.credentials_file is only for a network camera (device = \"http://…\")"
+                    "{at}.credentials_file is only for a network camera (device = \"http://…\" or \"rtsp://…\")"
                 ));
             } else if !c.is_synthetic() && !c.device.starts_with("/dev/") {
-                return Err(format!("{at}.device must be a path under /dev/ (preferably /dev/v4l/by-id/...), an http:// or https:// snapshot URL, or \"synthetic\""));
+                return Err(format!("{at}.device must be a path under /dev/ (preferably /dev/v4l/by-id/...), an http:// or https:// snapshot URL, an rtsp:// stream, or \"synthetic\""));
             }
             if !(160..=4096).contains(&c.width)
                 || !(120..=4096).contains(&c.height)
@@ -251,7 +260,7 @@ mod tests {
         );
         assert_eq!(
             parse("[[recorder.cameras]]\ncounter = 1\ndevice = \"../etc/passwd\"\n").unwrap_err(),
-            "m.toml: recorder.cameras[0].device must be a path under /dev/ (preferably /dev/v4l/by-id/...), an http:// or https:// snapshot URL, or \"synthetic\""
+            "m.toml: recorder.cameras[0].device must be a path under /dev/ (preferably /dev/v4l/by-id/...), an http:// or https:// snapshot URL, an rtsp:// stream, or \"synthetic\""
         );
         // Network cameras: URL checked, credentials only in their file, a sane fetch pace.
         let cam = parse("[[recorder.cameras]]\ncounter = 1\ndevice = \"http://192.168.1.64/ISAPI/Streaming/channels/101/picture\"\ncredentials_file = \"/etc/motcua/secrets/camera-1\"\n").unwrap();
@@ -271,7 +280,7 @@ mod tests {
         );
         assert_eq!(
             parse("[[recorder.cameras]]\ncounter = 1\ndevice = \"/dev/video0\"\ncredentials_file = \"/x\"\n").unwrap_err(),
-            "m.toml: recorder.cameras[0].credentials_file is only for a network camera (device = \"http://…\")"
+            "m.toml: recorder.cameras[0].credentials_file is only for a network camera (device = \"http://…\" or \"rtsp://…\")"
         );
         assert_eq!(
             parse("[[recorder.cameras]]\ncounter = 1\ndevice = \"synthetic\"\n[[recorder.cameras]]\ncounter = 1\ndevice = \"synthetic\"\n").unwrap_err(),

@@ -248,7 +248,7 @@ fn describe(s: &CameraStatus) -> String {
 }
 
 /// Build the frame sources named in the config: V4L2 devices (feature `v4l2`), network
-/// cameras' HTTP snapshot URLs, or the synthetic camera for `device = "synthetic"`.
+/// cameras' HTTP snapshot URLs or RTSP streams, or the synthetic camera for `device = "synthetic"`.
 pub fn sources_from_config(cfg: &RecorderConfig) -> Result<Sources, String> {
     let mut out: Sources = Vec::new();
     for c in &cfg.cameras {
@@ -261,6 +261,12 @@ pub fn sources_from_config(cfg: &RecorderConfig) -> Result<Sources, String> {
                     &name, c.width, c.height, 15, fmt,
                 )),
             ));
+            continue;
+        }
+        if let Some(url) = c.url().filter(|u| u.starts_with("rtsp://")) {
+            let cam = camera::rtsp::RtspCamera::new(url, c.credentials_file.clone())
+                .map_err(|why| format!("counter {}: camera {why}", c.counter))?;
+            out.push((c.counter, Box::new(cam)));
             continue;
         }
         if let Some(url) = c.url() {

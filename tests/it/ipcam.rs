@@ -294,3 +294,132 @@ fn an_unplugged_camera_degrades_and_streams_again_when_it_returns() {
     assert_eq!(s.starts, 2);
     worker.stop();
 }
+
+/// GStreamer's RTSP server (tests/ipcam/rtsp_server.py) on a loopback port, Digest auth.
+struct RtspServer {
+    port: u16,
+    child: Option<Child>,
+}
+
+impl RtspServer {
+    fn start() -> RtspServer {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut s = RtspServer { port, child: None };
+        s.plug();
+        s
+    }
+
+    fn plug(&mut self) {
+        use std::io::BufRead;
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ipcam/rtsp_server.py");
+        // Debian's python3 (with python3-gi), not another python on PATH.
+        let mut child = Command::new("/usr/bin/python3")
+            .args([script, &self.port.to_string(), USER, PASSWORD])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("/usr/bin/python3 with GStreamer's RTSP server (scripts/setup.sh --tests)");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "READY", "the RTSP server did not start");
+        self.child = Some(child);
+    }
+
+    fn unplug(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("rtsp://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+impl Drop for RtspServer {
+    fn drop(&mut self) {
+        self.unplug();
+    }
+}
+
+#[test]
+fn an_rtsp_mjpeg_stream_arrives_frame_by_frame_with_digest_auth() {
+    use motcua::recorder::camera::rtsp::RtspCamera;
+    let mut srv = RtspServer::start();
+    let secrets = tempfile::tempdir().unwrap();
+    let creds = credentials(secrets.path(), &format!("{USER}:{PASSWORD}"));
+
+    let mut cam = RtspCamera::new(&srv.url("/mjpeg"), Some(creds.clone())).unwrap();
+    let info = cam.start().unwrap();
+    assert_eq!((info.width, info.height), (320, 240));
+    let mut frames = Vec::new();
+    for _ in 0..5 {
+        let f = cam.next_frame().unwrap();
+        assert_eq!((f.width, f.height), (320, 240));
+        let j = jpeg_of(&f.data);
+        // Each is a whole JPEG (retina rebuilt its headers) that a decoder accepts.
+        let mut d = jpeg_decoder::Decoder::new(&j[..]);
+        d.decode().unwrap();
+        frames.push(j);
+    }
+    frames.dedup();
+    assert!(
+        frames.len() > 1,
+        "the test pattern moves; frames must differ"
+    );
+
+    // The server goes away: the stream fails, then comes back on a new start.
+    srv.unplug();
+    let err = (0..20).find_map(|_| cam.next_frame().err()).unwrap();
+    assert!(
+        matches!(&err, CameraError::Io { message, .. }
+            if message == "ended the stream" || message.starts_with("sent no frame")
+                || message.starts_with("the stream failed")),
+        "{err}"
+    );
+    cam.stop();
+    assert_eq!(
+        cam.start().unwrap_err(),
+        CameraError::NotConnected(srv.url("/mjpeg"))
+    );
+    srv.plug();
+    assert_eq!(cam.start().unwrap().width, 320);
+    cam.stop();
+
+    let other = tempfile::tempdir().unwrap();
+    let wrong = credentials(other.path(), &format!("{USER}:nope"));
+    let err = RtspCamera::new(&srv.url("/mjpeg"), Some(wrong))
+        .unwrap()
+        .start()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "camera {}: refused the user name or password (RTSP 401)",
+            srv.url("/mjpeg")
+        )
+    );
+    assert!(!format!("{err:?}").contains(PASSWORD));
+
+    // H.264 is refused with the way out, not stored half-done.
+    let err = RtspCamera::new(&srv.url("/h264"), Some(creds))
+        .unwrap()
+        .start()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "camera {} offers neither MJPEG nor YUYV (it offers H264; H.264/H.265 need a \
+             decoder this device does not have yet: use the camera's MJPEG stream or its \
+             snapshot URL)",
+            srv.url("/h264")
+        )
+    );
+}

@@ -1,11 +1,12 @@
 //! Counter cameras: the [`FrameSource`] trait with its implementations side by side — the
 //! real V4L2 camera (`v4l2.rs`, feature `v4l2`), a network camera's HTTP snapshot URL
-//! (`http_snapshot.rs`) and the synthetic one (`synthetic.rs`, for tests and the demo) — and the worker thread that keeps a camera streaming into its ring,
+//! (`http_snapshot.rs`) or RTSP MJPEG stream (`rtsp.rs`), and the synthetic one (`synthetic.rs`, for tests and the demo) — and the worker thread that keeps a camera streaming into its ring,
 //! degrading and retrying with backoff when it disappears (`worker.rs`).
 //!
 //! Never touches storage: a frame leaves here only through the ring.
 
 pub mod http_snapshot;
+pub mod rtsp;
 pub mod synthetic;
 #[cfg(feature = "v4l2")]
 pub mod v4l2;

@@ -1,0 +1,276 @@
+//! A network camera's RTSP stream as a frame source (issue 17, part), through `retina` — the
+//! RTSP client Moonfire NVR is built on, which copes with the quirks of cheap IP cameras.
+//!
+//! MJPEG streams (RTP/JPEG, RFC 2435; retina rebuilds each full JPEG) go into the ring as
+//! sent, like a USB camera's MJPEG. H.264/H.265 streams are refused for now with a message
+//! saying so: storing them needs a keyframe decoder, which is not built yet (use the camera's
+//! MJPEG sub-stream or its HTTP snapshot URL). RTP comes interleaved on the RTSP TCP
+//! connection, which crosses NAT and firewalls and loses nothing on a busy LAN.
+//!
+//! Credentials come from the secrets file (as for snapshot URLs; retina answers Basic and
+//! Digest) and never appear in names or errors.
+
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use retina::client::{
+    Credentials as RtspCredentials, Demuxed, PlayOptions, Session, SessionOptions, SetupOptions,
+    TcpTransportOptions, Transport,
+};
+use retina::codec::CodecItem;
+
+use super::http_snapshot::Credentials;
+use super::{CameraError, FrameSource, PixelData, PixelFormat, RawFrame, StreamInfo};
+use crate::recorder::jpeg;
+
+/// How long DESCRIBE/SETUP/PLAY and the first frame may take (cameras and NVRs start their
+/// encoder on the first client).
+pub const START_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long each later frame may take.
+pub const FRAME_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub struct RtspCamera {
+    url: url::Url,
+    shown: String,
+    credentials_file: Option<PathBuf>,
+    runtime: Option<tokio::runtime::Runtime>,
+    stream: Option<Pin<Box<Demuxed>>>,
+    pending: Option<RawFrame>,
+}
+
+impl RtspCamera {
+    /// A camera at `rtsp://host[:port]/path` (no credentials in it).
+    pub fn new(url: &str, credentials_file: Option<PathBuf>) -> Result<RtspCamera, String> {
+        let url = url::Url::parse(url).map_err(|e| format!("{e}"))?;
+        if url.scheme() != "rtsp" || url.host_str().is_none() {
+            return Err("must be an rtsp:// URL with a host".into());
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(
+                "must not carry a user name or password; put them in credentials_file".into(),
+            );
+        }
+        let shown = format!(
+            "rtsp://{}{}",
+            url.host_str().unwrap_or(""),
+            url.port().map(|p| format!(":{p}")).unwrap_or_default()
+        ) + url.path();
+        Ok(RtspCamera {
+            url,
+            shown,
+            credentials_file,
+            runtime: None,
+            stream: None,
+            pending: None,
+        })
+    }
+
+    fn io(&self, message: impl Into<String>) -> CameraError {
+        CameraError::Io {
+            device: self.shown.clone(),
+            message: message.into(),
+        }
+    }
+
+    fn credentials(&self) -> Result<Option<RtspCredentials>, CameraError> {
+        let Some(path) = &self.credentials_file else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            self.io(format!(
+                "cannot read credentials_file {}: {e}",
+                path.display()
+            ))
+        })?;
+        let c = Credentials::parse(&text).ok_or_else(|| {
+            self.io(format!(
+                "credentials_file {} must hold one line `user:password`",
+                path.display()
+            ))
+        })?;
+        Ok(Some(RtspCredentials {
+            username: c.user,
+            password: c.password,
+        }))
+    }
+
+    /// Say what went wrong without retina's dump of the exchange (which may be long).
+    fn rtsp_error(&self, e: &retina::Error) -> CameraError {
+        match e.status_code() {
+            Some(401) if self.credentials_file.is_some() => {
+                self.io("refused the user name or password (RTSP 401)")
+            }
+            Some(401) => {
+                self.io("asks for a user name and password (RTSP 401); set credentials_file")
+            }
+            Some(code) => self.io(format!("answered RTSP {code}")),
+            None => {
+                let text = e.to_string();
+                if text.contains("Connection refused") || text.contains("No route to host") {
+                    CameraError::NotConnected(self.shown.clone())
+                } else {
+                    let first = text.lines().next().unwrap_or("").chars().take(160);
+                    self.io(format!("the stream failed ({})", first.collect::<String>()))
+                }
+            }
+        }
+    }
+
+    fn frame_from(&self, data: &[u8]) -> Result<RawFrame, CameraError> {
+        let bad = |message: String| CameraError::BadFrame {
+            device: self.shown.clone(),
+            message,
+        };
+        let j = jpeg::trim_to_eoi(data).map_err(|e| bad(format!("not a JPEG: {e}")))?;
+        let (width, height) = jpeg::dimensions(j).map_err(|e| bad(format!("not a JPEG: {e}")))?;
+        Ok(RawFrame {
+            width,
+            height,
+            data: PixelData::Jpeg(j.into()),
+        })
+    }
+
+    async fn open(&self) -> Result<Pin<Box<Demuxed>>, CameraError> {
+        let options = SessionOptions::default()
+            .creds(self.credentials()?)
+            .user_agent(format!("motcua/{}", env!("CARGO_PKG_VERSION")));
+        let mut session = Session::describe(self.url.clone(), options)
+            .await
+            .map_err(|e| self.rtsp_error(&e))?;
+        let offered: Vec<String> = session
+            .streams()
+            .iter()
+            .filter(|s| s.media() == "video")
+            .map(|s| s.encoding_name().to_ascii_uppercase())
+            .collect();
+        let Some(i) = session
+            .streams()
+            .iter()
+            .position(|s| s.media() == "video" && s.encoding_name().eq_ignore_ascii_case("jpeg"))
+        else {
+            return Err(CameraError::NoUsableFormat {
+                device: self.shown.clone(),
+                offered: if offered.is_empty() {
+                    "no video".into()
+                } else {
+                    format!(
+                        "{}; H.264/H.265 need a decoder this device does not have yet: use the \
+                         camera's MJPEG stream or its snapshot URL",
+                        offered.join(", ")
+                    )
+                },
+            });
+        };
+        session
+            .setup(
+                i,
+                SetupOptions::default().transport(Transport::Tcp(TcpTransportOptions::default())),
+            )
+            .await
+            .map_err(|e| self.rtsp_error(&e))?;
+        let playing = session
+            .play(PlayOptions::default())
+            .await
+            .map_err(|e| self.rtsp_error(&e))?;
+        let demuxed = playing.demuxed().map_err(|e| self.rtsp_error(&e))?;
+        Ok(Box::pin(demuxed))
+    }
+
+    /// The next video frame from an open stream, within [`FRAME_TIMEOUT`].
+    async fn next_video(&self, stream: &mut Pin<Box<Demuxed>>) -> Result<RawFrame, CameraError> {
+        loop {
+            let item = tokio::time::timeout(FRAME_TIMEOUT, stream.next())
+                .await
+                .map_err(|_| self.io(format!("sent no frame for {} s", FRAME_TIMEOUT.as_secs())))?;
+            match item {
+                None => return Err(self.io("ended the stream")),
+                Some(Err(e)) => return Err(self.rtsp_error(&e)),
+                Some(Ok(CodecItem::VideoFrame(f))) => return self.frame_from(f.data()),
+                Some(Ok(_)) => continue, // RTCP, audio, metadata
+            }
+        }
+    }
+}
+
+impl FrameSource for RtspCamera {
+    fn name(&self) -> String {
+        self.shown.clone()
+    }
+
+    fn start(&mut self) -> Result<StreamInfo, CameraError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| self.io(format!("cannot start its runtime: {e}")))?;
+        let opened = runtime.block_on(async {
+            let mut stream = tokio::time::timeout(START_TIMEOUT, self.open())
+                .await
+                .map_err(|_| {
+                    self.io(format!(
+                        "did not answer within {} s",
+                        START_TIMEOUT.as_secs()
+                    ))
+                })??;
+            let first = self.next_video(&mut stream).await?;
+            Ok::<_, CameraError>((stream, first))
+        });
+        let (stream, first) = opened?;
+        let info = StreamInfo {
+            format: PixelFormat::Mjpeg,
+            width: first.width,
+            height: first.height,
+            description: format!("RTSP MJPEG {}", self.shown),
+        };
+        self.pending = Some(first);
+        self.stream = Some(stream);
+        self.runtime = Some(runtime);
+        Ok(info)
+    }
+
+    fn next_frame(&mut self) -> Result<RawFrame, CameraError> {
+        if let Some(f) = self.pending.take() {
+            return Ok(f);
+        }
+        let (Some(runtime), Some(mut stream)) = (self.runtime.take(), self.stream.take()) else {
+            return Err(self.io("not started"));
+        };
+        let r = runtime.block_on(self.next_video(&mut stream));
+        self.runtime = Some(runtime);
+        self.stream = Some(stream);
+        r
+    }
+
+    fn stop(&mut self) {
+        self.pending = None;
+        // Dropping the session inside its runtime lets retina send TEARDOWN.
+        if let (Some(rt), Some(stream)) = (&self.runtime, self.stream.take()) {
+            let _inside = rt.enter();
+            drop(stream);
+        }
+        self.runtime = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_checked_and_shown_without_credentials() {
+        let cam =
+            RtspCamera::new("rtsp://192.168.1.64:554/Streaming/Channels/102?x=1", None).unwrap();
+        assert_eq!(cam.name(), "rtsp://192.168.1.64:554/Streaming/Channels/102");
+        assert_eq!(
+            RtspCamera::new("rtsp://admin:1@cam/x", None)
+                .err()
+                .as_deref(),
+            Some("must not carry a user name or password; put them in credentials_file")
+        );
+        assert_eq!(
+            RtspCamera::new("http://cam/x", None).err().as_deref(),
+            Some("must be an rtsp:// URL with a host")
+        );
+    }
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/python3
+"""An RTSP server for the IP camera tests: GStreamer's own RTSP server (Debian's
+gir1.2-gst-rtsp-server-1.0) with Digest authentication, serving a moving test pattern as
+MJPEG (/mjpeg, RTP/JPEG) and as H.264 (/h264). Prints "READY" once it listens.
+
+Usage: rtsp_server.py PORT USER PASSWORD
+"""
+import sys
+
+import gi
+
+gi.require_version("Gst", "1.0")
+gi.require_version("GstRtsp", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+from gi.repository import GLib, Gst, GstRtsp, GstRtspServer  # noqa: E402
+
+port, user, password = sys.argv[1], sys.argv[2], sys.argv[3]
+Gst.init(None)
+server = GstRtspServer.RTSPServer()
+server.set_address("127.0.0.1")
+server.set_service(port)
+
+auth = GstRtspServer.RTSPAuth()
+token = GstRtspServer.RTSPToken()
+token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, "viewer")
+auth.add_digest(user, password, token)
+auth.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
+server.set_auth(auth)
+
+source = "videotestsrc is-live=true pattern=ball ! video/x-raw,format=I420,width=320,height=240,framerate=10/1"
+streams = {
+    "/mjpeg": f"( {source} ! jpegenc quality=80 ! rtpjpegpay name=pay0 pt=26 )",
+    "/h264": f"( {source} ! x264enc tune=zerolatency key-int-max=10 ! rtph264pay name=pay0 pt=96 )",
+}
+mounts = server.get_mount_points()
+for path, launch in streams.items():
+    factory = GstRtspServer.RTSPMediaFactory()
+    factory.set_launch(launch)
+    factory.set_shared(True)
+    factory.add_role_from_structure(
+        Gst.Structure.from_string(
+            "viewer, media.factory.access=(boolean)true, media.factory.construct=(boolean)true"
+        )[0]
+    )
+    mounts.add_factory(path, factory)
+
+server.attach(None)
+print("READY", flush=True)
+GLib.MainLoop().run()
