@@ -14,6 +14,10 @@ pkgs=(build-essential pkg-config libfontconfig1-dev fonts-dejavu-core libclang-d
 if [ "$want_tests" = 1 ]; then
   # Real headless browser for the review UI tests; /usr/bin/time for the benchmarks.
   pkgs+=(chromium chromium-driver time)
+  # The hub: a real PostgreSQL for its store tests (started by the tests themselves, as a
+  # non-root user); Python venv for Schemathesis and npm for Redocly (scripts/api-conformance.sh).
+  pkgs+=(postgresql python3-venv)
+  command -v npx >/dev/null 2>&1 || pkgs+=(nodejs npm)
 fi
 
 missing=()

@@ -129,8 +129,9 @@ impl HubState {
         Ok(p)
     }
 
-    /// Notice what other processes wrote to a SQLite store.
-    fn refresh(&self) {
+    /// Notice what was written to a SQLite store behind this state's back (other processes,
+    /// or [`HubState::db`]) now rather than within [`DB_WATCH`].
+    pub fn refresh(&self) {
         if let Some(db) = self.inner.store.sqlite() {
             let (head, latest) = (db.head(), db.latest());
             drop(db);

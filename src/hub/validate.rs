@@ -78,7 +78,7 @@ pub fn heartbeat(body: &str) -> Result<Map<String, Value>, String> {
     let field = |name: &str| o.get(name);
     match field("device") {
         Some(Value::String(d)) if !d.is_empty() && d.chars().count() <= 64 => {}
-        Some(_) => return Err("heartbeat: device must be a string of 1–64 characters".into()),
+        Some(_) => return Err("heartbeat: device must be a string of 1-64 characters".into()),
         None => return Err("heartbeat: device is required".into()),
     }
     match field("at") {
@@ -118,7 +118,14 @@ pub fn heartbeat(body: &str) -> Result<Map<String, Value>, String> {
 
 /// Check a rating body against the spec's `Rating` schema.
 pub fn rating(body: &str) -> Result<Rating, String> {
-    let r: Rating = serde_json::from_str(body).map_err(|e| format!("rating: {e}"))?;
+    let mut v: Value = serde_json::from_str(body).map_err(|e| format!("rating: {e}"))?;
+    // JSON Schema counts 3.0 as an integer; serde would not.
+    if let Some(c) = v.get_mut("counter") {
+        if let Some(n) = uint(c, u32::MAX.into()) {
+            *c = n.into();
+        }
+    }
+    let r: Rating = serde_json::from_value(v).map_err(|e| format!("rating: {e}"))?;
     if r.key.is_empty()
         || r.key.len() > 64
         || !r
@@ -126,7 +133,7 @@ pub fn rating(body: &str) -> Result<Rating, String> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
-        return Err("rating key must be 1–64 letters, digits, '-' or '_'".into());
+        return Err("rating key must be 1-64 letters, digits, '-' or '_'".into());
     }
     if r.counter == 0 || r.counter > 999 {
         return Err(format!(
@@ -136,7 +143,7 @@ pub fn rating(body: &str) -> Result<Rating, String> {
     }
     if let Some(o) = &r.official_id {
         if o.is_empty() || o.chars().count() > 64 {
-            return Err("rating official_id must be 1–64 characters".into());
+            return Err("rating official_id must be 1-64 characters".into());
         }
     }
     if !is_rfc3339(&r.at) {
@@ -194,7 +201,7 @@ mod tests {
             ),
             (
                 r#"{"device":"","at":"2026-12-05T10:00:00Z"}"#,
-                "heartbeat: device must be a string of 1–64 characters",
+                "heartbeat: device must be a string of 1-64 characters",
             ),
             ("[]", "heartbeat: expected a JSON object"),
         ] {
@@ -212,8 +219,12 @@ mod tests {
         assert!(r("").is_ok());
         assert_eq!(
             r(r#","official_id":"""#).unwrap_err(),
-            "rating official_id must be 1–64 characters"
+            "rating official_id must be 1-64 characters"
         );
         assert!(r(&format!(r#","official_id":"{}""#, "ư".repeat(64))).is_ok());
+        let integral = rating(
+            r#"{"key":"k","counter":152.0,"level":"satisfied","at":"2026-11-23T08:00:00Z"}"#,
+        );
+        assert_eq!(integral.unwrap().counter, 152);
     }
 }

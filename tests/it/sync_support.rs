@@ -86,7 +86,8 @@ impl TestHub {
 
     /// Publish the test catalog again (a new version), expiring in `days`.
     pub fn publish_catalog(&self, days: i64) -> u64 {
-        self.state
+        let version = self
+            .state
             .db()
             .publish(
                 &test_catalog_json(),
@@ -96,7 +97,9 @@ impl TestHub {
                 chrono::Utc::now(),
             )
             .unwrap()
-            .version
+            .version;
+        self.state.refresh();
+        version
     }
 
     pub fn url(&self) -> String {
