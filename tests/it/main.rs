@@ -9,6 +9,8 @@ mod device_doctor;
 mod device_io;
 mod device_shutdown;
 mod hub_locking;
+mod hub_store;
+mod hub_support;
 mod kiosk_big_catalog;
 mod kiosk_daemon;
 mod kiosk_layout;
