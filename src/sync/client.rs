@@ -65,6 +65,9 @@ pub struct QueueBatch {
     pub events: Vec<QueueEvent>,
     /// The server's latest sequence number.
     pub head: u64,
+    /// The server's latest published catalog version (servers before it was added omit it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog: Option<u64>,
 }
 
 pub struct HubClient {
@@ -168,15 +171,22 @@ impl HubClient {
         })
     }
 
-    /// `GET /v1/queue/events?after=SEQ&wait=SECS`: events after `after`, checked and in order.
-    pub async fn queue_events(&self, after: u64) -> Result<QueueBatch, SyncError> {
+    /// `GET /v1/queue/events?after=SEQ&wait=SECS[&catalog=VERSION]`: events after `after`,
+    /// checked and in order. With `catalog` (the version installed here), the server also ends
+    /// the long-poll as soon as it has a newer catalog, and says so in [`QueueBatch::catalog`].
+    pub async fn queue_events(
+        &self,
+        after: u64,
+        catalog: Option<u64>,
+    ) -> Result<QueueBatch, SyncError> {
         let what = "waiting for queue events";
         let wait = self.settings.queue_wait;
         let timeout = wait + self.settings.request_timeout.min(Duration::from_secs(30));
         let req = self
             .get(&format!(
-                "/v1/queue/events?after={after}&wait={}",
-                wait.as_secs().max(1)
+                "/v1/queue/events?after={after}&wait={}{}",
+                wait.as_secs().max(1),
+                catalog.map(|v| format!("&catalog={v}")).unwrap_or_default()
             ))
             .timeout(timeout);
         let resp = self.send(req, what, timeout).await?;
@@ -404,6 +414,7 @@ mod tests {
         let ok = QueueBatch {
             events: vec![ev(4), ev(6)],
             head: 6,
+            catalog: None,
         };
         assert!(check_batch(3, &ok).is_ok());
         assert_eq!(
@@ -413,6 +424,7 @@ mod tests {
         let bad_head = QueueBatch {
             events: vec![ev(4)],
             head: 2,
+            catalog: None,
         };
         assert!(check_batch(0, &bad_head).is_err());
         let mut bad = ev(5);
@@ -420,6 +432,7 @@ mod tests {
         let batch = QueueBatch {
             events: vec![bad],
             head: 5,
+            catalog: None,
         };
         assert_eq!(
             check_batch(0, &batch).unwrap_err().to_string(),

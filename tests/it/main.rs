@@ -8,6 +8,7 @@ mod daemon_wiring;
 mod device_doctor;
 mod device_io;
 mod device_shutdown;
+mod hub_catalog_push;
 mod hub_locking;
 mod hub_store;
 mod hub_support;
