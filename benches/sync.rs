@@ -48,6 +48,7 @@ fn client_settings() -> ClientSettings {
         request_timeout: Duration::from_secs(30),
         queue_wait: Duration::from_secs(25),
         max_envelope_bytes: ClientSettings::envelope_limit(256 * 1024 * 1024),
+        ca_file: None,
     }
 }
 

@@ -12,6 +12,7 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::Context;
+use crate::hub::config::HubConfig;
 use crate::hub::{keys, Database, HubState, Store};
 use crate::queue::{QueueEvent, QueueEventKind};
 use crate::record::{RecordId, RecordStage};
@@ -24,7 +25,7 @@ pub struct HubDir {
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
     /// A PostgreSQL URL (postgres://USER@HOST/DB) to keep the hub's data in, instead of
-    /// DIR/hub.db [env: MOTCUA_HUB_DATABASE].
+    /// DIR/hub.db [env: MOTCUA_HUB_DATABASE; default: hub.toml's database].
     #[arg(long, value_name = "URL")]
     database: Option<String>,
 }
@@ -34,14 +35,15 @@ pub enum HubCommand {
     /// Serve protocol v1 and the fleet page, over HTTPS (--tls-cert/--tls-key) or plain HTTP
     /// on a loopback address.
     Serve {
-        #[arg(long, default_value = "127.0.0.1:8780")]
-        listen: SocketAddr,
+        /// Address to listen on [default: hub.toml's listen, else 127.0.0.1:8780].
+        #[arg(long)]
+        listen: Option<SocketAddr>,
         #[command(flatten)]
         dir: HubDir,
-        /// PEM certificate chain for HTTPS.
+        /// PEM certificate chain for HTTPS [default: hub.toml's tls_cert].
         #[arg(long, value_name = "PEM", requires = "tls_key")]
         tls_cert: Option<PathBuf>,
-        /// PEM private key for HTTPS.
+        /// PEM private key for HTTPS [default: hub.toml's tls_key].
         #[arg(long, value_name = "PEM", requires = "tls_cert")]
         tls_key: Option<PathBuf>,
         /// Advance a realistic queue by itself (and publish the demo catalog when none is).
@@ -173,6 +175,7 @@ pub enum StageArg {
 struct Where {
     dir: PathBuf,
     db: Database,
+    config: HubConfig,
 }
 
 impl HubDir {
@@ -184,13 +187,18 @@ impl HubDir {
             .or_else(|| std::env::var_os("MOTCUA_HUB_DIR").map(PathBuf::from))
             .or_else(|| dirs::data_dir().map(|d| d.join("motcua-hub")))
             .context("no hub directory: give --data DIR")?;
-        let database = self.database.clone().or_else(|| {
-            std::env::var("MOTCUA_HUB_DATABASE")
-                .ok()
-                .filter(|s| !s.is_empty())
-        });
+        let config = HubConfig::load(&dir)?;
+        let database = self
+            .database
+            .clone()
+            .or_else(|| {
+                std::env::var("MOTCUA_HUB_DATABASE")
+                    .ok()
+                    .filter(|s| !s.is_empty())
+            })
+            .or_else(|| config.database.clone());
         let db = Database::choose(database.as_deref(), &dir)?;
-        Ok(Where { dir, db })
+        Ok(Where { dir, db, config })
     }
 }
 
@@ -215,7 +223,22 @@ pub fn run(ctx: &Context, global_data_dir: Option<&Path>, cmd: HubCommand) -> an
             sim_counters,
         } => {
             let w = dir.resolve(global_data_dir)?;
-            let tls = tls_cert.as_deref().zip(tls_key.as_deref());
+            let listen = listen
+                .or(w.config.listen)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8780)));
+            let (cert, key) = match (tls_cert, tls_key) {
+                (Some(c), Some(k)) => (Some(c), Some(k)),
+                _ => (w.config.tls_cert.clone(), w.config.tls_key.clone()),
+            };
+            let tls = cert.as_deref().zip(key.as_deref());
+            if tls.is_none() && !listen.ip().is_loopback() {
+                anyhow::bail!(
+                    "refusing to serve the hub on {listen} without TLS: give --tls-cert and \
+                     --tls-key (or tls_cert and tls_key in {}), or listen on a loopback address \
+                     such as 127.0.0.1:8780 (development, or behind a TLS proxy)",
+                    w.dir.join(crate::hub::config::HUB_CONFIG).display()
+                );
+            }
             let endpoint = crate::review::tls::Endpoint::new(listen, tls)?;
             let sim = simulate.then(|| Simulate {
                 sim: crate::hub::sim::simulator(seed, sim_counters, sim_pace_secs.max(0.05)),

@@ -9,6 +9,7 @@
 
 pub mod anchors;
 pub mod api;
+pub mod config;
 pub mod fleet;
 pub mod keys;
 pub mod publish;

@@ -74,6 +74,7 @@ impl SyncSettings {
             request_timeout: Duration::from_secs(s.request_timeout_secs),
             queue_wait: Duration::from_secs(s.queue_wait_secs),
             max_envelope_bytes: ClientSettings::envelope_limit(config.catalog.max_bundle_bytes),
+            ca_file: s.ca_file.clone(),
         }
     }
 }

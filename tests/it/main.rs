@@ -13,6 +13,7 @@ mod hub_cluster;
 mod hub_locking;
 mod hub_store;
 mod hub_support;
+mod hub_tls;
 mod kiosk_big_catalog;
 mod kiosk_daemon;
 mod kiosk_layout;

@@ -326,6 +326,7 @@ pub fn test_client_settings() -> ClientSettings {
         request_timeout: Duration::from_secs(1),
         queue_wait: Duration::from_secs(2),
         max_envelope_bytes: ClientSettings::envelope_limit(TEST_MAX_BUNDLE),
+        ca_file: None,
     }
 }
 
