@@ -10,6 +10,7 @@ mod device_io;
 mod device_shutdown;
 mod hub_catalog_push;
 mod hub_cluster;
+mod hub_fleet;
 mod hub_locking;
 mod hub_store;
 mod hub_support;
