@@ -9,6 +9,7 @@ mod device_doctor;
 mod device_io;
 mod device_shutdown;
 mod hub_catalog_push;
+mod hub_cli;
 mod hub_cluster;
 mod hub_fleet;
 mod hub_locking;
