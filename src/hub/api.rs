@@ -285,25 +285,49 @@ async fn queue_events(
         let known_head = *head.borrow_and_update();
         let latest = *catalog.borrow_and_update();
         let newer_catalog = q.catalog.is_some_and(|held| latest > held);
-        let events = if known_head > q.after {
-            state
-                .store()
-                .events_after(q.after, MAX_EVENTS_PER_BATCH)
-                .await?
-        } else {
-            Vec::new()
-        };
-        if !events.is_empty()
-            || newer_catalog
-            || tokio::time::Instant::now() >= deadline
-            || *closing.borrow()
-        {
-            let head = events.last().map_or(known_head, |e| e.seq.max(known_head));
-            let mut body = serde_json::json!({ "events": events, "head": head });
-            if latest > 0 {
-                body["catalog"] = latest.into();
-            }
-            return Ok(json(StatusCode::OK, body.to_string()));
+        let ready = known_head > q.after || newer_catalog;
+        if ready || tokio::time::Instant::now() >= deadline || *closing.borrow() {
+            let cached = state
+                .inner
+                .answers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(known_head, latest, q.after);
+            let body = match cached {
+                Some(body) => body,
+                None => {
+                    let events = if known_head > q.after {
+                        state
+                            .store()
+                            .events_after(q.after, MAX_EVENTS_PER_BATCH)
+                            .await?
+                    } else {
+                        Vec::new()
+                    };
+                    let head = events.last().map_or(known_head, |e| e.seq.max(known_head));
+                    let mut body = serde_json::json!({ "events": events, "head": head });
+                    if latest > 0 {
+                        body["catalog"] = latest.into();
+                    }
+                    let body = Bytes::from(body.to_string());
+                    // Cache only an answer that matches the watched head exactly.
+                    if head == known_head {
+                        state
+                            .inner
+                            .answers
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .put(known_head, latest, q.after, body.clone());
+                    }
+                    body
+                }
+            };
+            return Ok((
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+                .into_response());
         }
         tokio::select! {
             _ = head.changed() => {}

@@ -45,6 +45,37 @@ pub(super) struct Inner {
     pub key: Option<SigningKey>,
     /// Admin logins verified recently: (name, SHA-256 of name:password) → when.
     pub admins: Mutex<std::collections::HashMap<String, std::time::Instant>>,
+    /// Long-poll answers for the current queue head and catalog, by `after`: when an event
+    /// wakes thousands of devices, they mostly ask the same thing, answered once.
+    pub answers: Mutex<Answers>,
+}
+
+/// Long-poll answers valid for one (head, catalog).
+#[derive(Default)]
+pub(super) struct Answers {
+    pub head: u64,
+    pub catalog: u64,
+    pub by_after: std::collections::HashMap<u64, Bytes>,
+}
+
+impl Answers {
+    /// The answer for `after`, if computed for this head and catalog.
+    pub fn get(&mut self, head: u64, catalog: u64, after: u64) -> Option<Bytes> {
+        if (self.head, self.catalog) != (head, catalog) {
+            *self = Answers {
+                head,
+                catalog,
+                by_after: Default::default(),
+            };
+        }
+        self.by_after.get(&after).cloned()
+    }
+
+    pub fn put(&mut self, head: u64, catalog: u64, after: u64, body: Bytes) {
+        if (self.head, self.catalog) == (head, catalog) && self.by_after.len() < 1024 {
+            self.by_after.insert(after, body);
+        }
+    }
 }
 
 /// The latest publication's bytes, as stored and (once a client asked) as plain JSON.
@@ -86,6 +117,7 @@ impl HubState {
                 cache: Mutex::new(None),
                 key,
                 admins: Mutex::new(Default::default()),
+                answers: Mutex::new(Answers::default()),
             }),
         }
     }

@@ -12,6 +12,7 @@ mod hub_catalog_push;
 mod hub_cli;
 mod hub_cluster;
 mod hub_fleet;
+mod hub_load;
 mod hub_locking;
 mod hub_store;
 mod hub_support;
