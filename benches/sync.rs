@@ -83,7 +83,7 @@ async fn propagation(hub: &HubState, url: &str, token: &str, key: &ed25519_dalek
             at: chrono::Utc::now().to_rfc3339(),
         };
         let t0 = Instant::now();
-        let stored = hub.push_event(&e).unwrap();
+        let stored = hub.push_event(&e).await.unwrap();
         // The daemon publishes right after the commit to catalog.db.
         loop {
             let got = rx.recv().await.unwrap();

@@ -61,10 +61,10 @@ pub fn prepare(
     record_counts: &[(String, u64)],
 ) -> Result<Prepared, HubError> {
     let mut bundle = parse_bundle(bytes, max_bytes)?;
-    if !bundle
+    if bundle
         .lexicon
         .as_ref()
-        .is_some_and(|l| !l.popularity.is_empty())
+        .is_none_or(|l| l.popularity.is_empty())
     {
         let codes: std::collections::HashSet<&str> =
             bundle.procedures.iter().map(|p| p.code.as_str()).collect();

@@ -145,7 +145,7 @@ fn pool_err(e: impl std::fmt::Display) -> HubError {
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
-    config: tokio_postgres::Config,
+    config: std::sync::Arc<tokio_postgres::Config>,
 }
 
 const RECEIPT_COLUMNS: &str =
@@ -182,7 +182,10 @@ impl PgStore {
             .max_size(POOL_SIZE)
             .build()
             .map_err(pool_err)?;
-        let store = PgStore { pool, config };
+        let store = PgStore {
+            pool,
+            config: std::sync::Arc::new(config),
+        };
         store.migrate(MIGRATIONS.len()).await?;
         Ok(store)
     }
