@@ -51,5 +51,4 @@ echo "== schemathesis $SCHEMATHESIS_VERSION, all checks, $EXAMPLES examples per 
   --max-examples "$EXAMPLES" \
   --seed 1 \
   --max-response-time 65 \
-  --request-timeout 70 \
-  --workers 4
+  --request-timeout 70
