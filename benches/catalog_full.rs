@@ -64,6 +64,7 @@ fn client_settings(limit: usize) -> ClientSettings {
         request_timeout: Duration::from_secs(120),
         queue_wait: Duration::from_secs(25),
         max_envelope_bytes: ClientSettings::envelope_limit(limit),
+        ca_file: None,
     }
 }
 

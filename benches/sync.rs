@@ -48,6 +48,7 @@ fn client_settings() -> ClientSettings {
         request_timeout: Duration::from_secs(30),
         queue_wait: Duration::from_secs(25),
         max_envelope_bytes: ClientSettings::envelope_limit(256 * 1024 * 1024),
+        ca_file: None,
     }
 }
 
@@ -82,7 +83,7 @@ async fn propagation(hub: &HubState, url: &str, token: &str, key: &ed25519_dalek
             at: chrono::Utc::now().to_rfc3339(),
         };
         let t0 = Instant::now();
-        let stored = hub.push_event(&e).unwrap();
+        let stored = hub.push_event(&e).await.unwrap();
         // The daemon publishes right after the commit to catalog.db.
         loop {
             let got = rx.recv().await.unwrap();

@@ -19,6 +19,10 @@ if [ "$want_tests" = 1 ]; then
   pkgs+=(chromium chromium-driver time tesseract-ocr tesseract-ocr-vie zbar-tools lighttpd
          python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base
          gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly)
+  # The hub: a real PostgreSQL for its store tests (started by the tests themselves, as a
+  # non-root user); Python venv for Schemathesis and npm for Redocly (scripts/api-conformance.sh).
+  pkgs+=(postgresql python3-venv)
+  command -v npx >/dev/null 2>&1 || pkgs+=(nodejs npm)
 fi
 
 missing=()

@@ -14,6 +14,10 @@ cargo clippy --locked --all-targets -- -D warnings
 echo "== cargo test"
 cargo test --locked
 
+# The hub's API against its OpenAPI description (Redocly lint, Schemathesis with every check;
+# pinned versions, bounded examples, a real hub on loopback).
+scripts/api-conformance.sh target/debug/motcua
+
 if [ "${MOTCUA_VM_TESTS:-0}" = 1 ]; then
   echo "== real V4L2 cameras in a QEMU guest"
   tests/vm/run.sh

@@ -140,6 +140,11 @@ pub struct SyncConfig {
     /// Catalog signing keys this device trusts: ed25519 public keys, base64 (32 bytes each).
     #[serde(default)]
     pub public_keys: Vec<String>,
+    /// PEM file with the CA certificate(s) the server's HTTPS certificate must chain to; when
+    /// set, only these are trusted (a hub with a certificate from the province's own CA).
+    /// Unset: the web PKI (a hub with a publicly trusted certificate).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
     /// Seconds between catalog polls when all is well (a ±10 % jitter is added).
     #[serde(default = "default_poll_interval")]
     pub poll_interval_secs: u64,
@@ -173,6 +178,7 @@ impl Default for SyncConfig {
             token: None,
             token_file: None,
             public_keys: Vec::new(),
+            ca_file: None,
             poll_interval_secs: default_poll_interval(),
             backoff_base_secs: default_backoff_base(),
             backoff_max_secs: default_backoff_max(),

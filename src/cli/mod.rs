@@ -135,6 +135,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         return printer_cmd::run(cmd);
     }
     let ctx = cli.context()?;
+    let global_data_dir = cli.data_dir.clone();
     match cli.command {
         Command::Catalog(cmd) => catalog_cmd::run(&ctx, cmd),
         Command::Search(args) => search_cmd::run(&ctx, args),
@@ -143,7 +144,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(cmd) => user_cmd::run(&ctx, cmd),
         Command::Review(cmd) => review_cmd::run(&ctx, cmd),
         Command::Snapshots(cmd) => snapshot_cmd::run(&ctx, cmd),
-        Command::Hub(cmd) => hub_cmd::run(&ctx, cmd),
+        Command::Hub(cmd) => hub_cmd::run(&ctx, global_data_dir.as_deref(), cmd),
         Command::Daemon => daemon_cmd::run(&ctx),
         Command::Sync(cmd) => sync_cmd::run(&ctx, cmd),
         Command::Provision(_) | Command::Printer(_) => unreachable!("handled above"),

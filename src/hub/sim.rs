@@ -43,10 +43,10 @@ pub async fn run(state: HubState, mut sim: QueueSimulator) {
             tokio::time::sleep(wait).await;
         }
         for event in sim.advance_to(now()) {
-            match state.push_event(&event) {
+            match state.push_event(&event).await {
                 Ok(stored) => {
                     if let Some(s) = record_for(&stored) {
-                        if let Err(e) = state.db().set_record(&s) {
+                        if let Err(e) = state.store().set_record(&s).await {
                             tracing::warn!("simulator: {e}");
                         }
                     }

@@ -144,6 +144,9 @@ pub async fn run(ctx: Arc<SyncContext>, mut shutdown: Shutdown) {
             .next_delay(failures, permanent, jitter.unit());
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
+            // A newer catalog is out (queue long-poll): fetch it now, unless the last try
+            // failed, when the backoff stands.
+            _ = ctx.catalog_due.notified(), if failures == 0 => {}
             _ = shutdown.recv() => {}
         }
     }

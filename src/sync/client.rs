@@ -1,5 +1,7 @@
 //! `HubClient`: the appliance's one HTTP client for the central server (protocol v1, see
-//! `docs/sync.md`). One `reqwest::Client` with connect and request timeouts, rustls only.
+//! `docs/sync.md`). One `reqwest::Client` with connect and request timeouts, rustls only; the
+//! server's certificate is checked against the web PKI, or only against the CA in
+//! `[sync] ca_file` when one is configured (docs/hub.md, "How devices trust the hub").
 //!
 //! Every body is read in chunks against a byte limit, so a hostile or broken server can never
 //! make the appliance buffer more than the limit plus one chunk; the catalog is asked for
@@ -35,6 +37,9 @@ pub struct ClientSettings {
     /// Largest catalog envelope read, in bytes (derived from `catalog.max_bundle_bytes`); it
     /// bounds both the bytes on the wire and, for a gzip answer, the inflated bytes.
     pub max_envelope_bytes: u64,
+    /// `[sync] ca_file`: trust only the CA certificate(s) in this PEM file for the server's
+    /// HTTPS (a hub with a certificate from the province's own CA). None: the web PKI.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl ClientSettings {
@@ -65,6 +70,9 @@ pub struct QueueBatch {
     pub events: Vec<QueueEvent>,
     /// The server's latest sequence number.
     pub head: u64,
+    /// The server's latest published catalog version (servers before it was added omit it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog: Option<u64>,
 }
 
 pub struct HubClient {
@@ -76,7 +84,23 @@ pub struct HubClient {
 
 impl HubClient {
     pub fn new(base_url: &str, token: &str, settings: ClientSettings) -> Result<Self, SyncError> {
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if let Some(path) = &settings.ca_file {
+            let bad = |detail: String| {
+                SyncError::NotConfigured(format!("[sync] ca_file {}: {detail}", path.display()))
+            };
+            let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| bad(format!("not PEM certificates ({e})")))?;
+            if certs.is_empty() {
+                return Err(bad("no CERTIFICATE in the file".into()));
+            }
+            builder = builder.tls_built_in_root_certs(false);
+            for c in certs {
+                builder = builder.add_root_certificate(c);
+            }
+        }
+        let http = builder
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.request_timeout)
             .user_agent(concat!("motcua/", env!("CARGO_PKG_VERSION")))
@@ -168,15 +192,22 @@ impl HubClient {
         })
     }
 
-    /// `GET /v1/queue/events?after=SEQ&wait=SECS`: events after `after`, checked and in order.
-    pub async fn queue_events(&self, after: u64) -> Result<QueueBatch, SyncError> {
+    /// `GET /v1/queue/events?after=SEQ&wait=SECS[&catalog=VERSION]`: events after `after`,
+    /// checked and in order. With `catalog` (the version installed here), the server also ends
+    /// the long-poll as soon as it has a newer catalog, and says so in [`QueueBatch::catalog`].
+    pub async fn queue_events(
+        &self,
+        after: u64,
+        catalog: Option<u64>,
+    ) -> Result<QueueBatch, SyncError> {
         let what = "waiting for queue events";
         let wait = self.settings.queue_wait;
         let timeout = wait + self.settings.request_timeout.min(Duration::from_secs(30));
         let req = self
             .get(&format!(
-                "/v1/queue/events?after={after}&wait={}",
-                wait.as_secs().max(1)
+                "/v1/queue/events?after={after}&wait={}{}",
+                wait.as_secs().max(1),
+                catalog.map(|v| format!("&catalog={v}")).unwrap_or_default()
             ))
             .timeout(timeout);
         let resp = self.send(req, what, timeout).await?;
@@ -394,6 +425,7 @@ mod tests {
         let ok = QueueBatch {
             events: vec![ev(4), ev(6)],
             head: 6,
+            catalog: None,
         };
         assert!(check_batch(3, &ok).is_ok());
         assert_eq!(
@@ -403,6 +435,7 @@ mod tests {
         let bad_head = QueueBatch {
             events: vec![ev(4)],
             head: 2,
+            catalog: None,
         };
         assert!(check_batch(0, &bad_head).is_err());
         let mut bad = ev(5);
@@ -410,6 +443,7 @@ mod tests {
         let batch = QueueBatch {
             events: vec![bad],
             head: 5,
+            catalog: None,
         };
         assert_eq!(
             check_batch(0, &batch).unwrap_err().to_string(),

@@ -74,6 +74,7 @@ impl SyncSettings {
             request_timeout: Duration::from_secs(s.request_timeout_secs),
             queue_wait: Duration::from_secs(s.queue_wait_secs),
             max_envelope_bytes: ClientSettings::envelope_limit(config.catalog.max_bundle_bytes),
+            ca_file: s.ca_file.clone(),
         }
     }
 }
@@ -135,6 +136,10 @@ pub struct SyncContext {
     pub events: broadcast::Sender<QueueEvent>,
     /// Wakes the uploader when the kiosk stored a rating.
     pub outbox_ready: Notify,
+    /// Wakes the catalog poller when the queue long-poll learnt of a newer catalog.
+    pub catalog_due: Notify,
+    /// The newest catalog version the server announced through the queue long-poll.
+    pub catalog_announced: std::sync::atomic::AtomicU64,
     /// Where the sync loops mark their steps for the watchdog (`daemon::liveness`).
     pub beats: SyncBeats,
     /// The latest device health report (the daemon's health task), sent with heartbeats.
@@ -168,6 +173,8 @@ impl SyncContext {
             link,
             events,
             outbox_ready: Notify::new(),
+            catalog_due: Notify::new(),
+            catalog_announced: Default::default(),
             beats: SyncBeats::default(),
             device_health: Mutex::new(None),
         }))

@@ -3,8 +3,12 @@
 //! publishes them on the broadcast channel (the recorder listens for record IDs).
 //!
 //! The sequence to ask from is always read back from the store, so a restart of either side
-//! loses nothing and repeats nothing. Publishing happens only after the commit.
+//! loses nothing and repeats nothing. Publishing happens only after the commit. The poll also
+//! carries the installed catalog version; when the server answers that a newer one is out, the
+//! catalog poller is woken (`SyncContext::catalog_due`), so a publication reaches the device in
+//! seconds, with the catalog interval as the fallback.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::context::SyncContext;
@@ -31,7 +35,16 @@ pub async fn follow_once(ctx: &Arc<SyncContext>) -> Result<usize, SyncError> {
 
 async fn follow_inner(ctx: &Arc<SyncContext>) -> Result<usize, SyncError> {
     let after = queue_store::last_seq(&ctx.db())?;
-    let batch = ctx.client()?.queue_events(after).await?;
+    // The newest catalog this device holds or was already told about: a catalog it cannot
+    // install (expired, say) must not end every long-poll at once.
+    let installed = ctx.catalog().info()?.map_or(0, |i| i.version);
+    let held = installed.max(ctx.catalog_announced.load(Ordering::Relaxed));
+    let batch = ctx.client()?.queue_events(after, Some(held)).await?;
+    // The server has a newer catalog: poll for it now rather than at the next interval.
+    if let Some(v) = batch.catalog.filter(|v| *v > held) {
+        ctx.catalog_announced.fetch_max(v, Ordering::Relaxed);
+        ctx.catalog_due.notify_one();
+    }
     if batch.events.is_empty() {
         return Ok(0);
     }

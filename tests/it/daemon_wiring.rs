@@ -114,7 +114,7 @@ async fn hub_event_becomes_a_snapshot_and_the_cli_captures_through_the_daemon() 
     );
 
     // The hub says: service started at counter 3 for REC → a snapshot in footage.db.
-    hub.state.push_event(&started(3)).unwrap();
+    hub.state.push_event(&started(3)).await.unwrap();
     until(
         "snapshot for the queue event",
         Duration::from_secs(10),

@@ -108,6 +108,7 @@ async fn queue_events_arrive_in_order_and_none_are_lost_across_a_hub_restart() {
     let push = |hub: &TestHub, from: u32, to: u32| {
         for n in from..to {
             hub.state
+                .db()
                 .push_event(&event(1 + n % 3, kinds[(n % 3) as usize], n))
                 .unwrap();
         }

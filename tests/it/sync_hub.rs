@@ -109,17 +109,123 @@ async fn hub_checks_every_input() {
     );
     assert_eq!(hub.state.db().upload_count("rating").unwrap(), 1);
     let big: &'static str = Box::leak("x".repeat(20_000).into_boxed_str());
+    let r = post(big, Some("k2")).await.unwrap();
     assert_eq!(
-        post(big, Some("k2")).await.unwrap().status(),
-        StatusCode::PAYLOAD_TOO_LARGE
+        (r.status(), error_of(&r)),
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the request body is over 16 KiB".into()
+        )
     );
+    assert_eq!(r.headers()["content-type"], "application/json");
+    let r = reqwest::Client::new()
+        .post(format!("{base}/v1/heartbeats"))
+        .bearer_auth(&hub.token)
+        .header("Idempotency-Key", "k3")
+        .body(vec![b'{', 0xff, b'}'])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.status(), error_of(&r)),
+        (
+            StatusCode::BAD_REQUEST,
+            "the request body is not UTF-8".into()
+        )
+    );
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap(),
+        serde_json::json!({"error": "the request body is not UTF-8"})
+    );
+    // Heartbeats are checked against the spec: these were stored before.
+    for (body, err) in [
+        (
+            r#"{"device":"kiosk-1","at":"2026-12-05T10:00:00Z","version":{}}"#,
+            "heartbeat: version must be a string of at most 64 characters",
+        ),
+        (
+            r#"{"at":"2026-12-05T10:00:00Z"}"#,
+            "heartbeat: device is required",
+        ),
+    ] {
+        let r = reqwest::Client::new()
+            .post(format!("{base}/v1/heartbeats"))
+            .bearer_auth(&hub.token)
+            .header("Idempotency-Key", "k4")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            (r.status(), error_of(&r)),
+            (StatusCode::UNPROCESSABLE_ENTITY, err.into())
+        );
+    }
+    assert_eq!(hub.state.db().upload_count("heartbeat").unwrap(), 0);
+    let r = post(
+        r#"{"key":"k9","counter":2,"official_id":"","level":"satisfied","at":"2026-11-23T08:00:00+07:00"}"#,
+        Some("k9"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (r.status(), error_of(&r)),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "rating official_id must be 1-64 characters".into()
+        )
+    );
+    // Unknown paths, wrong methods and bad queries answer in JSON too.
+    for (method, path, status, err) in [
+        ("GET", "/nope", StatusCode::NOT_FOUND, "no such path"),
+        (
+            "PUT",
+            "/v1/catalog",
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method not allowed on this path",
+        ),
+        (
+            "GET",
+            "/v1/queue/events?wait=61",
+            StatusCode::BAD_REQUEST,
+            "query parameter wait: expected an integer 0..=60, got \"61\"",
+        ),
+        (
+            "GET",
+            "/v1/queue/events?after=-1",
+            StatusCode::BAD_REQUEST,
+            "query parameter after: expected an integer 0..=9223372036854775807, got \"-1\"",
+        ),
+        // Fits the spec's pattern, but no day 31 in February: no such record.
+        (
+            "GET",
+            "/v1/records/000.00.14.H56-260231-0001",
+            StatusCode::NOT_FOUND,
+            "no record with this ID",
+        ),
+    ] {
+        let r = reqwest::Client::new()
+            .request(method.parse().unwrap(), format!("{base}{path}"))
+            .bearer_auth(&hub.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!((r.status(), error_of(&r)), (status, err.into()), "{path}");
+        assert_eq!(r.headers()["content-type"], "application/json", "{path}");
+    }
     let r = get(
         format!("{base}/v1/queue/events?after=0&wait=0"),
         Some(&hub.token),
         None,
     )
     .await;
-    assert_eq!(r.text().await.unwrap(), "{\"events\":[],\"head\":0}");
+    assert_eq!(
+        r.text().await.unwrap(),
+        format!(
+            "{{\"catalog\":{},\"events\":[],\"head\":0}}",
+            hub.state.db().latest().unwrap().unwrap().version
+        )
+    );
 }
 
 #[test]

@@ -86,7 +86,8 @@ impl TestHub {
 
     /// Publish the test catalog again (a new version), expiring in `days`.
     pub fn publish_catalog(&self, days: i64) -> u64 {
-        self.state
+        let version = self
+            .state
             .db()
             .publish(
                 &test_catalog_json(),
@@ -96,7 +97,9 @@ impl TestHub {
                 chrono::Utc::now(),
             )
             .unwrap()
-            .version
+            .version;
+        self.state.refresh();
+        version
     }
 
     pub fn url(&self) -> String {
@@ -323,6 +326,7 @@ pub fn test_client_settings() -> ClientSettings {
         request_timeout: Duration::from_secs(1),
         queue_wait: Duration::from_secs(2),
         max_envelope_bytes: ClientSettings::envelope_limit(TEST_MAX_BUNDLE),
+        ca_file: None,
     }
 }
 
