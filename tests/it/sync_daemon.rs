@@ -276,6 +276,7 @@ async fn sync_status_command_says_why() {
     // A counter serving a ticket, as the device heard it from the hub.
     hub.state
         .push_event(&event(2, QueueEventKind::Started, 7))
+        .await
         .unwrap();
     motcua::sync::queue_sync::follow_once(&app.ctx)
         .await
