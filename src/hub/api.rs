@@ -413,29 +413,17 @@ async fn upload_heartbeat(
         return Ok(json(StatusCode::OK, stored_false(&previous)));
     }
     let mut response = serde_json::json!({ "stored": true });
+    // A footage head the hub cannot anchor never costs the heartbeat: the device's health
+    // and last-seen time are kept, the reason comes back as `anchor_refused` (and conflicts
+    // are recorded for the fleet page). Refusing the whole heartbeat would leave the device
+    // "silent" and hold its outbox behind a heartbeat it re-sends with the same head.
     if let Some(head) = hb.get("footage_head") {
-        let named = hb.get("device").and_then(|d| d.as_str()).unwrap_or("");
-        if named != device {
-            return Err(unprocessable(format!(
-                "footage_head: the heartbeat's device {named:?} is not this token's device {device:?}"
-            )));
-        }
-        let head = check_head(&device, head).map_err(unprocessable)?;
-        let key = state.inner.key.as_ref().ok_or_else(|| {
-            ApiError(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "footage_head: this hub has no signing key to sign receipts".into(),
-            )
-        })?;
-        match state
-            .store()
-            .anchor(&device, &head, key, chrono::Utc::now())
-            .await?
-        {
-            AnchorOutcome::New(r) | AnchorOutcome::Repeat(r) => {
-                response["receipt"] = serde_json::to_value(r).unwrap_or_default();
+        match anchor_head(&state, &device, &hb, head).await? {
+            Ok(receipt) => response["receipt"] = receipt,
+            Err(reason) => {
+                tracing::warn!(%device, %reason, "footage head not anchored");
+                response["anchor_refused"] = reason.into();
             }
-            AnchorOutcome::Conflict(reason) => return Err(ApiError(StatusCode::CONFLICT, reason)),
         }
     }
     store(
@@ -447,6 +435,43 @@ async fn upload_heartbeat(
         response.to_string(),
     )
     .await
+}
+
+/// Anchor a heartbeat's footage head: the receipt, or why it was not anchored.
+async fn anchor_head(
+    state: &HubState,
+    device: &str,
+    hb: &serde_json::Map<String, serde_json::Value>,
+    head: &serde_json::Value,
+) -> Result<Result<serde_json::Value, String>, ApiError> {
+    let named = hb.get("device").and_then(|d| d.as_str()).unwrap_or("");
+    if named != device {
+        return Ok(Err(format!(
+            "footage_head: the heartbeat's device {named:?} is not this token's device \
+             {device:?}; set [device] name = {device:?} on the device"
+        )));
+    }
+    let head = match check_head(device, head) {
+        Ok(h) => h,
+        Err(reason) => return Ok(Err(reason)),
+    };
+    let Some(key) = state.inner.key.as_ref() else {
+        return Ok(Err(
+            "footage_head: this hub has no signing key to sign receipts".into(),
+        ));
+    };
+    Ok(
+        match state
+            .store()
+            .anchor(device, &head, key, chrono::Utc::now())
+            .await?
+        {
+            AnchorOutcome::New(r) | AnchorOutcome::Repeat(r) => {
+                Ok(serde_json::to_value(r).unwrap_or_default())
+            }
+            AnchorOutcome::Conflict(reason) => Err(reason),
+        },
+    )
 }
 
 /// The stored response of an earlier upload, marked as a repeat.

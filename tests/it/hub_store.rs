@@ -440,18 +440,29 @@ async fn exercise_api(hub: &Hub) {
         r.json::<serde_json::Value>().await.unwrap()["receipt"],
         first["receipt"]
     );
-    // Refusals, each with its message.
+    // Refused heads, each with its reason; the heartbeat itself is still stored (the device
+    // is not "silent" and its outbox is not held), and no receipt is given.
     let mut forged = signed_head("kiosk-1", 8, 0x12, &dev_key);
     forged.hash = "13".repeat(32);
-    for (key, h, device, status, msg) in [
-        ("h3", forged, "kiosk-1", StatusCode::UNPROCESSABLE_ENTITY, "footage_head: signature does not verify".to_owned()),
-        ("h4", signed_head("kiosk-1", 6, 0x14, &dev_key), "kiosk-1", StatusCode::CONFLICT, "footage_head: seq is below the device's last anchored head".to_owned()),
-        ("h5", signed_head("kiosk-1", 9, 0x15, &SigningKey::from_bytes(&[4; 32])), "kiosk-1", StatusCode::CONFLICT, "footage_head: device key changed".to_owned()),
-        ("h6", signed_head("kiosk-2", 9, 0x16, &dev_key), "kiosk-2", StatusCode::UNPROCESSABLE_ENTITY, "footage_head: the heartbeat's device \"kiosk-2\" is not this token's device \"kiosk-1\"".to_owned()),
+    let below = signed_head("kiosk-1", 6, 0x14, &dev_key);
+    for (key, h, device, msg) in [
+        ("h3", forged, "kiosk-1", "footage_head: signature does not verify".to_owned()),
+        ("h4", below.clone(), "kiosk-1", "footage_head: seq is below the device's last anchored head".to_owned()),
+        ("h5", signed_head("kiosk-1", 9, 0x15, &SigningKey::from_bytes(&[4; 32])), "kiosk-1", "footage_head: device key changed".to_owned()),
+        ("h6", signed_head("kiosk-2", 9, 0x16, &dev_key), "kiosk-2", "footage_head: the heartbeat's device \"kiosk-2\" is not this token's device \"kiosk-1\"; set [device] name = \"kiosk-1\" on the device".to_owned()),
+        // The same conflicting head again (the next heartbeat): refused, recorded once.
+        ("h4b", below, "kiosk-1", "footage_head: seq is below the device's last anchored head".to_owned()),
     ] {
         let r = beat(key, Some(h), device).await.unwrap();
-        assert_eq!((r.status(), error_of(&r)), (status, msg), "{key}");
+        assert_eq!(r.status(), StatusCode::CREATED, "{key}");
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(v["anchor_refused"], msg.as_str(), "{key}");
+        assert_eq!(v["receipt"], serde_json::Value::Null, "{key}");
     }
+    assert_eq!(
+        hub.state.store().upload_count("heartbeat").await.unwrap(),
+        7
+    );
     // A heartbeat without a head: as before, no receipt.
     let r = beat("h7", None, "kiosk-1").await.unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
@@ -468,7 +479,10 @@ async fn exercise_api(hub: &Hub) {
         serde_json::json!({ "anchors": [first["receipt"]] })
     );
     let fleet = hub.state.store().fleet().await.unwrap();
-    assert_eq!(fleet[0].conflicts, 2, "the two 409s are kept");
+    assert_eq!(
+        fleet[0].conflicts, 2,
+        "the two conflicts are kept, each once"
+    );
 }
 
 #[tokio::test]

@@ -591,8 +591,10 @@ impl PgStore {
         let outcome = match reason {
             Some(reason) => {
                 tx.execute(
+                    // Once per (device, seq, hash, reason), as in the SQLite store.
                     "INSERT INTO anchor_conflicts (device, seq, hash, reason, received_at)
-                     VALUES ($1, $2, $3, $4, $5)",
+                     SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM anchor_conflicts
+                         WHERE device = $1 AND seq = $2 AND hash = $3 AND reason = $4)",
                     &[&device, &seq, &head.hash, &reason, &now_text(now)],
                 )
                 .await

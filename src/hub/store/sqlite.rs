@@ -517,8 +517,11 @@ impl HubDb {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let conflict = |tx: &rusqlite::Transaction<'_>, reason: &str| -> Result<_, HubError> {
             tx.execute(
+                // Once per (device, seq, hash, reason): a device re-sends its refused head
+                // with every heartbeat until its chain moves on.
                 "INSERT INTO anchor_conflicts (device, seq, hash, reason, received_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                 SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS (SELECT 1 FROM anchor_conflicts
+                     WHERE device = ?1 AND seq = ?2 AND hash = ?3 AND reason = ?4)",
                 params![device, head.seq as i64, head.hash, reason, now_text(now)],
             )?;
             Ok(AnchorOutcome::Conflict(reason.to_owned()))
