@@ -314,10 +314,6 @@ async fn postgres_migrations_are_numbered_and_tested() {
     );
 }
 
-fn error_of(r: &reqwest::Response) -> String {
-    r.headers()["x-motcua-error"].to_str().unwrap().to_owned()
-}
-
 async fn exercise_api(hub: &Hub) {
     let base = hub.url();
     let http = reqwest::Client::new();
