@@ -97,8 +97,8 @@ impl Command {
             Command::Daemon
                 | Command::Kiosk(_)
                 | Command::Demo
-                | Command::Hub(_)
-                | Command::Review(_)
+                | Command::Hub(hub_cmd::HubCommand::Serve { .. })
+                | Command::Review(review_cmd::ReviewCommand::Serve { .. })
         )
     }
 }
