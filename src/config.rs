@@ -26,6 +26,9 @@ pub struct Config {
     pub data_dir: Option<PathBuf>,
     #[serde(default)]
     pub device: DeviceConfig,
+    /// The center this appliance serves (`docs/config.md`, "## [center]"), from provisioning.
+    #[serde(default)]
+    pub center: CenterConfig,
     #[serde(default)]
     pub kiosk: KioskConfig,
     #[serde(default)]
@@ -66,6 +69,40 @@ impl Default for DeviceConfig {
 
 fn default_device_name() -> String {
     "motcua".into()
+}
+
+/// The center (`[center]`), written by provisioning. Its name is what the kiosk's home screen
+/// shows (the catalog's own center name only when it is absent).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CenterConfig {
+    /// The center's name as citizens know it, e.g. "Trung tâm Phục vụ hành chính công xã Mẫu".
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The code the province gave (a-z, 0-9, '-').
+    #[serde(default)]
+    pub code: Option<String>,
+}
+
+impl CenterConfig {
+    fn check(&self) -> Result<(), String> {
+        if let Some(n) = &self.name {
+            if n.trim().is_empty() || n.chars().count() > 200 || n.chars().any(char::is_control) {
+                return Err(
+                    "center.name must be 1 to 200 characters, without control characters".into(),
+                );
+            }
+        }
+        if let Some(c) = &self.code {
+            let ok = (1..=64).contains(&c.len())
+                && c.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            if !ok {
+                return Err("center.code must be 1 to 64 of a-z, 0-9 and '-'".into());
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -364,6 +401,7 @@ impl Config {
         if self.device.name.trim().is_empty() || self.device.name.len() > 64 {
             return Err(semantic("device.name must be 1 to 64 characters".into()));
         }
+        self.center.check().map_err(semantic)?;
         self.recorder.check().map_err(semantic)?;
         self.sync.check().map_err(semantic)?;
         self.review.check().map_err(semantic)?;
@@ -409,6 +447,23 @@ mod tests {
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse(Path::new("/etc/motcua/motcua.toml"), text.as_bytes())
+    }
+
+    #[test]
+    fn center_section_is_read_and_checked() {
+        let c = parse("[center]\nname = \"Trung tâm xã Mẫu\"\ncode = \"xa-mau\"\n").unwrap();
+        assert_eq!(c.center.name.as_deref(), Some("Trung tâm xã Mẫu"));
+        assert_eq!(c.center.code.as_deref(), Some("xa-mau"));
+        assert_eq!(
+            parse("[center]\nname = \"  \"\n").unwrap_err().to_string(),
+            "/etc/motcua/motcua.toml: center.name must be 1 to 200 characters, without control characters"
+        );
+        assert_eq!(
+            parse("[center]\ncode = \"Xa Mau\"\n")
+                .unwrap_err()
+                .to_string(),
+            "/etc/motcua/motcua.toml: center.code must be 1 to 64 of a-z, 0-9 and '-'"
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod daemon_wiring;
 mod device_doctor;
 mod device_io;
 mod device_shutdown;
+mod device_units;
 mod kiosk_big_catalog;
 mod kiosk_daemon;
 mod kiosk_layout;
