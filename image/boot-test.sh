@@ -148,6 +148,7 @@ check() {  # check REQUIRED(1/0) LOG NAME REGEX
   else echo "WARN  $name   (wanted /$re/; not required: REQUIRE_APP=0)"; warns=$((warns+1)); fi
 }
 value() { grep -a "MOTCUA_TEST: $2 " "$1" | tr -d '\r' | head -1 | sed "s/^.*MOTCUA_TEST: $2 //"; }
+val() { value "$@" || true; }   # (pipefail: a missing line is an empty value, not the end)
 
 boot 1 "MOTCUA_TEST: writing" 1 || true
 L1="$W/serial-1.log"
@@ -174,10 +175,10 @@ grep -aq "$TOKEN" "$L1" && { echo "FAIL  the token appears on the console"; fail
 tap() {  # tap NAME: a left click at the named point of image/touch-points.txt (virtio tablet)
   local x y w=1280 h=800
   read -r x y < <(awk -v n="$1" '$1 == n {print $2, $3}' "$HERE/touch-points.txt")
-  qmp "{\"execute\":\"input-send-event\",\"arguments\":{\"events\":[{\"type\":\"abs\",\"data\":{\"axis\":\"x\",\"value\":$((x * 32767 / (w - 1)))}},{\"type\":\"abs\",\"data\":{\"axis\":\"y\",\"value\":$((y * 32767 / (h - 1)))}}]}}" >/dev/null
-  qmp '{"execute":"input-send-event","arguments":{"events":[{"type":"btn","data":{"down":true,"button":"left"}}]}}' >/dev/null
+  qmp "{\"execute\":\"input-send-event\",\"arguments\":{\"events\":[{\"type\":\"abs\",\"data\":{\"axis\":\"x\",\"value\":$((x * 32767 / (w - 1)))}},{\"type\":\"abs\",\"data\":{\"axis\":\"y\",\"value\":$((y * 32767 / (h - 1)))}}]}}" >/dev/null || true
+  qmp '{"execute":"input-send-event","arguments":{"events":[{"type":"btn","data":{"down":true,"button":"left"}}]}}' >/dev/null || true
   sleep 0.3
-  qmp '{"execute":"input-send-event","arguments":{"events":[{"type":"btn","data":{"down":false,"button":"left"}}]}}' >/dev/null
+  qmp '{"execute":"input-send-event","arguments":{"events":[{"type":"btn","data":{"down":false,"button":"left"}}]}}' >/dev/null || true
 }
 dump() { qmp "{\"execute\":\"screendump\",\"arguments\":{\"filename\":\"$W/touch-$1.png\",\"format\":\"png\"}}" >/dev/null 2>&1 || true; }
 live() {
@@ -187,14 +188,14 @@ live() {
     local o
     o=$(timeout 180 ssh -i "$W/ssh_key" -p "$SSH_PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
       -o BatchMode=yes -o ConnectTimeout=60 root@127.0.0.1 \
-      'motcua doctor; echo "status $(systemctl is-active motcua-daemon motcua-kiosk | tr "\n" " ")"' 2>&1)
+      'motcua doctor; echo "status $(systemctl is-active motcua-daemon motcua-kiosk | tr "\n" " ")"' 2>&1) || true
     echo "$o" | sed 's/^/LIVE: ssh-out /'
     o=$(timeout 90 ssh -p "$SSH_PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes \
-      -o PubkeyAuthentication=no -o PreferredAuthentications=password,keyboard-interactive root@127.0.0.1 true 2>&1 | tail -1)
+      -o PubkeyAuthentication=no -o PreferredAuthentications=password,keyboard-interactive root@127.0.0.1 true 2>&1 | tail -1) || true
     echo "LIVE: ssh-password $o"
     # 4. Review UI over the forwarded HTTPS port (self-signed, so -k; the technician screen
     # shows its fingerprint).
-    o=$(curl -sk --max-time 60 -o "$W/review-login.html" -w '%{http_code}' "https://127.0.0.1:$HTTPS_PORT/login" 2>&1)
+    o=$(curl -sk --max-time 60 -o "$W/review-login.html" -w '%{http_code}' "https://127.0.0.1:$HTTPS_PORT/login" 2>&1) || true
     echo "LIVE: review-http $o $(grep -o -i -m1 '<form[^>]*' "$W/review-login.html" 2>/dev/null)"
     # 1. Touch: home -> search box -> keyboard K H A I -> first result -> (idle) home.
     dump 0-home
@@ -216,20 +217,20 @@ check "$REQUIRE_APP" "$L2" "daemon active after the kill" 'daemon-state active r
 check "$REQUIRE_APP" "$L2" "kiosk active after the kill"  'unit motcua-kiosk active'
 check 1 "$L2" "firstboot skipped (file applied)"  'unit motcua-firstboot (inactive|active)'
 # Same catalog (version and counts); the loop's later re-imports change only "applied <time>".
-s1=$(value "$L1" catalog-stats | sed 's/applied [^ ]* //'); s2=$(value "$L2" catalog-stats | sed 's/applied [^ ]* //')
+s1=$({ val "$L1" catalog-stats; } | sed 's/applied [^ ]* //' || true); s2=$({ val "$L2" catalog-stats; } | sed 's/applied [^ ]* //' || true)
 if [ -n "$s1" ] && [ "$s1" = "$s2" ] && ! grep -qi error <<<"$s2"; then echo "PASS  catalog intact after SIGKILL mid-write: $s2"
 else echo "FAIL  catalog after kill: before [$s1] after [$s2]"; fails=$((fails+1)); fi
 check "$REQUIRE_APP" "$L2" "footage verified after SIGKILL mid-capture" 'snapshots-verify [0-9]+ chain entries, [1-9][0-9]* snapshots'
 grep -a 'MOTCUA_TEST: snapshots-verify' "$L2" | grep -q PROBLEM && { echo "FAIL  footage problems after the kill"; fails=$((fails+1)); }
-n1=$(value "$L1" snapshots-count | grep -o '^[0-9]*'); n2=$(value "$L2" snapshots-count | grep -o '^[0-9]*')
+n1=$({ val "$L1" snapshots-count; } | grep -o '^[0-9]*' || true); n2=$({ val "$L2" snapshots-count; } | grep -o '^[0-9]*' || true)
 if [ -n "$n1" ] && [ -n "$n2" ] && [ "$n2" -ge "$n1" ] && [ "$n1" -ge 3 ]; then echo "PASS  snapshots kept: $n1 after the captures, $n2 after the kill"
 else echo "$([ "$REQUIRE_APP" = 1 ] && echo FAIL || echo WARN)  snapshots: [$n1] before, [$n2] after"; [ "$REQUIRE_APP" = 1 ] && fails=$((fails+1)); fi
-d1=$(value "$L1" data | sed 's/.*size-mib=//'); d2=$(value "$L2" data | sed 's/.*size-mib=//')
+d1=$({ val "$L1" data; } | sed 's/.*size-mib=//' || true); d2=$({ val "$L2" data; } | sed 's/.*size-mib=//' || true)
 echo "INFO  data partition: ${d1:-?} MiB at first report, ${d2:-?} MiB at boot 2"
 [ -n "$d2" ] && [ "${d2:-0}" -gt 400 ] && echo "PASS  data partition grown" || { echo "FAIL  data partition not grown"; fails=$((fails+1)); }
-m1=$(value "$L1" hostname | sed 's/.*machine-id //'); m2=$(value "$L2" hostname | sed 's/.*machine-id //')
+m1=$({ val "$L1" hostname; } | sed 's/.*machine-id //' || true); m2=$({ val "$L2" hostname; } | sed 's/.*machine-id //' || true)
 [ -n "$m1" ] && [ "$m1" = "$m2" ] && echo "PASS  same machine id on both boots ($m2)" || { echo "FAIL  machine id $m1 -> $m2"; fails=$((fails+1)); }
-echo "INFO  journal boots: $(value "$L2" boots-in-journal)"
+echo "INFO  journal boots: $(val "$L2" boots-in-journal)"
 screen() {  # screen N EXPECTED NAME
   local r
   if [ ! -s "$W/screen-$1.png" ]; then r="no screendump"
@@ -245,9 +246,9 @@ fail() { echo "FAIL  $*"; fails=$((fails+1)); }
 # 6. Timing: CLOCK_MONOTONIC in the guest counts from the kernel's start; QEMU start -> first
 # serial output is the part before it (with -kernel there is no firmware stage).
 for b in 1 2; do
-  t=$(value "$W/serial-$b.log" timing)
+  t=$(val "$W/serial-$b.log" timing)
   k=$(sed -n 's/.*kiosk-us \([0-9]*\).*/\1/p' <<<"$t"); dm=$(sed -n 's/.*daemon-us \([0-9]*\).*/\1/p' <<<"$t")
-  echo "INFO  boot $b: kernel start -> kiosk first frame $(awk -v u="${k:-0}" 'BEGIN{printf "%.1f", u/1e6}') s, -> daemon ready $(awk -v u="${dm:-0}" 'BEGIN{printf "%.1f", u/1e6}') s; $(value "$W/serial-$b.log" systemd-analyze)"
+  echo "INFO  boot $b: kernel start -> kiosk first frame $(awk -v u="${k:-0}" 'BEGIN{printf "%.1f", u/1e6}') s, -> daemon ready $(awk -v u="${dm:-0}" 'BEGIN{printf "%.1f", u/1e6}') s; $(val "$W/serial-$b.log" systemd-analyze)"
   if [ "$b" = 2 ]; then
     if [ -n "$k" ] && [ "$k" -gt 0 ] && [ "$k" -le $((KIOSK_FLOOR_S * 1000000)) ]; then pass "kiosk first frame within ${KIOSK_FLOOR_S} s of the kernel's start (boot 2: $((k / 1000000)) s)"
     else fail "kiosk first frame within ${KIOSK_FLOOR_S} s of the kernel's start (boot 2: ${k:-?} us)"; fi
@@ -264,20 +265,20 @@ if grep -aq 'MOTCUA_TEST: video video0=' "$L2"; then
   check 1 "$L2" "snapshots verify after the V4L2 and button snapshots" 'snapshots-verify-2 [0-9]+ chain entries'
   grep -a 'MOTCUA_TEST: snapshots-verify-2' "$L2" | grep -q PROBLEM && fail "footage problems on boot 2"
 else
-  echo "SKIP  V4L2 camera: $(value "$L2" capture-v4l2)"
+  echo "SKIP  V4L2 camera: $(val "$L2" capture-v4l2)"
 fi
 # 3. GPIO
 if grep -aq 'MOTCUA_TEST: gpio-sim chip' "$L2"; then
   check 1 "$L2" "gpio-sim chip given to group gpio by the udev rule" 'gpio-sim chip gpiochip[0-9]+ 660:root:gpio'
-  b=$(value "$L2" gpio-button); bb=$(sed -n 's/.*before=\([0-9]*\) after=\([0-9]*\).*/\1 \2/p' <<<"$b")
+  b=$(val "$L2" gpio-button); bb=$(sed -n 's/.*before=\([0-9]*\) after=\([0-9]*\).*/\1 \2/p' <<<"$b")
   if [ -n "$bb" ] && [ "${bb#* }" -gt "${bb% *}" ]; then pass "simulated button press (BCM 27) became a snapshot (reason button) through /dev/gpiochip, user motcua"
   else fail "simulated button press: $b"; fi
-  echo "INFO  PIR edge (BCM 4): $(value "$L2" gpio-motion) (the screen wake itself is not checked here)"
+  echo "INFO  PIR edge (BCM 4): $(val "$L2" gpio-motion) (the screen wake itself is not checked here)"
 else
   echo "SKIP  GPIO: $(grep -a 'MOTCUA_TEST: gpio-sim' "$L2" | head -1 | tr -d '\r' | sed 's/.*MOTCUA_TEST: //')"
 fi
 # 5. Doctor: every check ok, or a warning/failure whose reason the test knows.
-value "$L2" doctor-json > "$W/doctor.json"
+val "$L2" doctor-json > "$W/doctor.json"
 dres=$("$PY" - "$W/doctor.json" <<'PYEOF'
 import json, sys
 known = {  # check -> why it may be other than ok in this VM
@@ -328,7 +329,7 @@ fi
 tstep() {  # tstep FILE EXPECTED-REFERENCE NAME COARSE REFERENCES-TO-TELL-APART...
   local r f=$1 want=$2 name=$3 coarse=$4 refs=() n; shift 4
   if [ ! -s "$W/touch-$f.png" ]; then fail "$name: no screendump"; return; fi
-  for n in "$@"; do refs+=("$(tr ' ' '\n' <<<"$REFS" | grep "^$n=")"); done
+  for n in "$@"; do refs+=("$(tr ' ' '\n' <<<"$REFS" | grep "^$n=" || true)"); done
   if [ -n "$REFS" ]; then
     if r=$("$PY" "$HERE/screen-check.py" "$W/touch-$f.png" "match:$want" "${refs[@]}"); then pass "$name: $r"; else fail "$name: $r"; fi
   elif r=$("$PY" "$HERE/screen-check.py" "$W/touch-$f.png" "$coarse"); then pass "$name (coarse: $coarse): $r"; else fail "$name: $r"; fi
