@@ -6,6 +6,7 @@ mod catalog_import;
 mod cli;
 mod daemon_wiring;
 mod device_doctor;
+mod device_capture_gate;
 mod device_io;
 mod device_shutdown;
 mod device_units;
