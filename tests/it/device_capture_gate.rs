@@ -52,7 +52,8 @@ async fn the_kiosk_group_is_limited_and_must_name_a_known_record() {
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
-    let text = "[[recorder.cameras]]\ncounter = 3\ndevice = \"synthetic\"\nwidth = 320\nheight = 240\n";
+    let text =
+        "[[recorder.cameras]]\ncounter = 3\ndevice = \"synthetic\"\nwidth = 320\nheight = 240\n";
     let cfg_path = dir.path().join("motcua.toml");
     std::fs::write(&cfg_path, text).unwrap();
     let cfg = Config::parse(&cfg_path, text.as_bytes()).unwrap();
@@ -65,7 +66,9 @@ async fn the_kiosk_group_is_limited_and_must_name_a_known_record() {
 
     // An unknown record is refused for the limited client, nothing is captured.
     let (c, dd) = (cfg_path.clone(), data.clone());
-    let o = tokio::task::spawn_blocking(move || capture(&c, &dd, REC, true)).await.unwrap();
+    let o = tokio::task::spawn_blocking(move || capture(&c, &dd, REC, true))
+        .await
+        .unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", err(&o));
     assert_eq!(
         err(&o),
@@ -73,7 +76,9 @@ async fn the_kiosk_group_is_limited_and_must_name_a_known_record() {
     );
     // Root (like the daemon's own user) is not limited: it may write footage directly anyway.
     let (c, dd) = (cfg_path.clone(), data.clone());
-    let o = tokio::task::spawn_blocking(move || capture(&c, &dd, OTHER, false)).await.unwrap();
+    let o = tokio::task::spawn_blocking(move || capture(&c, &dd, OTHER, false))
+        .await
+        .unwrap();
     assert!(o.status.success(), "{}", err(&o));
 
     // The board says counter 3 serves REC: the limited client may capture it, CAPTURE_LIMIT
@@ -93,13 +98,17 @@ async fn the_kiosk_group_is_limited_and_must_name_a_known_record() {
     .unwrap();
     for i in 0..CAPTURE_LIMIT {
         let (c, dd) = (cfg_path.clone(), data.clone());
-        let o = tokio::task::spawn_blocking(move || capture(&c, &dd, REC, true)).await.unwrap();
+        let o = tokio::task::spawn_blocking(move || capture(&c, &dd, REC, true))
+            .await
+            .unwrap();
         assert!(o.status.success(), "capture {i}: {}", err(&o));
         let snap: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         assert_eq!(snap["record_id"], REC);
     }
     let (c, dd) = (cfg_path.clone(), data.clone());
-    let o = tokio::task::spawn_blocking(move || capture(&c, &dd, REC, true)).await.unwrap();
+    let o = tokio::task::spawn_blocking(move || capture(&c, &dd, REC, true))
+        .await
+        .unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(
         err(&o).starts_with(
@@ -110,7 +119,9 @@ async fn the_kiosk_group_is_limited_and_must_name_a_known_record() {
     );
     // Root still can.
     let (c, dd) = (cfg_path.clone(), data.clone());
-    let o = tokio::task::spawn_blocking(move || capture(&c, &dd, REC, false)).await.unwrap();
+    let o = tokio::task::spawn_blocking(move || capture(&c, &dd, REC, false))
+        .await
+        .unwrap();
     assert!(o.status.success(), "{}", err(&o));
     d.stop().await;
 }
