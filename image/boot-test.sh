@@ -133,11 +133,12 @@ boot() {
   wait $QPID 2>/dev/null || true
   return $((1 - ok))
 }
-trap 'kill -9 ${QPID:-0} 2>/dev/null || true' EXIT
+# (Not `kill -9 0` when QEMU never started: that kills the caller's whole process group.)
+trap '[ -n "${QPID:-}" ] && kill -9 "$QPID" 2>/dev/null; true' EXIT
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 SSH_PORT=$(free_port); HTTPS_PORT=$(free_port)
 KIOSK_FLOOR_S=${KIOSK_FLOOR_S:-60}
-HOST_MOTCUA=${HOST_MOTCUA:-$(ls -t "$REPO"/target/release/motcua "$REPO"/target/debug/motcua 2>/dev/null | head -1)}
+HOST_MOTCUA=${HOST_MOTCUA:-$(ls -t "$REPO"/target/release/motcua "$REPO"/target/debug/motcua 2>/dev/null | head -1 || true)}
 
 fails=0; warns=0
 check() {  # check REQUIRED(1/0) LOG NAME REGEX
