@@ -31,7 +31,8 @@ pub const HEADER_CHIP_LABELS: &[&str] = &[
 /// chip label); for boards whose header chip has another label.
 pub const CHIP_ENV: &str = "MOTCUA_GPIO_CHIP";
 
-const CONSUMER: &str = "motcua";
+/// The consumer label motcua's line requests carry (shown by `gpioinfo`).
+pub const CONSUMER: &str = "motcua";
 
 /// The GPIO character device of the header chip.
 pub struct CdevGpio {
@@ -124,6 +125,15 @@ impl CdevGpio {
     /// The chip's device node and label, e.g. `/dev/gpiochip0 (pinctrl-bcm2711)`.
     pub fn describe(&self) -> String {
         format!("{} ({})", self.chip.display(), self.label)
+    }
+
+    /// Who holds `pin` now (the kernel's consumer label, e.g. `motcua` for the daemon), if
+    /// anyone.
+    pub fn holder(&self, pin: u8) -> Option<String> {
+        let info = gpiocdev::Chip::from_path(&self.chip)
+            .and_then(|c| c.line_info(u32::from(pin)))
+            .ok()?;
+        (info.used && !info.consumer.is_empty()).then_some(info.consumer)
     }
 
     fn check_pin(&self, pin: u8) -> Result<(), GpioError> {

@@ -138,13 +138,29 @@ pub struct RealGpioProbe;
 impl GpioProbe for RealGpioProbe {
     fn probe(&self, cfg: &GpioConfig) -> Result<(String, Vec<PinResult>), String> {
         let (gpio, backend) = gpio_backend::open().map_err(|e| e.to_string())?;
-        let name = match backend {
-            Backend::Cdev => CdevGpio::open()
-                .map(|c| format!("GPIO character device {}", c.describe()))
-                .unwrap_or_else(|_| "GPIO character device".into()),
-            Backend::Rppal => "rppal (/dev/gpiomem)".into(),
+        let chip = match backend {
+            Backend::Cdev => CdevGpio::open().ok(),
+            Backend::Rppal => None,
         };
-        Ok((name, probe_with(gpio.as_ref(), cfg)))
+        let name = match (&chip, backend) {
+            (Some(c), _) => format!("GPIO character device {}", c.describe()),
+            (None, Backend::Cdev) => "GPIO character device".into(),
+            (None, Backend::Rppal) => "rppal (/dev/gpiomem)".into(),
+        };
+        let mut pins = probe_with(gpio.as_ref(), cfg);
+        // A running daemon holds its pins: on the character device the kernel says who holds a
+        // line, so a pin held by motcua itself is in use as configured, not a fault.
+        if let Some(chip) = &chip {
+            for (pin, role, r) in &mut pins {
+                if r.is_err()
+                    && chip.holder(*pin).as_deref() == Some(crate::device::gpio_cdev::CONSUMER)
+                {
+                    role.push_str(", held by the running motcua daemon");
+                    *r = Ok(());
+                }
+            }
+        }
+        Ok((name, pins))
     }
 }
 

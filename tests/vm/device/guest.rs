@@ -24,6 +24,7 @@ use motcua::device::display::DisplayPower;
 use motcua::device::gpio::{Backend, Gpio, RppalGpio};
 use motcua::device::service::{DeviceParts, DeviceService};
 use motcua::device::EventBus;
+use motcua::doctor::{GpioProbe, RealGpioProbe};
 use motcua::queue::{QueueEvent, QueueEventKind};
 use motcua::record::RecordId;
 use motcua::store::{open_connection, queue_store, Access, CatalogStore};
@@ -153,6 +154,22 @@ fn scenario(name: &str, gpio: Arc<dyn Gpio>, sim: &SimChip, t_start: Instant) ->
     wait_for("display dimmed", Duration::from_secs(5), || {
         brightness() == "26\n"
     });
+
+    if name == "cdev" {
+        // The doctor while the service holds the pins: held by motcua, so usable, not failed.
+        let cfg = GpioConfig {
+            pir_pin: Some(PIR as u8),
+            ..GpioConfig::default()
+        };
+        let (_, pins) = RealGpioProbe.probe(&cfg).expect("doctor's GPIO probe");
+        if pins.len() != 1
+            || pins[0].2.is_err()
+            || !pins[0].1.contains("held by the running motcua daemon")
+        {
+            eprintln!("DEVICE_VM FAIL: doctor probe while held: {pins:?}");
+            std::process::exit(1);
+        }
+    }
 
     sim.pull(BUTTON, "pull-down"); // press
     let press = wait_for("snapshot request", Duration::from_secs(5), || {
