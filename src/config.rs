@@ -423,14 +423,22 @@ impl Config {
     }
 }
 
-/// `/var/lib/motcua` under systemd (which sets `INVOCATION_ID`), else the user's data dir.
+/// `/var/lib/motcua` under systemd (which sets `INVOCATION_ID`) and on an installed appliance
+/// (a technician's `motcua doctor` over SSH as root must look at the service's data, not at
+/// root's empty `~/.local/share/motcua`), else the user's data dir.
 pub fn default_data_dir() -> PathBuf {
-    if std::env::var_os("INVOCATION_ID").is_some() {
+    if std::env::var_os("INVOCATION_ID").is_some() || installed_under(Path::new("/")) {
         return PathBuf::from(SERVICE_DATA_DIR);
     }
     dirs::data_dir()
         .map(|d| d.join("motcua"))
         .unwrap_or_else(|| PathBuf::from(".motcua"))
+}
+
+/// An installed appliance under `root`: the service's config file and data directory exist.
+pub fn installed_under(root: &Path) -> bool {
+    let rel = |p: &str| root.join(p.trim_start_matches('/'));
+    rel(DEFAULT_CONFIG_PATH).is_file() && rel(SERVICE_DATA_DIR).is_dir()
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -447,6 +455,21 @@ mod tests {
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse(Path::new("/etc/motcua/motcua.toml"), text.as_bytes())
+    }
+
+    #[test]
+    fn an_installed_appliance_defaults_to_the_service_data_dir() {
+        // The boot test's SSH login: `motcua doctor` as root looked at ~/.local/share/motcua.
+        let t = tempfile::tempdir().unwrap();
+        assert!(!installed_under(t.path()));
+        std::fs::create_dir_all(t.path().join("etc/motcua")).unwrap();
+        std::fs::write(t.path().join("etc/motcua/motcua.toml"), "").unwrap();
+        assert!(
+            !installed_under(t.path()),
+            "config alone is not an appliance"
+        );
+        std::fs::create_dir_all(t.path().join("var/lib/motcua")).unwrap();
+        assert!(installed_under(t.path()));
     }
 
     #[test]
