@@ -49,6 +49,7 @@ fn kiosk(bundle: CatalogBundle, dir: &std::path::Path) -> Kiosk {
             technician_pin_hash: None,
         },
         device_name: "bench".into(),
+        center_name: None,
         catalog_db: None,
         clock: Arc::new(SystemClock),
         background: false,

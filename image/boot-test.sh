@@ -9,8 +9,24 @@
 # and cmdline.txt (re-read before boot 2: provisioning adds the machine id and hostname).
 # The image's test-only unit (motcua-boottest.service) prints MOTCUA_TEST: lines on the console.
 #
+# Boot 2 also proves the appliance through its installed units, as their own users:
+#  touch   a virtio tablet; QMP input-send-event taps the search box, types on the on-screen
+#          keyboard, opens a result (screendumps matched against `motcua screenshot` renders),
+#          then the idle timeout brings the kiosk home
+#  camera  vivid (modules-load= on the command line) at counter 2: a snapshot through the
+#          daemon, `snapshots verify`
+#  GPIO    gpio-sim (if the kernel has it) labelled as the Pi 4 header chip: a button press
+#          (BCM 27) becomes a snapshot through the udev rule's group, a PIR edge (BCM 4)
+#  review  the forwarded HTTPS port answers with the review UI's login page (curl)
+#  doctor  `motcua doctor --json`: every check ok, or a warning/failure with a known reason
+#  timing  kernel start -> kiosk first frame / daemon ready (no device-timeout override)
+#  SSH     key from the provisioning file: `motcua doctor` over a forwarded port; passwords refused
+#
 # Usage:  image/boot-test.sh IMAGE(.img or .img.xz) [WORKDIR]
 # Env:    BOOT_TIMEOUT=600  GROW_MIB=512  SMP=2  MEM=2G  INSTALL=1 (install missing tools)
+#         KIOSK_FLOOR_S=60  kernel start -> kiosk first frame must be at most this (boot 2)
+#         HOST_MOTCUA=      a host build of motcua for reference renders (default: target/
+#                           release or debug); without one the touch steps use coarser checks
 #         REQUIRE_APP=1     daemon and kiosk must be active (0: report only, for builds
 #                           without `motcua daemon` / `motcua kiosk`)
 # Output: WORKDIR/serial-1.log, serial-2.log, screen-1.png, screen-2.png; PASS/FAIL lines; exit 0
@@ -50,9 +66,15 @@ truncate -s +"${GROW_MIB}M" "$IMG"
 start=$(sfdisk -d "$IMG" | awk -F'[=,]' '/^[^ ]*1 :/ {gsub(/ /,"",$2); print $2}')
 FAT="$IMG@@$((start*512))"
 TOKEN="boottest-token-$RANDOM$RANDOM"
+# A technician's SSH key (the test's own), and a real catalog signing key (RFC 8032's test
+# key 1: the template's all-zero placeholder is refused by provisioning).
+rm -f "$W/ssh_key" "$W/ssh_key.pub"; ssh-keygen -q -t ed25519 -N "" -C boottest -f "$W/ssh_key"
 sed -e "s/^token = \"\"/token = \"$TOKEN\"/" -e 's/^password = ""/password = "boottest-password-1"/' \
-  -e 's|^camera = "/dev/video0"|camera = "synthetic"|' -e 's/^# technician_pin = ""/technician_pin = "2468"/' \
+  -e 's|^camera = "/dev/video0"|camera = "synthetic"|' -e 's|^camera = "/dev/video2"|camera = "/dev/video0"|' \
+  -e 's/^# technician_pin = ""/technician_pin = "2468"/' \
+  -e 's|"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="|"11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="|' \
   "$REPO/image/motcua.toml.template" > "$W/motcua.toml"
+printf '\n[ssh]\nauthorized_keys = ["%s"]\n' "$(cat "$W/ssh_key.pub")" >> "$W/motcua.toml"
 echo on > "$W/motcua-boottest"
 mcopy -o -i "$FAT" "$W/motcua.toml" "$W/motcua-boottest" ::/
 mcopy -o -i "$FAT" "$REPO/tests/fixtures/small-catalog.json" ::/boottest-catalog.json
@@ -70,7 +92,8 @@ while True:
 EOF
 }
 
-# boot N UNTIL_MARKER KILL(0/1): boot, wait for the marker, screendump, then kill -9 or quit.
+# boot N UNTIL_MARKER KILL(0/1) [HOOK]: boot, wait for the marker, screendump, run HOOK (a
+# function: touch, SSH, HTTPS while the guest runs), then kill -9 or quit.
 boot() {
   local n=$1 marker=$2 kill=$3 log="$W/serial-$1.log"
   local K I
@@ -79,26 +102,29 @@ boot() {
   mcopy -o -n -i "$FAT" "::/$K" "$W/vmlinuz"; mcopy -o -n -i "$FAT" "::/$I" "$W/initrd.img"
   mcopy -o -n -i "$FAT" ::/cmdline.txt "$W/cmdline.txt"
   local cmdline
-  # Under TCG on a busy 2-core host udev can take minutes to settle: give devices (the data
-  # partition by label) 5 minutes instead of systemd's 90 s before the emergency shell.
-  cmdline="$(sed -e 's/console=ttyS[0-9][^ ]*//g; s/console=ttyAMA[0-9]*[^ ]*//g' "$W/cmdline.txt" | tr -s ' ' | tr -d '\n') console=ttyAMA0 systemd.default_device_timeout_sec=300"
+  # No device-timeout override (the 90 s wait was wpa_supplicant@wlan0's, now gone). vivid:
+  # one capture-only node, /dev/video0 (counter 2's camera), if the kernel has it.
+  cmdline="$(sed -e 's/console=ttyS[0-9][^ ]*//g; s/console=ttyAMA[0-9]*[^ ]*//g' "$W/cmdline.txt" | tr -s ' ' | tr -d '\n') console=ttyAMA0 modules-load=vivid vivid.n_devs=1 vivid.node_types=0x1"
   echo "== boot $n: $K; cmdline: $cmdline"
-  local t0=$SECONDS
+  local t0=$SECONDS; T0_NS=$(date +%s%N); FIRST_SERIAL_NS=""
   qemu-system-aarch64 -M virt -cpu cortex-a72 -smp "$SMP" -m "$MEM" \
     -kernel "$W/vmlinuz" -initrd "$W/initrd.img" -append "$cmdline" \
     -drive file="$IMG",format=raw,if=virtio,cache=writeback \
-    -nic none -device virtio-gpu-pci -display none -monitor none \
+    -nic user,model=virtio-net-pci,hostfwd=tcp:127.0.0.1:$SSH_PORT-:22,hostfwd=tcp:127.0.0.1:$HTTPS_PORT-:8443 \
+    -device virtio-gpu-pci -device virtio-tablet-pci -device virtio-keyboard-pci -display none -monitor none \
     -serial file:"$log" -qmp unix:"$W/qmp.sock",server=on,wait=off 2>"$W/qemu-$n.err" &
   QPID=$!
   local deadline=$((SECONDS + BOOT_TIMEOUT)) ok=0
   while [ $SECONDS -lt $deadline ]; do
     kill -0 $QPID 2>/dev/null || { echo "qemu exited early"; cat "$W/qemu-$n.err"; break; }
+    [ -z "$FIRST_SERIAL_NS" ] && [ -s "$log" ] && FIRST_SERIAL_NS=$(date +%s%N)
     if grep -qa "$marker" "$log" 2>/dev/null; then ok=1; break; fi
     if grep -qaE 'Kernel panic|Gave up waiting|emergency mode' "$log" 2>/dev/null; then break; fi
     sleep 2
   done
   echo "   boot $n: marker '$marker' $([ $ok = 1 ] && echo "after $((SECONDS - t0)) s" || echo MISSING)"
   qmp "{\"execute\":\"screendump\",\"arguments\":{\"filename\":\"$W/screen-$n.png\",\"format\":\"png\"}}" >/dev/null 2>&1 || true
+  [ "$ok" = 1 ] && [ -n "${4:-}" ] && "$4"
   if [ "$kill" = 1 ]; then
     sleep 3; kill -9 $QPID 2>/dev/null || true; echo "   boot $n: killed (SIGKILL) while writing"
   else
@@ -107,7 +133,12 @@ boot() {
   wait $QPID 2>/dev/null || true
   return $((1 - ok))
 }
-trap 'kill -9 ${QPID:-0} 2>/dev/null || true' EXIT
+# (Not `kill -9 0` when QEMU never started: that kills the caller's whole process group.)
+trap '[ -n "${QPID:-}" ] && kill -9 "$QPID" 2>/dev/null; true' EXIT
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+SSH_PORT=$(free_port); HTTPS_PORT=$(free_port)
+KIOSK_FLOOR_S=${KIOSK_FLOOR_S:-60}
+HOST_MOTCUA=${HOST_MOTCUA:-$(ls -t "$REPO"/target/release/motcua "$REPO"/target/debug/motcua 2>/dev/null | head -1 || true)}
 
 fails=0; warns=0
 check() {  # check REQUIRED(1/0) LOG NAME REGEX
@@ -118,6 +149,7 @@ check() {  # check REQUIRED(1/0) LOG NAME REGEX
   else echo "WARN  $name   (wanted /$re/; not required: REQUIRE_APP=0)"; warns=$((warns+1)); fi
 }
 value() { grep -a "MOTCUA_TEST: $2 " "$1" | tr -d '\r' | head -1 | sed "s/^.*MOTCUA_TEST: $2 //"; }
+val() { value "$@" || true; }   # (pipefail: a missing line is an empty value, not the end)
 
 boot 1 "MOTCUA_TEST: writing" 1 || true
 L1="$W/serial-1.log"
@@ -140,7 +172,42 @@ grep -aq '"2468"' "$L1" && { echo "FAIL  the technician PIN appears on the conso
 grep -a 'MOTCUA_TEST: fat ' "$L1" | grep -q 'motcua.toml ' && { echo "FAIL  motcua.toml still on FAT"; fails=$((fails+1)); }
 grep -aq "$TOKEN" "$L1" && { echo "FAIL  the token appears on the console"; fails=$((fails+1)); }
 
-boot 2 "MOTCUA_TEST: done boot=2" 0 || true
+# While boot 2 runs: touch through QMP, SSH, HTTPS (results in $W/live.log, LIVE: lines).
+tap() {  # tap NAME: a left click at the named point of image/touch-points.txt (virtio tablet)
+  local x y w=1280 h=800
+  read -r x y < <(awk -v n="$1" '$1 == n {print $2, $3}' "$HERE/touch-points.txt")
+  qmp "{\"execute\":\"input-send-event\",\"arguments\":{\"events\":[{\"type\":\"abs\",\"data\":{\"axis\":\"x\",\"value\":$((x * 32767 / (w - 1)))}},{\"type\":\"abs\",\"data\":{\"axis\":\"y\",\"value\":$((y * 32767 / (h - 1)))}}]}}" >/dev/null || true
+  qmp '{"execute":"input-send-event","arguments":{"events":[{"type":"btn","data":{"down":true,"button":"left"}}]}}' >/dev/null || true
+  sleep 0.3
+  qmp '{"execute":"input-send-event","arguments":{"events":[{"type":"btn","data":{"down":false,"button":"left"}}]}}' >/dev/null || true
+}
+dump() { qmp "{\"execute\":\"screendump\",\"arguments\":{\"filename\":\"$W/touch-$1.png\",\"format\":\"png\"}}" >/dev/null 2>&1 || true; }
+live() {
+  {
+    echo "LIVE: ports ssh $SSH_PORT https $HTTPS_PORT"
+    # 7. SSH: key-only root login; the technician's doctor and status; a password is refused.
+    local o
+    o=$(timeout 180 ssh -i "$W/ssh_key" -p "$SSH_PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+      -o BatchMode=yes -o ConnectTimeout=60 root@127.0.0.1 \
+      'motcua doctor; echo "status $(systemctl is-active motcua-daemon motcua-kiosk | tr "\n" " ")"' 2>&1) || true
+    echo "$o" | sed 's/^/LIVE: ssh-out /'
+    o=$(timeout 90 ssh -p "$SSH_PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes \
+      -o PubkeyAuthentication=no -o PreferredAuthentications=password,keyboard-interactive root@127.0.0.1 true 2>&1 | tail -1) || true
+    echo "LIVE: ssh-password $o"
+    # 4. Review UI over the forwarded HTTPS port (self-signed, so -k; the technician screen
+    # shows its fingerprint).
+    o=$(curl -sk --max-time 60 -o "$W/review-login.html" -w '%{http_code}' "https://127.0.0.1:$HTTPS_PORT/login" 2>&1) || true
+    echo "LIVE: review-http $o $(grep -o -i -m1 '<form[^>]*' "$W/review-login.html" 2>/dev/null)"
+    # 1. Touch: home -> search box -> keyboard K H A I -> first result -> (idle) home.
+    dump 0-home
+    tap search-box; sleep 4; dump 1-search
+    for k in K H A I; do tap "key-$k"; sleep 2; done; sleep 3; dump 2-typed
+    tap result-khai-sinh; sleep 5; dump 3-procedure
+    echo "LIVE: touch taps sent; waiting for the idle timeout (idle_home_secs = 90)"
+    sleep 110; dump 4-idle
+  } > "$W/live.log" 2>&1
+}
+boot 2 "MOTCUA_TEST: done boot=2" 0 live || true
 L2="$W/serial-2.log"
 check 1 "$L2" "second boot ran the report"        'boot=2'
 check 1 "$L2" "kiosk user reads the installed catalog" 'kiosk-catalog catalog: version 3'
@@ -151,20 +218,20 @@ check "$REQUIRE_APP" "$L2" "daemon active after the kill" 'daemon-state active r
 check "$REQUIRE_APP" "$L2" "kiosk active after the kill"  'unit motcua-kiosk active'
 check 1 "$L2" "firstboot skipped (file applied)"  'unit motcua-firstboot (inactive|active)'
 # Same catalog (version and counts); the loop's later re-imports change only "applied <time>".
-s1=$(value "$L1" catalog-stats | sed 's/applied [^ ]* //'); s2=$(value "$L2" catalog-stats | sed 's/applied [^ ]* //')
+s1=$({ val "$L1" catalog-stats; } | sed 's/applied [^ ]* //' || true); s2=$({ val "$L2" catalog-stats; } | sed 's/applied [^ ]* //' || true)
 if [ -n "$s1" ] && [ "$s1" = "$s2" ] && ! grep -qi error <<<"$s2"; then echo "PASS  catalog intact after SIGKILL mid-write: $s2"
 else echo "FAIL  catalog after kill: before [$s1] after [$s2]"; fails=$((fails+1)); fi
 check "$REQUIRE_APP" "$L2" "footage verified after SIGKILL mid-capture" 'snapshots-verify [0-9]+ chain entries, [1-9][0-9]* snapshots'
 grep -a 'MOTCUA_TEST: snapshots-verify' "$L2" | grep -q PROBLEM && { echo "FAIL  footage problems after the kill"; fails=$((fails+1)); }
-n1=$(value "$L1" snapshots-count | grep -o '^[0-9]*'); n2=$(value "$L2" snapshots-count | grep -o '^[0-9]*')
+n1=$({ val "$L1" snapshots-count; } | grep -o '^[0-9]*' || true); n2=$({ val "$L2" snapshots-count; } | grep -o '^[0-9]*' || true)
 if [ -n "$n1" ] && [ -n "$n2" ] && [ "$n2" -ge "$n1" ] && [ "$n1" -ge 3 ]; then echo "PASS  snapshots kept: $n1 after the captures, $n2 after the kill"
 else echo "$([ "$REQUIRE_APP" = 1 ] && echo FAIL || echo WARN)  snapshots: [$n1] before, [$n2] after"; [ "$REQUIRE_APP" = 1 ] && fails=$((fails+1)); fi
-d1=$(value "$L1" data | sed 's/.*size-mib=//'); d2=$(value "$L2" data | sed 's/.*size-mib=//')
+d1=$({ val "$L1" data; } | sed 's/.*size-mib=//' || true); d2=$({ val "$L2" data; } | sed 's/.*size-mib=//' || true)
 echo "INFO  data partition: ${d1:-?} MiB at first report, ${d2:-?} MiB at boot 2"
 [ -n "$d2" ] && [ "${d2:-0}" -gt 400 ] && echo "PASS  data partition grown" || { echo "FAIL  data partition not grown"; fails=$((fails+1)); }
-m1=$(value "$L1" hostname | sed 's/.*machine-id //'); m2=$(value "$L2" hostname | sed 's/.*machine-id //')
+m1=$({ val "$L1" hostname; } | sed 's/.*machine-id //' || true); m2=$({ val "$L2" hostname; } | sed 's/.*machine-id //' || true)
 [ -n "$m1" ] && [ "$m1" = "$m2" ] && echo "PASS  same machine id on both boots ($m2)" || { echo "FAIL  machine id $m1 -> $m2"; fails=$((fails+1)); }
-echo "INFO  journal boots: $(value "$L2" boots-in-journal)"
+echo "INFO  journal boots: $(val "$L2" boots-in-journal)"
 screen() {  # screen N EXPECTED NAME
   local r
   if [ ! -s "$W/screen-$1.png" ]; then r="no screendump"
@@ -173,6 +240,106 @@ screen() {  # screen N EXPECTED NAME
 }
 screen 1 technician "boot 1 screen is the kiosk's technician screen (virtio-gpu)"
 screen 2 home "boot 2 screen is the kiosk's home screen (virtio-gpu)"
+# ---- boot 2: the appliance as installed
+livev() { grep -a "^LIVE: $1 " "$W/live.log" 2>/dev/null | head -1 | sed "s/^LIVE: $1 //"; }
+pass() { echo "PASS  $*"; }
+fail() { echo "FAIL  $*"; fails=$((fails+1)); }
+# 6. Timing: CLOCK_MONOTONIC in the guest counts from the kernel's start; QEMU start -> first
+# serial output is the part before it (with -kernel there is no firmware stage).
+for b in 1 2; do
+  t=$(val "$W/serial-$b.log" timing)
+  k=$(sed -n 's/.*kiosk-us \([0-9]*\).*/\1/p' <<<"$t"); dm=$(sed -n 's/.*daemon-us \([0-9]*\).*/\1/p' <<<"$t")
+  echo "INFO  boot $b: kernel start -> kiosk first frame $(awk -v u="${k:-0}" 'BEGIN{printf "%.1f", u/1e6}') s, -> daemon ready $(awk -v u="${dm:-0}" 'BEGIN{printf "%.1f", u/1e6}') s; $(val "$W/serial-$b.log" systemd-analyze)"
+  if [ "$b" = 2 ]; then
+    if [ -n "$k" ] && [ "$k" -gt 0 ] && [ "$k" -le $((KIOSK_FLOOR_S * 1000000)) ]; then pass "kiosk first frame within ${KIOSK_FLOOR_S} s of the kernel's start (boot 2: $((k / 1000000)) s)"
+    else fail "kiosk first frame within ${KIOSK_FLOOR_S} s of the kernel's start (boot 2: ${k:-?} us)"; fi
+  fi
+done
+[ -n "${FIRST_SERIAL_NS:-}" ] && echo "INFO  boot 2: QEMU start -> first serial output $(( (FIRST_SERIAL_NS - T0_NS) / 1000000 )) ms (add to the figures above for power-on)"
+check 1 "$L2" "no wpa_supplicant without a wlan device" 'unit wpa_supplicant@wlan0 inactive'
+check 1 "$L2" "fontconfig has a writable cache (no warning)" 'kiosk-fontconfig 0'
+check 1 "$L2" "the kiosk holds /dev/input/event* open (tablet, keyboard)" 'kiosk-input [1-9]'
+check 1 "$L2" "sshd runs (provisioned keys)" 'ssh active'
+# 2. Camera
+if grep -aq 'MOTCUA_TEST: video video0=' "$L2"; then
+  check 1 "$L2" "V4L2 camera (vivid) snapshot through the daemon, linked to the record" 'capture-v4l2 \{"id":[0-9]+,"sha256":"[0-9a-f]{64}".*"counter":2,"record_id":"000.00.14.H56-261123-0200"'
+  check 1 "$L2" "snapshots verify after the V4L2 and button snapshots" 'snapshots-verify-2 [0-9]+ chain entries'
+  grep -a 'MOTCUA_TEST: snapshots-verify-2' "$L2" | grep -q PROBLEM && fail "footage problems on boot 2"
+else
+  echo "SKIP  V4L2 camera: $(val "$L2" capture-v4l2)"
+fi
+# 3. GPIO
+if grep -aq 'MOTCUA_TEST: gpio-sim chip' "$L2"; then
+  check 1 "$L2" "gpio-sim chip given to group gpio by the udev rule" 'gpio-sim chip gpiochip[0-9]+ 660:root:gpio'
+  b=$(val "$L2" gpio-button); bb=$(sed -n 's/.*before=\([0-9]*\) after=\([0-9]*\).*/\1 \2/p' <<<"$b")
+  if [ -n "$bb" ] && [ "${bb#* }" -gt "${bb% *}" ]; then pass "simulated button press (BCM 27) became a snapshot (reason button) through /dev/gpiochip, user motcua"
+  else fail "simulated button press: $b"; fi
+  echo "INFO  PIR edge (BCM 4): $(val "$L2" gpio-motion) (the screen wake itself is not checked here)"
+else
+  echo "SKIP  GPIO: $(grep -a 'MOTCUA_TEST: gpio-sim' "$L2" | head -1 | tr -d '\r' | sed 's/.*MOTCUA_TEST: //')"
+fi
+# 5. Doctor: every check ok, or a warning/failure whose reason the test knows.
+val "$L2" doctor-json > "$W/doctor.json"
+dres=$("$PY" - "$W/doctor.json" <<'PYEOF'
+import json, sys
+known = {  # check -> why it may be other than ok in this VM
+    "server": "the template's server (motcua.example.gov.vn) does not exist",
+    "clock": "no NTP server reachable from the VM",
+    "gpio": "the running daemon holds its pins (doctor builds before ffce50f called that a failure; newer ones say 'held by the running motcua daemon'), or no gpio-sim in the kernel",
+    "cameras": "no vivid in this kernel",
+    "display": "virtio-gpu has no backlight",
+}
+try:
+    r = json.load(open(sys.argv[1]))
+except Exception as e:
+    print(f"no doctor JSON: {e}"); sys.exit(1)
+bad = []
+for c in r["checks"]:
+    if c["level"] == "ok":
+        continue
+    why = known.get(c["name"])
+    print(f"{c['level']} {c['name']}: {c['summary']} ({'known: ' + why if why else 'UNKNOWN'})")
+    if not why:
+        bad.append(c["name"])
+sys.exit(1 if bad else 0)
+PYEOF
+) && pass "doctor --json: every check ok or a known reason" || fail "doctor --json has unexplained results"
+sed 's/^/      /' <<<"$dres"
+# 7. SSH
+if grep -aq '^LIVE: ssh-out status active active' "$W/live.log" && grep -aq '^LIVE: ssh-out .*config ' "$W/live.log"; then
+  pass "SSH login with the provisioned key ran \`motcua doctor\` and systemctl status"
+else fail "SSH login with the provisioned key: $(grep -a '^LIVE: ssh-out' "$W/live.log" | head -3 | tr '\n' ' ')"; fi
+if livev ssh-password | grep -q 'Permission denied (publickey)'; then pass "SSH refuses passwords (publickey only)"
+else fail "SSH password login not refused as expected: $(livev ssh-password)"; fi
+# 4. Review (partial: the login page over the forwarded port; no Chromium login/export here)
+if livev review-http | grep -q '^200'; then pass "review UI answers over the forwarded HTTPS port: $(livev review-http | cut -c1-60)"
+else fail "review UI over HTTPS: $(livev review-http)"; fi
+# 1. Touch: screendumps matched against reference renders of the same screens on the host.
+REFS=""
+if [ -n "$HOST_MOTCUA" ] && [ -x "$HOST_MOTCUA" ]; then
+  rd="$W/refs"; rm -rf "$rd"; mkdir -p "$rd/data"
+  if "$HOST_MOTCUA" --data-dir "$rd/data" catalog import "$REPO/tests/fixtures/small-catalog.json" >/dev/null 2>&1; then
+    for sc in home search: search:KHAI procedure:1.001193; do
+      f="$rd/$(tr ':.' '__' <<<"$sc").png"
+      "$HOST_MOTCUA" --data-dir "$rd/data" screenshot --screen "$sc" --size 1280x800 --out "$f" >/dev/null 2>&1 &&
+        REFS="$REFS $(tr ':.' '__' <<<"$sc")=$f"
+    done
+  fi
+fi
+[ -z "$REFS" ] && echo "INFO  no host motcua for reference renders: touch steps checked coarsely"
+tstep() {  # tstep FILE EXPECTED-REFERENCE NAME COARSE REFERENCES-TO-TELL-APART...
+  local r f=$1 want=$2 name=$3 coarse=$4 refs=() n; shift 4
+  if [ ! -s "$W/touch-$f.png" ]; then fail "$name: no screendump"; return; fi
+  for n in "$@"; do refs+=("$(tr ' ' '\n' <<<"$REFS" | grep "^$n=" || true)"); done
+  if [ -n "$REFS" ]; then
+    if r=$("$PY" "$HERE/screen-check.py" "$W/touch-$f.png" "match:$want" "${refs[@]}"); then pass "$name: $r"; else fail "$name: $r"; fi
+  elif r=$("$PY" "$HERE/screen-check.py" "$W/touch-$f.png" "$coarse"); then pass "$name (coarse: $coarse): $r"; else fail "$name: $r"; fi
+}
+tstep 0-home home "touch: starts on the home screen" home home search_ procedure_1_001193
+tstep 1-search search_ "touch: a tap on the search box opens search with the keyboard" not-home home search_ procedure_1_001193
+tstep 2-typed search_KHAI "touch: typing KHAI on the on-screen keyboard lists its results" not-home search_ search_KHAI
+tstep 3-procedure procedure_1_001193 "touch: a tap on the first result opens the procedure" not-home search_KHAI procedure_1_001193
+tstep 4-idle home "touch: the idle timeout brings the kiosk home" home home search_KHAI procedure_1_001193
 echo "INFO  failed units on boot 2: $(grep -ac 'FAILED' "$L2" || true)"; { grep -a 'FAILED' "$L2" || true; } | tr -d '\r' | head -5 | sed 's/^/      /'
 echo "== $fails failed, $warns warnings"
 [ $fails = 0 ]

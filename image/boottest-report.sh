@@ -61,6 +61,43 @@ say "kiosk-log $(journalctl -u motcua-kiosk -b --no-pager -o cat 2>/dev/null | t
 say "catalog-stats $(runuser -u motcua -- $M catalog stats 2>&1 | head -3 | tr '\n' ' ')"
 say "catalog-integrity $(runuser -u motcua -- sqlite3 /var/lib/motcua/catalog.db 'PRAGMA integrity_check' 2>/dev/null || echo 'sqlite3 not installed')"
 say "boots-in-journal $(journalctl --list-boots --no-pager 2>/dev/null | wc -l)"
+# Timing: when the kiosk (READY=1 after its first frame) and the daemon became active, in
+# microseconds of CLOCK_MONOTONIC (from the kernel's start).
+say "timing kiosk-us $(systemctl show -p ActiveEnterTimestampMonotonic --value motcua-kiosk.service) daemon-us $(systemctl show -p ActiveEnterTimestampMonotonic --value motcua-daemon.service)"
+say "systemd-analyze $(systemd-analyze 2>&1 | head -1)"
+say "unit wpa_supplicant@wlan0 $(systemctl is-active wpa_supplicant@wlan0.service) ssh $(systemctl is-active ssh.service)"
+say "kiosk-fontconfig $(journalctl -u motcua-kiosk -b --no-pager -o cat 2>/dev/null | grep -c 'No writable cache')"
+say "kiosk-input $(ls -l /proc/$(systemctl show -p MainPID --value motcua-kiosk)/fd 2>/dev/null | grep -c '/dev/input/event')"
+say "gpio-chips $(for c in /dev/gpiochip*; do [ -e "$c" ] && printf '%s=%s ' "$c" "$(stat -c %a:%G "$c")"; done)"
+say "video $(for v in /sys/class/video4linux/video*; do [ -e "$v" ] && printf '%s=%s ' "${v##*/}" "$(cat $v/name)"; done)"
+if [ "$n" = 2 ]; then
+  # Camera: a real V4L2 device (vivid, loaded by the test's modules-load=) at counter 2.
+  if [ -e /dev/video0 ]; then
+    say "capture-v4l2 $(runuser -u motcua -- $M snapshots capture --counter 2 --record 000.00.14.H56-261123-0200 --reason manual 2>&1 | tr '\n' ' ')"
+  else
+    say "capture-v4l2 no /dev/video0 (no vivid in kernel $(uname -r))"
+  fi
+  # GPIO: a simulated press of counter 2's button (BCM 27, active low) and a PIR edge (BCM 4),
+  # through gpio-sim; the daemon (user motcua, group gpio) sees them on /dev/gpiochipN.
+  sim=$(ls -d /sys/devices/platform/gpio-sim.*/gpiochip*/sim_gpio27 2>/dev/null | head -1)
+  if [ -n "$sim" ]; then
+    before=$(runuser -u motcua -- $M snapshots list --counter 2 --json 2>/dev/null | grep -o '"reason": *"button"' | wc -l)
+    echo pull-down > "$sim/pull"; sleep 1; echo pull-up > "$sim/pull"
+    after=$before
+    for _ in $(seq 30); do
+      after=$(runuser -u motcua -- $M snapshots list --counter 2 --json 2>/dev/null | grep -o '"reason": *"button"' | wc -l)
+      [ "$after" -gt "$before" ] && break; sleep 1
+    done
+    say "gpio-button snapshots-with-reason-button before=$before after=$after"
+    pir=${sim%/sim_gpio27}/sim_gpio4
+    echo pull-up > "$pir/pull"; sleep 2; echo pull-down > "$pir/pull"
+    say "gpio-motion $(journalctl -b --no-pager -o cat -u motcua-daemon -u motcua-kiosk 2>/dev/null | grep -i -m1 'motion' | tr -s ' ')"
+  else
+    say "gpio-button no gpio-sim chip"
+  fi
+  say "snapshots-verify-2 $(runuser -u motcua -- $M snapshots verify 2>&1 | tr '\n' ' ')"
+  say "doctor-json $(motcua --config /etc/motcua/motcua.toml doctor --json 2>/dev/null | tr -d '\n')"
+fi
 say "done boot=$n"
 if [ "$n" = 1 ]; then
   # Keep writing (re-imports in a loop) so that the test's kill lands mid-write.

@@ -17,9 +17,10 @@
 #
 # Usage:   image/build.sh [OUTDIR]              (as root; default OUTDIR=./out)
 # Env:     DEB=path/to/motcua_*_arm64.deb       default: newest in target/aarch64-unknown-linux-gnu/debian/
-#          SUITE=trixie  KERNEL_SUITE=          KERNEL_SUITE=trixie-backports for the Pi 5
+#          SUITE=trixie  KERNEL_SUITE=trixie-backports (Pi 4 and Pi 5; empty: trixie's 6.12, Pi 4 only)
 #          MIRROR=http://deb.debian.org/debian  BOOT_MIB=256  DATA_MIB=128  XZ=1  BMAP=1
-#          VERSION=(from the .deb)              URL_BASE= (Imager JSON url prefix)
+#          VERSION=(from the .deb)              URL_BASE=https://host/dir/ (where the .img.xz is
+#                                               served; needed for the Imager JSON, docs/image.md)
 #          REUSE_ROOTFS=1                       skip mmdebstrap: reinstall the .deb into OUTDIR/rootfs
 #                                               from a previous run and reassemble (development)
 # Needs:   mmdebstrap qemu-user-static binfmt-support arch-test dosfstools mtools e2fsprogs fdisk
@@ -97,8 +98,39 @@ ConditionPathExists=/etc/motcua/secrets/wpa_supplicant-wlan0.conf
 ExecStart=
 ExecStart=/sbin/wpa_supplicant -c /etc/motcua/secrets/wpa_supplicant-wlan0.conf -i wlan0
 EOF
+  # wpa_supplicant@wlan0 is not enabled: 61-motcua-wifi.rules (from the package) starts it
+  # when a wlan0 device appears, and the drop-in above needs the provisioned Wi-Fi config.
+  # Enabled, it waited 90 s at every boot for a wlan0 that may not exist.
   chroot "$R" systemctl enable systemd-networkd.service systemd-resolved.service \
-    systemd-timesyncd.service wpa_supplicant@wlan0.service
+    systemd-timesyncd.service
+  chroot "$R" systemctl disable wpa_supplicant.service >/dev/null 2>&1 || true
+  # SSH: key-only root login with the technicians' keys from provisioning ([ssh]
+  # authorized_keys -> /etc/motcua/ssh/authorized_keys); without that file sshd does not run.
+  # Host keys are made on each device at the first start (none baked into the image).
+  rm -f "$R"/etc/ssh/ssh_host_*
+  install -d "$R/etc/ssh/sshd_config.d" "$R/etc/systemd/system/ssh.service.d"
+  cat > "$R/etc/ssh/sshd_config.d/motcua.conf" <<'EOF'
+# motcua: technicians log in as root with a key from the provisioning file; never a password.
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitEmptyPasswords no
+PermitRootLogin prohibit-password
+AllowUsers root
+AuthorizedKeysFile /etc/motcua/ssh/authorized_keys
+HostKey /etc/motcua/ssh/ssh_host_ed25519_key
+EOF
+  cat > "$R/etc/systemd/system/ssh.service.d/motcua.conf" <<'EOF'
+[Unit]
+ConditionPathExists=/etc/motcua/ssh/authorized_keys
+RequiresMountsFor=/etc/motcua
+After=motcua-firstboot.service
+[Service]
+ExecStartPre=
+ExecStartPre=/bin/sh -c 'test -s /etc/motcua/ssh/ssh_host_ed25519_key || ssh-keygen -q -t ed25519 -N "" -f /etc/motcua/ssh/ssh_host_ed25519_key'
+ExecStartPre=/usr/sbin/sshd -t
+EOF
+  chroot "$R" systemctl enable ssh.service >/dev/null 2>&1 || true
+  chroot "$R" systemctl disable ssh.socket >/dev/null 2>&1 || true
   ln -sf /run/systemd/resolve/stub-resolv.conf "$R/etc/resolv.conf"
   # Nothing may prompt on the console; no login on the kiosk's tty.
   chroot "$R" systemctl mask systemd-firstboot.service getty@tty1.service
@@ -121,6 +153,25 @@ StandardError=journal+console
 WantedBy=multi-user.target
 EOF
   chroot "$R" systemctl enable motcua-boottest.service
+  # Test-only too: a simulated GPIO chip (gpio-sim, when the kernel has it) before the daemon.
+  install -m 0755 "$HERE/boottest-gpiosim.sh" "$R/usr/lib/motcua/boottest-gpiosim.sh"
+  cat > "$R/etc/systemd/system/motcua-boottest-gpiosim.service" <<'EOF'
+[Unit]
+Description=motcua boot test: simulated GPIO chip (only with /boot/firmware/motcua-boottest)
+ConditionPathExists=/boot/firmware/motcua-boottest
+DefaultDependencies=no
+After=systemd-udevd.service sys-kernel-config.mount
+RequiresMountsFor=/boot/firmware
+Before=motcua-daemon.service
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/lib/motcua/boottest-gpiosim.sh
+StandardOutput=journal+console
+[Install]
+WantedBy=multi-user.target
+EOF
+  chroot "$R" systemctl enable motcua-boottest-gpiosim.service
 
   # raspi-firmware: root by label, serial console last, no cma override.
   sed -i -e 's/^#ROOTPART=.*/ROOTPART=LABEL=RASPIROOT/' \
@@ -160,7 +211,11 @@ fi
 # ---------------------------------------------------------------------------------------------
 OUT=$(readlink -f "${1:-./out}")
 SUITE=${SUITE:-trixie}
-KERNEL_SUITE=${KERNEL_SUITE:-}
+# trixie-backports' kernel (7.x) has the Pi 5's SD controller and RP1 drivers and still boots
+# the Pi 4: one image for both. KERNEL_SUITE= (empty) builds with trixie's own 6.12 kernel,
+# which boots the Pi 4 only (the Pi 5 hangs waiting for its root device).
+KERNEL_SUITE=${KERNEL_SUITE-trixie-backports}
+if [ -n "$KERNEL_SUITE" ]; then DEVICES=${DEVICES:-pi5-64bit pi4-64bit}; else DEVICES=${DEVICES:-pi4-64bit}; fi
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 BOOT_MIB=${BOOT_MIB:-256}; DATA_MIB=${DATA_MIB:-128}; START_MIB=4
 XZ=${XZ:-1}; BMAP=${BMAP:-1}; INSTALL=${INSTALL:-1}
@@ -170,6 +225,7 @@ DEB=${DEB:-$(ls -t "$REPO"/target/debian/motcua_*_arm64.deb "$REPO"/target/aarch
 DEB=$(readlink -f "$DEB"); export DEB
 VERSION=${VERSION:-$(dpkg-deb -f "$DEB" Version)}
 NAME=${NAME:-motcua-rpi-arm64-$SUITE${KERNEL_SUITE:+-bpo}-$VERSION}
+KVER=${KERNEL_SUITE:-$SUITE}
 IMG="$OUT/$NAME.img"
 
 [ "$(id -u)" = 0 ] || { echo "must run as root (mmdebstrap --mode=root, chroot)" >&2; exit 1; }
@@ -192,6 +248,8 @@ stamp() { TIMES+=("$(printf '%-28s %5ds' "$1" $((SECONDS-$2)))"); }
 KPKG=linux-image-arm64; [ -n "$KERNEL_SUITE" ] && KPKG="linux-image-arm64/$KERNEL_SUITE"
 PKGS="systemd-sysv,udev,kmod,dbus,e2fsprogs,dosfstools,fdisk,initramfs-tools,zstd,$KPKG,raspi-firmware"
 PKGS="$PKGS,firmware-brcm80211,iproute2,systemd-resolved,systemd-timesyncd,wpasupplicant,fonts-dejavu-core,less"
+# SSH for technicians: runs only when provisioning installed authorized keys (key-only).
+PKGS="$PKGS,openssh-server"
 [ -n "${EXTRA_PACKAGES:-}" ] && PKGS="$PKGS,$EXTRA_PACKAGES"
 SOURCES=("deb $MIRROR $SUITE main non-free-firmware")
 case "$SUITE" in sid|unstable) ;; *)
@@ -208,6 +266,7 @@ if [ "$REUSE_ROOTFS" = 1 ]; then
   write_fstab "$ROOTFS"
   awk '!/^#/ && NF >= 2 {print $2}' "$ROOTFS/etc/fstab" | while read -r mp; do [ -d "$ROOTFS$mp" ] || install -d -m 0755 "$ROOTFS$mp"; done
   install -m 0755 "$HERE/boottest-report.sh" "$ROOTFS/usr/lib/motcua/boottest-report.sh"   # the test-only report, too
+  install -m 0755 "$HERE/boottest-gpiosim.sh" "$ROOTFS/usr/lib/motcua/boottest-gpiosim.sh"
   stamp "reinstall .deb" $t
 else
 echo "== [1/4] mmdebstrap $SUITE arm64 + $(basename "$DEB") -> $ROOTFS  ($(date +%T))"
@@ -260,27 +319,9 @@ if [ "$XZ" = 1 ]; then
   echo "== [4/4] xz -T2  ($(date +%T))"; t=$SECONDS
   rm -f "$IMG.xz"; xz -T2 -6 -k -f "$IMG"; stamp "xz -T2 -6" $t
 fi
-( cd "$OUT" && sha256sum "$(basename "$IMG")"* | grep -v '\.sha256$' > "$NAME.sha256" )
-
-# Raspberry Pi Imager os_list entry (the image is the .img.xz; extract_* describe the .img).
+# Release files: .sha256 of what is shipped, and the Imager JSON when URL_BASE is set.
 if [ -e "$IMG.xz" ]; then
-  cat > "$OUT/$NAME.rpi-imager.json" <<EOF
-{
-  "os_list": [
-    {
-      "name": "motcua appliance $VERSION (Debian $SUITE arm64)",
-      "description": "Kiosk and counter appliance for Public Administration Service Centers. Put motcua.toml on the boot partition before the first start.",
-      "url": "${URL_BASE:-}$(basename "$IMG").xz",
-      "extract_size": $(stat -c %s "$IMG"),
-      "extract_sha256": "$(sha256sum "$IMG" | cut -d' ' -f1)",
-      "image_download_size": $(stat -c %s "$IMG.xz"),
-      "image_download_sha256": "$(sha256sum "$IMG.xz" | cut -d' ' -f1)",
-      "release_date": "$(date -u +%F)",
-      "devices": [$( [ -n "$KERNEL_SUITE" ] && echo '"pi5-64bit", ')"pi4-64bit"]
-    }
-  ]
-}
-EOF
+  DEVICES=$DEVICES "$HERE/release-files.sh" "$OUT" "$NAME" "$VERSION" "Debian $SUITE arm64, kernel $KVER"
 fi
 
 echo "== result"

@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
-"""screen-check.py PNG [home|technician]: is this the motcua kiosk drawing (not a blank or
-console screen), and which screen?
+"""screen-check.py PNG [home|technician|not-home]: is this the motcua kiosk drawing (not a blank
+or console screen), and which screen?
+screen-check.py PNG match:NAME NAME=REF.png...: which reference render (`motcua screenshot` of
+the same screens on the host) the screendump is closest to; exit 0 when it is NAME. Closeness
+is the share of sampled pixels within 24 per channel of the reference (the status line's clock,
+fonts and the center name may differ; screens differ in far more).
 
 Decodes the PNG (8-bit greyscale/RGB/RGBA, non-interlaced, as QEMU's screendump and Slint's
 renderer write) with the standard library only, and counts pixels in the kiosk's own colours:
@@ -58,7 +62,38 @@ def near(px, rgb, tol=10):
     return all(abs(p - q) <= tol for p, q in zip(px, rgb))
 
 
+def pixel(img, x, y):
+    w, h, bpp, rows = img
+    row = rows[min(h - 1, y)]
+    x = min(w - 1, x)
+    return row[x * bpp:x * bpp + 3] if bpp >= 3 else row[x:x + 1] * 3
+
+
+def close(p, q):
+    return all(abs(a - b) <= 24 for a, b in zip(p, q))
+
+
+def match(path, want, refs):
+    img = decode(path)
+    named = [(r.split("=", 1)[0], decode(r.split("=", 1)[1])) for r in refs]
+    w, h = img[0], img[1]
+    at = lambda im, x, y: pixel(im, x * im[0] // w, y * im[1] // h)
+    # Only the sampled pixels where the references disagree decide (the status line's clock
+    # and other common parts do not dilute a small difference such as typed text).
+    spots = [(x, y) for y in range(0, h, 4) for x in range(0, w, 4)
+             if not all(close(at(named[0][1], x, y), at(r, x, y)) for _, r in named[1:])]
+    if not spots:
+        print("the references do not differ"); sys.exit(1)
+    scores = {n: sum(close(at(img, x, y), at(r, x, y)) for x, y in spots) / len(spots) for n, r in named}
+    best = max(scores, key=scores.get)
+    text = ", ".join(f"{n} {100 * v:.0f} %" for n, v in sorted(scores.items(), key=lambda kv: -kv[1]))
+    print(f"closest {best} ({text}; {len(spots)} discriminating samples)")
+    sys.exit(0 if best == want else 1)
+
+
 def main():
+    if len(sys.argv) > 2 and sys.argv[2].startswith("match:"):
+        return match(sys.argv[1], sys.argv[2][6:], sys.argv[3:])
     w, h, bpp, rows = decode(sys.argv[1])
     primary, bg, strip, total = 0, 0, 0, 0
     for row in rows[::2]:
@@ -74,6 +109,8 @@ def main():
     want = sys.argv[2] if len(sys.argv) > 2 else None
     if want == "home":
         ok = ok and d >= 2
+    elif want == "not-home":
+        ok = ok and d < 0.5
     elif want == "technician":
         ok = ok and d < 0.5 and p < 14
     sys.exit(0 if ok else 1)

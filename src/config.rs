@@ -26,6 +26,9 @@ pub struct Config {
     pub data_dir: Option<PathBuf>,
     #[serde(default)]
     pub device: DeviceConfig,
+    /// The center this appliance serves (`docs/config.md`, "## [center]"), from provisioning.
+    #[serde(default)]
+    pub center: CenterConfig,
     #[serde(default)]
     pub kiosk: KioskConfig,
     #[serde(default)]
@@ -66,6 +69,40 @@ impl Default for DeviceConfig {
 
 fn default_device_name() -> String {
     "motcua".into()
+}
+
+/// The center (`[center]`), written by provisioning. Its name is what the kiosk's home screen
+/// shows (the catalog's own center name only when it is absent).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CenterConfig {
+    /// The center's name as citizens know it, e.g. "Trung tâm Phục vụ hành chính công xã Mẫu".
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The code the province gave (a-z, 0-9, '-').
+    #[serde(default)]
+    pub code: Option<String>,
+}
+
+impl CenterConfig {
+    fn check(&self) -> Result<(), String> {
+        if let Some(n) = &self.name {
+            if n.trim().is_empty() || n.chars().count() > 200 || n.chars().any(char::is_control) {
+                return Err(
+                    "center.name must be 1 to 200 characters, without control characters".into(),
+                );
+            }
+        }
+        if let Some(c) = &self.code {
+            let ok = (1..=64).contains(&c.len())
+                && c.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            if !ok {
+                return Err("center.code must be 1 to 64 of a-z, 0-9 and '-'".into());
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -365,6 +402,7 @@ impl Config {
         if self.device.name.trim().is_empty() || self.device.name.len() > 64 {
             return Err(semantic("device.name must be 1 to 64 characters".into()));
         }
+        self.center.check().map_err(semantic)?;
         self.recorder.check().map_err(semantic)?;
         self.sync.check().map_err(semantic)?;
         self.review.check().map_err(semantic)?;
@@ -386,14 +424,22 @@ impl Config {
     }
 }
 
-/// `/var/lib/motcua` under systemd (which sets `INVOCATION_ID`), else the user's data dir.
+/// `/var/lib/motcua` under systemd (which sets `INVOCATION_ID`) and on an installed appliance
+/// (a technician's `motcua doctor` over SSH as root must look at the service's data, not at
+/// root's empty `~/.local/share/motcua`), else the user's data dir.
 pub fn default_data_dir() -> PathBuf {
-    if std::env::var_os("INVOCATION_ID").is_some() {
+    if std::env::var_os("INVOCATION_ID").is_some() || installed_under(Path::new("/")) {
         return PathBuf::from(SERVICE_DATA_DIR);
     }
     dirs::data_dir()
         .map(|d| d.join("motcua"))
         .unwrap_or_else(|| PathBuf::from(".motcua"))
+}
+
+/// An installed appliance under `root`: the service's config file and data directory exist.
+pub fn installed_under(root: &Path) -> bool {
+    let rel = |p: &str| root.join(p.trim_start_matches('/'));
+    rel(DEFAULT_CONFIG_PATH).is_file() && rel(SERVICE_DATA_DIR).is_dir()
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -410,6 +456,38 @@ mod tests {
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse(Path::new("/etc/motcua/motcua.toml"), text.as_bytes())
+    }
+
+    #[test]
+    fn an_installed_appliance_defaults_to_the_service_data_dir() {
+        // The boot test's SSH login: `motcua doctor` as root looked at ~/.local/share/motcua.
+        let t = tempfile::tempdir().unwrap();
+        assert!(!installed_under(t.path()));
+        std::fs::create_dir_all(t.path().join("etc/motcua")).unwrap();
+        std::fs::write(t.path().join("etc/motcua/motcua.toml"), "").unwrap();
+        assert!(
+            !installed_under(t.path()),
+            "config alone is not an appliance"
+        );
+        std::fs::create_dir_all(t.path().join("var/lib/motcua")).unwrap();
+        assert!(installed_under(t.path()));
+    }
+
+    #[test]
+    fn center_section_is_read_and_checked() {
+        let c = parse("[center]\nname = \"Trung tâm xã Mẫu\"\ncode = \"xa-mau\"\n").unwrap();
+        assert_eq!(c.center.name.as_deref(), Some("Trung tâm xã Mẫu"));
+        assert_eq!(c.center.code.as_deref(), Some("xa-mau"));
+        assert_eq!(
+            parse("[center]\nname = \"  \"\n").unwrap_err().to_string(),
+            "/etc/motcua/motcua.toml: center.name must be 1 to 200 characters, without control characters"
+        );
+        assert_eq!(
+            parse("[center]\ncode = \"Xa Mau\"\n")
+                .unwrap_err()
+                .to_string(),
+            "/etc/motcua/motcua.toml: center.code must be 1 to 64 of a-z, 0-9 and '-'"
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use clap::Args;
 
 use crate::config::{Config, DEFAULT_CONFIG_PATH};
 use crate::doctor::server::SyncServerCheck;
-use crate::doctor::{self, DoctorInputs, RppalProbe, SysfsCameras};
+use crate::doctor::{self, DoctorInputs, RealGpioProbe, SysfsCameras};
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
@@ -48,7 +48,11 @@ pub fn run(cli: &super::Cli, args: &DoctorArgs) -> anyhow::Result<()> {
         config_file_exists,
         data_dir,
         // Under a non-/ root there is no hardware to try: pins are probed on a fake.
-        gpio: if real_root { &RppalProbe } else { &fake_gpio },
+        gpio: if real_root {
+            &RealGpioProbe
+        } else {
+            &fake_gpio
+        },
         cameras: &SysfsCameras { root: &args.root },
         server: &server,
         kernel_clock_synced: if real_root {

@@ -86,6 +86,7 @@ fn deps(ctx: &Context, catalog: CurrentCatalog, background: bool, which: Service
         services: appliance_services(ctx, which),
         kiosk: ctx.config.kiosk.clone(),
         device_name: ctx.config.device.name.clone(),
+        center_name: ctx.config.center.name.clone(),
         catalog_db: Some(ctx.data_dir.join(CATALOG_DB)),
         clock: Arc::new(SystemClock),
         background,

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::provision::{apply, Options};
+use crate::provision::{apply, apply_if_present, Options};
 
 #[derive(Debug, clap::Args)]
 pub struct ProvisionArgs {
@@ -26,6 +26,10 @@ pub struct ProvisionArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Do nothing (exit 0) when FILE does not exist, unless a misnamed copy is next to it
+    /// (`motcua.toml.txt`…), which is an error (the first-boot unit, run at every boot).
+    #[arg(long)]
+    pub if_present: bool,
 }
 
 pub fn run(args: &ProvisionArgs) -> anyhow::Result<()> {
@@ -36,7 +40,20 @@ pub fn run(args: &ProvisionArgs) -> anyhow::Result<()> {
         new_keys: args.new_keys,
         now: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     };
-    let r = apply(&opts)?;
+    let r = if args.if_present {
+        match apply_if_present(&opts)? {
+            Some(r) => r,
+            None => {
+                println!(
+                    "MOTCUA_PROVISION: nothing to apply ({} not present)",
+                    opts.from.display()
+                );
+                return Ok(());
+            }
+        }
+    } else {
+        apply(&opts)?
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
         return Ok(());
@@ -67,6 +84,14 @@ pub fn run(args: &ProvisionArgs) -> anyhow::Result<()> {
     for c in &r.grow_commands {
         println!("  grow{}: {c}", if r.grown { "" } else { " (planned)" });
     }
+    println!(
+        "  SSH:                 {}",
+        if r.ssh_keys == 0 {
+            "off (no [ssh] authorized_keys)".to_string()
+        } else {
+            format!("on, key-only, {} key(s)", r.ssh_keys)
+        }
+    );
     for w in &r.warnings {
         println!("  warning: {w}");
     }

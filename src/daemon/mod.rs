@@ -220,8 +220,8 @@ pub async fn start(opts: DaemonOptions) -> anyhow::Result<RunningDaemon> {
     } else {
         let started = match &opts.system.gpio {
             Some(g) => Ok(Arc::clone(g)),
-            None => crate::device::gpio::RppalGpio::open()
-                .map(|g| Arc::new(g) as Arc<dyn Gpio>)
+            None => crate::device::gpio::open()
+                .map(|(g, _)| Arc::from(g) as Arc<dyn Gpio>)
                 .map_err(anyhow::Error::from),
         }
         .and_then(|gpio| {
@@ -256,6 +256,7 @@ pub async fn start(opts: DaemonOptions) -> anyhow::Result<RunningDaemon> {
         ctx: Arc::clone(&ctx),
         recorder: recorder.clone(),
         notices: notices.clone(),
+        captures: socket::CaptureGate::for_daemon(),
     });
     let socket_done = Arc::new(AtomicBool::new(false));
     let done = Arc::clone(&socket_done);

@@ -6,9 +6,17 @@
 //! the server and fall back to the cache when the link is down. The socket file is made
 //! group-accessible (0660, group `motcua-kiosk` when it exists) so only the kiosk can connect. It never serves footage:
 //! a capture answers with the snapshot's id and hash only.
+//!
+//! Captures asked by any other user than root or the daemon's own (the kiosk's group: they
+//! could fill the disk, and `min_free` retention would then delete older evidence) are
+//! limited per counter ([`CaptureGate`], [`CAPTURE_LIMIT`] per [`CAPTURE_WINDOW`]) and must
+//! name a record this device has seen at that counter or in its record cache
+//! ([`record_known`]). The daemon's own user and root may write footage directly anyway.
 
+use std::collections::{HashMap, VecDeque};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
@@ -56,6 +64,91 @@ pub struct Services {
     pub recorder: Option<Arc<Recorder>>,
     /// Device events for `subscribe` connections.
     pub notices: broadcast::Sender<Notice>,
+    /// The capture limit for the kiosk's group.
+    pub captures: CaptureGate,
+}
+
+/// Captures per counter a limited client may ask for within [`CAPTURE_WINDOW`].
+pub const CAPTURE_LIMIT: usize = 6;
+/// The sliding window of [`CAPTURE_LIMIT`].
+pub const CAPTURE_WINDOW: Duration = Duration::from_secs(60);
+
+/// Who is limited, and the recent captures per counter of limited clients.
+pub struct CaptureGate {
+    exempt_uids: Vec<u32>,
+    recent: Mutex<HashMap<u32, VecDeque<Instant>>>,
+}
+
+impl CaptureGate {
+    /// Root and the daemon's own user are not limited (both can write footage directly).
+    pub fn for_daemon() -> CaptureGate {
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        CaptureGate::exempting(vec![0, me])
+    }
+
+    pub fn exempting(exempt_uids: Vec<u32>) -> CaptureGate {
+        CaptureGate {
+            exempt_uids,
+            recent: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether a client with this uid (None: unknown) is limited.
+    pub fn limits(&self, uid: Option<u32>) -> bool {
+        uid.is_none_or(|u| !self.exempt_uids.contains(&u))
+    }
+
+    /// Count one capture at `counter` at `now`, or say when the next one is allowed.
+    pub fn admit(&self, counter: u32, now: Instant) -> Result<(), String> {
+        let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        let q = recent.entry(counter).or_default();
+        while q
+            .front()
+            .is_some_and(|t| now.saturating_duration_since(*t) >= CAPTURE_WINDOW)
+        {
+            q.pop_front();
+        }
+        if q.len() >= CAPTURE_LIMIT {
+            let wait = CAPTURE_WINDOW.saturating_sub(now.saturating_duration_since(q[0]));
+            return Err(format!(
+                "too many captures at counter {counter}: at most {CAPTURE_LIMIT} per {} s from the kiosk; try again in {} s",
+                CAPTURE_WINDOW.as_secs(),
+                wait.as_secs().max(1)
+            ));
+        }
+        q.push_back(now);
+        Ok(())
+    }
+}
+
+/// Whether `id` is a record this device has seen at `counter` (queue board or its events) or
+/// in its record cache (looked up on the kiosk).
+pub fn record_known(
+    conn: &rusqlite::Connection,
+    counter: u32,
+    id: &RecordId,
+) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM queue_counters WHERE counter = ?1 AND record_id = ?2)
+             OR EXISTS (SELECT 1 FROM queue_events WHERE counter = ?1 AND record_id = ?2)
+             OR EXISTS (SELECT 1 FROM record_cache WHERE id = ?2)",
+        rusqlite::params![counter, id.as_str()],
+        |r| r.get(0),
+    )
+}
+
+/// The gate for a limited client: a known record, then the rate limit.
+fn check_capture(svc: &Services, counter: u32, id: &RecordId) -> Result<(), String> {
+    let known = record_known(&svc.ctx.db(), counter, id)
+        .map_err(|e| format!("cannot check the record ID: {e}"))?;
+    if !known {
+        return Err(format!(
+            "record {} is not known at counter {counter} (not on its queue board, not looked up on this device); captures from the kiosk link only to records this device has seen",
+            id.as_str()
+        ));
+    }
+    svc.captures.admit(counter, Instant::now())
 }
 
 /// Serve until shutdown.
@@ -80,6 +173,9 @@ pub async fn serve(listener: UnixListener, ctx: Arc<Services>, mut shutdown: Shu
 }
 
 async fn handle(stream: UnixStream, svc: Arc<Services>, mut shutdown: Shutdown) {
+    let kiosk_limited = svc
+        .captures
+        .limits(stream.peer_cred().ok().map(|c| c.uid()));
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
     loop {
@@ -103,10 +199,13 @@ async fn handle(stream: UnixStream, svc: Arc<Services>, mut shutdown: Shutdown) 
                     counter,
                     record_id,
                     reason,
-                }) => {
-                    super::recording::capture(svc.recorder.clone(), counter, record_id, reason)
-                        .await
-                }
+                }) => match kiosk_limited.then(|| check_capture(&svc, counter, &record_id)) {
+                    Some(Err(msg)) => Response::Error(WireError::failed(msg)),
+                    _ => {
+                        super::recording::capture(svc.recorder.clone(), counter, record_id, reason)
+                            .await
+                    }
+                },
                 Ok(req) => answer(&svc.ctx, req).await,
                 Err(e) => Response::Error(WireError::failed(format!("bad request: {e}"))),
             },
@@ -245,5 +344,64 @@ async fn lookup(ctx: &Arc<SyncContext>, id: &RecordId) -> Result<Response, Looku
                 Err(LookupError::Failed(e.to_string()))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kiosk_is_limited_per_counter_root_and_the_daemon_are_not() {
+        let g = CaptureGate::exempting(vec![0, 998]);
+        assert!(!g.limits(Some(0)) && !g.limits(Some(998)));
+        assert!(g.limits(Some(997)) && g.limits(None));
+        let t0 = Instant::now();
+        for i in 0..CAPTURE_LIMIT {
+            g.admit(1, t0 + Duration::from_secs(i as u64)).unwrap();
+        }
+        assert_eq!(
+            g.admit(1, t0 + Duration::from_secs(10)).unwrap_err(),
+            "too many captures at counter 1: at most 6 per 60 s from the kiosk; try again in 50 s"
+        );
+        // Another counter has its own budget; the first frees up as the window slides.
+        g.admit(2, t0 + Duration::from_secs(10)).unwrap();
+        g.admit(1, t0 + Duration::from_secs(60)).unwrap();
+        assert!(g.admit(1, t0 + Duration::from_secs(60)).is_err());
+    }
+
+    #[test]
+    fn a_record_is_known_from_the_board_its_events_or_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(crate::store::CATALOG_DB);
+        crate::store::CatalogStore::open(&path).unwrap();
+        let conn = crate::store::open_connection(&path, crate::store::Access::ReadWrite).unwrap();
+        let id = |s: &str| RecordId::parse(s).unwrap();
+        let a = id("000.00.14.H56-261123-0001");
+        assert!(!record_known(&conn, 1, &a).unwrap());
+        conn.execute(
+            "INSERT INTO queue_counters (counter, status, record_id, updated_at) VALUES (1, 'serving', ?1, 'x')",
+            [a.as_str()],
+        )
+        .unwrap();
+        assert!(record_known(&conn, 1, &a).unwrap());
+        assert!(
+            !record_known(&conn, 2, &a).unwrap(),
+            "known at counter 1 only"
+        );
+        let b = id("000.00.14.H56-261123-0002");
+        conn.execute(
+            "INSERT INTO queue_events (seq, counter, kind, record_id, at) VALUES (1, 2, 'started', ?1, 'x')",
+            [b.as_str()],
+        )
+        .unwrap();
+        assert!(record_known(&conn, 2, &b).unwrap());
+        let c = id("000.00.14.H56-261123-0003");
+        conn.execute(
+            "INSERT INTO record_cache (id, body, fetched_at) VALUES (?1, '{}', 'x')",
+            [c.as_str()],
+        )
+        .unwrap();
+        assert!(record_known(&conn, 5, &c).unwrap());
     }
 }

@@ -1,5 +1,5 @@
-//! GPIO behind a small trait, with the real backend (rppal, Raspberry Pi) and a fake side by
-//! side. Inputs deliver every edge, timestamped, into an `mpsc` channel; outputs are set high or
+//! GPIO behind a small trait, with the real backends (the kernel's GPIO character device in
+//! `gpio_cdev`, and rppal) and a fake side by side; [`open`] picks the real one per kernel. Inputs deliver every edge, timestamped, into an `mpsc` channel; outputs are set high or
 //! low. Debouncing, motion logic and LED patterns live elsewhere and only see this trait.
 //!
 //! Never decides anything from a level itself, and never opens GPIO unless asked (a unit with
@@ -64,6 +64,45 @@ pub trait Gpio: Send + Sync {
     ) -> Result<Box<dyn InputWatch>, GpioError>;
     /// Configure `pin` as an output, initially low.
     fn output(&self, pin: u8) -> Result<Box<dyn OutputLine>, GpioError>;
+}
+
+// ------------------------------------------------------------------ choice per kernel
+
+/// Which real backend [`open`] chose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// `/dev/gpiochipN` (uAPI v2): every kernel, Debian's included. The default.
+    Cdev,
+    /// rppal (`/dev/gpiomem`, Raspberry Pi OS kernels only): used only when no header chip is
+    /// found on the character device but `/dev/gpiomem` exists.
+    Rppal,
+}
+
+/// The real GPIO of this machine: the character device's header chip (see
+/// `gpio_cdev::HEADER_CHIP_LABELS`), else rppal when the kernel offers `/dev/gpiomem` or
+/// `/dev/gpiomem0` (a Raspberry Pi OS kernel with an unexpected chip label). Debian's kernels
+/// have no gpiomem, so there it is always the character device.
+pub fn open() -> Result<(Box<dyn Gpio>, Backend), GpioError> {
+    match super::gpio_cdev::CdevGpio::open() {
+        Ok(g) => {
+            tracing::info!("GPIO: character device {}", g.describe());
+            Ok((Box::new(g), Backend::Cdev))
+        }
+        Err(cdev) => {
+            let gpiomem = ["/dev/gpiomem", "/dev/gpiomem0"]
+                .iter()
+                .any(|p| std::path::Path::new(p).exists());
+            if !gpiomem {
+                return Err(cdev);
+            }
+            match RppalGpio::open() {
+                Ok(g) => Ok((Box::new(g), Backend::Rppal)),
+                Err(e) => Err(GpioError::Other(format!(
+                    "character device: {cdev}; rppal: {e}"
+                ))),
+            }
+        }
+    }
 }
 
 // ------------------------------------------------------------------ rppal (real)

@@ -220,9 +220,12 @@ pub fn judge_disk(d: &DiskSpace) -> HealthItem {
         d.free_bytes as f64 * 100.0 / d.total_bytes as f64
     };
     let what = format!("{} MiB free ({pct:.1} %)", d.free_bytes / MIB);
-    let level = if pct < 2.0 || d.free_bytes < 256 * MIB {
+    // The absolute floors matter only once the disk is mostly used: a small partition that is
+    // nearly empty (a fresh card before the grow, a test machine) is fine.
+    let mostly_used = pct < 50.0;
+    let level = if pct < 2.0 || (mostly_used && d.free_bytes < 256 * MIB) {
         HealthLevel::Fault
-    } else if pct < 10.0 || d.free_bytes < GIB {
+    } else if pct < 10.0 || (mostly_used && d.free_bytes < GIB) {
         HealthLevel::Degraded
     } else {
         return item("disk", HealthLevel::Ok, what);

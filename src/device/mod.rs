@@ -2,7 +2,7 @@
 //! screen power, systemd notification and watchdog, signal handling, and the health report.
 //!
 //! Hardware and time sit behind small traits with a real and a fake implementation side by
-//! side (`gpio::Gpio`: rppal / `FakeGpio`; `clock::Clock`; sysfs under an injectable root).
+//! side (`gpio::Gpio`: GPIO character device or rppal / `FakeGpio`; `clock::Clock`; sysfs under an injectable root).
 //! This module never captures images, never writes the stores and never draws UI: it reaches
 //! the recorder through `button::SnapshotTrigger` and the kiosk through `events::EventBus`.
 //! See docs/device.md for what is wired where.
@@ -15,6 +15,7 @@ pub mod config;
 pub mod display;
 pub mod events;
 pub mod gpio;
+pub mod gpio_cdev;
 pub mod health;
 pub mod led;
 pub mod motion;

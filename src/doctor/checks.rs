@@ -8,8 +8,10 @@ use std::path::Path;
 
 use super::{Check, DoctorInputs};
 use crate::config::{Config, GpioConfig};
-use crate::device::gpio::{Bias, Gpio, GpioError, RppalGpio};
+use crate::device::gpio::{self as gpio_backend, Backend, Bias, Gpio, GpioError};
+use crate::device::gpio_cdev::CdevGpio;
 use crate::device::health::{self, HealthItem, HealthLevel};
+use crate::recorder::footage::FootageStore;
 use crate::store::{open_connection, Access, CatalogStore, CATALOG_DB, LATEST_VERSION};
 
 /// File name of the recorder's database in the data directory.
@@ -63,25 +65,44 @@ pub(super) fn stores(data_dir: &Path) -> Vec<Check> {
     });
     let path = data_dir.join(FOOTAGE_DB);
     if path.exists() {
-        out.push(
-            match open_connection(&path, Access::ReadOnly)
-                .and_then(|c| quick_check(&c).map_err(Into::into))
-            {
-                Err(e) => Check::fail(
-                    "footage.db",
-                    format!("cannot read {}: {e}", path.display()),
-                    "run `motcua verify` and restore footage.db from a backup",
-                ),
-                Ok((_, check)) if check != "ok" => Check::fail(
-                    "footage.db",
-                    format!("integrity check failed: {check}"),
-                    "stop the daemon and run `motcua verify`; keep the card for evidence",
-                ),
-                Ok((v, _)) => Check::ok("footage.db", format!("integrity ok, schema {v}")),
-            },
-        );
+        out.push(footage(data_dir, &path));
     }
     out
+}
+
+/// footage.db: SQLite's quick_check, then the recorder's own full `verify` (hash chain, rows,
+/// every file's hash), as `motcua snapshots verify` does.
+fn footage(data_dir: &Path, path: &Path) -> Check {
+    let v = match open_connection(path, Access::ReadOnly)
+        .and_then(|c| quick_check(&c).map_err(Into::into))
+    {
+        Err(e) => {
+            return Check::fail(
+                "footage.db",
+                format!("cannot read {}: {e}", path.display()),
+                "run `motcua snapshots verify` and restore footage.db from a backup",
+            )
+        }
+        Ok((_, check)) if check != "ok" => {
+            return Check::fail(
+                "footage.db",
+                format!("integrity check failed: {check}"),
+                "stop the daemon and run `motcua snapshots verify`; keep the card for evidence",
+            )
+        }
+        Ok((v, _)) => v,
+    };
+    match FootageStore::open_reader(data_dir).and_then(|s| s.verify(true)) {
+        Err(e) => Check::fail("footage.db", format!("verify could not run: {e}"),
+            "run `motcua snapshots verify` as root and report its output"),
+        Ok(r) if !r.ok() => Check::fail("footage.db",
+            format!("verify found {} problem(s) in {} chain entries, {} snapshots", r.problems.len(), r.chain_entries, r.snapshots),
+            "keep the card for evidence; run `motcua snapshots verify` for the full list and report it")
+            .with_details(r.problems.iter().take(10).map(|p| p.to_string()).collect()),
+        Ok(r) => Check::ok("footage.db", format!(
+            "integrity ok, schema {v}; verify ok: {} chain entries, {} snapshots, {} files checked",
+            r.chain_entries, r.snapshots, r.files_checked)),
+    }
 }
 
 /// One configured pin: BCM number, role in the config, whether it could be configured.
@@ -89,8 +110,8 @@ pub type PinResult = (u8, String, Result<(), String>);
 
 /// Tries the configured pins.
 pub trait GpioProbe {
-    /// `Err` if GPIO cannot be opened at all; else one result per pin.
-    fn probe(&self, cfg: &GpioConfig) -> Result<Vec<PinResult>, String>;
+    /// `Err` if GPIO cannot be opened at all; else the backend used and one result per pin.
+    fn probe(&self, cfg: &GpioConfig) -> Result<(String, Vec<PinResult>), String>;
 }
 
 /// Probe any [`Gpio`]: configure each pin as the service would, then release it.
@@ -109,43 +130,58 @@ pub fn probe_with(gpio: &dyn Gpio, cfg: &GpioConfig) -> Vec<PinResult> {
         .collect()
 }
 
-/// The real probe: rppal on this Pi.
+/// The real probe: the backend the daemon would use (`device::gpio::open`: the GPIO character
+/// device, or rppal on a kernel with /dev/gpiomem), its name and chip in the first detail line.
 #[derive(Debug, Default)]
-pub struct RppalProbe;
+pub struct RealGpioProbe;
 
-impl GpioProbe for RppalProbe {
-    fn probe(&self, cfg: &GpioConfig) -> Result<Vec<PinResult>, String> {
-        let gpio = RppalGpio::open().map_err(|e| e.to_string())?;
-        Ok(probe_with(&gpio, cfg))
+impl GpioProbe for RealGpioProbe {
+    fn probe(&self, cfg: &GpioConfig) -> Result<(String, Vec<PinResult>), String> {
+        let (gpio, backend) = gpio_backend::open().map_err(|e| e.to_string())?;
+        let chip = match backend {
+            Backend::Cdev => CdevGpio::open().ok(),
+            Backend::Rppal => None,
+        };
+        let name = match (&chip, backend) {
+            (Some(c), _) => format!("GPIO character device {}", c.describe()),
+            (None, Backend::Cdev) => "GPIO character device".into(),
+            (None, Backend::Rppal) => "rppal (/dev/gpiomem)".into(),
+        };
+        let mut pins = probe_with(gpio.as_ref(), cfg);
+        // A running daemon holds its pins: on the character device the kernel says who holds a
+        // line, so a pin held by motcua itself is in use as configured, not a fault.
+        if let Some(chip) = &chip {
+            for (pin, role, r) in &mut pins {
+                if r.is_err()
+                    && chip.holder(*pin).as_deref() == Some(crate::device::gpio_cdev::CONSUMER)
+                {
+                    role.push_str(", held by the running motcua daemon");
+                    *r = Ok(());
+                }
+            }
+        }
+        Ok((name, pins))
     }
 }
 
 impl GpioProbe for crate::device::gpio::FakeGpio {
-    fn probe(&self, cfg: &GpioConfig) -> Result<Vec<PinResult>, String> {
-        Ok(probe_with(self, cfg))
+    fn probe(&self, cfg: &GpioConfig) -> Result<(String, Vec<PinResult>), String> {
+        Ok(("fake GPIO".into(), probe_with(self, cfg)))
     }
 }
 
-pub(super) fn gpio(root: &Path, config: &Config, probe: &dyn GpioProbe) -> Check {
+pub(super) fn gpio(config: &Config, probe: &dyn GpioProbe) -> Check {
     let cfg = &config.gpio;
     if cfg.is_empty() {
         return Check::ok("gpio", "no pins configured (no sensor, buttons or LED)");
-    }
-    let mem = root.join("dev/gpiomem");
-    if !mem.exists() {
-        return Check::fail(
-            "gpio",
-            format!("{} missing", mem.display()),
-            "this is not a Raspberry Pi kernel with GPIO; remove [gpio] pins on other machines",
-        );
     }
     match probe.probe(cfg) {
         Err(e) => Check::fail(
             "gpio",
             e,
-            "check the `gpio` group membership of the service user",
+            "check the `gpio` group membership of the service user (the udev rule gives it /dev/gpiochip*); on a machine without the Pi's GPIO, remove the [gpio] pins",
         ),
-        Ok(pins) => {
+        Ok((backend, pins)) => {
             let details: Vec<String> = pins
                 .iter()
                 .map(|(pin, role, r)| match r {
@@ -155,7 +191,7 @@ pub(super) fn gpio(root: &Path, config: &Config, probe: &dyn GpioProbe) -> Check
                 .collect();
             let bad = pins.iter().filter(|p| p.2.is_err()).count();
             if bad == 0 {
-                Check::ok("gpio", format!("{} pin(s) usable", pins.len())).with_details(details)
+                Check::ok("gpio", format!("{} pin(s) usable through {backend}", pins.len())).with_details(details)
             } else {
                 Check::fail("gpio", format!("{bad} of {} pin(s) unusable", pins.len()),
                     "a running motcua daemon holds its input pins: stop it (systemctl stop motcua-daemon) and run the doctor again; otherwise check the wiring and config pins")

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-pub use checks::{GpioProbe, RppalProbe};
+pub use checks::{GpioProbe, RealGpioProbe};
 pub use system::{kernel_clock_synced, CameraProbe, SysfsCameras};
 
 use crate::config::{Config, ConfigError};
@@ -128,8 +128,8 @@ pub fn run(inp: &DoctorInputs<'_>) -> DoctorReport {
     let config = inp.config.as_ref().unwrap_or(&default_config);
     let mut checks = vec![checks::config(inp)];
     checks.extend(checks::stores(&inp.data_dir));
-    checks.push(system::cameras(inp.cameras));
-    checks.push(checks::gpio(inp.root, config, inp.gpio));
+    checks.push(system::cameras(inp.root, config, inp.cameras));
+    checks.push(checks::gpio(config, inp.gpio));
     checks.push(system::display(inp.root, config));
     checks.push(system::clock(inp.root, inp.kernel_clock_synced, inp.now));
     checks.push(inp.server.check());

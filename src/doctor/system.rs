@@ -83,16 +83,12 @@ impl CameraProbe for SysfsCameras<'_> {
     }
 }
 
-pub(super) fn cameras(probe: &dyn CameraProbe) -> Check {
+/// Cameras found, checked against `[[recorder.cameras]]`: every configured device (a
+/// `/dev/v4l/by-id`, `by-path` or `/dev/videoN` path under `root`) must be present; `synthetic`
+/// needs nothing.
+pub(super) fn cameras(root: &Path, config: &Config, probe: &dyn CameraProbe) -> Check {
     let cams = probe.cameras();
-    if cams.is_empty() {
-        return Check::warn(
-            "cameras",
-            "no camera found",
-            "plug the counter cameras in (USB) and check `dmesg` for errors",
-        );
-    }
-    let details = cams
+    let mut details: Vec<String> = cams
         .iter()
         .map(|c| {
             let formats = if probe.knows_formats() {
@@ -108,7 +104,59 @@ pub(super) fn cameras(probe: &dyn CameraProbe) -> Check {
             format!("{}{link}: {} [{formats}]", c.device, c.name)
         })
         .collect();
-    Check::ok("cameras", format!("{} camera(s) found", cams.len())).with_details(details)
+    let configured = &config.recorder.cameras;
+    let mut missing = Vec::new();
+    for c in configured {
+        let dev = c.device.to_string_lossy();
+        if c.is_synthetic() {
+            details.push(format!(
+                "counter {}: synthetic test pattern (no device)",
+                c.counter
+            ));
+            continue;
+        }
+        let found = cams
+            .iter()
+            .any(|f| f.device == dev || f.by_id.as_deref() == Some(&*dev))
+            || root
+                .join(c.device.strip_prefix("/").unwrap_or(&c.device))
+                .exists();
+        if found {
+            details.push(format!("counter {}: {dev} present", c.counter));
+        } else {
+            missing.push(format!("counter {} ({dev})", c.counter));
+        }
+    }
+    if !missing.is_empty() {
+        return Check::fail(
+            "cameras",
+            format!(
+                "{} of {} configured camera(s) missing: {}",
+                missing.len(),
+                configured.len(),
+                missing.join(", ")
+            ),
+            "plug the named camera in (same USB port for by-path names) and check `dmesg`; or correct [[recorder.cameras]] device",
+        )
+        .with_details(details);
+    }
+    if configured.is_empty() && cams.is_empty() {
+        return Check::warn(
+            "cameras",
+            "no camera found",
+            "plug the counter cameras in (USB) and check `dmesg` for errors",
+        );
+    }
+    let summary = if configured.is_empty() {
+        format!("{} camera(s) found, none configured", cams.len())
+    } else {
+        format!(
+            "{} configured camera(s) present ({} found)",
+            configured.len(),
+            cams.len()
+        )
+    };
+    Check::ok("cameras", summary).with_details(details)
 }
 
 pub(super) fn display(root: &Path, config: &Config) -> Check {

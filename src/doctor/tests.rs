@@ -9,11 +9,10 @@ fn put(root: &Path, rel: &str, text: &str) {
     std::fs::write(p, text).unwrap();
 }
 
-/// A healthy Pi-like tree: a DRM card with a connected DSI panel and backlight, gpiomem, a
+/// A healthy Pi-like tree: a DRM card with a connected DSI panel and backlight, a
 /// camera with a by-id link, timesyncd's flag, no throttling, 50 °C.
 fn healthy_tree(r: &Path) {
     put(r, "dev/dri/card0", "");
-    put(r, "dev/gpiomem", "");
     put(r, "sys/class/drm/card0-DSI-1/status", "connected\n");
     put(r, "sys/class/drm/card0-DSI-1/dpms", "On\n");
     put(r, "sys/class/drm/card0-HDMI-A-1/status", "disconnected\n");
@@ -110,7 +109,7 @@ fn healthy_appliance_is_all_ok_except_missing_catalog() {
     assert_eq!(by("clock").summary, "synchronised (2026-11-23 01:00 UTC)");
     assert!(
         rep.to_text()
-            .contains("ok    gpio         3 pin(s) usable\n"),
+            .contains("ok    gpio         3 pin(s) usable through fake GPIO\n"),
         "{}",
         rep.to_text()
     );
@@ -194,4 +193,101 @@ fn bad_config_no_display_no_cameras() {
     let clock = system::clock(r, Some(true), "1970-01-01T00:00:10Z".parse().unwrap());
     assert_eq!(clock.summary, "system time is 1970-01-01 00:00 UTC");
     let _ = kernel_clock_synced(); // runs on the host without failing
+}
+
+#[test]
+fn every_configured_camera_must_be_present() {
+    // The field report: two cameras configured, one plugged in, and the doctor said
+    // "ok 1 camera(s) found".
+    let t = tempfile::tempdir().unwrap();
+    let r = t.path();
+    healthy_tree(r);
+    let gpio = FakeGpio::new();
+    let cams = SysfsCameras { root: r };
+    let two = "[[recorder.cameras]]\ncounter = 1\ndevice = \"/dev/v4l/by-id/usb-046d_C270-video-index0\"\n\
+               [[recorder.cameras]]\ncounter = 2\ndevice = \"/dev/v4l/by-path/platform-fd500000.pcie-usb-0:1.2:1.0-video-index0\"\n";
+    let rep = run(&inputs(r, two, &gpio, &cams, &OkServer));
+    let c = rep.checks.iter().find(|c| c.name == "cameras").unwrap();
+    assert_eq!(c.level, CheckLevel::Fail, "{c:?}");
+    assert_eq!(
+        c.summary,
+        "1 of 2 configured camera(s) missing: counter 2 (/dev/v4l/by-path/platform-fd500000.pcie-usb-0:1.2:1.0-video-index0)"
+    );
+    assert!(c
+        .details
+        .contains(&"counter 1: /dev/v4l/by-id/usb-046d_C270-video-index0 present".to_string()));
+    // Both present (the by-path link made, to a device node), and a synthetic one, is ok.
+    put(r, "dev/video0", "");
+    std::fs::create_dir_all(r.join("dev/v4l/by-path")).unwrap();
+    std::os::unix::fs::symlink(
+        "../../video0",
+        r.join("dev/v4l/by-path/platform-fd500000.pcie-usb-0:1.2:1.0-video-index0"),
+    )
+    .unwrap();
+    let three = format!("{two}[[recorder.cameras]]\ncounter = 3\ndevice = \"synthetic\"\n");
+    let rep = run(&inputs(r, &three, &gpio, &cams, &OkServer));
+    let c = rep.checks.iter().find(|c| c.name == "cameras").unwrap();
+    assert_eq!(c.level, CheckLevel::Ok, "{c:?}");
+    assert_eq!(c.summary, "3 configured camera(s) present (1 found)");
+}
+
+#[test]
+fn footage_is_checked_with_the_recorders_full_verify() {
+    // The field report: quick_check said ok while `snapshots verify` failed (a tampered file).
+    use crate::recorder::footage::{FootageStore, NewSnapshot};
+    let t = tempfile::tempdir().unwrap();
+    let r = t.path();
+    healthy_tree(r);
+    let gpio = FakeGpio::new();
+    let cams = SysfsCameras { root: r };
+    let inp = inputs(r, "", &gpio, &cams, &OkServer);
+    let jpeg = b"\xff\xd8 doctor test frame \xff\xd9".to_vec();
+    let sha = {
+        let (mut store, _) = FootageStore::open_writer(&inp.data_dir, 1_000).unwrap();
+        let s = store
+            .ingest(
+                &NewSnapshot {
+                    jpeg: &jpeg,
+                    width: 2,
+                    height: 2,
+                    counter: 1,
+                    record_id: Some("000.00.14.H56-261123-0001"),
+                    captured_at_ms: 1_000,
+                    reason: "manual",
+                    thumbnail: None,
+                },
+                1_000,
+            )
+            .unwrap();
+        s.sha256.clone()
+    };
+    let c = run(&inp)
+        .checks
+        .into_iter()
+        .find(|c| c.name == "footage.db")
+        .unwrap();
+    assert_eq!(c.level, CheckLevel::Ok, "{c:?}");
+    assert!(c.summary.contains("verify ok: "), "{}", c.summary);
+    assert!(
+        c.summary.ends_with("1 snapshots, 1 files checked"),
+        "{}",
+        c.summary
+    );
+    // Tamper with the stored file: SQLite is still fine, the verify is not.
+    let file = FootageStore::open_reader(&inp.data_dir)
+        .unwrap()
+        .dir()
+        .path_of(&sha);
+    std::fs::write(&file, b"changed").unwrap();
+    let c = run(&inp)
+        .checks
+        .into_iter()
+        .find(|c| c.name == "footage.db")
+        .unwrap();
+    assert_eq!(c.level, CheckLevel::Fail, "{c:?}");
+    assert!(
+        c.summary.starts_with("verify found 1 problem(s)"),
+        "{}",
+        c.summary
+    );
 }

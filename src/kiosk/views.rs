@@ -28,7 +28,11 @@ fn s(text: impl AsRef<str>) -> SharedString {
 pub(super) fn push_all(w: &KioskWindow, st: &State) {
     w.global::<I18n>().set_english(st.lang == Lang::En);
     let app = w.global::<AppAdapter>();
-    app.set_center_name(s(st.bundle.center.name.get(st.lang)));
+    // The provisioned name (one name, as the center is known locally) wins over the catalog's.
+    match &st.center_name {
+        Some(name) => app.set_center_name(s(name)),
+        None => app.set_center_name(s(st.bundle.center.name.get(st.lang))),
+    }
     push_status(w, st);
     push_home(w, st);
     push_search(w, st);

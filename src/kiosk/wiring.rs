@@ -45,6 +45,8 @@ pub struct KioskDeps {
     pub services: Arc<dyn ApplianceServices>,
     pub kiosk: KioskConfig,
     pub device_name: String,
+    /// The provisioned center name (`[center] name`); None: the catalog's own center name.
+    pub center_name: Option<String>,
     /// `catalog.db` to watch for the queue board (None: no live board).
     pub catalog_db: Option<PathBuf>,
     pub clock: Arc<dyn Clock>,
@@ -83,6 +85,8 @@ pub(super) struct State {
     pub background: bool,
     pub fixed_now: Option<DateTime<FixedOffset>>,
     pub device: String,
+    /// The provisioned center name, shown instead of the catalog's when set.
+    pub center_name: Option<String>,
     /// The link state shown on the status line (polled off the UI thread when `background`).
     pub link: LinkState,
     /// Where the poller leaves new link states (background only).
@@ -194,6 +198,7 @@ impl Kiosk {
             background: deps.background,
             fixed_now: deps.now,
             device: deps.device_name,
+            center_name: deps.center_name,
         }));
         connect(&window, &state);
         views::push_all(&window, &state.borrow());

@@ -31,6 +31,11 @@ pub mod paths {
     pub const NETWORK_UNIT: &str = "etc/motcua/network/10-motcua.network";
     /// wpa_supplicant@wlan0 config (root only); `/etc/wpa_supplicant/…` links here in the image.
     pub const WPA_CONF: &str = "etc/motcua/secrets/wpa_supplicant-wlan0.conf";
+    /// SSH (key-only, as root): the technicians' public keys from `[ssh] authorized_keys`.
+    /// sshd runs only while this file exists (the image's ssh.service drop-in), and reads its
+    /// host keys from the same directory (made on the device at the first SSH start).
+    pub const SSH_DIR: &str = "etc/motcua/ssh";
+    pub const SSH_KEYS: &str = "etc/motcua/ssh/authorized_keys";
     /// Public status for the kiosk's technician screen (JSON, world-readable).
     pub const STATUS: &str = "etc/motcua/provisioned.json";
     /// Why the last provisioning failed, for the kiosk's technician screen. Removed on success.

@@ -47,6 +47,8 @@ pub struct Report {
     pub pending_sections: Vec<String>,
     pub applied_copy: PathBuf,
     pub cmdline_changed: bool,
+    /// Number of SSH keys installed (0: SSH off).
+    pub ssh_keys: usize,
     /// The grow commands (run when `execute`), empty when the partition already fills the disk.
     pub grow_commands: Vec<String>,
     pub grown: bool,
@@ -73,6 +75,68 @@ pub enum ProvisionError {
     Config(#[from] crate::config::ConfigError),
     #[error("group `motcua` does not exist in {0}/etc/group; is the motcua package installed?")]
     NoGroup(PathBuf),
+    #[error("found {found} but no {expected}: rename it to {name} exactly (a laptop may hide the extension .txt), then restart the appliance")]
+    Misnamed {
+        found: PathBuf,
+        expected: PathBuf,
+        name: String,
+    },
+}
+
+/// A file next to `from` that a technician most likely meant as the provisioning file:
+/// `motcua.toml.txt`, `Motcua.toml`, `motcua.txt`, `motcua (1).toml`… Never the shipped
+/// template or an applied copy.
+pub fn misnamed_candidate(from: &Path) -> Option<PathBuf> {
+    let dir = from.parent()?;
+    let want = from.file_name()?.to_string_lossy().to_lowercase();
+    let stem = want.split('.').next().unwrap_or("motcua").to_owned();
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            let n = e.file_name().to_string_lossy().to_lowercase();
+            n.starts_with(&stem)
+                && (n.contains(".toml") || n.ends_with(".txt"))
+                && !n.ends_with(".applied")
+                && !n.ends_with(".template")
+        })
+        .map(|e| e.path())
+        .collect();
+    found.sort();
+    found.into_iter().next()
+}
+
+/// As [`apply`], for the first-boot unit, which runs at every boot: with no provisioning file
+/// on the card it does nothing (`Ok(None)`), unless a misnamed one is there, which is refused
+/// with an error naming it (shown on the technician screen) instead of being skipped silently.
+pub fn apply_if_present(opts: &Options) -> Result<Option<Report>, ProvisionError> {
+    if opts.from.exists() {
+        return apply(opts).map(Some);
+    }
+    let Some(found) = misnamed_candidate(&opts.from) else {
+        return Ok(None);
+    };
+    let e = ProvisionError::Misnamed {
+        found,
+        expected: opts.from.clone(),
+        name: opts
+            .from
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned(),
+    };
+    let err_path = opts.root.join(paths::ERROR);
+    if let Some(dir) = err_path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let _ = fsutil::write_atomic(
+        &err_path,
+        format!("{}\n{e}\n", opts.now).as_bytes(),
+        0o644,
+        None,
+    );
+    Err(e)
 }
 
 fn io<'a>(
@@ -251,6 +315,22 @@ pub fn provision(opts: &Options) -> Result<Report, ProvisionError> {
         }
     }
 
+    // SSH: on only with keys (the image's ssh.service runs only while the file exists).
+    match &file.ssh {
+        Some(ssh) => {
+            dir(paths::SSH_DIR, 0o755, None)?;
+            let mut keys =
+                String::from("# Written by motcua provision from [ssh] authorized_keys.\n");
+            for k in &ssh.authorized_keys {
+                keys.push_str(k.trim());
+                keys.push('\n');
+            }
+            write(paths::SSH_KEYS, keys.as_bytes(), 0o644, None)?;
+        }
+        None => fsutil::remove_if_exists(&at(paths::SSH_KEYS))
+            .map_err(io("cannot remove", &at(paths::SSH_KEYS)))?,
+    }
+
     // The commit point.
     write(paths::CONFIG, config_text.as_bytes(), 0o644, None)?;
 
@@ -278,6 +358,7 @@ pub fn provision(opts: &Options) -> Result<Report, ProvisionError> {
         pending_sections: pending,
         applied_copy,
         cmdline_changed,
+        ssh_keys: file.ssh.as_ref().map_or(0, |s| s.authorized_keys.len()),
         grow_commands,
         grown,
         warnings,

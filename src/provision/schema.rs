@@ -35,6 +35,65 @@ pub struct ProvisionFile {
     pub supervisor: Supervisor,
     #[serde(default)]
     pub network: Network,
+    /// A technician's way in: SSH is enabled only when this carries keys (key-only login).
+    #[serde(default)]
+    pub ssh: Option<Ssh>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ssh {
+    /// OpenSSH public keys (`ssh-ed25519 AAAA… comment`), one per technician; they log in as
+    /// root with their key. No password login, ever.
+    pub authorized_keys: Vec<String>,
+}
+
+/// Key types accepted in `[ssh] authorized_keys`.
+pub const SSH_KEY_TYPES: &[&str] = &[
+    "ssh-ed25519",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "ssh-rsa",
+    "sk-ssh-ed25519@openssh.com",
+    "sk-ecdsa-sha2-nistp256@openssh.com",
+];
+
+/// Why an OpenSSH public key line is refused, or None when it is well formed: a known type, a
+/// base64 blob whose own type field matches it, and a printable comment; no options.
+pub fn ssh_key_problem(line: &str) -> Option<String> {
+    if line.contains(['\n', '\r']) || line.chars().any(char::is_control) {
+        return Some("must be one line".into());
+    }
+    let mut parts = line.split_whitespace();
+    let (Some(kind), Some(blob)) = (parts.next(), parts.next()) else {
+        return Some(
+            "must be `TYPE BASE64 [comment]`, e.g. the line of ~/.ssh/id_ed25519.pub".into(),
+        );
+    };
+    if !SSH_KEY_TYPES.contains(&kind) {
+        return Some(format!(
+            "key type `{}` is not one of {} (key options are not allowed)",
+            kind.chars().take(40).collect::<String>(),
+            SSH_KEY_TYPES.join(", ")
+        ));
+    }
+    let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(blob) else {
+        return Some("the key is not valid base64 (copy the whole .pub line)".into());
+    };
+    let inner = bytes
+        .get(..4)
+        .map(|l| u32::from_be_bytes([l[0], l[1], l[2], l[3]]) as usize)
+        .and_then(|n| bytes.get(4..4 + n));
+    if inner != Some(kind.as_bytes()) {
+        return Some(format!(
+            "the key data is not a `{kind}` key (copy the whole .pub line)"
+        ));
+    }
+    if kind == "ssh-ed25519" && bytes.len() != 51 {
+        return Some("the ssh-ed25519 key has the wrong length (copy the whole .pub line)".into());
+    }
+    None
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -256,13 +315,24 @@ impl ProvisionFile {
                 );
             }
             for (i, k) in s.public_keys.iter().enumerate() {
-                let ok = base64::engine::general_purpose::STANDARD
-                    .decode(k.trim())
-                    .is_ok_and(|b| b.len() == 32);
-                if !ok {
+                let bytes = base64::engine::general_purpose::STANDARD.decode(k.trim());
+                let Some(bytes) = bytes.ok().filter(|b| b.len() == 32) else {
                     return err(
                         &format!("server.public_keys[{i}]"),
                         "is not a base64 ed25519 public key (32 bytes)",
+                    );
+                };
+                // The template's placeholder (`AAAA…=`, all zero) or any one-byte pattern.
+                if bytes.iter().all(|b| *b == bytes[0]) {
+                    return err(
+                        &format!("server.public_keys[{i}]"),
+                        "is the template's placeholder, not a real key; paste the key `motcua hub keygen` printed",
+                    );
+                }
+                if crate::sync::PinnedKey::parse(k.trim()).is_err() {
+                    return err(
+                        &format!("server.public_keys[{i}]"),
+                        "is not a valid ed25519 public key; paste the key `motcua hub keygen` printed",
                     );
                 }
             }
@@ -323,6 +393,19 @@ impl ProvisionFile {
                     "kiosk.technician_pin",
                     "must be 4 to 8 digits (or remove the line for no PIN)",
                 );
+            }
+        }
+        if let Some(ssh) = &self.ssh {
+            if ssh.authorized_keys.is_empty() {
+                return err(
+                    "ssh.authorized_keys",
+                    "give at least one public key, or remove the [ssh] section (SSH stays off)",
+                );
+            }
+            for (i, k) in ssh.authorized_keys.iter().enumerate() {
+                if let Some(why) = ssh_key_problem(k.trim()) {
+                    return err(&format!("ssh.authorized_keys[{i}]"), &why);
+                }
             }
         }
         self.check_network()

@@ -16,10 +16,18 @@ const TOKEN: &str = "tok_3f9a1c77e0b24d55";
 const PASSWORD: &str = "Mật-khẩu-rất-dài-42";
 
 /// The template as a technician fills it in: token and password set.
+/// RFC 8032's test key 1: a valid ed25519 public key (the template's all-zero one is refused).
+const SIGNING_KEY: &str = "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
+
 fn filled() -> String {
     TEMPLATE
         .replacen("token = \"\"", &format!("token = \"{TOKEN}\""), 1)
         .replacen("password = \"\"", &format!("password = \"{PASSWORD}\""), 1)
+        .replacen(
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+            SIGNING_KEY,
+            1,
+        )
 }
 
 struct Device {
@@ -318,10 +326,17 @@ fn each_bad_case_names_line_key_and_reason() {
             "must start with https://",
         ),
         (
-            "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"",
+            "\"11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\"",
             "\"AAAA\"",
             "server.public_keys[0]",
             "is not a base64 ed25519 public key (32 bytes)",
+        ),
+        (
+            // The template's placeholder, left in by mistake (it was accepted).
+            "\"11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=\"",
+            "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"",
+            "server.public_keys[0]",
+            "is the template's placeholder, not a real key; paste the key `motcua hub keygen` printed",
         ),
         (
             "id = 2",
@@ -499,5 +514,143 @@ fn sections_config_does_not_read_yet_are_written_as_comments() {
     assert_eq!(
         text,
         "# hdr\n\n[device]\nname = \"a\"\n\n# [sync] is not read by this version of motcua yet; kept for a later update:\n# [sync]\n# server_url = \"https://x\"\n"
+    );
+}
+
+const SSH_KEY: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4f tech@laptop";
+
+#[test]
+fn ssh_keys_are_installed_only_when_given_and_checked() {
+    let d = Device::new();
+    // No [ssh]: no key file, so sshd (ConditionPathExists) stays off.
+    let out = d.provision(&filled());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("SSH:                 off (no [ssh] authorized_keys)"));
+    assert!(!d.root().join("etc/motcua/ssh/authorized_keys").exists());
+    // With a key: installed root-owned 0644 in a 0755 directory (sshd's StrictModes).
+    let with = format!("{}\n[ssh]\nauthorized_keys = [\"{SSH_KEY}\"]\n", filled());
+    let out = d.provision(&with);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("SSH:                 on, key-only, 1 key(s)"));
+    assert_eq!(
+        d.read("etc/motcua/ssh/authorized_keys"),
+        format!("# Written by motcua provision from [ssh] authorized_keys.\n{SSH_KEY}\n")
+    );
+    assert_eq!(d.mode("etc/motcua/ssh/authorized_keys"), 0o644);
+    assert_eq!(d.mode("etc/motcua/ssh"), 0o755);
+    // Applied again without [ssh]: the keys are gone (SSH off again).
+    let out = d.provision(&filled());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!d.root().join("etc/motcua/ssh/authorized_keys").exists());
+
+    let path = Path::new("/boot/firmware/motcua.toml");
+    let bad = |keys: &str| {
+        let text = format!("{}\n[ssh]\nauthorized_keys = {keys}\n", filled());
+        ProvisionFile::parse(path, text.as_bytes())
+            .unwrap_err()
+            .to_string()
+    };
+    let line = filled().lines().count() + 3;
+    let at = |key: &str, m: &str| format!("/boot/firmware/motcua.toml:{line}: key `{key}`: {m}");
+    assert_eq!(
+        bad("[]"),
+        at(
+            "ssh.authorized_keys",
+            "give at least one public key, or remove the [ssh] section (SSH stays off)"
+        )
+    );
+    assert_eq!(
+        bad("[\"command=\\\"sh\\\" ssh-ed25519 AAAA\"]"),
+        at(
+            "ssh.authorized_keys[0]",
+            "key type `command=\"sh\"` is not one of ssh-ed25519, ecdsa-sha2-nistp256, ecdsa-sha2-nistp384, ecdsa-sha2-nistp521, ssh-rsa, sk-ssh-ed25519@openssh.com, sk-ecdsa-sha2-nistp256@openssh.com (key options are not allowed)"
+        )
+    );
+    assert_eq!(
+        bad("[\"ssh-ed25519 not-base64!\"]"),
+        at(
+            "ssh.authorized_keys[0]",
+            "the key is not valid base64 (copy the whole .pub line)"
+        )
+    );
+    // An RSA blob labelled ed25519.
+    assert_eq!(
+        bad("[\"ssh-ed25519 AAAAB3NzaC1yc2EAAAADAQABAAABAQ==\"]"),
+        at(
+            "ssh.authorized_keys[0]",
+            "the key data is not a `ssh-ed25519` key (copy the whole .pub line)"
+        )
+    );
+}
+
+#[test]
+fn a_misnamed_file_is_refused_by_name_not_skipped() {
+    let d = Device::new();
+    let misnamed = d.fat().join("motcua.toml.txt");
+    fs::write(&misnamed, filled()).unwrap();
+    fs::write(d.fat().join("motcua.toml.template"), TEMPLATE).unwrap();
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_motcua"))
+            .args(["provision", "--if-present", "--from"])
+            .arg(d.file())
+            .arg("--root")
+            .arg(d.root())
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    assert_eq!(out.status.code(), Some(1));
+    let msg = format!(
+        "found {} but no {}: rename it to motcua.toml exactly (a laptop may hide the extension .txt), then restart the appliance",
+        misnamed.display(),
+        d.file().display()
+    );
+    assert_eq!(stderr(&out), format!("motcua: error: {msg}\n"));
+    assert!(d
+        .read("run/motcua-provision/error")
+        .ends_with(&format!("\n{msg}\n")));
+    assert!(!d.root().join("etc/motcua/motcua.toml").exists());
+    // Nothing on the card but the template and an applied copy: nothing to do, quietly.
+    fs::remove_file(&misnamed).unwrap();
+    fs::write(d.fat().join("motcua.toml.applied"), "x").unwrap();
+    let out = run();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "MOTCUA_PROVISION: nothing to apply ({} not present)\n",
+            d.file().display()
+        )
+    );
+}
+
+#[test]
+fn the_center_section_is_applied_not_left_pending() {
+    let d = Device::new();
+    let out = d.provision(&filled());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let config = d.read("etc/motcua/motcua.toml");
+    assert!(
+        config.contains(
+            "\n[center]\nname = \"Trung tâm Phục vụ hành chính công xã Mẫu\"\ncode = \"xa-mau\"\n"
+        ),
+        "{config}"
+    );
+    let parsed =
+        motcua::config::Config::parse(Path::new("motcua.toml"), config.as_bytes()).unwrap();
+    assert_eq!(
+        parsed.center.name.as_deref(),
+        Some("Trung tâm Phục vụ hành chính công xã Mẫu")
+    );
+    let status: serde_json::Value =
+        serde_json::from_str(&d.read("etc/motcua/provisioned.json")).unwrap();
+    assert!(
+        !status["pending_sections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s == "center"),
+        "{status}"
     );
 }

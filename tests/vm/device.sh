@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The device layer's real-GPIO test in a QEMU guest: Debian's x86-64 kernel, an out-of-tree
+# The device layer's real-GPIO test in a QEMU guest on both backends (the GPIO character
+# device the appliance uses on Debian kernels, then rppal): Debian's x86-64 kernel, an out-of-tree
 # gpio-sim (built from linux-source, Debian builds it =n) posing as the Pi's `pinctrl-bcm2835`
 # chip, a faked Raspberry Pi for rppal (bind-mounted /proc/cpuinfo, /dev/gpiomem as a plain
 # 4 KiB file), and the `vm_device_guest` example (tests/vm/device/guest.rs) run inside.

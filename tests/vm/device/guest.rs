@@ -1,10 +1,13 @@
-//! The device layer on the real rppal path, run inside the QEMU guest by `tests/vm/device.sh`
-//! (a faked Raspberry Pi: bind-mounted /proc/cpuinfo, /dev/gpiomem as a plain file, and a
-//! gpio-sim chip labelled `pinctrl-bcm2835` whose line pulls play the outside world).
+//! The device layer on both real GPIO backends, run inside the QEMU guest by
+//! `tests/vm/device.sh`: first the GPIO character device (`device::gpio::open`, the backend the
+//! appliance uses on Debian's kernels: no fakes, the gpio-sim chip is found by its label), then
+//! rppal on a faked Raspberry Pi (bind-mounted /proc/cpuinfo, /dev/gpiomem as a plain file).
+//! The gpio-sim chip is labelled `pinctrl-bcm2835`; its line pulls play the outside world.
 //!
-//! Checks: a button press on BCM 5 becomes a snapshot request for the record served at counter
-//! 2 (from a real catalog.db queue board); a PIR edge on BCM 17 wakes a dimmed display (the
-//! fake backlight's brightness file changes). Prints timings; exits non-zero on failure.
+//! Checks, per backend: a button press on BCM 5 becomes a snapshot request for the record
+//! served at counter 2 (from a real catalog.db queue board); a PIR edge on BCM 17 wakes a
+//! dimmed display (the fake backlight's brightness file changes). Prints timings; exits
+//! non-zero on failure.
 //! Never meant to run on a workstation: it writes to configfs.
 
 use std::fs;
@@ -18,9 +21,10 @@ use motcua::device::backlight::{create_fake, Backlight};
 use motcua::device::button::{BoardRecords, RecordingTrigger, SnapshotRequest};
 use motcua::device::clock::SystemClock;
 use motcua::device::display::DisplayPower;
-use motcua::device::gpio::RppalGpio;
+use motcua::device::gpio::{Backend, Gpio, RppalGpio};
 use motcua::device::service::{DeviceParts, DeviceService};
 use motcua::device::EventBus;
+use motcua::doctor::{GpioProbe, RealGpioProbe};
 use motcua::queue::{QueueEvent, QueueEventKind};
 use motcua::record::RecordId;
 use motcua::store::{open_connection, queue_store, Access, CatalogStore};
@@ -73,11 +77,31 @@ fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) -> Durat
 fn main() {
     let t_start = Instant::now();
     let sim = SimChip::new("pinctrl-bcm2835", 54).expect("gpio-sim chip");
+    let (gpio, backend) = motcua::device::gpio::open().expect("GPIO character device");
+    if backend != Backend::Cdev {
+        eprintln!("DEVICE_VM FAIL: device::gpio::open chose {backend:?}, want Cdev");
+        std::process::exit(1);
+    }
+    let cdev = scenario("cdev", Arc::from(gpio), &sim, t_start);
+    let t_rppal = Instant::now();
+    let rppal = scenario(
+        "rppal",
+        Arc::new(RppalGpio::open().expect("rppal on the faked Pi")),
+        &sim,
+        t_rppal,
+    );
+    let report = format!("{{\"cdev\": {cdev}, \"rppal\": {rppal}, \"record\": \"{RECORD}\"}}\n");
+    let _ = fs::write("/mnt/host/device-vm.json", &report);
+    println!("DEVICE_VM ok {report}");
+}
+
+/// Button and PIR through one backend; the timings as a JSON object.
+fn scenario(name: &str, gpio: Arc<dyn Gpio>, sim: &SimChip, t_start: Instant) -> String {
     sim.pull(BUTTON, "pull-up"); // button idle (active low)
     sim.pull(PIR, "pull-down"); // no motion
 
-    let tmp = Path::new("/tmp/device-vm");
-    fs::create_dir_all(tmp).unwrap();
+    let tmp = Path::new("/tmp/device-vm").join(name);
+    fs::create_dir_all(&tmp).unwrap();
     let catalog_db = tmp.join("catalog.db");
     drop(CatalogStore::open(&catalog_db).unwrap());
     let mut conn = open_connection(&catalog_db, Access::ReadWrite).unwrap();
@@ -107,7 +131,6 @@ fn main() {
     let s = stop.clone();
     std::thread::spawn(move || display.run(rx, Arc::new(SystemClock), s, Duration::from_millis(5)));
 
-    let gpio = RppalGpio::open().expect("rppal on the faked Pi");
     let trigger = Arc::new(RecordingTrigger::default());
     let service = DeviceService::start(DeviceParts {
         config: GpioConfig {
@@ -119,18 +142,34 @@ fn main() {
             status_led_pin: Some(22),
             ..GpioConfig::default()
         },
-        gpio: Arc::new(gpio),
+        gpio,
         bus: bus.clone(),
         trigger: trigger.clone(),
         records: Arc::new(BoardRecords { catalog_db }),
         clock: Arc::new(SystemClock),
     })
-    .expect("device service on rppal");
+    .unwrap_or_else(|e| panic!("device service on {name}: {e:#}"));
     let setup = t_start.elapsed();
 
     wait_for("display dimmed", Duration::from_secs(5), || {
         brightness() == "26\n"
     });
+
+    if name == "cdev" {
+        // The doctor while the service holds the pins: held by motcua, so usable, not failed.
+        let cfg = GpioConfig {
+            pir_pin: Some(PIR as u8),
+            ..GpioConfig::default()
+        };
+        let (_, pins) = RealGpioProbe.probe(&cfg).expect("doctor's GPIO probe");
+        if pins.len() != 1
+            || pins[0].2.is_err()
+            || !pins[0].1.contains("held by the running motcua daemon")
+        {
+            eprintln!("DEVICE_VM FAIL: doctor probe while held: {pins:?}");
+            std::process::exit(1);
+        }
+    }
 
     sim.pull(BUTTON, "pull-down"); // press
     let press = wait_for("snapshot request", Duration::from_secs(5), || {
@@ -145,7 +184,7 @@ fn main() {
         reason: "button",
     }];
     if requests != want {
-        eprintln!("DEVICE_VM FAIL: requests {requests:?}, want {want:?}");
+        eprintln!("DEVICE_VM FAIL ({name}): requests {requests:?}, want {want:?}");
         std::process::exit(1);
     }
 
@@ -155,13 +194,11 @@ fn main() {
     });
     service.stop();
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-
-    let report = format!(
-        "{{\"setup_ms\": {}, \"press_to_request_ms\": {:.1}, \"motion_to_backlight_ms\": {:.1}, \"record\": \"{RECORD}\"}}\n",
+    println!("DEVICE_VM {name} ok");
+    format!(
+        "{{\"setup_ms\": {}, \"press_to_request_ms\": {:.1}, \"motion_to_backlight_ms\": {:.1}}}",
         setup.as_millis(),
         press.as_secs_f64() * 1000.0,
         wake.as_secs_f64() * 1000.0
-    );
-    let _ = fs::write("/mnt/host/device-vm.json", &report);
-    println!("DEVICE_VM ok {report}");
+    )
 }
