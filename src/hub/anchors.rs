@@ -65,9 +65,9 @@ pub fn receipt_verifies(r: &Receipt, key: &VerifyingKey) -> bool {
         .is_some_and(|s| key.verify(receipt_message(r).as_bytes(), &s).is_ok())
 }
 
-/// Check a heartbeat's `footage_head` member and verify its signature for `device`.
-/// Errors are the 422 messages of the contract.
-pub fn check_head(device: &str, v: &serde_json::Value) -> Result<FootageHead, String> {
+/// The shape of a heartbeat's `footage_head` as the schema states it (types, `seq` range,
+/// `hash` hex, `at` in UTC): a head that breaks it makes the heartbeat invalid (422).
+pub fn parse_head(v: &serde_json::Value) -> Result<FootageHead, String> {
     let h: FootageHead =
         serde_json::from_value(v.clone()).map_err(|e| format!("footage_head: {e}"))?;
     if h.seq == 0 || h.seq > i64::MAX as u64 {
@@ -85,6 +85,14 @@ pub fn check_head(device: &str, v: &serde_json::Value) -> Result<FootageHead, St
         Ok(t) if t.offset().local_minus_utc() == 0 && h.at.ends_with('Z') && h.at.len() <= 40 => {}
         _ => return Err("footage_head: at must be an RFC 3339 UTC time ending in Z".into()),
     }
+    Ok(h)
+}
+
+/// Check a heartbeat's `footage_head` member and verify its signature for `device`.
+/// Errors after [`parse_head`]'s are what the schema cannot state (key and signature lengths,
+/// whether it verifies): the hub answers them as `anchor_refused`.
+pub fn check_head(device: &str, v: &serde_json::Value) -> Result<FootageHead, String> {
+    let h = parse_head(v)?;
     let key = B64
         .decode(&h.key)
         .ok()

@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
-use super::anchors::check_head;
+use super::anchors::{check_head, parse_head};
 use super::server::{CachedCatalog, HubState};
 use super::store::AnchorOutcome;
 use super::{validate, Encoding, HubError, Publication};
@@ -444,6 +444,8 @@ async fn anchor_head(
     hb: &serde_json::Map<String, serde_json::Value>,
     head: &serde_json::Value,
 ) -> Result<Result<serde_json::Value, String>, ApiError> {
+    // A head that breaks the schema makes the heartbeat invalid, like any other field.
+    parse_head(head).map_err(unprocessable)?;
     let named = hb.get("device").and_then(|d| d.as_str()).unwrap_or("");
     if named != device {
         return Ok(Err(format!(
