@@ -5,25 +5,30 @@
 //! The invariants are in `docs/storage.md` ("## Footage"). Only the one writer (holding the
 //! lock file) creates or removes files; readers never touch the directory. Never decodes images.
 
+mod anchor_store;
 mod audit;
 pub mod checkpoint;
 pub mod files;
 pub mod group;
+pub mod limits;
+pub mod meta;
 mod reconcile;
 mod verify;
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
 use crate::recorder::chain::{self, EntryFields, EntryKind, GENESIS};
 use crate::recorder::clock::format_ms;
 use crate::store::{self, Access, Schema, StoreError};
 
+pub use anchor_store::{AnchoredHead, ReceiptError};
 pub use audit::AuditAppend;
 pub use files::FootageDir;
 pub use group::{GroupCommit, OwnedSnapshot};
+pub use limits::{FreeSpace, Limits, StatvfsFreeSpace};
 pub use reconcile::ReconcileReport;
 pub use verify::{Problem, VerifyReport};
 
@@ -38,6 +43,7 @@ pub const SCHEMA: Schema = Schema {
     migrations: &[
         include_str!("migrations/0001_initial.sql"),
         include_str!("migrations/0002_audit_kind.sql"),
+        include_str!("migrations/0003_evidence.sql"),
     ],
 };
 
@@ -58,6 +64,8 @@ pub enum FootageError {
     CommitPanicked,
     #[error("{0} is in use by another motcua process (the daemon?); stop it or use its API")]
     Locked(PathBuf),
+    #[error("snapshot not stored: {0}")]
+    Full(String),
 }
 
 impl FootageError {
@@ -89,6 +97,10 @@ pub struct Snapshot {
     pub pinned: bool,
     /// Reconcile found the file absent.
     pub missing: bool,
+    /// How long before the trigger the frame was taken, in ms (negative: after it), if known.
+    pub frame_age_ms: Option<i64>,
+    /// Re-adopted from its file after its row was lost: the sequence it was first stored as.
+    pub recovered_from_seq: Option<i64>,
 }
 
 /// What to store: a complete JPEG and what it is evidence of.
@@ -103,18 +115,8 @@ pub struct NewSnapshot<'a> {
     pub reason: &'a str,
     /// `(width, height, jpeg)` of the preview, stored beside the row.
     pub thumbnail: Option<(u32, u32, &'a [u8])>,
-}
-
-/// A snapshot whose file is written, fsynced and renamed into place: what
-/// [`FootageStore::commit_batch`] commits.
-#[derive(Debug, Clone)]
-pub struct Prepared<'a> {
-    pub snapshot: NewSnapshot<'a>,
-    /// The content hash: the file's name.
-    pub sha256: String,
-    /// Whether the file's directory was fsynced after the rename
-    /// ([`FootageDir::prepare_durable`]); if not, the commit does it.
-    pub dir_synced: bool,
+    /// How long before the trigger the frame was taken (ms; negative: after it), if known.
+    pub frame_age_ms: Option<i64>,
 }
 
 /// Which snapshots `list` returns.
@@ -133,10 +135,13 @@ pub struct FootageStore {
     dir: FootageDir,
     db_path: PathBuf,
     _lock: Option<std::fs::File>,
+    /// Kept at capture time ([`FootageStore::set_limits`]); none until set.
+    limits: Option<Limits>,
 }
 
 const SNAPSHOT_COLS: &str = "id, sha256, bytes, width, height, counter, record_id, \
-     captured_at_ms, reason, pinned, missing_since_ms IS NOT NULL";
+     captured_at_ms, reason, pinned, missing_since_ms IS NOT NULL, frame_age_ms, \
+     recovered_from_seq";
 
 fn snapshot_from_row(r: &rusqlite::Row) -> rusqlite::Result<Snapshot> {
     let captured_at_ms: i64 = r.get(7)?;
@@ -153,6 +158,8 @@ fn snapshot_from_row(r: &rusqlite::Row) -> rusqlite::Result<Snapshot> {
         reason: r.get(8)?,
         pinned: r.get(9)?,
         missing: r.get(10)?,
+        frame_age_ms: r.get(11)?,
+        recovered_from_seq: r.get(12)?,
     })
 }
 
@@ -177,6 +184,7 @@ impl FootageStore {
             dir,
             db_path,
             _lock: Some(lock),
+            limits: None,
         };
         let report = store.reconcile(now_ms)?;
         Ok((store, report))
@@ -200,6 +208,7 @@ impl FootageStore {
             dir: FootageDir::new(data_dir.join(FOOTAGE_DIR)),
             db_path,
             _lock: None,
+            limits: None,
         })
     }
 
@@ -221,111 +230,117 @@ impl FootageStore {
     /// Store a snapshot: durable file first, then the row, its chain entry and thumbnail in one
     /// transaction. When this returns `Ok`, the snapshot survives a power cut.
     pub fn ingest(&mut self, s: &NewSnapshot, now_ms: i64) -> Result<Snapshot, FootageError> {
-        let sha256 = self.dir.prepare(s.jpeg)?;
-        let prepared = Prepared {
-            snapshot: s.clone(),
-            sha256,
-            dir_synced: false,
-        };
-        let mut out = self.commit_batch(&[prepared], now_ms)?;
+        let mut out = self.commit_batch(std::slice::from_ref(s), now_ms)?;
         Ok(out.remove(0))
     }
 
-    /// Group commit: store snapshots whose files [`FootageDir::prepare`] has already written,
-    /// fsynced and renamed into place (possibly on other threads, without this store's lock).
-    /// Re-writes any file that vanished meanwhile (retention may have removed identical bytes),
-    /// fsyncs once each directory that holds a re-written file or one not yet synced
-    /// ([`Prepared::dir_synced`]), then appends the chain entries (in batch
-    /// order), rows and thumbnails in ONE transaction. When this returns `Ok`, every snapshot
-    /// of the batch survives a power cut; on `Err`, none was stored (files left are orphans
-    /// that reconcile removes).
+    /// Store a batch of snapshots (group commit). First makes room within the limits
+    /// ([`limits`]); then, holding SQLite's write lock, gives each snapshot its chain sequence,
+    /// writes its self-describing file ([`meta`]: sequence, counter, record, time, reason and
+    /// frame age in a JPEG comment; the files of a batch in parallel), fsyncs each file and
+    /// once each directory, and only then appends the chain entries (in batch order), rows and
+    /// thumbnails in ONE transaction. When this returns `Ok`, every snapshot of the batch
+    /// survives a power cut. On `Err`, none was stored and the files it created are removed
+    /// again (a crash instead leaves them for reconcile, which re-adopts them).
     pub fn commit_batch(
         &mut self,
-        batch: &[Prepared],
+        batch: &[NewSnapshot],
         now_ms: i64,
     ) -> Result<Vec<Snapshot>, FootageError> {
-        let mut dirs: Vec<PathBuf> = Vec::with_capacity(batch.len());
-        for p in batch {
-            let path = self.dir.path_of(&p.sha256);
-            let mut synced = p.dir_synced;
-            if !path.exists() {
-                self.dir
-                    .write_file(&p.sha256, p.snapshot.jpeg)
-                    .map_err(FootageError::io("cannot write", &path))?;
-                synced = false;
+        let needed: u64 = batch
+            .iter()
+            .map(|s| (s.jpeg.len() + meta::MAX_OVERHEAD) as u64)
+            .sum();
+        self.make_room(needed, now_ms)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (head_seq, mut prev) = chain_head(&tx)?;
+        let files: Vec<(i64, Vec<u8>, String)> = batch
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let seq = head_seq + 1 + i as i64;
+                let bytes = meta::embed(
+                    s.jpeg,
+                    &meta::SnapshotMeta {
+                        seq,
+                        counter: s.counter,
+                        record_id: s.record_id.map(str::to_owned),
+                        captured_at_ms: s.captured_at_ms,
+                        reason: s.reason.to_owned(),
+                        frame_age_ms: s.frame_age_ms,
+                    },
+                );
+                let sha = chain::sha256_hex(&bytes);
+                (seq, bytes, sha)
+            })
+            .collect();
+        let dir = &self.dir;
+        let mut created: Vec<String> = Vec::new();
+        let result = (|| -> Result<Vec<Snapshot>, FootageError> {
+            for (sha, made) in write_all(dir, &files) {
+                if made.map_err(FootageError::io("cannot write", &dir.path_of(&sha)))? {
+                    created.push(sha);
+                }
             }
-            let parent = path.parent().unwrap_or(self.dir.root()).to_owned();
-            if !synced && !dirs.contains(&parent) {
-                dirs.push(parent);
+            let mut dirs: Vec<PathBuf> = Vec::new();
+            for (_, _, sha) in &files {
+                let parent = dir.path_of(sha).parent().unwrap_or(dir.root()).to_owned();
+                if !dirs.contains(&parent) {
+                    dirs.push(parent);
+                }
+            }
+            for d in &dirs {
+                files::sync_dir(d).map_err(FootageError::io("cannot fsync", d))?;
+            }
+            let mut out = Vec::with_capacity(batch.len());
+            for (s, (seq, bytes, sha256)) in batch.iter().zip(&files) {
+                let entry = EntryFields {
+                    seq: *seq,
+                    kind: EntryKind::Capture,
+                    snapshot_id: *seq,
+                    sha256: sha256.clone(),
+                    bytes: bytes.len() as i64,
+                    counter: s.counter,
+                    record_id: s.record_id.map(str::to_owned),
+                    captured_at_ms: s.captured_at_ms,
+                    recorded_at_ms: now_ms,
+                    reason: s.reason.to_owned(),
+                };
+                prev = insert_entry(&tx, &entry, &prev)?;
+                insert_row(&tx, &entry, s.width, s.height, s.frame_age_ms, None)?;
+                if let Some((w, h, jpeg)) = s.thumbnail {
+                    insert_thumbnail(&tx, entry.seq, w, h, jpeg)?;
+                }
+                out.push(Snapshot {
+                    id: entry.seq,
+                    sha256: sha256.clone(),
+                    bytes: entry.bytes,
+                    width: s.width,
+                    height: s.height,
+                    counter: s.counter,
+                    record_id: entry.record_id,
+                    captured_at_ms: s.captured_at_ms,
+                    captured_at: format_ms(s.captured_at_ms),
+                    reason: entry.reason,
+                    pinned: false,
+                    missing: false,
+                    frame_age_ms: s.frame_age_ms,
+                    recovered_from_seq: None,
+                });
+            }
+            tx.commit()?;
+            Ok(out)
+        })();
+        if result.is_err() {
+            for sha in &created {
+                if let Err(e) = dir.remove(sha) {
+                    tracing::error!(%sha, %e, "cannot remove the file of a failed commit");
+                }
             }
         }
-        for d in &dirs {
-            files::sync_dir(d).map_err(FootageError::io("cannot fsync", d))?;
-        }
-        let tx = self.conn.transaction()?;
-        let (mut seq, mut prev) = chain_head(&tx)?;
-        let mut out = Vec::with_capacity(batch.len());
-        for Prepared {
-            snapshot: s,
-            sha256,
-            ..
-        } in batch
-        {
-            seq += 1;
-            let entry = EntryFields {
-                seq,
-                kind: EntryKind::Capture,
-                snapshot_id: seq,
-                sha256: sha256.clone(),
-                bytes: s.jpeg.len() as i64,
-                counter: s.counter,
-                record_id: s.record_id.map(str::to_owned),
-                captured_at_ms: s.captured_at_ms,
-                recorded_at_ms: now_ms,
-                reason: s.reason.to_owned(),
-            };
-            prev = insert_entry(&tx, &entry, &prev)?;
-            tx.prepare_cached(
-                "INSERT INTO snapshot (id, sha256, bytes, width, height, counter, record_id, \
-                 captured_at_ms, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )?
-            .execute(params![
-                entry.seq,
-                sha256,
-                entry.bytes,
-                s.width,
-                s.height,
-                s.counter,
-                s.record_id,
-                s.captured_at_ms,
-                s.reason
-            ])?;
-            if let Some((w, h, jpeg)) = s.thumbnail {
-                tx.prepare_cached(
-                    "INSERT INTO thumbnail (snapshot_id, width, height, jpeg) VALUES (?1, ?2, ?3, ?4)",
-                )?
-                .execute(params![entry.seq, w, h, jpeg])?;
-            }
-            // The same bytes may have been queued for deletion by an earlier row: keep them.
-            tx.prepare_cached("DELETE FROM pending_delete WHERE sha256 = ?1")?
-                .execute([sha256])?;
-            out.push(Snapshot {
-                id: entry.seq,
-                sha256: sha256.clone(),
-                bytes: entry.bytes,
-                width: s.width,
-                height: s.height,
-                counter: s.counter,
-                record_id: entry.record_id,
-                captured_at_ms: s.captured_at_ms,
-                captured_at: format_ms(s.captured_at_ms),
-                reason: entry.reason,
-                pinned: false,
-                missing: false,
-            });
-        }
-        tx.commit()?;
-        Ok(out)
+        result
     }
 
     /// Delete snapshots by policy: a `delete` chain entry per snapshot, the rows gone and the
@@ -513,6 +528,93 @@ fn stored_entry_from_row(r: &rusqlite::Row) -> rusqlite::Result<StoredEntry> {
         prev_hash: r.get(10)?,
         hash: r.get(11)?,
     })
+}
+
+/// Write each `(seq, bytes, sha)` under its content name (temp, fdatasync, rename; the
+/// directory is not synced here), in parallel when there are several. Returns, per file,
+/// whether it was created (false: the same bytes were already there).
+fn write_all(
+    dir: &FootageDir,
+    files: &[(i64, Vec<u8>, String)],
+) -> Vec<(String, std::io::Result<bool>)> {
+    if files.len() == 1 {
+        let (_, bytes, sha) = &files[0];
+        return vec![(sha.clone(), dir.write_new(sha, bytes))];
+    }
+    std::thread::scope(|sc| {
+        let handles: Vec<_> = files
+            .iter()
+            .map(|(_, bytes, sha)| {
+                let h = std::thread::Builder::new()
+                    .name("footage-write".into())
+                    .spawn_scoped(sc, move || dir.write_new(sha, bytes));
+                (sha, h)
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|(sha, h)| {
+                let r = match h {
+                    Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                    Err(_) => {
+                        let (_, bytes, _) = files.iter().find(|f| &f.2 == sha).expect("listed");
+                        dir.write_new(sha, bytes)
+                    }
+                };
+                (sha.clone(), r)
+            })
+            .collect()
+    })
+}
+
+/// Insert a snapshot row for the capture or recover entry `e`.
+fn insert_row(
+    conn: &Connection,
+    e: &EntryFields,
+    width: u32,
+    height: u32,
+    frame_age_ms: Option<i64>,
+    recovered_from_seq: Option<i64>,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO snapshot (id, sha256, bytes, width, height, counter, record_id, \
+         captured_at_ms, reason, frame_age_ms, recovered_from_seq) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        e.snapshot_id,
+        e.sha256,
+        e.bytes,
+        width,
+        height,
+        e.counter,
+        e.record_id,
+        e.captured_at_ms,
+        e.reason,
+        frame_age_ms,
+        recovered_from_seq
+    ])?;
+    // The same bytes may have been queued for deletion by an earlier row: keep them.
+    conn.prepare_cached("DELETE FROM pending_delete WHERE sha256 = ?1")?
+        .execute([&e.sha256])?;
+    Ok(())
+}
+
+/// Store a preview. A leftover preview under the same id (a row removed outside motcua, a
+/// restored backup) is replaced, never a reason to refuse the capture; `verify` reports
+/// previews with no row.
+fn insert_thumbnail(
+    conn: &Connection,
+    id: i64,
+    w: u32,
+    h: u32,
+    jpeg: &[u8],
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO thumbnail (snapshot_id, width, height, jpeg) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![id, w, h, jpeg])?;
+    Ok(())
 }
 
 fn chain_head(conn: &Connection) -> rusqlite::Result<(i64, String)> {
