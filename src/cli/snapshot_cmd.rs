@@ -41,6 +41,10 @@ pub enum SnapshotCommand {
     IngestLoop {
         #[arg(long, default_value_t = 1)]
         counter: u32,
+        /// Capture this many (record IDs …-0000, …-0001, …), print `ok <id>` for each, then
+        /// `done`, and wait to be killed (the WAL-loss test).
+        #[arg(long)]
+        count: Option<u32>,
     },
 }
 
@@ -181,13 +185,14 @@ pub fn run(ctx: &Context, cmd: SnapshotCommand) -> anyhow::Result<()> {
                 m.chain.head_hash
             );
         }
-        SnapshotCommand::IngestLoop { counter } => ingest_loop(ctx, counter)?,
+        SnapshotCommand::IngestLoop { counter, count } => ingest_loop(ctx, counter, count)?,
     }
     Ok(())
 }
 
-/// Capture as fast as possible from a small synthetic camera until killed.
-fn ingest_loop(ctx: &Context, counter: u32) -> anyhow::Result<()> {
+/// Capture as fast as possible from a small synthetic camera until killed (or `count`
+/// captures, each acknowledged on stdout, then wait to be killed).
+fn ingest_loop(ctx: &Context, counter: u32, count: Option<u32>) -> anyhow::Result<()> {
     let cam = SyntheticCamera::new("crash-test", 320, 240, 500, PixelFormat::Mjpeg);
     let cfg = RecorderConfig::default();
     let (rec, _) = Recorder::start(
@@ -205,6 +210,21 @@ fn ingest_loop(ctx: &Context, counter: u32) -> anyhow::Result<()> {
         let mut out = std::io::stdout().lock();
         writeln!(out, "ready")?;
         out.flush()?;
+    }
+    if let Some(n) = count {
+        use std::io::Write as _;
+        for i in 0..n {
+            let r = RecordId::parse(&format!("000.00.14.H56-251119-{i:04}"))?;
+            let s = rec.capture(counter, &r, &reason)?;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "ok {} {}", s.id, r)?;
+            out.flush()?;
+        }
+        println!("done");
+        std::io::stdout().flush()?;
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(60));
+        }
     }
     for i in 0u64.. {
         let s = if i % 3 == 0 {

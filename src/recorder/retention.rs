@@ -60,7 +60,7 @@ pub fn plan(
     let mut free = usage.free_bytes as i64;
     let mut out = Vec::new();
     for &(id, at, bytes) in oldest_first {
-        if at >= young {
+        if at > young {
             break; // oldest first: everything after is younger still
         }
         let rule = if at < cutoff {

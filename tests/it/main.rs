@@ -17,6 +17,7 @@ mod kiosk_ui;
 mod provision;
 mod recorder_cli;
 mod recorder_crash;
+mod recorder_evidence;
 mod recorder_flow;
 mod review_browser;
 mod review_http;

@@ -249,6 +249,7 @@ fn retention_deletes_by_rule_and_verify_still_passes() {
         max_bytes: 0,
         min_free_bytes: 0,
         check_interval_secs: 600,
+        min_age_secs: 0,
     };
     let space = FakeSpace(Mutex::new(u64::MAX));
     let r = run_pass(store, &age, &*clocks, &space).unwrap();
@@ -266,6 +267,7 @@ fn retention_deletes_by_rule_and_verify_still_passes() {
         max_bytes: 0,
         min_free_bytes: 1_000 + 2 * per as u64,
         check_interval_secs: 600,
+        min_age_secs: 0,
     };
     let r = run_pass(store, &floor, &*clocks, &space).unwrap();
     assert!(r.by_free_space >= 2 && r.by_free_space <= 3, "{r:?}");

@@ -63,7 +63,7 @@ impl FootageStore {
             let candidates: Vec<(i64, i64, i64)> = self
                 .prunable(ROUND)?
                 .into_iter()
-                .filter(|(_, at, _)| *at < old_enough)
+                .filter(|(_, at, _)| *at <= old_enough)
                 .collect();
             let (mut t, mut f) = (total, free);
             let mut ids = Vec::new();
