@@ -18,6 +18,7 @@ pub mod chain;
 pub mod clock;
 pub mod config;
 pub mod export;
+pub mod export_check;
 pub mod footage;
 pub mod jpeg;
 mod quarter;

@@ -464,18 +464,65 @@ impl FootageStore {
         ids: &[i64],
         now_ms: i64,
     ) -> Result<(i64, String), FootageError> {
-        let tx = self.conn.transaction()?;
+        let audit = AuditAppend {
+            record_id: Some(record_id),
+            detail: r#"{"action":"pin_for_export"}"#,
+            ..Default::default()
+        };
+        let b = self.begin_export(record_id, ids, &audit, now_ms)?;
+        Ok((b.head_seq, b.head_hash))
+    }
+
+    /// Start an export in one transaction: append its audit entry, pin the snapshots, record
+    /// the export with the chain head (which includes that audit entry). Returns what
+    /// [`undo_export`](Self::undo_export) needs if the export then fails.
+    pub fn begin_export(
+        &mut self,
+        record_id: &str,
+        ids: &[i64],
+        audit: &AuditAppend,
+        now_ms: i64,
+    ) -> Result<ExportBegun, FootageError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        audit::append_in(&tx, audit, now_ms)?;
+        let mut newly_pinned = Vec::new();
         for id in ids {
-            tx.execute("UPDATE snapshot SET pinned = 1 WHERE id = ?1", [id])?;
+            if tx.execute(
+                "UPDATE snapshot SET pinned = 1 WHERE id = ?1 AND pinned = 0",
+                [id],
+            )? == 1
+            {
+                newly_pinned.push(*id);
+            }
         }
-        let (seq, hash) = chain_head(&tx)?;
+        let (head_seq, head_hash) = chain_head(&tx)?;
         tx.execute(
             "INSERT INTO export (record_id, created_at_ms, snapshots, chain_head_seq, chain_head_hash) \
              VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![record_id, now_ms, ids.len() as i64, seq, hash],
+            params![record_id, now_ms, ids.len() as i64, head_seq, head_hash],
         )?;
+        let export_id = tx.last_insert_rowid();
         tx.commit()?;
-        Ok((seq, hash))
+        Ok(ExportBegun {
+            export_id,
+            newly_pinned,
+            head_seq,
+            head_hash,
+        })
+    }
+
+    /// Undo a failed export's pins and export row (its audit entry stays: the chain only grows,
+    /// and the attempt happened).
+    pub fn undo_export(&mut self, b: &ExportBegun) -> Result<(), FootageError> {
+        let tx = self.conn.transaction()?;
+        for id in &b.newly_pinned {
+            tx.execute("UPDATE snapshot SET pinned = 0 WHERE id = ?1", [id])?;
+        }
+        tx.execute("DELETE FROM export WHERE id = ?1", [b.export_id])?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Chain entries with `seq` in `from..=to`, with their stored prev/hash.
@@ -498,6 +545,15 @@ impl FootageStore {
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
+}
+
+/// An export under way: what [`FootageStore::undo_export`] reverts if it fails.
+#[derive(Debug, Clone)]
+pub struct ExportBegun {
+    pub export_id: i64,
+    pub newly_pinned: Vec<i64>,
+    pub head_seq: i64,
+    pub head_hash: String,
 }
 
 /// A chain entry as stored. `kind` is kept as text so a tampered value is reported, not lost.
