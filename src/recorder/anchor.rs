@@ -8,6 +8,7 @@
 //! `motcua-anchor-receipt-v1\n{device}\n{key}\n{seq}\n{hash}\n{at}\n{signature}\n{received_at}\n{hub_seq}`.
 
 use std::path::Path;
+use std::sync::Mutex;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -33,7 +34,6 @@ pub struct FootageHead {
 
 /// The hub's receipt for an anchored head.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Receipt {
     pub device: String,
     pub key: String,
@@ -44,6 +44,38 @@ pub struct Receipt {
     pub received_at: String,
     pub hub_seq: i64,
     pub hub_signature: String,
+}
+
+/// The hand-over between the recorder, which signs heads and stores receipts, and the sync
+/// uploader, which sends the latest signed head in heartbeats and brings the hub's receipts
+/// back. Holds no more than the latest head and the receipts not yet stored.
+#[derive(Debug, Default)]
+pub struct AnchorMailbox {
+    head: Mutex<Option<FootageHead>>,
+    receipts: Mutex<Vec<Receipt>>,
+}
+
+impl AnchorMailbox {
+    /// The head the next heartbeat carries.
+    pub fn publish(&self, head: FootageHead) {
+        *self.head.lock().unwrap_or_else(|p| p.into_inner()) = Some(head);
+    }
+
+    pub fn head(&self) -> Option<FootageHead> {
+        self.head.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// A receipt the hub returned (not yet verified: the recorder verifies before storing).
+    pub fn deliver(&self, r: Receipt) {
+        let mut q = self.receipts.lock().unwrap_or_else(|p| p.into_inner());
+        if q.len() < 1000 && !q.contains(&r) {
+            q.push(r);
+        }
+    }
+
+    pub fn take_receipts(&self) -> Vec<Receipt> {
+        std::mem::take(&mut *self.receipts.lock().unwrap_or_else(|p| p.into_inner()))
+    }
 }
 
 /// The bytes the device signs for a head.

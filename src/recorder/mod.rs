@@ -12,6 +12,7 @@
 //! camera's MJPEG except for the scaled thumbnail.
 
 pub mod anchor;
+pub mod anchoring;
 pub mod background;
 pub mod camera;
 pub mod chain;

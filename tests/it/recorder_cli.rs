@@ -153,7 +153,8 @@ fn capture_list_verify_export_round_trip() {
     let o = motcua(&s, &["snapshots", "verify"]);
     assert!(o.status.success(), "{}", stdout(&o));
     assert!(
-        stdout(&o).starts_with("2 chain entries, 2 snapshots (0 recovered), 2 files checked; head 2 "),
+        stdout(&o)
+            .starts_with("2 chain entries, 2 snapshots (0 recovered), 2 files checked; head 2 "),
         "{}",
         stdout(&o)
     );

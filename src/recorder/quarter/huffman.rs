@@ -191,6 +191,9 @@ impl<'a> Bits<'a> {
         while k < 64 {
             if n < 16 {
                 refill(data, &mut pos, &mut acc, &mut n, &mut at_marker);
+                if at_marker || pos >= data.len() {
+                    self.starved += 1;
+                }
             }
             let e = both[(acc >> (64 - FAST)) as usize];
             let (run, v) = if e != 0 {

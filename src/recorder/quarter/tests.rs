@@ -309,8 +309,9 @@ fn huffman_paths_agree_with_the_canonical_codes() {
 
 /// The fuzz seed and regression corpus (`fuzz/corpus/`), replayed through the same steps as
 /// the fuzz targets: nothing panics. The input the fuzzer found hanging — a header declaring a
-/// 1280×32528 frame over 691 bytes, "decoded" from zero fill block by block for over a second
-/// — is now refused at once by the decoder (the data ran out) and by the preview (too large).
+/// 1280×32528 frame over 691 bytes, "decoded" from zero fill block by block for over a second;
+/// then 65295×65535 over 716 bytes, 17 s — is now refused at once by the decoder (the data ran
+/// out) and by the preview (too large).
 #[test]
 fn fuzz_corpus_replays_without_panics_and_the_hang_is_gone() {
     use crate::recorder::{footage::meta, jpeg, thumbnail};
