@@ -22,7 +22,9 @@ pub mod export;
 pub mod export_check;
 pub mod footage;
 pub mod jpeg;
-mod quarter;
+/// Public only for `benches/recorder.rs` (against libjpeg-turbo) and `fuzz/`.
+#[doc(hidden)]
+pub mod quarter;
 pub mod retention;
 pub mod ring;
 pub mod thumbnail;
