@@ -216,7 +216,7 @@ mod tests {
     fn plan_never_deletes_a_young_snapshot() {
         let now = 100 * DAY_MS;
         let rows = [
-            (1, now - 7200_000, 10),
+            (1, now - 7_200_000, 10),
             (2, now - 30_000, 10),
             (3, now - 5_000, 10),
         ];
