@@ -14,6 +14,10 @@ pkgs=(build-essential pkg-config libfontconfig1-dev fonts-dejavu-core libclang-d
 if [ "$want_tests" = 1 ]; then
   # Real headless browser for the review UI tests; /usr/bin/time for the benchmarks.
   pkgs+=(chromium chromium-driver time)
+  # cmake + nasm: libjpeg-turbo (SIMD) built from source for the recorder bench's comparison
+  # (the `turbojpeg` dev-dependency; never in the appliance). python3-venv: the export
+  # verifier test installs `cryptography` into a venv when the system Python lacks it.
+  pkgs+=(cmake nasm python3 python3-venv)
 fi
 
 missing=()
