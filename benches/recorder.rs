@@ -96,6 +96,7 @@ fn snapshot(commits: &GroupCommit, path: Path, frame: Vec<u8>, w: u32, h: u32) -
         captured_at_ms: 0,
         reason: "bench".into(),
         thumbnail: None,
+        frame_age_ms: None,
     };
     let preview = |j: &[u8]| {
         let t = Instant::now();
@@ -208,8 +209,8 @@ fn load() -> String {
 fn parts() {
     println!("load average at start: {}", load());
     println!("CPU ms per frame (process CPU time, all threads)\n");
-    println!("| frames | frame | JPEG size | thumbnail (ours) | thumbnail (jpeg-decoder 1/4) | SHA-256 | full decode + re-encode |");
-    println!("|---|---|---|---|---|---|---|");
+    println!("| frames | frame | JPEG size | thumbnail (ours) | thumbnail (jpeg-decoder 1/4) | 1/4 decode: quarter/ | 1/4 decode: libjpeg-turbo (YUV) | SHA-256 | full decode + re-encode |");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for (set, gen) in sets() {
         for (w, h) in [(1280u32, 720u32), (1920, 1080)] {
             let f = jpeg::encode_rgb(&gen(w, h, 3), w, h, 85).unwrap();
@@ -219,13 +220,36 @@ fn parts() {
                 d.scale(320, 180).unwrap();
                 drop(d.decode().unwrap())
             });
+            // The decode alone, both at 1/4 scale into planes (what the preview is made of):
+            // ours from the DCT coefficients, libjpeg-turbo's DCT-scaled IDCT to YUV planes.
+            let quarter = mean_ms(50, || {
+                let fr = motcua::recorder::quarter::Frame::parse(&f).unwrap();
+                drop(fr.decode_quarter(&f).unwrap())
+            });
+            let mut tj = turbojpeg::Decompressor::new().unwrap();
+            tj.set_scaling_factor(turbojpeg::ScalingFactor::ONE_QUARTER)
+                .unwrap();
+            let hdr = tj.read_header(&f).unwrap();
+            let sc = hdr.scaled(turbojpeg::ScalingFactor::ONE_QUARTER);
+            let len = turbojpeg::yuv_pixels_len(sc.width, 4, sc.height, hdr.subsamp).unwrap();
+            let mut buf = vec![0u8; len];
+            let turbo = mean_ms(50, || {
+                let img = turbojpeg::YuvImage {
+                    pixels: &mut buf[..],
+                    width: sc.width,
+                    align: 4,
+                    height: sc.height,
+                    subsamp: hdr.subsamp,
+                };
+                tj.decompress_to_yuv(&f, img).unwrap()
+            });
             let sha = mean_ms(50, || drop(motcua::recorder::chain::sha256_hex(&f)));
             let full = mean_ms(10, || {
                 let rgb = jpeg_decoder::Decoder::new(&f[..]).decode().unwrap();
                 drop(jpeg::encode_rgb(&rgb, w, h, 85).unwrap())
             });
             let kb = f.len() / 1024;
-            println!("| {set} | {w}×{h} | {kb} KiB | {ours} | {jd} | {sha} | {full} |");
+            println!("| {set} | {w}×{h} | {kb} KiB | {ours} | {jd} | {quarter} | {turbo} | {sha} | {full} |");
         }
     }
     println!("load average at end: {}", load());

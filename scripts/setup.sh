@@ -23,6 +23,10 @@ if [ "$want_tests" = 1 ]; then
   # non-root user); Python venv for Schemathesis and npm for Redocly (scripts/api-conformance.sh).
   pkgs+=(postgresql python3-venv)
   command -v npx >/dev/null 2>&1 || pkgs+=(nodejs npm)
+  # cmake + nasm: libjpeg-turbo (SIMD) built from source for the recorder bench's comparison
+  # (the `turbojpeg` dev-dependency; never in the appliance). python3-venv: the export
+  # verifier test installs `cryptography` into a venv when the system Python lacks it.
+  pkgs+=(cmake nasm python3 python3-venv)
 fi
 
 missing=()

@@ -20,8 +20,9 @@ use crate::recorder::camera::synthetic::SyntheticCamera;
 use crate::recorder::camera::PixelFormat;
 use crate::recorder::clock::{parse_time, Clocks, RealClocks};
 use crate::recorder::config::RecorderConfig;
-use crate::recorder::export::{check_export, export_record};
-use crate::recorder::footage::{Filter, FootageStore};
+use crate::recorder::export::{check_export, export_record, DeviceSigner, ExportOptions};
+use crate::recorder::export_check::check_anchor_hub;
+use crate::recorder::footage::{Filter, FootageStore, Problem};
 use crate::recorder::{sources_from_config, Reason, Recorder};
 
 #[derive(Debug, Subcommand)]
@@ -41,6 +42,10 @@ pub enum SnapshotCommand {
     IngestLoop {
         #[arg(long, default_value_t = 1)]
         counter: u32,
+        /// Capture this many (record IDs …-0000, …-0001, …), print `ok <id>` for each, then
+        /// `done`, and wait to be killed (the WAL-loss test).
+        #[arg(long)]
+        count: Option<u32>,
     },
 }
 
@@ -126,7 +131,7 @@ pub fn run(ctx: &Context, cmd: SnapshotCommand) -> anyhow::Result<()> {
             } else {
                 for s in &rows {
                     println!(
-                        "{:>6}  {}  counter {:<3} {:<26} {:<10} {:>8} B  {}{}",
+                        "{:>6}  {}  counter {:<3} {:<26} {:<10} {:>8} B  {}  age {}{}{}",
                         s.id,
                         s.captured_at,
                         s.counter,
@@ -134,7 +139,13 @@ pub fn run(ctx: &Context, cmd: SnapshotCommand) -> anyhow::Result<()> {
                         s.reason,
                         s.bytes,
                         &s.sha256[..16],
-                        if s.pinned { "  pinned" } else { "" }
+                        s.frame_age_ms.map_or("-".into(), |a| format!("{a} ms")),
+                        if s.pinned { "  pinned" } else { "" },
+                        if s.recovered_from_seq.is_some() {
+                            "  recovered"
+                        } else {
+                            ""
+                        }
                     );
                 }
                 eprintln!("{} snapshot(s)", rows.len());
@@ -142,7 +153,8 @@ pub fn run(ctx: &Context, cmd: SnapshotCommand) -> anyhow::Result<()> {
         }
         SnapshotCommand::Verify(a) => {
             let store = FootageStore::open_reader(&ctx.data_dir)?;
-            let r = store.verify(true)?;
+            let keys = hub_keys(ctx);
+            let r = store.verify_trusting(true, Some(&keys))?;
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else {
@@ -150,44 +162,112 @@ pub fn run(ctx: &Context, cmd: SnapshotCommand) -> anyhow::Result<()> {
                     println!("PROBLEM: {p}");
                 }
                 println!(
-                    "{} chain entries, {} snapshots, {} files checked; head {} {}",
-                    r.chain_entries, r.snapshots, r.files_checked, r.head_seq, r.head_hash
+                    "{} chain entries, {} snapshots ({} recovered), {} files checked; head {} {}",
+                    r.chain_entries,
+                    r.snapshots,
+                    r.recovered,
+                    r.files_checked,
+                    r.head_seq,
+                    r.head_hash
                 );
+                match &r.anchored {
+                    Some(a) => println!(
+                        "anchored: the hub received head {} {} at {} (hub seq {}); the chain {} it",
+                        a.seq,
+                        a.hash,
+                        a.received_at,
+                        a.hub_seq,
+                        if r.problems
+                            .iter()
+                            .any(|p| matches!(p, Problem::AnchorMismatch { .. }))
+                        {
+                            "does NOT extend"
+                        } else {
+                            "extends"
+                        }
+                    ),
+                    None => println!("not anchored: no hub receipt is stored yet"),
+                }
             }
             if !r.ok() {
                 bail!("{} problem(s) found in the footage", r.problems.len());
             }
         }
         SnapshotCommand::Export(a) => {
+            let signer =
+                DeviceSigner::load(&ctx.config.recorder.device_key, &ctx.config.device.name)
+                    .map_err(anyhow::Error::msg)?;
             let mut store = FootageStore::open_reader(&ctx.data_dir)?;
-            let m = export_record(&mut store, &a.record, &a.out, clocks.now_ms())?;
+            let audit = serde_json::json!({
+                "v": 1,
+                "action": "export_case",
+                "via": "cli",
+                "user": std::env::var("SUDO_USER").or_else(|_| std::env::var("USER")).unwrap_or_default(),
+                "file": a.out.file_name().map(|n| n.to_string_lossy().into_owned()),
+            })
+            .to_string();
+            let opts = ExportOptions {
+                signer: signer.as_ref(),
+                audit: &audit,
+            };
+            let m = export_record(&mut store, &a.record, &a.out, clocks.now_ms(), &opts)?;
             println!(
-                "exported {} snapshot(s) of {} to {} (chain head {} {}); they are now pinned",
+                "exported {} snapshot(s) of {} to {} (chain head {} {}, {}); they are now pinned",
                 m.snapshots.len(),
                 m.record_id,
                 a.out.display(),
                 m.chain.head_seq,
-                m.chain.head_hash
+                m.chain.head_hash,
+                match &m.device {
+                    Some(d) => format!("signed by device {} key {}", d.name, d.key),
+                    None => format!(
+                        "UNSIGNED: no device key at {}",
+                        ctx.config.recorder.device_key.display()
+                    ),
+                }
             );
         }
         SnapshotCommand::CheckExport { file } => {
             let m = check_export(&file)?;
+            let hub_keys = hub_keys(ctx);
+            let anchor = match check_anchor_hub(&m, &hub_keys) {
+                Ok(Some(seq)) => format!("anchored at entry {seq} (hub receipt verified)"),
+                Ok(None) => "no anchored head".into(),
+                Err(e) if hub_keys.is_empty() => format!("anchor receipt not checked ({e})"),
+                Err(e) => bail!("{}: {e}", file.display()),
+            };
             println!(
-                "{}: {} snapshot(s) of {} match their hashes and chain proof (head {} {})",
+                "{}: {} snapshot(s) of {} match their hashes and chain proof (head {} {}); {}; {}",
                 file.display(),
                 m.snapshots.len(),
                 m.record_id,
                 m.chain.head_seq,
-                m.chain.head_hash
+                m.chain.head_hash,
+                match &m.device {
+                    Some(d) => format!("signed by device {} key {}", d.name, d.key),
+                    None => "UNSIGNED (no device signature)".into(),
+                },
+                anchor
             );
         }
-        SnapshotCommand::IngestLoop { counter } => ingest_loop(ctx, counter)?,
+        SnapshotCommand::IngestLoop { counter, count } => ingest_loop(ctx, counter, count)?,
     }
     Ok(())
 }
 
-/// Capture as fast as possible from a small synthetic camera until killed.
-fn ingest_loop(ctx: &Context, counter: u32) -> anyhow::Result<()> {
+/// The hub keys this device pins (`[sync] public_keys`; checked when the config was read).
+fn hub_keys(ctx: &Context) -> Vec<ed25519_dalek::VerifyingKey> {
+    ctx.config
+        .sync
+        .public_keys
+        .iter()
+        .filter_map(|k| crate::recorder::anchor::parse_public_key(k).ok())
+        .collect()
+}
+
+/// Capture as fast as possible from a small synthetic camera until killed (or `count`
+/// captures, each acknowledged on stdout, then wait to be killed).
+fn ingest_loop(ctx: &Context, counter: u32, count: Option<u32>) -> anyhow::Result<()> {
     let cam = SyntheticCamera::new("crash-test", 320, 240, 500, PixelFormat::Mjpeg);
     let cfg = RecorderConfig::default();
     let (rec, _) = Recorder::start(
@@ -205,6 +285,21 @@ fn ingest_loop(ctx: &Context, counter: u32) -> anyhow::Result<()> {
         let mut out = std::io::stdout().lock();
         writeln!(out, "ready")?;
         out.flush()?;
+    }
+    if let Some(n) = count {
+        use std::io::Write as _;
+        for i in 0..n {
+            let r = RecordId::parse(&format!("000.00.14.H56-251119-{i:04}"))?;
+            let s = rec.capture(counter, &r, &reason)?;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "ok {} {}", s.id, r)?;
+            out.flush()?;
+        }
+        println!("done");
+        std::io::stdout().flush()?;
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(60));
+        }
     }
     for i in 0u64.. {
         let s = if i % 3 == 0 {

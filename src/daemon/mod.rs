@@ -209,7 +209,14 @@ pub async fn start(opts: DaemonOptions) -> anyhow::Result<RunningDaemon> {
     let (trigger, shutdown) = shutdown::channel();
     let mut tasks = JoinSet::new();
     let recording = recorder.map(|r| {
-        recording::Recording::start(r, config, ctx.subscribe(), shutdown.clone(), &mut tasks)
+        recording::Recording::start(
+            r,
+            config,
+            ctx.subscribe(),
+            Arc::clone(&ctx.footage_anchor),
+            shutdown.clone(),
+            &mut tasks,
+        )
     });
     let recorder = recording.as_ref().map(|r| Arc::clone(&r.recorder));
     let (notices, _) = broadcast::channel(256);

@@ -1,6 +1,8 @@
 //! The recorder inside the daemon: opening it (footage writer lock, start-up reconcile,
 //! cameras, retention), feeding it the applied queue events, the periodic timer, capture
-//! requests from the local socket and from the GPIO buttons, and a liveness probe of its store.
+//! requests from the local socket and from the GPIO buttons, a liveness probe of its store,
+//! and the anchoring thread (signed chain heads out through the sync uploader's heartbeats,
+//! the hub's receipts back in, via the shared `AnchorMailbox`).
 //!
 //! Uses only the recorder's public API (`Recorder::start`, `capture_for`,
 //! `triggers::spawn_queue_listener`, `triggers::Periodic`); captures block on fsync, so they
@@ -20,7 +22,10 @@ use crate::config::Config;
 use crate::device::button::SnapshotRequest;
 use crate::queue::QueueEvent;
 use crate::record::RecordId;
+use crate::recorder::anchor::{parse_public_key, AnchorMailbox};
+use crate::recorder::anchoring::AnchorWorker;
 use crate::recorder::clock::RealClocks;
+use crate::recorder::export::DeviceSigner;
 use crate::recorder::footage::Snapshot;
 use crate::recorder::triggers::{spawn_queue_listener, Periodic};
 use crate::recorder::{sources_from_config, Reason, Recorder};
@@ -32,6 +37,7 @@ pub const RECORDER_STUCK_AFTER: Duration = Duration::from_secs(30);
 pub struct Recording {
     pub recorder: Arc<Recorder>,
     periodic: Option<Periodic>,
+    anchor: Option<AnchorWorker>,
     listener: Option<JoinHandle<()>>,
     watch_stop: Arc<AtomicBool>,
     watch: Option<JoinHandle<()>>,
@@ -78,10 +84,12 @@ impl Recording {
         recorder: Recorder,
         config: &Config,
         events: broadcast::Receiver<QueueEvent>,
+        anchor: Arc<AnchorMailbox>,
         shutdown: Shutdown,
         tasks: &mut tokio::task::JoinSet<()>,
     ) -> Recording {
         let recorder = Arc::new(recorder);
+        let anchor = start_anchoring(&recorder, config, anchor);
         let (tx, rx) = broadcast::channel(1024);
         tasks.spawn(relay(events, tx, shutdown));
         let listener = spawn_queue_listener(Arc::clone(&recorder), rx);
@@ -115,6 +123,7 @@ impl Recording {
         Recording {
             recorder,
             periodic,
+            anchor,
             listener: Some(listener),
             watch_stop,
             watch,
@@ -136,6 +145,7 @@ impl Recording {
     /// Stop the threads (call after the relay task ended) and let the recorder go.
     pub fn stop(mut self) {
         self.periodic.take();
+        self.anchor.take();
         if let Some(l) = self.listener.take() {
             let _ = l.join();
         }
@@ -144,6 +154,44 @@ impl Recording {
             let _ = w.join();
         }
     }
+}
+
+/// The anchoring thread, if this device has its key (else heads are not anchored: logged).
+fn start_anchoring(
+    recorder: &Arc<Recorder>,
+    config: &Config,
+    mailbox: Arc<AnchorMailbox>,
+) -> Option<AnchorWorker> {
+    let signer = match DeviceSigner::load(&config.recorder.device_key, &config.device.name) {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            tracing::warn!(
+                key = %config.recorder.device_key.display(),
+                "no device key: footage chain heads are not signed or anchored, exports are unsigned"
+            );
+            return None;
+        }
+        Err(e) => {
+            tracing::error!(%e, "footage chain heads are not signed or anchored");
+            return None;
+        }
+    };
+    let hub_keys = config
+        .sync
+        .public_keys
+        .iter()
+        .filter_map(|k| parse_public_key(k).ok())
+        .collect();
+    AnchorWorker::spawn(
+        Arc::clone(recorder.store()),
+        signer,
+        hub_keys,
+        mailbox,
+        Arc::new(RealClocks),
+        Duration::from_secs(u64::from(config.recorder.anchor_interval_secs)),
+    )
+    .map_err(|e| tracing::error!(%e, "cannot start the footage anchoring thread"))
+    .ok()
 }
 
 /// Forward applied queue events to the recorder's listener until shutdown; dropping `tx`

@@ -22,6 +22,10 @@ pub enum EntryKind {
     /// Someone viewed or exported footage in the review UI (the reason holds who, what and
     /// from where as JSON; see `src/review/audit.rs`). Appended, never changed or deleted.
     Audit,
+    /// A snapshot whose row was lost (WAL lost on power loss, a backup restored, a row
+    /// deleted) was re-adopted from its self-describing file at start-up: fields as in a
+    /// capture, the reason says `recovered from seq N: <original reason>`.
+    Recover,
 }
 
 impl EntryKind {
@@ -30,6 +34,7 @@ impl EntryKind {
             EntryKind::Capture => "capture",
             EntryKind::Delete => "delete",
             EntryKind::Audit => "audit",
+            EntryKind::Recover => "recover",
         }
     }
 
@@ -38,6 +43,7 @@ impl EntryKind {
             "capture" => Some(EntryKind::Capture),
             "delete" => Some(EntryKind::Delete),
             "audit" => Some(EntryKind::Audit),
+            "recover" => Some(EntryKind::Recover),
             _ => None,
         }
     }
@@ -49,8 +55,8 @@ pub struct EntryFields {
     pub seq: i64,
     #[serde(serialize_with = "ser_kind")]
     pub kind: EntryKind,
-    /// The snapshot concerned: for a capture its own id (= `seq`), for a delete the capture's,
-    /// for an audit entry the snapshot viewed or 0.
+    /// The snapshot concerned: for a capture or recover entry its own id (= `seq`), for a
+    /// delete the capture's, for an audit entry the snapshot viewed or 0.
     pub snapshot_id: i64,
     pub sha256: String,
     pub bytes: i64,
@@ -104,6 +110,11 @@ pub fn link(prev_hash: &str, body_hash: &str) -> String {
     h.update(prev_hash.as_bytes());
     h.update(body_hash.as_bytes());
     hex(&h.finalize())
+}
+
+/// The reason of a `recover` entry for a snapshot first stored as `seq` for `reason`.
+pub fn recovered_reason(seq: i64, reason: &str) -> String {
+    format!("recovered from seq {seq}: {reason}")
 }
 
 /// Lower-case hex.

@@ -65,6 +65,13 @@ pub fn format_ms(ms: i64) -> String {
         .unwrap_or_else(|| format!("@{ms}ms"))
 }
 
+/// RFC 3339 UTC to the second (`2026-12-05T10:00:00Z`): the `at` of a signed chain head.
+pub fn rfc3339_s(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_else(|| "1970-01-01T00:00:00Z".into())
+}
+
 /// Parse a time given on the command line: RFC 3339 (`2026-11-23T10:00:00Z`, any offset) or a
 /// date (`2026-11-23`, midnight UTC). Returns milliseconds since the epoch.
 pub fn parse_time(s: &str) -> Result<i64, String> {

@@ -23,6 +23,13 @@ pub struct RecorderConfig {
     pub cameras: Vec<CameraConfig>,
     #[serde(default)]
     pub retention: RetentionConfig,
+    /// The device's ed25519 key (PEM, written by provisioning): signs chain heads and case
+    /// exports. Absent file: exports are unsigned and say so, no head is anchored.
+    #[serde(default = "default_device_key")]
+    pub device_key: PathBuf,
+    /// Seconds between signed chain heads for the hub (60 to 86400); every export signs one too.
+    #[serde(default = "default_anchor_interval")]
+    pub anchor_interval_secs: u32,
 }
 
 impl Default for RecorderConfig {
@@ -32,8 +39,17 @@ impl Default for RecorderConfig {
             yuyv_quality: default_quality(),
             cameras: Vec::new(),
             retention: RetentionConfig::default(),
+            device_key: default_device_key(),
+            anchor_interval_secs: default_anchor_interval(),
         }
     }
+}
+
+fn default_device_key() -> PathBuf {
+    PathBuf::from("/etc/motcua/secrets/device.key")
+}
+fn default_anchor_interval() -> u32 {
+    600
 }
 
 fn default_ring() -> usize {
@@ -136,6 +152,10 @@ pub struct RetentionConfig {
     /// Seconds between retention passes (60 to 86400); low space also triggers one.
     #[serde(default = "default_check")]
     pub check_interval_secs: u32,
+    /// Never delete a snapshot younger than this many seconds (0 to 2592000), whatever the
+    /// quota or free space says: a capture that would need to fails loudly instead.
+    #[serde(default = "default_min_age")]
+    pub min_age_secs: u32,
 }
 
 impl Default for RetentionConfig {
@@ -145,6 +165,7 @@ impl Default for RetentionConfig {
             max_bytes: 0,
             min_free_bytes: default_min_free(),
             check_interval_secs: default_check(),
+            min_age_secs: default_min_age(),
         }
     }
 }
@@ -157,6 +178,9 @@ fn default_min_free() -> u64 {
 }
 fn default_check() -> u32 {
     600
+}
+fn default_min_age() -> u32 {
+    3600
 }
 
 impl RecorderConfig {
@@ -176,6 +200,12 @@ impl RecorderConfig {
             return Err(
                 "recorder.retention.check_interval_secs must be between 60 and 86400".into(),
             );
+        }
+        if r.min_age_secs > 2_592_000 {
+            return Err("recorder.retention.min_age_secs must be between 0 and 2592000".into());
+        }
+        if !(60..=86_400).contains(&self.anchor_interval_secs) {
+            return Err("recorder.anchor_interval_secs must be between 60 and 86400".into());
         }
         let mut seen = std::collections::HashSet::new();
         for (i, c) in self.cameras.iter().enumerate() {

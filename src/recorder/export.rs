@@ -1,24 +1,39 @@
 //! Case export: every snapshot of one record as a zip (JPEGs stored uncompressed +
-//! `manifest.json` with their hashes and a chain proof from the first of them to the head),
-//! and the check of such a zip. Exported snapshots are pinned against retention.
+//! `manifest.json` with their hashes, a chain proof, the head signed by the device key and the
+//! hub's receipt for the last anchored head + `manifest.sig`, the device's ed25519 signature
+//! over the exact manifest bytes). Checking one is `export_check.rs`; a verifier that needs no
+//! device is `docs/verify-export.py`.
 //!
 //! The proof lists, for each chain entry in the range, only its body hash and link hash; full
 //! fields appear only for this record's captures — no other citizen's record ID leaves.
-//! Never modifies a snapshot or the chain; writes the zip via a temporary file and a rename.
+//! Every export appends an audit entry to the chain (in the same transaction that pins the
+//! snapshots, so the proven head includes it). A failed export leaves no file and no pins:
+//! the zip is written to `<out>.part` and renamed only when complete; on any error the part
+//! is removed and the pins and export row it made are undone.
 
 use std::fs::{self, File};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use ed25519_dalek::{Signer as _, SigningKey};
 use serde::{Deserialize, Serialize};
 
-use super::chain::{self, EntryFields, ENCODING};
-use super::clock::format_ms;
-use super::footage::{Filter, FootageError, FootageStore};
+use super::anchor::{FootageHead, Receipt};
+use super::chain::{self, ENCODING};
+use super::clock::{format_ms, rfc3339_s};
+use super::footage::{AuditAppend, Filter, FootageError, FootageStore};
 use crate::record::RecordId;
 
+pub use super::export_check::check_export;
+
 pub const MANIFEST: &str = "manifest.json";
-pub const FORMAT: &str = "motcua-case-export/1";
+/// base64 ed25519 signature by the device key over the exact bytes of `manifest.json`.
+pub const SIGNATURE: &str = "manifest.sig";
+pub const FORMAT: &str = "motcua-case-export/2";
+/// The format before signatures; still checked.
+pub const FORMAT_V1: &str = "motcua-case-export/1";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -45,6 +60,10 @@ pub struct ManifestSnapshot {
     pub counter: u32,
     pub captured_at: String,
     pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame_age_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovered_from_seq: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -67,6 +86,14 @@ pub struct ChainProof {
     pub entries: Vec<ProofEntry>,
 }
 
+/// Who signed: the device name (as the hub knows it) and its public key.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ManifestDevice {
+    pub name: String,
+    /// base64 of the 32-byte ed25519 public key.
+    pub key: String,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Manifest {
     pub format: String,
@@ -74,6 +101,48 @@ pub struct Manifest {
     pub exported_at: String,
     pub snapshots: Vec<ManifestSnapshot>,
     pub chain: ChainProof,
+    /// The signing device (absent: an unsigned export from a device without a key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<ManifestDevice>,
+    /// The chain head (= `chain.head_*`) signed by the device at export time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_head: Option<FootageHead>,
+    /// The hub's receipt for the last head it anchored (within `chain.entries`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<Receipt>,
+}
+
+/// The device key and name that sign exports and heads.
+#[derive(Clone)]
+pub struct DeviceSigner {
+    pub key: SigningKey,
+    pub device: String,
+}
+
+impl DeviceSigner {
+    /// The key at `path` (provisioning's PKCS#8 PEM) for `device`; `Ok(None)` if there is no
+    /// key file (not provisioned: exports are unsigned and say so).
+    pub fn load(path: &Path, device: &str) -> Result<Option<DeviceSigner>, String> {
+        Ok(
+            super::anchor::load_device_key(path)?.map(|key| DeviceSigner {
+                key,
+                device: device.to_owned(),
+            }),
+        )
+    }
+}
+
+impl std::fmt::Debug for DeviceSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DeviceSigner({})", self.device)
+    }
+}
+
+/// How to export: who signs (None: unsigned, and the manifest says so by having no
+/// `device`), and the audit entry's text (canonical JSON of who asked, from where).
+pub struct ExportOptions<'a> {
+    pub signer: Option<&'a DeviceSigner>,
+    pub audit: &'a str,
 }
 
 /// Export every snapshot of `record` into `out`, pinning them. Returns the manifest.
@@ -82,6 +151,7 @@ pub fn export_record(
     record: &RecordId,
     out: &Path,
     now_ms: i64,
+    opts: &ExportOptions,
 ) -> Result<Manifest, ExportError> {
     let rows = store.list(&Filter {
         record_id: Some(record.as_str().to_owned()),
@@ -91,9 +161,51 @@ pub fn export_record(
         return Err(ExportError::NothingToExport(record.to_string()));
     }
     let ids: Vec<i64> = rows.iter().map(|s| s.id).collect();
-    // Pin first: from here on retention cannot remove what we are about to read.
-    let (head_seq, head_hash) = store.pin_for_export(record.as_str(), &ids, now_ms)?;
-    let first = *ids.iter().min().unwrap_or(&1);
+    // Pin first (with the audit entry and the export row, one transaction): from here on
+    // retention cannot remove what we are about to read.
+    let audit = AuditAppend {
+        record_id: Some(record.as_str()),
+        detail: opts.audit,
+        ..Default::default()
+    };
+    let pinned = store.begin_export(record.as_str(), &ids, &audit, now_ms)?;
+    let tmp = out.with_extension("zip.part");
+    let written = write_zip(store, record, &rows, out, &tmp, &pinned, now_ms, opts);
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+        if let Err(e) = store.undo_export(&pinned) {
+            tracing::error!(%e, "cannot undo the pins of a failed export");
+        }
+    }
+    written
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_zip(
+    store: &mut FootageStore,
+    record: &RecordId,
+    rows: &[super::footage::Snapshot],
+    out: &Path,
+    tmp: &Path,
+    pinned: &super::footage::ExportBegun,
+    now_ms: i64,
+    opts: &ExportOptions,
+) -> Result<Manifest, ExportError> {
+    let werr = |message: String| ExportError::Write {
+        path: out.display().to_string(),
+        message,
+    };
+    let (head_seq, head_hash) = (pinned.head_seq, pinned.head_hash.clone());
+    let signed_head = match opts.signer {
+        Some(s) => Some(store.sign_head(&s.key, &s.device, &rfc3339_s(now_ms))?),
+        None => None,
+    };
+    let anchor = store.last_receipt()?.filter(|r| r.seq <= head_seq);
+    let ids: Vec<i64> = rows.iter().map(|s| s.id).collect();
+    let mut first = *ids.iter().min().unwrap_or(&1);
+    if let Some(a) = &anchor {
+        first = first.min(a.seq);
+    }
     let entries = store.chain_entries(first, head_seq)?;
     let start_prev_hash = entries
         .first()
@@ -105,21 +217,17 @@ pub fn export_record(
             seq: e.fields.seq,
             body_hash: e.fields.body_hash(),
             hash: e.hash.clone(),
-            fields: (ids.contains(&e.fields.seq) && e.kind_text == "capture")
-                .then(|| serde_json::to_value(&e.fields).unwrap_or_default()),
+            fields: (ids.contains(&e.fields.seq)
+                && matches!(e.kind_text.as_str(), "capture" | "recover"))
+            .then(|| serde_json::to_value(&e.fields).unwrap_or_default()),
         })
         .collect();
-    let werr = |message: String| ExportError::Write {
-        path: out.display().to_string(),
-        message,
-    };
-    let tmp = out.with_extension("zip.part");
-    let file = File::create(&tmp).map_err(|e| werr(e.to_string()))?;
+    let file = File::create(tmp).map_err(|e| werr(e.to_string()))?;
     let mut zip = zip::ZipWriter::new(file);
-    let opts =
+    let opts_zip =
         zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     let mut snapshots = Vec::new();
-    for s in &rows {
+    for s in rows {
         let data = fs::read(store.dir().path_of(&s.sha256))
             .map_err(|_| ExportError::BadFile { id: s.id })?;
         if chain::sha256_hex(&data) != s.sha256 {
@@ -131,7 +239,7 @@ pub fn export_record(
             s.counter,
             &s.sha256[..12]
         );
-        zip.start_file(name.as_str(), opts)
+        zip.start_file(name.as_str(), opts_zip)
             .map_err(|e| werr(e.to_string()))?;
         zip.write_all(&data).map_err(|e| werr(e.to_string()))?;
         snapshots.push(ManifestSnapshot {
@@ -144,6 +252,8 @@ pub fn export_record(
             counter: s.counter,
             captured_at: s.captured_at.clone(),
             reason: s.reason.clone(),
+            frame_age_ms: s.frame_age_ms,
+            recovered_from_seq: s.recovered_from_seq,
         });
     }
     let manifest = Manifest {
@@ -159,91 +269,29 @@ pub fn export_record(
             head_hash,
             entries: proof,
         },
+        device: opts.signer.map(|s| ManifestDevice {
+            name: s.device.clone(),
+            key: B64.encode(s.key.verifying_key().as_bytes()),
+        }),
+        signed_head,
+        anchor,
     };
-    zip.start_file(MANIFEST, opts)
-        .map_err(|e| werr(e.to_string()))?;
     let json = serde_json::to_vec_pretty(&manifest).map_err(|e| werr(e.to_string()))?;
+    zip.start_file(MANIFEST, opts_zip)
+        .map_err(|e| werr(e.to_string()))?;
     zip.write_all(&json).map_err(|e| werr(e.to_string()))?;
+    if let Some(s) = opts.signer {
+        zip.start_file(SIGNATURE, opts_zip)
+            .map_err(|e| werr(e.to_string()))?;
+        let sig = B64.encode(s.key.sign(&json).to_bytes());
+        zip.write_all(sig.as_bytes())
+            .map_err(|e| werr(e.to_string()))?;
+    }
     let file = zip.finish().map_err(|e| werr(e.to_string()))?;
     file.sync_all().map_err(|e| werr(e.to_string()))?;
-    fs::rename(&tmp, out).map_err(|e| werr(e.to_string()))?;
-    Ok(manifest)
-}
-
-/// Check an export on its own: each JPEG against its hash, each listed capture's fields
-/// against its body hash, and the links from the first entry to the head.
-pub fn check_export(path: &Path) -> Result<Manifest, ExportError> {
-    let invalid = |message: String| ExportError::Invalid {
-        path: path.display().to_string(),
-        message,
-    };
-    let file = File::open(path).map_err(|e| invalid(e.to_string()))?;
-    let mut zip = zip::ZipArchive::new(file).map_err(|e| invalid(e.to_string()))?;
-    let mut read = |name: &str| -> Result<Vec<u8>, ExportError> {
-        let mut f = zip
-            .by_name(name)
-            .map_err(|e| invalid(format!("{name}: {e}")))?;
-        let mut buf = Vec::new();
-        f.read_to_end(&mut buf)
-            .map_err(|e| invalid(format!("{name}: {e}")))?;
-        Ok(buf)
-    };
-    let manifest: Manifest = serde_json::from_slice(&read(MANIFEST)?)
-        .map_err(|e| invalid(format!("{MANIFEST}: {e}")))?;
-    if manifest.format != FORMAT || manifest.chain.encoding != ENCODING {
-        return Err(invalid("unknown format".into()));
-    }
-    for s in &manifest.snapshots {
-        if chain::sha256_hex(&read(&s.file)?) != s.sha256 {
-            return Err(invalid(format!("{} does not match its SHA-256", s.file)));
-        }
-    }
-    let mut prev = manifest.chain.start_prev_hash.clone();
-    let mut proven = Vec::new();
-    for e in &manifest.chain.entries {
-        if let Some(fields) = &e.fields {
-            let f = fields_from_json(fields)
-                .ok_or_else(|| invalid(format!("entry {}: bad fields", e.seq)))?;
-            if f.body_hash() != e.body_hash {
-                return Err(invalid(format!(
-                    "entry {}: fields do not match its body hash",
-                    e.seq
-                )));
-            }
-            proven.push((f.seq, f.sha256));
-        }
-        if chain::link(&prev, &e.body_hash) != e.hash {
-            return Err(invalid(format!("entry {}: broken link", e.seq)));
-        }
-        prev = e.hash.clone();
-    }
-    if prev != manifest.chain.head_hash {
-        return Err(invalid("the chain does not reach the stated head".into()));
-    }
-    for s in &manifest.snapshots {
-        if !proven.contains(&(s.id, s.sha256.clone())) {
-            return Err(invalid(format!(
-                "snapshot {} has no proven chain entry",
-                s.id
-            )));
-        }
+    fs::rename(tmp, out).map_err(|e| werr(e.to_string()))?;
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let _ = super::footage::files::sync_dir(dir);
     }
     Ok(manifest)
-}
-
-fn fields_from_json(v: &serde_json::Value) -> Option<EntryFields> {
-    let s = |k: &str| v.get(k)?.as_str().map(str::to_owned);
-    let i = |k: &str| v.get(k)?.as_i64();
-    Some(EntryFields {
-        seq: i("seq")?,
-        kind: chain::EntryKind::parse(&s("kind")?)?,
-        snapshot_id: i("snapshot_id")?,
-        sha256: s("sha256")?,
-        bytes: i("bytes")?,
-        counter: u32::try_from(i("counter")?).ok()?,
-        record_id: s("record_id"),
-        captured_at_ms: i("captured_at_ms")?,
-        recorded_at_ms: i("recorded_at_ms")?,
-        reason: s("reason")?,
-    })
 }

@@ -47,7 +47,7 @@ pub fn trim_to_eoi(buf: &[u8]) -> Result<&[u8], JpegError> {
 
 /// Walk the marker segments of `buf`, calling `seen(marker, payload)` for each segment with a
 /// length, skipping entropy-coded data. Returns the offset just past EOI.
-fn walk(buf: &[u8], mut seen: impl FnMut(u8, &[u8])) -> Result<usize, JpegError> {
+fn walk<'a>(buf: &'a [u8], mut seen: impl FnMut(u8, &'a [u8])) -> Result<usize, JpegError> {
     if buf.len() < 4 || buf[0] != 0xFF || buf[1] != 0xD8 {
         return Err(JpegError::NoSoi);
     }
@@ -104,6 +104,18 @@ fn skip_entropy_data(buf: &[u8], mut i: usize) -> Result<usize, JpegError> {
         }
     }
     Err(JpegError::NoEoi(buf.len()))
+}
+
+/// The payloads of every COM (comment) segment, in order. The whole frame is walked, so this
+/// also checks its structure (SOI, segments, EOI).
+pub fn comments(jpeg: &[u8]) -> Result<Vec<&[u8]>, JpegError> {
+    let mut out = Vec::new();
+    walk(jpeg, |marker, seg| {
+        if marker == 0xFE {
+            out.push(seg);
+        }
+    })?;
+    Ok(out)
 }
 
 /// A copy of `jpeg` with a COM (comment) segment right after SOI. Used by the synthetic camera

@@ -11,15 +11,20 @@
 //! the local API and the GPIO button all call [`Recorder::capture`]. It never decodes a
 //! camera's MJPEG except for the scaled thumbnail.
 
+pub mod anchor;
+pub mod anchoring;
 pub mod background;
 pub mod camera;
 pub mod chain;
 pub mod clock;
 pub mod config;
 pub mod export;
+pub mod export_check;
 pub mod footage;
 pub mod jpeg;
-mod quarter;
+/// Public only for `benches/recorder.rs` (against libjpeg-turbo) and `fuzz/`.
+#[doc(hidden)]
+pub mod quarter;
 pub mod retention;
 pub mod ring;
 pub mod thumbnail;
@@ -28,22 +33,23 @@ pub mod triggers;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::record::RecordId;
 use camera::worker::{CameraStatus, CameraWorker};
 use camera::{FrameSource, PixelData, PixelFormat};
 use clock::Clocks;
 use config::RecorderConfig;
-use footage::{FootageError, FootageStore, GroupCommit, OwnedSnapshot, ReconcileReport, Snapshot};
+use footage::{
+    FootageError, FootageStore, GroupCommit, Limits, OwnedSnapshot, ReconcileReport, Snapshot,
+};
 use retention::{FreeSpace, RetentionWorker, StatvfsFreeSpace};
 
 /// Camera sources by counter, as [`Recorder::start`] takes them.
 pub type Sources = Vec<(u32, Box<dyn FrameSource>)>;
 
-/// A frame older than this is not used for a snapshot (the camera has stalled).
-pub const MAX_FRAME_AGE: Duration = Duration::from_secs(2);
-/// How long a capture waits for a first frame from a camera that is just starting.
+/// How long a capture waits for a frame taken after (or within one frame interval before) its
+/// trigger: a camera just starting, or one that has stalled.
 pub const FIRST_FRAME_WAIT: Duration = Duration::from_secs(3);
 /// Longest capture reason, in bytes.
 pub const MAX_REASON_LEN: usize = 200;
@@ -117,8 +123,14 @@ impl Recorder {
         clocks: Arc<dyn Clocks>,
         run_retention: bool,
     ) -> Result<(Recorder, ReconcileReport), RecorderError> {
-        let (store, report) = FootageStore::open_writer(data_dir, clocks.now_ms())?;
+        let (mut store, report) = FootageStore::open_writer(data_dir, clocks.now_ms())?;
         let space: Arc<dyn FreeSpace> = Arc::new(StatvfsFreeSpace(store.dir().root().to_owned()));
+        store.set_limits(Limits {
+            max_bytes: cfg.retention.max_bytes,
+            min_free_bytes: cfg.retention.min_free_bytes,
+            min_age_ms: i64::from(cfg.retention.min_age_secs) * 1000,
+            space: space.clone(),
+        });
         let store = Arc::new(Mutex::new(store));
         let cameras = sources
             .into_iter()
@@ -174,13 +186,20 @@ impl Recorder {
             .cameras
             .get(&counter)
             .ok_or(RecorderError::UnknownCounter(counter))?;
-        let frame = cam
+        // Freshness: a frame taken after the trigger or within one frame interval before it;
+        // its age (trigger minus frame time, negative if after) is stored with the snapshot.
+        let trigger = Instant::now();
+        let (frame, _) = cam
             .ring
-            .latest(MAX_FRAME_AGE, FIRST_FRAME_WAIT)
+            .fresh_for(trigger, FIRST_FRAME_WAIT)
             .ok_or_else(|| RecorderError::NoFrame {
                 counter,
                 state: describe(&cam.status()),
             })?;
+        let frame_age_ms = match trigger.checked_duration_since(frame.captured_mono) {
+            Some(d) => d.as_millis() as i64,
+            None => -(frame.captured_mono.duration_since(trigger).as_millis() as i64),
+        };
         let jpeg: Arc<[u8]> = match &frame.data {
             PixelData::Jpeg(j) => j.clone(),
             PixelData::Yuyv { data, stride } => {
@@ -198,6 +217,7 @@ impl Recorder {
             captured_at_ms: frame.captured_at_ms,
             reason: reason.as_str().to_owned(),
             thumbnail: None,
+            frame_age_ms: Some(frame_age_ms),
         };
         // The preview is made while the file goes to disk. It is a convenience: a frame it
         // cannot decode is still stored as evidence.
@@ -209,7 +229,12 @@ impl Recorder {
         };
         let snap = self
             .commits
-            .submit_with_preview(new, preview, &|| self.clocks.now_ms())?;
+            .submit_with_preview(new, preview, &|| self.clocks.now_ms())
+            .inspect_err(|e| {
+                if matches!(e, FootageError::Full(_)) {
+                    tracing::error!(counter, %e, "snapshot refused: the footage store is full");
+                }
+            })?;
         if let (Some(r), Ok(free)) = (&self.retention, self.space.free_bytes()) {
             if free < self.min_free_bytes {
                 r.poke();

@@ -4,7 +4,6 @@
 //! Deletions go through `FootageStore::delete_by_policy` in small batches, each holding the
 //! store only briefly, so a capture never waits for a whole pass. Never deletes pinned rows.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,7 +12,7 @@ use serde::Serialize;
 use super::background::Background;
 use super::clock::Clocks;
 use super::config::RetentionConfig;
-use super::footage::{files, FootageError, FootageStore};
+use super::footage::{FootageError, FootageStore};
 
 /// Snapshots deleted per transaction.
 pub const BATCH: usize = 64;
@@ -48,17 +47,22 @@ pub struct Usage {
 
 /// Pick deletions from `oldest_first` (`(id, captured_at_ms, bytes)` of unpinned snapshots):
 /// everything past the age limit, then the oldest until the quota and the free-space floor
-/// are met. Pure, so every rule is tested without a disk.
+/// are met — never one younger than `min_age_secs`. Pure, so every rule is tested without a
+/// disk.
 pub fn plan(
     oldest_first: &[(i64, i64, i64)],
     usage: Usage,
     policy: &RetentionConfig,
 ) -> Vec<(i64, Rule)> {
     let cutoff = usage.now_ms - policy.max_age_days as i64 * DAY_MS;
+    let young = usage.now_ms - policy.min_age_secs as i64 * 1000;
     let mut total = usage.total_bytes;
     let mut free = usage.free_bytes as i64;
     let mut out = Vec::new();
     for &(id, at, bytes) in oldest_first {
+        if at > young {
+            break; // oldest first: everything after is younger still
+        }
         let rule = if at < cutoff {
             Rule::MaxAge
         } else if policy.max_bytes > 0 && total > policy.max_bytes as i64 {
@@ -84,19 +88,7 @@ pub struct PassReport {
     pub by_free_space: usize,
 }
 
-/// Free space of the filesystem holding the footage, behind a trait for tests.
-pub trait FreeSpace: Send + Sync {
-    fn free_bytes(&self) -> std::io::Result<u64>;
-}
-
-/// `statvfs` on a directory.
-pub struct StatvfsFreeSpace(pub PathBuf);
-
-impl FreeSpace for StatvfsFreeSpace {
-    fn free_bytes(&self) -> std::io::Result<u64> {
-        files::free_bytes(&self.0)
-    }
-}
+pub use super::footage::limits::{FreeSpace, StatvfsFreeSpace};
 
 /// Run one retention pass in batches.
 pub fn run_pass(
@@ -185,6 +177,7 @@ mod tests {
             max_bytes,
             min_free_bytes: min_free,
             check_interval_secs: 600,
+            min_age_secs: 0,
         }
     }
 
@@ -215,5 +208,27 @@ mod tests {
             vec![(1, Rule::MaxAge), (2, Rule::MinFree), (3, Rule::MinFree)]
         );
         assert!(plan(&rows, u(40, 1000), &policy(3650, 0, 0)).is_empty());
+    }
+
+    /// Issue 16: `min_free` pruned snapshots acknowledged seconds earlier. Nothing younger than
+    /// `min_age_secs` goes, whatever the quota or the free space say.
+    #[test]
+    fn plan_never_deletes_a_young_snapshot() {
+        let now = 100 * DAY_MS;
+        let rows = [
+            (1, now - 7_200_000, 10),
+            (2, now - 30_000, 10),
+            (3, now - 5_000, 10),
+        ];
+        let usage = Usage {
+            now_ms: now,
+            total_bytes: 30,
+            free_bytes: 0,
+        };
+        let mut p = policy(90, 5, 1000);
+        p.min_age_secs = 3600;
+        assert_eq!(plan(&rows, usage, &p), vec![(1, Rule::MaxBytes)]);
+        p.min_age_secs = 0;
+        assert_eq!(plan(&rows, usage, &p).len(), 3);
     }
 }

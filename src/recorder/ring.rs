@@ -65,6 +65,45 @@ impl FrameRing {
         }
     }
 
+    /// The frame interval, from the newest two frames, clamped to 10..=200 ms (100 ms with
+    /// fewer than two frames): a camera slower than 5 frames/s counts as stalled.
+    fn interval(q: &VecDeque<Frame>) -> Duration {
+        let n = q.len();
+        if n < 2 {
+            return Duration::from_millis(100);
+        }
+        q[n - 1]
+            .captured_mono
+            .saturating_duration_since(q[n - 2].captured_mono)
+            .clamp(Duration::from_millis(10), Duration::from_millis(200))
+    }
+
+    /// A frame fresh enough for a trigger at `trigger`: the newest one taken after
+    /// `trigger - interval` (it started after the trigger or within one frame interval before
+    /// it), waiting until `trigger + wait` for one to arrive. Two triggers more than one
+    /// interval apart therefore never get the same frame. Returns the frame and the interval.
+    pub fn fresh_for(&self, trigger: Instant, wait: Duration) -> Option<(Frame, Duration)> {
+        let deadline = trigger + wait;
+        let mut q = self.frames.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            let interval = Self::interval(&q);
+            if let Some(f) = q.back() {
+                if f.captured_mono + interval > trigger {
+                    return Some((f.clone(), interval));
+                }
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return None;
+            }
+            q = self
+                .fresh
+                .wait_timeout(q, deadline - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+
     /// The newest frame captured at or before `at` (a frame from just before a trigger).
     pub fn at_or_before(&self, at: Instant) -> Option<Frame> {
         let q = self.frames.lock().unwrap_or_else(|p| p.into_inner());
@@ -115,6 +154,28 @@ mod tests {
         assert!(ring
             .latest(Duration::from_secs(1), Duration::from_millis(10))
             .is_none());
+    }
+
+    #[test]
+    fn a_trigger_gets_a_frame_from_within_one_interval_or_waits_for_the_next() {
+        let ring = std::sync::Arc::new(FrameRing::new(4));
+        let t0 = Instant::now() - Duration::from_secs(5);
+        ring.push(frame(0, t0));
+        ring.push(frame(1, t0 + Duration::from_millis(50)));
+        // within one interval (50 ms) after frame 1: frame 1
+        let (f, i) = ring
+            .fresh_for(t0 + Duration::from_millis(90), Duration::ZERO)
+            .unwrap();
+        assert_eq!((f.seq, i), (1, Duration::from_millis(50)));
+        // a second later the same frame is stale: nothing without waiting
+        let late = t0 + Duration::from_millis(1090);
+        assert!(ring.fresh_for(late, Duration::ZERO).is_none());
+        // ... and a waiting trigger gets the next frame
+        let r = ring.clone();
+        let h = std::thread::spawn(move || r.fresh_for(Instant::now(), Duration::from_secs(2)));
+        std::thread::sleep(Duration::from_millis(20));
+        ring.push(frame(2, Instant::now()));
+        assert_eq!(h.join().unwrap().unwrap().0.seq, 2);
     }
 
     #[test]

@@ -17,6 +17,18 @@ use super::quarter::{Plane, Quarter};
 pub const THUMB_WIDTH: u32 = 320;
 /// JPEG quality of previews.
 pub const THUMB_QUALITY: u8 = 75;
+/// Largest frame a preview is made of: the largest camera size the config allows. A header
+/// declaring more (a corrupt or hostile frame) is refused before anything is allocated.
+pub const MAX_PIXELS: u64 = 4096 * 4096;
+
+fn check_size(w: u32, h: u32) -> Result<(), ThumbnailError> {
+    if w as u64 * h as u64 > MAX_PIXELS {
+        return Err(ThumbnailError::Decode(format!(
+            "the frame declares {w}x{h} pixels, more than any camera this device accepts"
+        )));
+    }
+    Ok(())
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ThumbnailError {
@@ -38,6 +50,7 @@ pub struct Thumbnail {
 pub fn make(jpeg: &[u8]) -> Result<Thumbnail, ThumbnailError> {
     if let Some(frame) = super::quarter::Frame::parse(jpeg) {
         let (w0, h0) = frame.size();
+        check_size(w0, h0)?;
         let (tw, th) = target(w0, h0);
         if w0.div_ceil(4) >= tw && h0.div_ceil(4) >= th {
             if let Some(q) = frame.decode_quarter(jpeg) {
@@ -135,6 +148,7 @@ fn make_with_jpeg_decoder(jpeg: &[u8]) -> Result<Thumbnail, ThumbnailError> {
     let info = d
         .info()
         .ok_or_else(|| ThumbnailError::Decode("no header".into()))?;
+    check_size(info.width as u32, info.height as u32)?;
     let (tw, th) = target(info.width as u32, info.height as u32);
     // Ask for the smallest DCT scale that is still at least the target size.
     let (sw, sh) = d

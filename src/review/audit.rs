@@ -68,6 +68,19 @@ pub struct AuditEvent<'a> {
     pub detail: String,
 }
 
+/// The canonical JSON of an event: the chain entry's `reason`.
+pub fn canonical(ev: &AuditEvent) -> String {
+    let body = AuditDetail {
+        v: 1,
+        action: ev.action,
+        user: ev.user.to_owned(),
+        role: ev.role.map(|r| r.as_str().to_owned()),
+        from: ev.from.to_owned(),
+        detail: ev.detail.clone(),
+    };
+    serde_json::to_string(&body).unwrap_or_default()
+}
+
 /// Append an event to the chain; returns its sequence number.
 pub fn append(store: &mut FootageStore, ev: &AuditEvent, now_ms: i64) -> Result<i64, FootageError> {
     let body = AuditDetail {

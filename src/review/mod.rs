@@ -131,6 +131,8 @@ pub struct ReviewState {
     pub(crate) health: Arc<dyn HealthSource>,
     /// Lines for the configuration page (technicians): `(key, value)`, no secrets.
     pub(crate) config_lines: Vec<(String, String)>,
+    /// The device key that signs case exports (none: not provisioned, exports unsigned).
+    pub(crate) signer: Option<crate::recorder::export::DeviceSigner>,
 }
 
 /// What [`ReviewState::open`] needs.
@@ -160,6 +162,14 @@ impl ReviewState {
             .as_deref()
             .and_then(|p| tls::fingerprint_of_file(p).ok());
         let config_lines = config_lines(&o.config, &o.data_dir, fingerprint.as_deref());
+        let signer = crate::recorder::export::DeviceSigner::load(
+            &o.config.recorder.device_key,
+            &o.config.device.name,
+        )
+        .unwrap_or_else(|e| {
+            tracing::error!(%e, "case exports will be unsigned");
+            None
+        });
         Ok(Arc::new(ReviewState {
             throttle: Mutex::new(Throttle::new(LockoutPolicy::from_config(&cfg))),
             cfg,
@@ -170,6 +180,7 @@ impl ReviewState {
             clocks: o.clocks,
             health: o.health,
             config_lines,
+            signer,
         }))
     }
 }

@@ -318,17 +318,25 @@ pub async fn export(
         let out = dir.join(format!("{}.zip", super::session::random_token()));
         let now = st.clocks.now_ms();
         let mut store = st.footage.lock().unwrap_or_else(|p| p.into_inner());
-        let manifest = match crate::recorder::export::export_record(&mut store, &id, &out, now) {
-            Ok(m) => m,
-            Err(crate::recorder::export::ExportError::NothingToExport(_)) => {
-                return Err(WebError::NotFound)
-            }
-            Err(e) => return Err(e.into()),
+        let from = v.source_ip();
+        let mut started = event(&v, &from, Action::ExportCase);
+        started.record_id = Some(id.as_str());
+        started.detail = "started".into();
+        let opts = crate::recorder::export::ExportOptions {
+            signer: st.signer.as_ref(),
+            audit: &audit::canonical(&started),
         };
+        let manifest =
+            match crate::recorder::export::export_record(&mut store, &id, &out, now, &opts) {
+                Ok(m) => m,
+                Err(crate::recorder::export::ExportError::NothingToExport(_)) => {
+                    return Err(WebError::NotFound)
+                }
+                Err(e) => return Err(e.into()),
+            };
         let bytes = std::fs::read(&out);
         let _ = std::fs::remove_file(&out);
         let bytes = bytes?;
-        let from = v.source_ip();
         let mut ev = event(&v, &from, Action::ExportCase);
         ev.record_id = Some(id.as_str());
         ev.detail = format!(

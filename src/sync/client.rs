@@ -251,13 +251,14 @@ impl HubClient {
         Ok(Some(status))
     }
 
-    /// `POST path` with an `Idempotency-Key`; any 2xx means the server has it.
+    /// `POST path` with an `Idempotency-Key`; any 2xx means the server has it. Returns the
+    /// answer's body (capped at `MAX_SMALL_BODY`): a heartbeat's carries the anchor receipt.
     pub async fn post_idempotent(
         &self,
         path: &str,
         key: &str,
         body: &str,
-    ) -> Result<(), SyncError> {
+    ) -> Result<Vec<u8>, SyncError> {
         let timeout = self.settings.request_timeout;
         let req = self
             .http
@@ -268,7 +269,11 @@ impl HubClient {
             .body(body.to_owned());
         let resp = self.send(req, "uploading", timeout).await?;
         match self.status(resp.status().as_u16(), &resp)? {
-            StatusClass::Ok => Ok(()),
+            StatusClass::Ok => {
+                // The answer (a heartbeat's anchor receipt); small, so its cap is too.
+                self.read_body(resp, MAX_SMALL_BODY, "the upload's answer", timeout)
+                    .await
+            }
             _ => Err(SyncError::Protocol(format!(
                 "POST {path} answered {}",
                 resp.status()

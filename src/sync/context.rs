@@ -24,6 +24,7 @@ use crate::config::Config;
 use crate::daemon::liveness::SyncBeats;
 use crate::device::HealthReport;
 use crate::queue::QueueEvent;
+use crate::recorder::anchor::AnchorMailbox;
 use crate::store::{open_connection, Access, CatalogStore};
 
 /// Timing and limits of the sync tasks (from `[sync]`, or shortened by tests).
@@ -144,6 +145,9 @@ pub struct SyncContext {
     pub beats: SyncBeats,
     /// The latest device health report (the daemon's health task), sent with heartbeats.
     pub device_health: Mutex<Option<HealthReport>>,
+    /// The latest signed footage chain head (sent with heartbeats) and the hub's receipts
+    /// coming back (stored by the recorder's anchoring thread).
+    pub footage_anchor: Arc<AnchorMailbox>,
 }
 
 impl SyncContext {
@@ -177,6 +181,7 @@ impl SyncContext {
             catalog_announced: Default::default(),
             beats: SyncBeats::default(),
             device_health: Mutex::new(None),
+            footage_anchor: Arc::new(AnchorMailbox::default()),
         }))
     }
 

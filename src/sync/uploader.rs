@@ -14,6 +14,7 @@ use super::outbox::{self, OutboxKind};
 use super::state::{self, rfc3339, Channel};
 use super::SyncError;
 use crate::daemon::shutdown::Shutdown;
+use crate::recorder::anchor::{FootageHead, Receipt};
 
 /// Items posted per round.
 const BATCH: usize = 50;
@@ -30,6 +31,17 @@ pub struct Heartbeat {
     /// The device's latest health report (`device::health`), when the daemon has made one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub health: Option<crate::device::HealthReport>,
+    /// The latest footage chain head signed by the device key (the hub anchors it and
+    /// answers with a receipt; docs/storage.md, "Anchored heads").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub footage_head: Option<FootageHead>,
+}
+
+/// A heartbeat's answer: the receipt for its `footage_head`, if it carried one.
+#[derive(Debug, serde::Deserialize)]
+struct HeartbeatAnswer {
+    #[serde(default)]
+    receipt: Option<Receipt>,
 }
 
 /// Queue a heartbeat (the previous unsent one is replaced).
@@ -49,6 +61,7 @@ pub fn enqueue_heartbeat(ctx: &SyncContext) -> Result<(), SyncError> {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone(),
+        footage_head: ctx.footage_anchor.head(),
     };
     let body = serde_json::to_string(&hb).map_err(|e| SyncError::Protocol(e.to_string()))?;
     let key = format!("hb-{}-{}", ctx.settings.device_name, now.timestamp_millis());
@@ -72,7 +85,10 @@ pub async fn upload_once(ctx: &Arc<SyncContext>) -> Result<usize, SyncError> {
                     .post_idempotent(item.kind.path(), &item.key, &item.body)
                     .await;
                 match r {
-                    Ok(()) => {
+                    Ok(answer) => {
+                        if item.kind == OutboxKind::Heartbeat {
+                            take_receipt(ctx, &answer);
+                        }
                         outbox::mark_sent(&ctx.db(), item.id)?;
                         sent += 1;
                     }
@@ -95,6 +111,19 @@ pub async fn upload_once(ctx: &Arc<SyncContext>) -> Result<usize, SyncError> {
         }
     }
     result.map(|()| sent)
+}
+
+/// Hand a heartbeat answer's receipt to the recorder (which verifies it before storing it).
+/// An answer without one (a hub without anchoring, a heartbeat without a head) is fine.
+fn take_receipt(ctx: &SyncContext, answer: &[u8]) {
+    if answer.iter().all(u8::is_ascii_whitespace) {
+        return;
+    }
+    match serde_json::from_slice::<HeartbeatAnswer>(answer) {
+        Ok(HeartbeatAnswer { receipt: Some(r) }) => ctx.footage_anchor.deliver(r),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(%e, "the heartbeat's answer has no readable receipt"),
+    }
 }
 
 /// Upload until shutdown; wakes on new items, on the heartbeat timer, and after backoff.

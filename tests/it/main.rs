@@ -30,6 +30,8 @@ mod printer;
 mod provision;
 mod recorder_cli;
 mod recorder_crash;
+mod recorder_evidence;
+mod recorder_export;
 mod recorder_flow;
 mod review_browser;
 mod review_http;

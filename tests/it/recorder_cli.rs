@@ -152,7 +152,13 @@ fn capture_list_verify_export_round_trip() {
 
     let o = motcua(&s, &["snapshots", "verify"]);
     assert!(o.status.success(), "{}", stdout(&o));
-    assert!(stdout(&o).starts_with("2 chain entries, 2 snapshots, 2 files checked; head 2 "));
+    assert!(
+        stdout(&o)
+            .starts_with("2 chain entries, 2 snapshots (0 recovered), 2 files checked; head 2 "),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stdout(&o).ends_with("not anchored: no hub receipt is stored yet\n"));
 
     let zip = s.path().join("case.zip");
     let o = motcua(
@@ -171,6 +177,8 @@ fn capture_list_verify_export_round_trip() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o)
         .contains("2 snapshot(s) of 000.00.14.H56-251119-0042 match their hashes and chain proof"));
+    // no device key on this machine: the export says it is unsigned, and so does the check
+    assert!(stdout(&o).contains("UNSIGNED (no device signature); no anchored head"));
     let o = motcua(&s, &["snapshots", "list", "--json"]);
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).unwrap();
     assert!(

@@ -21,7 +21,7 @@ fn kill_during_ingest_leaves_consistent_footage() {
     let empty = s.file("empty.toml", "");
     let t0 = Instant::now();
     let mut rng = fastrand::Rng::with_seed(0x5eed);
-    let (mut orphans, mut tmp, mut last_head) = (0, 0, 0);
+    let (mut orphans, mut tmp, mut recovered, mut last_head) = (0, 0, 0, 0);
     for i in 0..iterations {
         let mut child = Command::new(env!("CARGO_BIN_EXE_motcua"))
             .arg("--config")
@@ -55,6 +55,11 @@ fn kill_during_ingest_leaves_consistent_footage() {
         let (store, report) = FootageStore::open_writer(&s.data_dir(), 0).unwrap();
         orphans += report.orphans_removed.len();
         tmp += report.tmp_removed;
+        recovered += report.recovered.len();
+        assert!(
+            report.quarantined.is_empty(),
+            "iteration {i}: a kill left files the store cannot account for {report:?}"
+        );
         assert!(
             report.rows_missing_file.is_empty(),
             "iteration {i}: rows without files {report:?}"
@@ -68,7 +73,7 @@ fn kill_during_ingest_leaves_consistent_footage() {
         last_head = v.head_seq;
     }
     eprintln!(
-        "crash test: {iterations} kills in {:?}; chain head {last_head}; reconcile removed {orphans} orphan file(s) and {tmp} temp file(s)",
+        "crash test: {iterations} kills in {:?}; chain head {last_head}; reconcile re-adopted {recovered} file(s) written before their commit, removed {orphans} deleted by retention and {tmp} temp file(s)",
         t0.elapsed()
     );
     assert!(last_head > 0, "the child never stored anything");
@@ -236,14 +241,14 @@ fn group_commit_child() {
                         captured_at_ms: i as i64,
                         reason: "crash-test".into(),
                         thumbnail: None,
+                        frame_age_ms: None,
                     };
                     let preview = |j: &[u8]| {
                         let t = thumbnail::make(j).unwrap();
                         Some((t.width, t.height, t.jpeg))
                     };
-                    // Both ways in: preview first then submit (even threads), or the preview
-                    // made while a helper thread writes the file (odd threads, as the
-                    // recorder does).
+                    // Both ways in: preview first then submit (even threads), or through
+                    // submit_with_preview (odd threads, as the recorder does).
                     let id = if th % 2 == 0 {
                         snap.thumbnail = preview(&snap.jpeg);
                         g.submit(snap, &|| 1).unwrap().id

@@ -249,6 +249,7 @@ fn retention_deletes_by_rule_and_verify_still_passes() {
         max_bytes: 0,
         min_free_bytes: 0,
         check_interval_secs: 600,
+        min_age_secs: 0,
     };
     let space = FakeSpace(Mutex::new(u64::MAX));
     let r = run_pass(store, &age, &*clocks, &space).unwrap();
@@ -266,6 +267,7 @@ fn retention_deletes_by_rule_and_verify_still_passes() {
         max_bytes: 0,
         min_free_bytes: 1_000 + 2 * per as u64,
         check_interval_secs: 600,
+        min_age_secs: 0,
     };
     let r = run_pass(store, &floor, &*clocks, &space).unwrap();
     assert!(r.by_free_space >= 2 && r.by_free_space <= 3, "{r:?}");
@@ -284,4 +286,78 @@ fn retention_deletes_by_rule_and_verify_still_passes() {
     assert_eq!(deletes, 5 + r.by_free_space as i64);
     let _ = FootageStore::open_reader(t.path()).unwrap();
     let _ = clocks.now_ms();
+}
+
+/// A camera that delivers a frame only every 2.5 s (stalling, or a very slow one).
+struct SlowCamera(SyntheticCamera, Option<std::time::Instant>);
+
+impl motcua::recorder::camera::FrameSource for SlowCamera {
+    fn name(&self) -> String {
+        self.0.name()
+    }
+    fn start(
+        &mut self,
+    ) -> Result<motcua::recorder::camera::StreamInfo, motcua::recorder::camera::CameraError> {
+        self.0.start()
+    }
+    fn next_frame(
+        &mut self,
+    ) -> Result<motcua::recorder::camera::RawFrame, motcua::recorder::camera::CameraError> {
+        if let Some(last) = self.1 {
+            let due = last + Duration::from_millis(2500);
+            std::thread::sleep(due.saturating_duration_since(std::time::Instant::now()));
+        }
+        let f = self.0.next_frame();
+        self.1 = Some(std::time::Instant::now());
+        f
+    }
+    fn stop(&mut self) {
+        self.0.stop()
+    }
+}
+
+/// Issue 16: two records taken 1 s apart got the same frame (anything up to 2 s old was
+/// used). A trigger now gets a frame taken after it or within one frame interval before it,
+/// waiting for the next one if need be, and the frame's age is stored.
+#[test]
+fn triggers_a_second_apart_never_share_a_frame() {
+    let t = tempfile::tempdir().unwrap();
+    let cam = SyntheticCamera::new("slow", 320, 240, 15, PixelFormat::Mjpeg);
+    let (rec, _) = Recorder::start(
+        t.path(),
+        &RecorderConfig::default(),
+        vec![(1, Box::new(SlowCamera(cam, None)))],
+        Arc::new(RealClocks),
+        false,
+    )
+    .unwrap();
+    let reason = Reason::parse("started").unwrap();
+    let a = rec
+        .capture(1, &RecordId::parse(REC).unwrap(), &reason)
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    let b = rec
+        .capture(
+            1,
+            &RecordId::parse("000.00.14.H56-251119-0043").unwrap(),
+            &reason,
+        )
+        .unwrap();
+    assert_ne!(
+        a.captured_at_ms, b.captured_at_ms,
+        "one frame served two records"
+    );
+    let (age_a, age_b) = (a.frame_age_ms.unwrap(), b.frame_age_ms.unwrap());
+    assert!(age_a <= 100, "the first frame was fresh ({age_a} ms)");
+    assert!(
+        age_b <= 0,
+        "the second trigger waited for a frame after it ({age_b} ms)"
+    );
+    let listed = rec
+        .store()
+        .lock()
+        .unwrap()
+        .list(&Filter::default())
+        .unwrap();
+    assert_eq!(listed[1].frame_age_ms, Some(age_b), "the age is stored");
 }

@@ -28,22 +28,9 @@ impl FootageStore {
     /// Append one audit entry at the chain head; returns its `seq`.
     pub fn append_audit(&mut self, a: &AuditAppend, now_ms: i64) -> Result<i64, FootageError> {
         let tx = self.conn.transaction()?;
-        let (seq, prev) = chain_head(&tx)?;
-        let entry = EntryFields {
-            seq: seq + 1,
-            kind: EntryKind::Audit,
-            snapshot_id: a.snapshot_id.unwrap_or(0),
-            sha256: a.sha256.unwrap_or(GENESIS).to_owned(),
-            bytes: 0,
-            counter: a.counter.unwrap_or(0),
-            record_id: a.record_id.map(str::to_owned),
-            captured_at_ms: now_ms,
-            recorded_at_ms: now_ms,
-            reason: a.detail.to_owned(),
-        };
-        insert_entry(&tx, &entry, &prev)?;
+        let seq = append_in(&tx, a, now_ms)?;
         tx.commit()?;
-        Ok(entry.seq)
+        Ok(seq)
     }
 
     /// Audit entries, newest first: at most `limit`, with `seq < before` when given.
@@ -63,6 +50,29 @@ impl FootageStore {
         )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+}
+
+/// Append one audit entry at the chain head inside the caller's transaction; returns its seq.
+pub(super) fn append_in(
+    conn: &rusqlite::Connection,
+    a: &AuditAppend,
+    now_ms: i64,
+) -> Result<i64, FootageError> {
+    let (seq, prev) = chain_head(conn)?;
+    let entry = EntryFields {
+        seq: seq + 1,
+        kind: EntryKind::Audit,
+        snapshot_id: a.snapshot_id.unwrap_or(0),
+        sha256: a.sha256.unwrap_or(GENESIS).to_owned(),
+        bytes: 0,
+        counter: a.counter.unwrap_or(0),
+        record_id: a.record_id.map(str::to_owned),
+        captured_at_ms: now_ms,
+        recorded_at_ms: now_ms,
+        reason: a.detail.to_owned(),
+    };
+    insert_entry(conn, &entry, &prev)?;
+    Ok(entry.seq)
 }
 
 #[cfg(test)]

@@ -13,6 +13,8 @@ use crate::recorder::chain::is_sha256_hex;
 
 /// Sub-directory for files being written; everything in it is garbage after a crash.
 pub const TMP_DIR: &str = "tmp";
+/// Sub-directory for files the store could not account for (never deleted by motcua).
+pub const QUARANTINE_DIR: &str = "quarantine";
 /// Lock file held by the one writer process.
 pub const LOCK_FILE: &str = ".writer.lock";
 
@@ -64,27 +66,6 @@ impl FootageDir {
         Ok(dest)
     }
 
-    /// Hash `data` and [`write_file`](Self::write_file) it; returns the content hash. Needs no
-    /// store lock (temp names are unique, renames to a content name are idempotent).
-    pub fn prepare(&self, data: &[u8]) -> Result<String, super::FootageError> {
-        let sha256 = crate::recorder::chain::sha256_hex(data);
-        let path = self.path_of(&sha256);
-        self.write_file(&sha256, data)
-            .map_err(super::FootageError::io("cannot write", &path))?;
-        Ok(sha256)
-    }
-
-    /// Hash `data` and [`write_durable`](Self::write_durable) it (directory fsynced too: the
-    /// file is durable under its name); returns the content hash. For a capture thread that
-    /// has other work to overlap with the disk's waits.
-    pub fn prepare_durable(&self, data: &[u8]) -> Result<String, super::FootageError> {
-        let sha256 = crate::recorder::chain::sha256_hex(data);
-        let path = self.path_of(&sha256);
-        self.write_durable(&sha256, data)
-            .map_err(super::FootageError::io("cannot write", &path))?;
-        Ok(sha256)
-    }
-
     /// The first steps of the durable write: temp file, fsync, rename to the content name
     /// (skipped if that name exists: its content was fsynced before it was renamed). The
     /// *name* is not durable until the caller fsyncs `dest.parent()` — group commit does that
@@ -110,6 +91,49 @@ impl FootageDir {
         drop(f);
         fs::rename(&tmp, &dest)?;
         Ok(dest)
+    }
+
+    /// [`write_file`](Self::write_file), saying whether the file was created (false: a file
+    /// with these bytes was already there).
+    pub fn write_new(&self, sha256: &str, data: &[u8]) -> io::Result<bool> {
+        if self.path_of(sha256).exists() {
+            return Ok(false);
+        }
+        self.write_file(sha256, data).map(|_| true)
+    }
+
+    /// Move a file the store cannot account for into `quarantine/`, named
+    /// `<now_ms>.<why>.<original name>`, and make both directories durable. Never deletes.
+    pub fn quarantine(&self, path: &Path, why: &str, now_ms: i64) -> io::Result<PathBuf> {
+        let q = self.root.join(QUARANTINE_DIR);
+        fs::create_dir_all(&q)?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "unnamed".into());
+        let dest = q.join(format!("{now_ms}.{why}.{name}"));
+        fs::rename(path, &dest)?;
+        sync_dir(&q)?;
+        if let Some(p) = path.parent() {
+            sync_dir(p)?;
+        }
+        Ok(dest)
+    }
+
+    /// Files in `quarantine/`, sorted.
+    pub fn quarantined(&self) -> io::Result<Vec<PathBuf>> {
+        let mut out = Vec::new();
+        match fs::read_dir(self.root.join(QUARANTINE_DIR)) {
+            Ok(rd) => {
+                for e in rd {
+                    out.push(e?.path());
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        out.sort();
+        Ok(out)
     }
 
     /// Remove a content file if present and make the removal durable.

@@ -1,14 +1,12 @@
 //! Group commit: captures that arrive together share one directory fsync per fan-out
 //! directory and one SQLite transaction, instead of paying for both each.
 //!
-//! Each capture writes and fsyncs its own file and renames it into place on its own thread,
-//! without the store's lock ([`FootageDir::prepare`]), then queues itself. A capture that
-//! still has CPU work to do for its row — the preview — does that meanwhile
-//! ([`GroupCommit::submit_with_preview`]): a helper thread writes the file, fsyncs it, renames
-//! it and fsyncs its directory, so the disk's waits overlap the preview even on one core.
-//! Whoever finds no commit under way becomes the leader: it takes everything queued (at most `max_batch`),
-//! commits it with [`FootageStore::commit_batch`] under the store's lock, hands every waiter
-//! its result and wakes them. Captures that arrive meanwhile form the next batch. There is no
+//! Each capture makes its preview on its own thread, then queues itself. Whoever finds no
+//! commit under way becomes the leader: it takes everything queued (at most `max_batch`),
+//! commits it with [`FootageStore::commit_batch`] under the store's lock — which gives each
+//! snapshot its chain sequence, writes the self-describing files of the batch in parallel
+//! (their bytes embed that sequence, so they cannot be written earlier), fsyncs them and their
+//! directories, then commits the rows — hands every waiter its result and wakes them. Captures that arrive meanwhile form the next batch. There is no
 //! timer: a lone capture is committed at once, so a batch never waits for company; batches
 //! form only while a commit is already in flight. Nobody gets `Ok` before their file, its
 //! directory entry and their row are durable. WAL checkpoints run on their own thread
@@ -19,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use super::checkpoint::{Checkpointer, POKE_EVERY, SAFETY_NET_PAGES};
-use super::{FootageDir, FootageError, FootageStore, NewSnapshot, Prepared, Snapshot};
+use super::{FootageError, FootageStore, NewSnapshot, Snapshot};
 
 /// A snapshot to store, owned so it can wait in the queue.
 #[derive(Debug, Clone)]
@@ -32,6 +30,7 @@ pub struct OwnedSnapshot {
     pub captured_at_ms: i64,
     pub reason: String,
     pub thumbnail: Option<(u32, u32, Vec<u8>)>,
+    pub frame_age_ms: Option<i64>,
 }
 
 impl OwnedSnapshot {
@@ -45,6 +44,7 @@ impl OwnedSnapshot {
             captured_at_ms: self.captured_at_ms,
             reason: &self.reason,
             thumbnail: self.thumbnail.as_ref().map(|(w, h, j)| (*w, *h, &j[..])),
+            frame_age_ms: self.frame_age_ms,
         }
     }
 }
@@ -54,8 +54,8 @@ pub const MAX_BATCH: usize = 32;
 
 struct Queue {
     next_ticket: u64,
-    /// Ticket, snapshot, content hash, whether its directory is already fsynced.
-    waiting: VecDeque<(u64, OwnedSnapshot, String, bool)>,
+    /// Ticket and snapshot.
+    waiting: VecDeque<(u64, OwnedSnapshot)>,
     done: HashMap<u64, Result<Snapshot, FootageError>>,
     committing: bool,
 }
@@ -63,7 +63,6 @@ struct Queue {
 /// The group-commit front of a [`FootageStore`] shared with other users (retention, export).
 pub struct GroupCommit {
     store: Arc<Mutex<FootageStore>>,
-    dir: FootageDir,
     queue: Mutex<Queue>,
     wake: Condvar,
     max_batch: usize,
@@ -76,7 +75,7 @@ pub struct GroupCommit {
 
 impl GroupCommit {
     pub fn new(store: Arc<Mutex<FootageStore>>, max_batch: usize) -> GroupCommit {
-        let (dir, checkpointer) = {
+        let checkpointer = {
             let st = lock(&store);
             let c = Checkpointer::spawn(st.db_path())
                 .map_err(|e| e.to_string())
@@ -88,11 +87,10 @@ impl GroupCommit {
             let c = c
                 .map_err(|e| tracing::warn!(%e, "footage checkpoints stay in the commits"))
                 .ok();
-            (st.dir().clone(), c)
+            c
         };
         GroupCommit {
             store,
-            dir,
             queue: Mutex::new(Queue {
                 next_ticket: 0,
                 waiting: VecDeque::new(),
@@ -127,52 +125,31 @@ impl GroupCommit {
         snap: OwnedSnapshot,
         now_ms: &dyn Fn() -> i64,
     ) -> Result<Snapshot, FootageError> {
-        let sha256 = self.dir.prepare(&snap.jpeg)?;
-        self.enqueue(snap, sha256, false, now_ms)
+        self.enqueue(snap, now_ms)
     }
 
     /// [`submit`](Self::submit) a snapshot whose preview is still to be made: `preview` runs on
-    /// this thread while a helper thread makes the file durable under its name (write, fsync,
-    /// rename, directory fsync), then the row is queued with the preview it returned. The
-    /// rule is unchanged: the row commits only after the file is durable. (If no thread can
-    /// be started, the file is written first, then the preview made.)
+    /// this thread first (CPU work no other capture waits for), then the snapshot queues.
     pub fn submit_with_preview(
         &self,
         mut snap: OwnedSnapshot,
         preview: impl FnOnce(&[u8]) -> Option<(u32, u32, Vec<u8>)>,
         now_ms: &dyn Fn() -> i64,
     ) -> Result<Snapshot, FootageError> {
-        let jpeg = snap.jpeg.clone();
-        let (file, thumbnail) = std::thread::scope(|s| {
-            let writer = std::thread::Builder::new()
-                .name("footage-write".into())
-                .spawn_scoped(s, || self.dir.prepare_durable(&jpeg));
-            match writer {
-                Ok(w) => {
-                    let t = preview(&jpeg);
-                    let file = w.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-                    (file, t)
-                }
-                Err(_) => (self.dir.prepare_durable(&jpeg), preview(&jpeg)),
-            }
-        });
-        snap.thumbnail = thumbnail;
-        self.enqueue(snap, file?, true, now_ms)
+        snap.thumbnail = preview(&snap.jpeg);
+        self.enqueue(snap, now_ms)
     }
 
-    /// Queue a snapshot whose file is written and wait for its commit (leading it if no
-    /// commit is under way).
+    /// Queue a snapshot and wait for its commit (leading it if no commit is under way).
     fn enqueue(
         &self,
         snap: OwnedSnapshot,
-        sha256: String,
-        dir_synced: bool,
         now_ms: &dyn Fn() -> i64,
     ) -> Result<Snapshot, FootageError> {
         let mut q = lock(&self.queue);
         let ticket = q.next_ticket;
         q.next_ticket += 1;
-        q.waiting.push_back((ticket, snap, sha256, dir_synced));
+        q.waiting.push_back((ticket, snap));
         loop {
             if let Some(r) = q.done.remove(&ticket) {
                 return r;
@@ -200,7 +177,7 @@ impl GroupCommit {
     /// does not fail the others and each gets its own error.
     fn commit(
         &self,
-        batch: &[(u64, OwnedSnapshot, String, bool)],
+        batch: &[(u64, OwnedSnapshot)],
         now_ms: i64,
     ) -> Vec<Result<Snapshot, FootageError>> {
         let mut store = lock(&self.store);
@@ -213,14 +190,7 @@ impl GroupCommit {
                 c.poke();
             }
         }
-        let items: Vec<Prepared> = batch
-            .iter()
-            .map(|(_, s, h, synced)| Prepared {
-                snapshot: s.borrow(),
-                sha256: h.clone(),
-                dir_synced: *synced,
-            })
-            .collect();
+        let items: Vec<NewSnapshot> = batch.iter().map(|(_, s)| s.borrow()).collect();
         match store.commit_batch(&items, now_ms) {
             Ok(snaps) => snaps.into_iter().map(Ok).collect(),
             Err(e) if items.len() == 1 => vec![Err(e)],

@@ -1,29 +1,38 @@
-//! `footage.db` and the files under `<data_dir>/footage/`: storing a snapshot durably, listing,
-//! pinning, and deleting through the pending-delete table. Start-up reconcile is in
-//! `reconcile.rs`, the integrity check in `verify.rs`, the on-disk layout in `files.rs`.
+//! `footage.db` and the files under `<data_dir>/footage/`: the store, listing, pinning for
+//! exports, and deleting through the pending-delete table. Storing a snapshot is `commit.rs`,
+//! start-up reconcile `reconcile.rs`, the integrity check `verify.rs`, the on-disk layout
+//! `files.rs`, self-describing files `meta.rs`, limits `limits.rs`, anchors `anchor_store.rs`.
 //!
 //! The invariants are in `docs/storage.md` ("## Footage"). Only the one writer (holding the
 //! lock file) creates or removes files; readers never touch the directory. Never decodes images.
 
+mod anchor_store;
 mod audit;
 pub mod checkpoint;
+mod commit;
 pub mod files;
 pub mod group;
+pub mod limits;
+pub mod meta;
 mod reconcile;
 mod verify;
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+use commit::insert_row;
 use serde::Serialize;
 
 use crate::recorder::chain::{self, EntryFields, EntryKind, GENESIS};
 use crate::recorder::clock::format_ms;
 use crate::store::{self, Access, Schema, StoreError};
 
+pub use anchor_store::{AnchoredHead, ReceiptError};
 pub use audit::AuditAppend;
 pub use files::FootageDir;
 pub use group::{GroupCommit, OwnedSnapshot};
+pub use limits::{FreeSpace, Limits, StatvfsFreeSpace};
 pub use reconcile::ReconcileReport;
 pub use verify::{Problem, VerifyReport};
 
@@ -38,6 +47,7 @@ pub const SCHEMA: Schema = Schema {
     migrations: &[
         include_str!("migrations/0001_initial.sql"),
         include_str!("migrations/0002_audit_kind.sql"),
+        include_str!("migrations/0003_evidence.sql"),
     ],
 };
 
@@ -58,6 +68,8 @@ pub enum FootageError {
     CommitPanicked,
     #[error("{0} is in use by another motcua process (the daemon?); stop it or use its API")]
     Locked(PathBuf),
+    #[error("snapshot not stored: {0}")]
+    Full(String),
 }
 
 impl FootageError {
@@ -89,6 +101,10 @@ pub struct Snapshot {
     pub pinned: bool,
     /// Reconcile found the file absent.
     pub missing: bool,
+    /// How long before the trigger the frame was taken, in ms (negative: after it), if known.
+    pub frame_age_ms: Option<i64>,
+    /// Re-adopted from its file after its row was lost: the sequence it was first stored as.
+    pub recovered_from_seq: Option<i64>,
 }
 
 /// What to store: a complete JPEG and what it is evidence of.
@@ -103,18 +119,8 @@ pub struct NewSnapshot<'a> {
     pub reason: &'a str,
     /// `(width, height, jpeg)` of the preview, stored beside the row.
     pub thumbnail: Option<(u32, u32, &'a [u8])>,
-}
-
-/// A snapshot whose file is written, fsynced and renamed into place: what
-/// [`FootageStore::commit_batch`] commits.
-#[derive(Debug, Clone)]
-pub struct Prepared<'a> {
-    pub snapshot: NewSnapshot<'a>,
-    /// The content hash: the file's name.
-    pub sha256: String,
-    /// Whether the file's directory was fsynced after the rename
-    /// ([`FootageDir::prepare_durable`]); if not, the commit does it.
-    pub dir_synced: bool,
+    /// How long before the trigger the frame was taken (ms; negative: after it), if known.
+    pub frame_age_ms: Option<i64>,
 }
 
 /// Which snapshots `list` returns.
@@ -133,10 +139,13 @@ pub struct FootageStore {
     dir: FootageDir,
     db_path: PathBuf,
     _lock: Option<std::fs::File>,
+    /// Kept at capture time ([`FootageStore::set_limits`]); none until set.
+    limits: Option<Limits>,
 }
 
 const SNAPSHOT_COLS: &str = "id, sha256, bytes, width, height, counter, record_id, \
-     captured_at_ms, reason, pinned, missing_since_ms IS NOT NULL";
+     captured_at_ms, reason, pinned, missing_since_ms IS NOT NULL, frame_age_ms, \
+     recovered_from_seq";
 
 fn snapshot_from_row(r: &rusqlite::Row) -> rusqlite::Result<Snapshot> {
     let captured_at_ms: i64 = r.get(7)?;
@@ -153,6 +162,8 @@ fn snapshot_from_row(r: &rusqlite::Row) -> rusqlite::Result<Snapshot> {
         reason: r.get(8)?,
         pinned: r.get(9)?,
         missing: r.get(10)?,
+        frame_age_ms: r.get(11)?,
+        recovered_from_seq: r.get(12)?,
     })
 }
 
@@ -177,6 +188,7 @@ impl FootageStore {
             dir,
             db_path,
             _lock: Some(lock),
+            limits: None,
         };
         let report = store.reconcile(now_ms)?;
         Ok((store, report))
@@ -200,6 +212,7 @@ impl FootageStore {
             dir: FootageDir::new(data_dir.join(FOOTAGE_DIR)),
             db_path,
             _lock: None,
+            limits: None,
         })
     }
 
@@ -221,111 +234,8 @@ impl FootageStore {
     /// Store a snapshot: durable file first, then the row, its chain entry and thumbnail in one
     /// transaction. When this returns `Ok`, the snapshot survives a power cut.
     pub fn ingest(&mut self, s: &NewSnapshot, now_ms: i64) -> Result<Snapshot, FootageError> {
-        let sha256 = self.dir.prepare(s.jpeg)?;
-        let prepared = Prepared {
-            snapshot: s.clone(),
-            sha256,
-            dir_synced: false,
-        };
-        let mut out = self.commit_batch(&[prepared], now_ms)?;
+        let mut out = self.commit_batch(std::slice::from_ref(s), now_ms)?;
         Ok(out.remove(0))
-    }
-
-    /// Group commit: store snapshots whose files [`FootageDir::prepare`] has already written,
-    /// fsynced and renamed into place (possibly on other threads, without this store's lock).
-    /// Re-writes any file that vanished meanwhile (retention may have removed identical bytes),
-    /// fsyncs once each directory that holds a re-written file or one not yet synced
-    /// ([`Prepared::dir_synced`]), then appends the chain entries (in batch
-    /// order), rows and thumbnails in ONE transaction. When this returns `Ok`, every snapshot
-    /// of the batch survives a power cut; on `Err`, none was stored (files left are orphans
-    /// that reconcile removes).
-    pub fn commit_batch(
-        &mut self,
-        batch: &[Prepared],
-        now_ms: i64,
-    ) -> Result<Vec<Snapshot>, FootageError> {
-        let mut dirs: Vec<PathBuf> = Vec::with_capacity(batch.len());
-        for p in batch {
-            let path = self.dir.path_of(&p.sha256);
-            let mut synced = p.dir_synced;
-            if !path.exists() {
-                self.dir
-                    .write_file(&p.sha256, p.snapshot.jpeg)
-                    .map_err(FootageError::io("cannot write", &path))?;
-                synced = false;
-            }
-            let parent = path.parent().unwrap_or(self.dir.root()).to_owned();
-            if !synced && !dirs.contains(&parent) {
-                dirs.push(parent);
-            }
-        }
-        for d in &dirs {
-            files::sync_dir(d).map_err(FootageError::io("cannot fsync", d))?;
-        }
-        let tx = self.conn.transaction()?;
-        let (mut seq, mut prev) = chain_head(&tx)?;
-        let mut out = Vec::with_capacity(batch.len());
-        for Prepared {
-            snapshot: s,
-            sha256,
-            ..
-        } in batch
-        {
-            seq += 1;
-            let entry = EntryFields {
-                seq,
-                kind: EntryKind::Capture,
-                snapshot_id: seq,
-                sha256: sha256.clone(),
-                bytes: s.jpeg.len() as i64,
-                counter: s.counter,
-                record_id: s.record_id.map(str::to_owned),
-                captured_at_ms: s.captured_at_ms,
-                recorded_at_ms: now_ms,
-                reason: s.reason.to_owned(),
-            };
-            prev = insert_entry(&tx, &entry, &prev)?;
-            tx.prepare_cached(
-                "INSERT INTO snapshot (id, sha256, bytes, width, height, counter, record_id, \
-                 captured_at_ms, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            )?
-            .execute(params![
-                entry.seq,
-                sha256,
-                entry.bytes,
-                s.width,
-                s.height,
-                s.counter,
-                s.record_id,
-                s.captured_at_ms,
-                s.reason
-            ])?;
-            if let Some((w, h, jpeg)) = s.thumbnail {
-                tx.prepare_cached(
-                    "INSERT INTO thumbnail (snapshot_id, width, height, jpeg) VALUES (?1, ?2, ?3, ?4)",
-                )?
-                .execute(params![entry.seq, w, h, jpeg])?;
-            }
-            // The same bytes may have been queued for deletion by an earlier row: keep them.
-            tx.prepare_cached("DELETE FROM pending_delete WHERE sha256 = ?1")?
-                .execute([sha256])?;
-            out.push(Snapshot {
-                id: entry.seq,
-                sha256: sha256.clone(),
-                bytes: entry.bytes,
-                width: s.width,
-                height: s.height,
-                counter: s.counter,
-                record_id: entry.record_id,
-                captured_at_ms: s.captured_at_ms,
-                captured_at: format_ms(s.captured_at_ms),
-                reason: entry.reason,
-                pinned: false,
-                missing: false,
-            });
-        }
-        tx.commit()?;
-        Ok(out)
     }
 
     /// Delete snapshots by policy: a `delete` chain entry per snapshot, the rows gone and the
@@ -449,18 +359,65 @@ impl FootageStore {
         ids: &[i64],
         now_ms: i64,
     ) -> Result<(i64, String), FootageError> {
-        let tx = self.conn.transaction()?;
+        let audit = AuditAppend {
+            record_id: Some(record_id),
+            detail: r#"{"action":"pin_for_export"}"#,
+            ..Default::default()
+        };
+        let b = self.begin_export(record_id, ids, &audit, now_ms)?;
+        Ok((b.head_seq, b.head_hash))
+    }
+
+    /// Start an export in one transaction: append its audit entry, pin the snapshots, record
+    /// the export with the chain head (which includes that audit entry). Returns what
+    /// [`undo_export`](Self::undo_export) needs if the export then fails.
+    pub fn begin_export(
+        &mut self,
+        record_id: &str,
+        ids: &[i64],
+        audit: &AuditAppend,
+        now_ms: i64,
+    ) -> Result<ExportBegun, FootageError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        audit::append_in(&tx, audit, now_ms)?;
+        let mut newly_pinned = Vec::new();
         for id in ids {
-            tx.execute("UPDATE snapshot SET pinned = 1 WHERE id = ?1", [id])?;
+            if tx.execute(
+                "UPDATE snapshot SET pinned = 1 WHERE id = ?1 AND pinned = 0",
+                [id],
+            )? == 1
+            {
+                newly_pinned.push(*id);
+            }
         }
-        let (seq, hash) = chain_head(&tx)?;
+        let (head_seq, head_hash) = chain_head(&tx)?;
         tx.execute(
             "INSERT INTO export (record_id, created_at_ms, snapshots, chain_head_seq, chain_head_hash) \
              VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![record_id, now_ms, ids.len() as i64, seq, hash],
+            params![record_id, now_ms, ids.len() as i64, head_seq, head_hash],
         )?;
+        let export_id = tx.last_insert_rowid();
         tx.commit()?;
-        Ok((seq, hash))
+        Ok(ExportBegun {
+            export_id,
+            newly_pinned,
+            head_seq,
+            head_hash,
+        })
+    }
+
+    /// Undo a failed export's pins and export row (its audit entry stays: the chain only grows,
+    /// and the attempt happened).
+    pub fn undo_export(&mut self, b: &ExportBegun) -> Result<(), FootageError> {
+        let tx = self.conn.transaction()?;
+        for id in &b.newly_pinned {
+            tx.execute("UPDATE snapshot SET pinned = 0 WHERE id = ?1", [id])?;
+        }
+        tx.execute("DELETE FROM export WHERE id = ?1", [b.export_id])?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Chain entries with `seq` in `from..=to`, with their stored prev/hash.
@@ -483,6 +440,15 @@ impl FootageStore {
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
+}
+
+/// An export under way: what [`FootageStore::undo_export`] reverts if it fails.
+#[derive(Debug, Clone)]
+pub struct ExportBegun {
+    pub export_id: i64,
+    pub newly_pinned: Vec<i64>,
+    pub head_seq: i64,
+    pub head_hash: String,
 }
 
 /// A chain entry as stored. `kind` is kept as text so a tampered value is reported, not lost.

@@ -1,30 +1,44 @@
 //! Start-up reconcile of `footage.db` with the files on disk, run by the writer before it
-//! accepts captures. The rule (docs/storage.md, "## Footage"):
+//! accepts captures. Nothing is ever deleted that the store cannot account for
+//! (docs/storage.md, "## Footage"):
 //!
-//! - everything in `tmp/` is an interrupted write: removed;
+//! - everything in `tmp/` is an interrupted write (never named, never acknowledged): removed;
 //! - a queued delete (`pending_delete`) is finished unless a live row uses the same bytes;
-//! - a content file with no row is a capture whose row never committed — nobody was ever told
-//!   it exists — so it is removed;
-//! - a row whose file is absent is *flagged* (`missing_since_ms`), never deleted: that is
-//!   evidence of a problem, and `verify` reports it.
+//! - a content file with no row whose deletion the chain records (a retention `delete` entry
+//!   for those bytes) is removed — the chain accounts for it;
+//! - any other content file with no row is **re-adopted** from its self-description
+//!   (`meta.rs`): a `recover` chain entry and a row with its record ID, counter, time and
+//!   original sequence. This is what survives a lost WAL or a restored backup;
+//! - a file that cannot be re-adopted (no or bad self-description, bytes not matching its
+//!   name, a name that is not a content name) is moved to `quarantine/`, never deleted;
+//!   `verify` (and the doctor) report it;
+//! - a row whose file is absent is *flagged* (`missing_since_ms`), never deleted.
 //!
-//! Never touches the chain.
+//! Appends to the chain only `recover` entries; never edits one.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::{FootageError, FootageStore};
+use super::meta::{self, SnapshotMeta};
+use super::{chain_head, insert_entry, insert_row, FootageError, FootageStore};
+use crate::record::RecordId;
+use crate::recorder::chain::{self, EntryFields, EntryKind};
+use crate::recorder::jpeg;
 
 /// What reconcile did.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct ReconcileReport {
     pub tmp_removed: usize,
     pub pending_finished: usize,
+    /// Files with no row whose deletion by retention the chain records: removed.
     pub orphans_removed: Vec<String>,
+    /// Files with no row re-adopted from their self-description: `(first seq, new id)`.
+    pub recovered: Vec<(i64, i64)>,
+    /// Files the store cannot account for, moved to `quarantine/` (their new paths).
+    pub quarantined: Vec<PathBuf>,
     pub rows_missing_file: Vec<i64>,
-    pub unexpected_files: Vec<PathBuf>,
 }
 
 impl ReconcileReport {
@@ -64,18 +78,90 @@ impl FootageStore {
             .dir
             .scan()
             .map_err(FootageError::io("cannot scan", &root))?;
+        let mut adopt: Vec<(SnapshotMeta, String, i64, u32, u32)> = Vec::new();
         for sha in &scan.content {
-            if !live.contains(sha.as_str()) {
-                let p = self.dir.path_of(sha);
+            if live.contains(sha.as_str()) {
+                continue;
+            }
+            let p = self.dir.path_of(sha);
+            let deleted: bool = self.conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM chain WHERE kind = 'delete' AND sha256 = ?1)",
+                [sha],
+                |r| r.get(0),
+            )?;
+            if deleted {
                 self.dir
                     .remove(sha)
                     .map_err(FootageError::io("cannot remove", &p))?;
                 report.orphans_removed.push(sha.clone());
+                continue;
+            }
+            let bytes = std::fs::read(&p).map_err(FootageError::io("cannot read", &p))?;
+            let why = if chain::sha256_hex(&bytes) != *sha {
+                Some("altered")
+            } else {
+                match meta::extract(&bytes) {
+                    Ok(m)
+                        if m.record_id
+                            .as_deref()
+                            .is_none_or(|r| RecordId::parse(r).is_ok()) =>
+                    {
+                        let (w, h) = jpeg::dimensions(&bytes).unwrap_or((0, 0));
+                        adopt.push((m, sha.clone(), bytes.len() as i64, w, h));
+                        None
+                    }
+                    Ok(_) => Some("bad-record-id"),
+                    Err(meta::MetaError::Missing) => Some("no-metadata"),
+                    Err(_) => Some("bad-metadata"),
+                }
+            };
+            if let Some(why) = why {
+                let q = self
+                    .dir
+                    .quarantine(&p, why, now_ms)
+                    .map_err(FootageError::io("cannot quarantine", &p))?;
+                report.quarantined.push(q);
             }
         }
-        report.unexpected_files = scan.unexpected;
+        for path in &scan.unexpected {
+            let q = self
+                .dir
+                .quarantine(path, "unexpected", now_ms)
+                .map_err(FootageError::io("cannot quarantine", path))?;
+            report.quarantined.push(q);
+        }
+        adopt.sort_by_key(|(m, ..)| (m.seq, m.captured_at_ms));
+        if !adopt.is_empty() {
+            let tx = self.conn.transaction()?;
+            let (mut seq, mut prev) = chain_head(&tx)?;
+            for (m, sha, bytes, w, h) in &adopt {
+                seq += 1;
+                let entry = EntryFields {
+                    seq,
+                    kind: EntryKind::Recover,
+                    snapshot_id: seq,
+                    sha256: sha.clone(),
+                    bytes: *bytes,
+                    counter: m.counter,
+                    record_id: m.record_id.clone(),
+                    captured_at_ms: m.captured_at_ms,
+                    recorded_at_ms: now_ms,
+                    reason: chain::recovered_reason(m.seq, &m.reason),
+                };
+                prev = insert_entry(&tx, &entry, &prev)?;
+                insert_row(&tx, &entry, *w, *h, m.frame_age_ms, Some(m.seq))?;
+                report.recovered.push((m.seq, seq));
+            }
+            tx.commit()?;
+        }
+        let adopted: HashSet<&str> = adopt.iter().map(|(_, s, ..)| s.as_str()).collect();
 
-        let on_disk: HashSet<&str> = scan.content.iter().map(String::as_str).collect();
+        let on_disk: HashSet<&str> = scan
+            .content
+            .iter()
+            .map(String::as_str)
+            .filter(|s| live.contains(s) || adopted.contains(s))
+            .collect();
         let tx = self.conn.transaction()?;
         for (id, sha, flagged) in &rows {
             let present = on_disk.contains(sha.as_str());

@@ -19,6 +19,7 @@ fn owned(n: u8, tag: &str, counter: u32, thumbnail: Option<(u32, u32, Vec<u8>)>)
         captured_at_ms: 0,
         reason: "started".into(),
         thumbnail,
+        frame_age_ms: None,
     }
 }
 
@@ -32,6 +33,7 @@ fn new_snapshot<'a>(jpeg: &'a [u8], record: Option<&'a str>, at: i64) -> NewSnap
         captured_at_ms: at,
         reason: "started",
         thumbnail: Some((8, 8, b"thumb")),
+        frame_age_ms: Some(20),
     }
 }
 
@@ -55,11 +57,24 @@ fn ingest_list_delete_verify() {
     let (a, b) = (frame(10), frame(200));
     let s1 = st.ingest(&new_snapshot(&a, Some(REC), 100), 101).unwrap();
     let s2 = st.ingest(&new_snapshot(&b, None, 200), 201).unwrap();
-    // the same bytes for a second record (started/finished on one frame) share one file
+    // the same frame stored twice (started/finished) makes two files: each describes itself
     let s3 = st.ingest(&new_snapshot(&a, Some(REC), 100), 301).unwrap();
     assert_eq!((s1.id, s2.id, s3.id), (1, 2, 3));
-    assert_eq!(s1.sha256, s3.sha256);
-    assert_eq!(std::fs::read(st.dir().path_of(&s1.sha256)).unwrap(), a);
+    assert_ne!(s1.sha256, s3.sha256);
+    let stored = std::fs::read(st.dir().path_of(&s1.sha256)).unwrap();
+    assert_eq!(s1.bytes, stored.len() as i64);
+    assert_eq!(
+        meta::extract(&stored).unwrap(),
+        meta::SnapshotMeta {
+            seq: 1,
+            counter: 2,
+            record_id: Some(REC.into()),
+            captured_at_ms: 100,
+            reason: "started".into(),
+            frame_age_ms: Some(20),
+        }
+    );
+    assert_eq!(s1.frame_age_ms, Some(20));
     let by_record = st
         .list(&Filter {
             record_id: Some(REC.into()),
@@ -81,15 +96,12 @@ fn ingest_list_delete_verify() {
     assert_eq!(st.thumbnail(1).unwrap().unwrap().2, b"thumb");
 
     assert_eq!(st.delete_by_policy(&[1], "max_age", 400).unwrap(), vec![1]);
-    assert!(
-        st.dir().path_of(&s1.sha256).exists(),
-        "still used by snapshot 3"
-    );
+    assert!(!st.dir().path_of(&s1.sha256).exists());
     assert_eq!(
         st.delete_by_policy(&[3, 2, 99], "max_bytes", 401).unwrap(),
         vec![3, 2]
     );
-    assert!(!st.dir().path_of(&s1.sha256).exists());
+    assert!(!st.dir().path_of(&s3.sha256).exists());
     assert!(st.thumbnail(1).unwrap().is_none());
     let v = st.verify(true).unwrap();
     assert!(v.ok(), "{:?}", v.problems);
@@ -119,28 +131,51 @@ fn second_writer_is_refused() {
 }
 
 #[test]
-fn reconcile_removes_tmp_and_orphans_and_flags_missing_files() {
+fn reconcile_quarantines_what_it_cannot_account_for_and_flags_missing_files() {
     let t = tempfile::tempdir().unwrap();
     let (a, b) = (frame(1), frame(2));
     let orphan_sha;
     {
         let (mut st, _) = FootageStore::open_writer(t.path(), 0).unwrap();
-        st.ingest(&new_snapshot(&a, Some(REC), 1), 1).unwrap();
-        // a crash after rename, before the row: a file nobody was told about
+        let s = st.ingest(&new_snapshot(&a, Some(REC), 1), 1).unwrap();
+        // a JPEG with no self-description under a content name: nothing says what it is
         orphan_sha = chain::sha256_hex(&b);
         st.dir().write_durable(&orphan_sha, &b).unwrap();
+        std::fs::write(st.dir().root().join("ab/notes.txt"), b"x").unwrap();
         std::fs::write(st.dir().root().join("tmp/x.part"), b"half").unwrap();
-        std::fs::remove_file(st.dir().path_of(&chain::sha256_hex(&a))).unwrap();
+        std::fs::remove_file(st.dir().path_of(&s.sha256)).unwrap();
     }
     let (st, rep) = FootageStore::open_writer(t.path(), 50).unwrap();
     assert_eq!(rep.tmp_removed, 1);
-    assert_eq!(rep.orphans_removed, vec![orphan_sha]);
+    assert!(
+        rep.orphans_removed.is_empty(),
+        "nothing unexplained is deleted"
+    );
+    let names: Vec<String> = rep
+        .quarantined
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            format!("50.no-metadata.{orphan_sha}.jpg"),
+            "50.unexpected.notes.txt".to_string()
+        ]
+    );
+    assert_eq!(std::fs::read(&rep.quarantined[0]).unwrap(), b);
     assert_eq!(rep.rows_missing_file, vec![1]);
     let listed = st.list(&Filter::default()).unwrap();
     assert!(listed[0].missing);
     let v = st.verify(true).unwrap();
-    assert_eq!(v.problems.len(), 1);
+    assert_eq!(v.quarantined, rep.quarantined);
+    let p: Vec<String> = v.problems.iter().map(|p| p.to_string()).collect();
+    assert_eq!(p.len(), 3, "{p:?}");
     assert!(matches!(v.problems[0], Problem::FileMissing { id: 1, .. }));
+    assert!(
+        p[1].contains("was quarantined: the store could not account for it"),
+        "{p:?}"
+    );
 }
 
 fn tampered(edit: impl FnOnce(&FootageStore)) -> Vec<String> {
@@ -220,42 +255,26 @@ fn tampering_is_named() {
 }
 
 #[test]
-fn a_batch_is_one_transaction_in_order_and_rewrites_files_removed_meanwhile() {
+fn a_batch_is_one_transaction_in_order_and_each_file_names_its_sequence() {
     let t = tempfile::tempdir().unwrap();
     let (mut st, _) = FootageStore::open_writer(t.path(), 0).unwrap();
     let (a, b, c) = (frame(1), frame(2), frame(3));
     let old = st.ingest(&new_snapshot(&a, Some(REC), 1), 1).unwrap();
-    // Files prepared outside the lock, as capture threads do ...
-    // (the first two made durable under their names as a capture thread does, the third not)
-    let batch: Vec<Prepared> = [&a, &b, &c]
+    st.delete_by_policy(&[old.id], "retention:test", 2).unwrap();
+    let batch: Vec<NewSnapshot> = [&a, &b, &c]
         .iter()
-        .enumerate()
-        .map(|(i, j)| Prepared {
-            snapshot: new_snapshot(j, Some(REC), 5),
-            sha256: if i < 2 {
-                st.dir().prepare_durable(j).unwrap()
-            } else {
-                st.dir().prepare(j).unwrap()
-            },
-            dir_synced: i < 2,
-        })
+        .map(|j| new_snapshot(j, Some(REC), 5))
         .collect();
-    // ... then retention removes the older row with the same bytes as the first, and its file.
-    assert_eq!(
-        st.delete_by_policy(&[old.id], "retention:test", 2).unwrap(),
-        vec![old.id]
-    );
-    assert!(!st.dir().path_of(&old.sha256).exists());
     let snaps = st.commit_batch(&batch, 3).unwrap();
     // chain: capture 1, delete 2, then the batch as 3, 4, 5 in order
     assert_eq!(
         snaps.iter().map(|s| s.id).collect::<Vec<_>>(),
         vec![3, 4, 5]
     );
-    assert_eq!(
-        std::fs::read(st.dir().path_of(&snaps[0].sha256)).unwrap(),
-        a
-    );
+    for s in &snaps {
+        let m = meta::extract(&std::fs::read(st.dir().path_of(&s.sha256)).unwrap()).unwrap();
+        assert_eq!(m.seq, s.id);
+    }
     let v = st.verify(true).unwrap();
     assert!(v.ok(), "{:?}", v.problems);
     assert_eq!(v.head_seq, 5);
@@ -319,10 +338,10 @@ fn submit_with_preview_stores_the_file_durably_and_the_preview_it_made() {
     // a frame the preview cannot be made of is still stored, without one
     let b = g.submit_with_preview(snap(2), |_| None, &|| 7).unwrap();
     let st = g.store().lock().unwrap();
-    assert_eq!(
-        std::fs::read(st.dir().path_of(&a.sha256)).unwrap(),
-        &bytes[..]
-    );
+    // stored: the frame with its self-description after SOI
+    let stored = std::fs::read(st.dir().path_of(&a.sha256)).unwrap();
+    assert!(stored.ends_with(&bytes[2..]));
+    assert_eq!(meta::extract(&stored).unwrap().seq, a.id);
     assert_eq!(
         st.thumbnail(a.id).unwrap(),
         Some((8, 8, b"preview".to_vec()))
@@ -372,3 +391,6 @@ fn checkpoints_run_on_their_own_thread_not_in_the_commits() {
     );
     drop(g); // stops the thread
 }
+
+#[path = "tests_evidence.rs"]
+mod evidence;

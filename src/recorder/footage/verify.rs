@@ -59,6 +59,24 @@ pub enum Problem {
     UnexpectedFile {
         path: PathBuf,
     },
+    QuarantinedFile {
+        path: PathBuf,
+    },
+    StaleThumbnail {
+        snapshot_id: i64,
+    },
+    /// The chain does not extend the last head the hub anchored: the entry at that sequence
+    /// has another hash (`found` = None: the chain is shorter than the anchored head).
+    AnchorMismatch {
+        seq: i64,
+        anchored_hash: String,
+        found: Option<String>,
+    },
+    /// A stored receipt does not verify with any pinned hub key (or with the device key).
+    AnchorReceiptInvalid {
+        seq: i64,
+        message: String,
+    },
 }
 
 impl fmt::Display for Problem {
@@ -77,6 +95,11 @@ impl fmt::Display for Problem {
             FileAltered { id, path, actual_sha256 } => write!(f, "snapshot {id}: file {} was altered (its SHA-256 is now {actual_sha256})", path.display()),
             OrphanFile { path } => write!(f, "file {} has no snapshot row (run the daemon once to reconcile)", path.display()),
             UnexpectedFile { path } => write!(f, "file {} does not belong in the footage directory", path.display()),
+            QuarantinedFile { path } => write!(f, "file {} was quarantined: the store could not account for it (look at it, then move it away)", path.display()),
+            StaleThumbnail { snapshot_id } => write!(f, "preview for snapshot {snapshot_id} has no snapshot row (left over; it is replaced when that id is reused)"),
+            AnchorMismatch { seq, anchored_hash, found: Some(h) } => write!(f, "chain: entry {seq} is {h} but the hub anchored {anchored_hash}; the chain was rewritten after it was anchored"),
+            AnchorMismatch { seq, anchored_hash, found: None } => write!(f, "chain: the hub anchored entry {seq} ({anchored_hash}) but the chain is shorter; entries were removed after it was anchored"),
+            AnchorReceiptInvalid { seq, message } => write!(f, "anchor receipt for entry {seq} is not valid: {message}"),
         }
     }
 }
@@ -89,6 +112,13 @@ pub struct VerifyReport {
     pub files_checked: usize,
     pub head_seq: i64,
     pub head_hash: String,
+    /// Snapshots re-adopted from their files after their rows were lost.
+    pub recovered: usize,
+    /// Files in `quarantine/` (also listed as problems).
+    pub quarantined: Vec<PathBuf>,
+    /// The last head the hub anchored (from a verified receipt), if any; its check's outcome
+    /// is in `problems`.
+    pub anchored: Option<super::anchor_store::AnchoredHead>,
     pub problems: Vec<Problem>,
 }
 
@@ -99,8 +129,19 @@ impl VerifyReport {
 }
 
 impl FootageStore {
-    /// Check the chain, the rows against it and (with `files`) every file's hash.
+    /// Check the chain, the rows against it, the anchor (stored hub receipts, each checked with
+    /// the hub key it was accepted with) and (with `files`) every file's hash.
     pub fn verify(&self, files: bool) -> Result<VerifyReport, FootageError> {
+        self.verify_trusting(files, None)
+    }
+
+    /// [`verify`](Self::verify), requiring each receipt's hub key to be one of `hub_keys`
+    /// (the `[sync] public_keys` this device pins) when given.
+    pub fn verify_trusting(
+        &self,
+        files: bool,
+        hub_keys: Option<&[ed25519_dalek::VerifyingKey]>,
+    ) -> Result<VerifyReport, FootageError> {
         let mut report = VerifyReport {
             head_hash: GENESIS.to_owned(),
             ..Default::default()
@@ -150,7 +191,7 @@ impl FootageStore {
                 report.head_seq = seq;
                 report.head_hash = e.hash.clone();
                 match e.fields.kind {
-                    EntryKind::Capture => captures.push(e.fields),
+                    EntryKind::Capture | EntryKind::Recover => captures.push(e.fields),
                     EntryKind::Delete => {
                         deleted.insert(e.fields.snapshot_id);
                     }
@@ -160,6 +201,9 @@ impl FootageStore {
                 }
             }
         }
+        let recovered_from: HashSet<i64> =
+            rows.iter().filter_map(|r| r.recovered_from_seq).collect();
+        report.recovered = recovered_from.len();
         for c in &captures {
             match (by_id.remove(&c.seq), deleted.contains(&c.seq)) {
                 (Some(row), false) => {
@@ -172,6 +216,8 @@ impl FootageStore {
                 (Some(row), true) => report
                     .problems
                     .push(Problem::DeletedRowStillPresent { id: row.id }),
+                // Re-adopted from its file after the row was lost: the `recover` entry says so.
+                (None, false) if recovered_from.contains(&c.seq) => {}
                 (None, false) => report
                     .problems
                     .push(Problem::DeletedWithoutRecord { id: c.seq }),
@@ -183,6 +229,20 @@ impl FootageStore {
         for id in not_in_chain {
             report.problems.push(Problem::RowNotInChain { id });
         }
+        let stale: Vec<i64> = {
+            let mut stmt = self.conn.prepare(
+                "SELECT snapshot_id FROM thumbnail WHERE snapshot_id NOT IN \
+                 (SELECT id FROM snapshot) ORDER BY snapshot_id",
+            )?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        for snapshot_id in stale {
+            report
+                .problems
+                .push(Problem::StaleThumbnail { snapshot_id });
+        }
+        self.verify_anchor(&mut report, hub_keys)?;
         if files {
             self.verify_files(&rows, &mut report)?;
         }
@@ -232,6 +292,15 @@ impl FootageStore {
         }
         for path in scan.unexpected {
             report.problems.push(Problem::UnexpectedFile { path });
+        }
+        report.quarantined = self
+            .dir
+            .quarantined()
+            .map_err(FootageError::io("cannot list", &root))?;
+        for path in &report.quarantined {
+            report
+                .problems
+                .push(Problem::QuarantinedFile { path: path.clone() });
         }
         Ok(())
     }

@@ -114,7 +114,15 @@ pub(super) struct Bits<'a> {
     acc: u64,
     n: u32,
     at_marker: bool,
+    /// Refills since the data ran out (a marker or the end): zeros are fed instead.
+    starved: u32,
 }
+
+/// Refills of zeros past the end of the entropy data after which the data counts as corrupt:
+/// a complete scan needs only the bits its last block reads ahead, a frame cut short (or a
+/// header declaring a huge frame over a few bytes of data) would otherwise be "decoded" from
+/// zeros block by block, work in proportion to the declared size (found by fuzzing).
+pub(super) const MAX_STARVED: u32 = 64;
 
 impl<'a> Bits<'a> {
     pub(super) fn new(data: &'a [u8], pos: usize) -> Bits<'a> {
@@ -124,7 +132,14 @@ impl<'a> Bits<'a> {
             acc: 0,
             n: 0,
             at_marker: false,
+            starved: 0,
         }
+    }
+
+    /// Whether the reader has fed more zeros past the data than any complete scan needs.
+    #[inline(always)]
+    pub(super) fn starved(&self) -> bool {
+        self.starved > MAX_STARVED
     }
 
     /// Top up `acc` to at least 57 bits.
@@ -137,6 +152,9 @@ impl<'a> Bits<'a> {
             &mut self.n,
             &mut self.at_marker,
         );
+        if self.at_marker || self.pos >= self.data.len() {
+            self.starved += 1;
+        }
     }
 
     #[inline(always)]
@@ -173,6 +191,9 @@ impl<'a> Bits<'a> {
         while k < 64 {
             if n < 16 {
                 refill(data, &mut pos, &mut acc, &mut n, &mut at_marker);
+                if at_marker || pos >= data.len() {
+                    self.starved += 1;
+                }
             }
             let e = both[(acc >> (64 - FAST)) as usize];
             let (run, v) = if e != 0 {
@@ -246,6 +267,7 @@ impl<'a> Bits<'a> {
         self.acc = 0;
         self.n = 0;
         self.at_marker = false;
+        self.starved = 0;
         while self.data.get(self.pos) == Some(&0xFF) && self.data.get(self.pos + 1) == Some(&0xFF) {
             self.pos += 1;
         }

@@ -124,6 +124,9 @@ pub(super) fn decode(f: &Frame, jpeg: &[u8]) -> Option<Quarter> {
             }
             to_restart -= 1;
         }
+        if bits.starved() {
+            return None;
+        }
         for (c, &(dct, act, w, bh, bv)) in parts.iter().enumerate() {
             let pw = blocks[c].0 * 2;
             for by in 0..bv {

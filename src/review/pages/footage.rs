@@ -105,6 +105,22 @@ fn mark(lang: Lang, i: Integrity) -> Markup {
     }
 }
 
+/// How long before the trigger the frame was taken (negative: after it).
+fn frame_age(lang: Lang, ms: i64) -> String {
+    if ms >= 0 {
+        format!(
+            "{ms} ms {}",
+            lang.t("trước lệnh chụp", "before the trigger")
+        )
+    } else {
+        format!(
+            "{} ms {}",
+            -ms,
+            lang.t("sau lệnh chụp", "after the trigger")
+        )
+    }
+}
+
 fn facts(lang: Lang, s: &Snapshot) -> Markup {
     html! {
         dl {
@@ -112,6 +128,14 @@ fn facts(lang: Lang, s: &Snapshot) -> Markup {
             dt { (lang.t("Quầy", "Counter")) } dd { (s.counter) }
             dt { (lang.t("Số vé", "Ticket")) } dd.na { (lang.t("chưa ghi nhận", "not recorded")) }
             dt { (lang.t("Lý do", "Reason")) } dd.reason { (s.reason) }
+            @if let Some(age) = s.frame_age_ms {
+                dt { (lang.t("Tuổi khung hình", "Frame age")) }
+                dd { (frame_age(lang, age)) }
+            }
+            @if let Some(seq) = s.recovered_from_seq {
+                dt { (lang.t("Khôi phục", "Recovered")) }
+                dd { (lang.t("từ tệp, số thứ tự gốc ", "from its file, first stored as seq ")) (seq) }
+            }
             dt { "SHA-256" } dd.mono { (s.sha256) }
             @if s.pinned { dt { (lang.t("Đã xuất", "Exported")) } dd { (lang.t("có (giữ lại)", "yes (kept)")) } }
         }
@@ -273,6 +297,8 @@ mod tests {
             reason: reason.into(),
             pinned: false,
             missing: false,
+            frame_age_ms: Some(40),
+            recovered_from_seq: None,
         }
     }
 

@@ -1,0 +1,106 @@
+//! The store's limits, kept at capture time: before a commit writes its files, room is made by
+//! deleting the oldest unpinned snapshots older than the minimum age (each with its retention
+//! `delete` entry), and if that is not enough the capture fails loudly — the quota is never
+//! exceeded and no young snapshot is sacrificed. The periodic pass (`retention.rs`) applies the
+//! same rules in the background.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::{files, FootageError, FootageStore};
+
+/// Free space of the filesystem holding the footage, behind a trait for tests.
+pub trait FreeSpace: Send + Sync {
+    fn free_bytes(&self) -> std::io::Result<u64>;
+}
+
+/// `statvfs` on a directory.
+pub struct StatvfsFreeSpace(pub PathBuf);
+
+impl FreeSpace for StatvfsFreeSpace {
+    fn free_bytes(&self) -> std::io::Result<u64> {
+        files::free_bytes(&self.0)
+    }
+}
+
+/// What a capture must respect.
+#[derive(Clone)]
+pub struct Limits {
+    /// Total bytes of live snapshots (0 = no quota).
+    pub max_bytes: u64,
+    /// Free bytes to leave on the filesystem (0 = no floor).
+    pub min_free_bytes: u64,
+    /// Snapshots captured less than this long ago are never deleted to make room.
+    pub min_age_ms: i64,
+    pub space: Arc<dyn FreeSpace>,
+}
+
+/// Snapshots deleted per round while making room.
+const ROUND: usize = 64;
+
+impl FootageStore {
+    /// Keep these limits from now on (the writer; [`FootageStore::open_writer`] has none).
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = Some(limits);
+    }
+
+    /// Make room for `needed` more bytes: delete the oldest unpinned snapshots captured before
+    /// `now_ms - min_age` until the quota and the free-space floor hold with `needed` added.
+    /// If they cannot, nothing more is deleted and the capture must fail.
+    pub(super) fn make_room(&mut self, needed: u64, now_ms: i64) -> Result<(), FootageError> {
+        let Some(l) = self.limits.clone() else {
+            return Ok(());
+        };
+        loop {
+            let total = self.total_bytes()?.max(0) as u64;
+            let free = l.space.free_bytes().unwrap_or(u64::MAX);
+            let over = l.max_bytes > 0 && total + needed > l.max_bytes;
+            let low = l.min_free_bytes > 0 && free < l.min_free_bytes.saturating_add(needed);
+            if !over && !low {
+                return Ok(());
+            }
+            let old_enough = now_ms - l.min_age_ms;
+            let candidates: Vec<(i64, i64, i64)> = self
+                .prunable(ROUND)?
+                .into_iter()
+                .filter(|(_, at, _)| *at <= old_enough)
+                .collect();
+            let (mut t, mut f) = (total, free);
+            let mut ids = Vec::new();
+            for (id, _, bytes) in &candidates {
+                let still_over = l.max_bytes > 0 && t + needed > l.max_bytes;
+                let still_low = l.min_free_bytes > 0 && f < l.min_free_bytes.saturating_add(needed);
+                if !still_over && !still_low {
+                    break;
+                }
+                ids.push(*id);
+                t = t.saturating_sub(*bytes as u64);
+                f = f.saturating_add(*bytes as u64);
+            }
+            if ids.is_empty() {
+                let what = if over {
+                    format!(
+                        "the footage quota (max_bytes = {}; {} B stored, {} B to add)",
+                        l.max_bytes, total, needed
+                    )
+                } else {
+                    format!(
+                        "the free-space floor (min_free_bytes = {}; {} B free, {} B to add)",
+                        l.min_free_bytes, free, needed
+                    )
+                };
+                return Err(FootageError::Full(format!(
+                    "{what} cannot be kept: every other snapshot is pinned or younger than \
+                     min_age_secs = {}",
+                    l.min_age_ms / 1000
+                )));
+            }
+            let rule = if over {
+                "retention:max_bytes"
+            } else {
+                "retention:min_free"
+            };
+            self.delete_by_policy(&ids, rule, now_ms)?;
+        }
+    }
+}

@@ -1,0 +1,331 @@
+//! Unit tests for issue 16's store bugs, each failing before its fix: lost rows re-adopted
+//! from self-describing files, limits kept at capture time, a failed commit leaving no orphan,
+//! a stale preview not blocking capture, and the consistent forgery caught by the anchor.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use super::*;
+use crate::recorder::anchor::{self, Receipt};
+
+fn frame(n: u8) -> Vec<u8> {
+    jpeg::encode_rgb(&vec![n; 16 * 16 * 3], 16, 16, 80).unwrap()
+}
+
+fn snap<'a>(jpeg: &'a [u8], record: &'a str, at: i64) -> NewSnapshot<'a> {
+    NewSnapshot {
+        jpeg,
+        width: 16,
+        height: 16,
+        counter: 3,
+        record_id: Some(record),
+        captured_at_ms: at,
+        reason: "started",
+        thumbnail: Some((8, 8, b"thumb")),
+        frame_age_ms: Some(15),
+    }
+}
+
+fn rec(n: u32) -> String {
+    format!("000.00.14.H56-251119-{n:04}")
+}
+
+use crate::recorder::jpeg;
+
+#[test]
+fn rows_lost_are_readopted_from_their_files_with_their_link() {
+    let t = tempfile::tempdir().unwrap();
+    let frames: Vec<Vec<u8>> = (0..4).map(|i| frame(i * 40)).collect();
+    {
+        let (mut st, _) = FootageStore::open_writer(t.path(), 0).unwrap();
+        for (i, f) in frames.iter().enumerate() {
+            st.ingest(&snap(f, &rec(i as u32), 100 + i as i64), 200)
+                .unwrap();
+        }
+        // what a lost WAL does: the last two captures' entries and rows are gone, files stay
+        let c = st.connection();
+        c.execute("DELETE FROM thumbnail WHERE snapshot_id > 2", [])
+            .unwrap();
+        c.execute("DELETE FROM snapshot WHERE id > 2", []).unwrap();
+        c.execute("DELETE FROM chain WHERE seq > 2", []).unwrap();
+    }
+    let (st, rep) = FootageStore::open_writer(t.path(), 900).unwrap();
+    assert_eq!(rep.recovered, vec![(3, 3), (4, 4)]);
+    assert!(rep.orphans_removed.is_empty() && rep.quarantined.is_empty());
+    for i in 0..4u32 {
+        let got = st
+            .list(&Filter {
+                record_id: Some(rec(i)),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(got.len(), 1, "record {i}");
+        assert_eq!(got[0].captured_at_ms, 100 + i as i64);
+        assert_eq!(got[0].frame_age_ms, Some(15));
+        if i >= 2 {
+            assert_eq!(got[0].recovered_from_seq, Some(i as i64 + 1));
+            assert_eq!(
+                got[0].reason,
+                format!("recovered from seq {}: started", i + 1)
+            );
+        }
+    }
+    let e = st.chain_entries(3, 4).unwrap();
+    assert!(e.iter().all(|e| e.kind_text == "recover"));
+    let v = st.verify(true).unwrap();
+    assert!(v.ok(), "{:?}", v.problems);
+    assert_eq!(v.recovered, 2);
+}
+
+#[test]
+fn a_file_deleted_by_retention_is_not_resurrected() {
+    let t = tempfile::tempdir().unwrap();
+    let f = frame(9);
+    let sha;
+    {
+        let (mut st, _) = FootageStore::open_writer(t.path(), 0).unwrap();
+        let s = st.ingest(&snap(&f, &rec(1), 1), 1).unwrap();
+        sha = s.sha256.clone();
+        let bytes = std::fs::read(st.dir().path_of(&sha)).unwrap();
+        st.delete_by_policy(&[s.id], "retention:max_age", 2)
+            .unwrap();
+        // a crash between the delete's commit and the unlink, with the queue row lost
+        st.dir().write_durable(&sha, &bytes).unwrap();
+        st.connection()
+            .execute("DELETE FROM pending_delete", [])
+            .unwrap();
+    }
+    let (st, rep) = FootageStore::open_writer(t.path(), 5).unwrap();
+    assert_eq!(rep.orphans_removed, vec![sha]);
+    assert!(rep.recovered.is_empty());
+    assert!(st.verify(true).unwrap().ok());
+}
+
+#[test]
+fn a_stale_preview_never_blocks_capture_and_verify_reports_it() {
+    let t = tempfile::tempdir().unwrap();
+    let (mut st, _) = FootageStore::open_writer(t.path(), 0).unwrap();
+    let (a, b) = (frame(1), frame(2));
+    st.ingest(&snap(&a, &rec(1), 1), 1).unwrap();
+    // a preview left over under the next id (a row removed by hand with the sqlite3 shell,
+    // whose foreign keys are off by default, so the preview did not cascade)
+    st.connection()
+        .execute_batch("PRAGMA foreign_keys = OFF")
+        .unwrap();
+    st.connection()
+        .execute(
+            "INSERT INTO thumbnail (snapshot_id, width, height, jpeg) VALUES (2, 1, 1, x'00')",
+            [],
+        )
+        .unwrap();
+    st.connection()
+        .execute(
+            "INSERT INTO thumbnail (snapshot_id, width, height, jpeg) VALUES (9, 1, 1, x'00')",
+            [],
+        )
+        .unwrap();
+    st.connection()
+        .execute_batch("PRAGMA foreign_keys = ON")
+        .unwrap();
+    let v = st.verify(false).unwrap();
+    let p: Vec<String> = v.problems.iter().map(|p| p.to_string()).collect();
+    assert_eq!(
+        p,
+        vec![
+            "preview for snapshot 2 has no snapshot row (left over; it is replaced when that id is reused)",
+            "preview for snapshot 9 has no snapshot row (left over; it is replaced when that id is reused)"
+        ]
+    );
+    let s = st.ingest(&snap(&b, &rec(2), 2), 2).unwrap();
+    assert_eq!(s.id, 2);
+    assert_eq!(st.thumbnail(2).unwrap().unwrap().2, b"thumb");
+    assert_eq!(
+        st.verify(true).unwrap().problems.len(),
+        1,
+        "only the preview of 9"
+    );
+}
+
+#[test]
+fn a_failed_commit_leaves_no_file_behind() {
+    let t = tempfile::tempdir().unwrap();
+    let (mut st, _) = FootageStore::open_writer(t.path(), 0).unwrap();
+    st.connection()
+        .execute_batch(
+            "CREATE TRIGGER boom BEFORE INSERT ON snapshot \
+             BEGIN SELECT RAISE(ABORT, 'disk I/O error (simulated)'); END;",
+        )
+        .unwrap();
+    let f = frame(3);
+    let err = st.ingest(&snap(&f, &rec(1), 1), 1).unwrap_err();
+    assert!(err.to_string().contains("simulated"), "{err}");
+    assert!(st.dir().scan().unwrap().content.is_empty(), "orphan left");
+    st.connection().execute_batch("DROP TRIGGER boom").unwrap();
+    let v = st.verify(true).unwrap();
+    assert!(v.ok(), "{:?}", v.problems);
+    assert_eq!(v.head_seq, 0);
+}
+
+struct FakeSpace(AtomicU64);
+impl FreeSpace for FakeSpace {
+    fn free_bytes(&self) -> std::io::Result<u64> {
+        Ok(self.0.load(Ordering::SeqCst))
+    }
+}
+
+fn limits(max_bytes: u64, min_free: u64, min_age_ms: i64, space: &Arc<FakeSpace>) -> Limits {
+    Limits {
+        max_bytes,
+        min_free_bytes: min_free,
+        min_age_ms,
+        space: space.clone(),
+    }
+}
+
+#[test]
+fn the_quota_holds_at_capture_time() {
+    let t = tempfile::tempdir().unwrap();
+    let (mut st, _) = FootageStore::open_writer(t.path(), 0).unwrap();
+    let f = frame(5);
+    let one = st.ingest(&snap(&f, &rec(0), 0), 0).unwrap().bytes as u64;
+    let space = Arc::new(FakeSpace(AtomicU64::new(u64::MAX)));
+    // room for two stored snapshots plus the reservation of a third
+    // (later files are a few bytes longer: their sequence numbers have more digits)
+    let quota = 2 * (one + 16) + (f.len() + meta::MAX_OVERHEAD) as u64;
+    st.set_limits(limits(quota, 0, 0, &space));
+    for i in 1..20 {
+        st.ingest(&snap(&f, &rec(i), i as i64), i as i64).unwrap();
+        let total = st.total_bytes().unwrap() as u64;
+        assert!(
+            total <= quota,
+            "capture {i}: {total} B stored, quota {quota}"
+        );
+    }
+    let left = st.list(&Filter::default()).unwrap();
+    assert_eq!(left.len(), 3);
+    assert_eq!(
+        left.last().unwrap().record_id,
+        Some(rec(19)),
+        "the newest is kept"
+    );
+    assert_eq!(left[0].record_id, Some(rec(17)), "the oldest went");
+    let v = st.verify(true).unwrap();
+    assert!(v.ok(), "{:?}", v.problems);
+}
+
+#[test]
+fn young_snapshots_are_never_pruned_and_capture_fails_loudly_instead() {
+    let t = tempfile::tempdir().unwrap();
+    let (mut st, _) = FootageStore::open_writer(t.path(), 0).unwrap();
+    let f = frame(6);
+    let space = Arc::new(FakeSpace(AtomicU64::new(10_000_000)));
+    st.set_limits(limits(0, 1_000_000, 60_000, &space));
+    let old = st.ingest(&snap(&f, &rec(1), 0), 0).unwrap();
+    st.pin_for_export(&rec(1), &[old.id], 1).unwrap();
+    let young = st.ingest(&snap(&f, &rec(2), 100_000), 100_000).unwrap();
+    let older = st.ingest(&snap(&f, &rec(3), 30_000), 100_000).unwrap();
+    // the disk fills up (not because of footage): free space under the floor
+    space.0.store(500_000, Ordering::SeqCst);
+    // the unpinned snapshot older than a minute goes; the pinned one and the young one stay
+    let err = st.ingest(&snap(&f, &rec(4), 100_500), 100_500).unwrap_err();
+    let ids: Vec<i64> = st
+        .list(&Filter::default())
+        .unwrap()
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(ids, vec![old.id, young.id], "{older:?} went, nothing else");
+    assert!(matches!(err, FootageError::Full(_)), "{err}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "snapshot not stored: the free-space floor (min_free_bytes = 1000000; 500000 B free, {} B to add) cannot be kept: every other snapshot is pinned or younger than min_age_secs = 60",
+            f.len() + meta::MAX_OVERHEAD
+        )
+    );
+    assert!(st.verify(true).unwrap().ok());
+}
+
+#[test]
+fn the_consistent_forgery_passes_alone_but_fails_against_the_anchor() {
+    use ed25519_dalek::{Signer, SigningKey};
+    let t = tempfile::tempdir().unwrap();
+    let (mut st, _) = FootageStore::open_writer(t.path(), 0).unwrap();
+    for i in 0..4u8 {
+        let f = frame(i * 30);
+        st.ingest(&snap(&f, &rec(i as u32), i as i64), i as i64)
+            .unwrap();
+    }
+    let dev = SigningKey::from_bytes(&[7; 32]);
+    let hub = SigningKey::from_bytes(&[8; 32]);
+    let head = st
+        .sign_head(&dev, "quay-1", "2026-12-05T10:00:00Z")
+        .unwrap();
+    assert_eq!(head.seq, 4);
+    // the hub's receipt (signed here with a test hub key, as the hub does)
+    let mut r = Receipt {
+        device: "quay-1".into(),
+        key: head.key.clone(),
+        seq: head.seq,
+        hash: head.hash.clone(),
+        at: head.at.clone(),
+        signature: head.signature.clone(),
+        received_at: "2026-12-05T10:00:01Z".into(),
+        hub_seq: 1,
+        hub_signature: String::new(),
+    };
+    use base64::Engine;
+    r.hub_signature = base64::engine::general_purpose::STANDARD
+        .encode(hub.sign(anchor::receipt_message(&r).as_bytes()).to_bytes());
+    // a receipt with a wrong hub key is refused, the right one kept (once)
+    assert!(st.store_receipt(&r, &[dev.verifying_key()], 9).is_err());
+    assert!(st.store_receipt(&r, &[hub.verifying_key()], 9).unwrap());
+    assert!(!st.store_receipt(&r, &[hub.verifying_key()], 9).unwrap());
+    let ok = st
+        .verify_trusting(true, Some(&[hub.verifying_key()]))
+        .unwrap();
+    assert!(ok.ok(), "{:?}", ok.problems);
+    assert_eq!(ok.anchored.as_ref().unwrap().seq, 4);
+    // the receipts are append-only in the database too
+    assert!(st
+        .connection()
+        .execute("DELETE FROM anchor_receipt", [])
+        .is_err());
+
+    // The forgery: move snapshot 2 to another record and recompute every chain entry.
+    let c = st.connection();
+    let other = rec(77);
+    c.execute("UPDATE snapshot SET record_id = ?1 WHERE id = 2", [&other])
+        .unwrap();
+    c.execute("UPDATE chain SET record_id = ?1 WHERE seq = 2", [&other])
+        .unwrap();
+    let mut prev = chain::GENESIS.to_owned();
+    for e in st.chain_entries(1, 4).unwrap() {
+        let h = chain::link(&prev, &e.fields.body_hash());
+        c.execute(
+            "UPDATE chain SET prev_hash = ?1, hash = ?2 WHERE seq = ?3",
+            rusqlite::params![prev, h, e.fields.seq],
+        )
+        .unwrap();
+        prev = h;
+    }
+    // The chain alone is consistent: without the anchor, nothing to see.
+    c.execute_batch("CREATE TEMP TABLE saved AS SELECT * FROM anchor_receipt; DROP TRIGGER anchor_receipt_no_delete; DELETE FROM anchor_receipt;").unwrap();
+    assert!(st.verify(true).unwrap().ok(), "the forgery is consistent");
+    c.execute_batch("INSERT INTO anchor_receipt SELECT * FROM saved;")
+        .unwrap();
+    // With the anchor, it fails.
+    let v = st
+        .verify_trusting(true, Some(&[hub.verifying_key()]))
+        .unwrap();
+    let p: Vec<String> = v.problems.iter().map(|p| p.to_string()).collect();
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(
+        p[0].starts_with("chain: entry 4 is ")
+            && p[0].ends_with(&format!(
+                "but the hub anchored {}; the chain was rewritten after it was anchored",
+                head.hash
+            )),
+        "{p:?}"
+    );
+}
