@@ -99,9 +99,23 @@ fn footage(data_dir: &Path, path: &Path) -> Check {
             format!("verify found {} problem(s) in {} chain entries, {} snapshots", r.problems.len(), r.chain_entries, r.snapshots),
             "keep the card for evidence; run `motcua snapshots verify` for the full list and report it")
             .with_details(r.problems.iter().take(10).map(|p| p.to_string()).collect()),
-        Ok(r) => Check::ok("footage.db", format!(
-            "integrity ok, schema {v}; verify ok: {} chain entries, {} snapshots, {} files checked",
-            r.chain_entries, r.snapshots, r.files_checked)),
+        Ok(r) => {
+            // Quarantined files are problems (above); re-adopted rows and the anchor are said.
+            let mut extra = String::new();
+            if r.recovered > 0 {
+                extra.push_str(&format!("; {} re-adopted after lost rows", r.recovered));
+            }
+            match &r.anchored {
+                Some(a) => extra.push_str(&format!(
+                    "; anchored at the hub up to seq {} (received {})",
+                    a.seq, a.received_at
+                )),
+                None => extra.push_str("; not anchored at a hub yet"),
+            }
+            Check::ok("footage.db", format!(
+                "integrity ok, schema {v}; verify ok: {} chain entries, {} snapshots, {} files checked{extra}",
+                r.chain_entries, r.snapshots, r.files_checked))
+        }
     }
 }
 

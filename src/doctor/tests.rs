@@ -255,6 +255,7 @@ fn footage_is_checked_with_the_recorders_full_verify() {
                     captured_at_ms: 1_000,
                     reason: "manual",
                     thumbnail: None,
+                    frame_age_ms: None,
                 },
                 1_000,
             )
@@ -269,7 +270,8 @@ fn footage_is_checked_with_the_recorders_full_verify() {
     assert_eq!(c.level, CheckLevel::Ok, "{c:?}");
     assert!(c.summary.contains("verify ok: "), "{}", c.summary);
     assert!(
-        c.summary.ends_with("1 snapshots, 1 files checked"),
+        c.summary
+            .ends_with("1 snapshots, 1 files checked; not anchored at a hub yet"),
         "{}",
         c.summary
     );
