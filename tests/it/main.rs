@@ -1,6 +1,7 @@
 //! Integration tests, in one binary to keep link time down (Slint makes every test binary
 //! heavy). Grouped by area, one module each.
 
+mod anchor_e2e;
 mod catalog_crash;
 mod catalog_import;
 mod cli;
