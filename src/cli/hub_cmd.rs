@@ -387,12 +387,10 @@ pub fn run(ctx: &Context, global_data_dir: Option<&Path>, cmd: HubCommand) -> an
         }
         HubCommand::Admin(AdminCommand::Add { name, dir }) => {
             let w = dir.resolve(global_data_dir)?;
-            let mut password = String::new();
-            std::io::stdin()
-                .read_line(&mut password)
-                .context("reading the password from standard input")?;
-            let password = password.trim_end_matches(['\r', '\n']);
-            let phc = crate::review::auth::hash_password(password)?;
+            // Asked twice without echo on a terminal, or one line from a pipe; checked as the
+            // review UI's passwords are.
+            let password = super::user_cmd::read_new_password()?;
+            let phc = crate::review::auth::hash_password(&password)?;
             runtime()?
                 .block_on(async { Store::open(&w.db).await?.set_admin(&name, &phc).await })?;
             eprintln!("admin {name} can sign in to the fleet page (/fleet)");

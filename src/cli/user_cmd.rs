@@ -72,7 +72,7 @@ pub fn run(ctx: &Context, cmd: UserCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn read_new_password() -> anyhow::Result<String> {
+pub(super) fn read_new_password() -> anyhow::Result<String> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
         let mut line = String::new();

@@ -28,6 +28,10 @@ use super::store::{hex, FleetRow};
 pub const SILENT_AFTER: chrono::Duration = chrono::Duration::minutes(10);
 /// How long a verified admin login is remembered.
 pub const LOGIN_CACHE: Duration = Duration::from_secs(600);
+/// Admin password checks that may run at once (each Argon2id check takes 19 MiB).
+pub const CONCURRENT_LOGIN_CHECKS: usize = 2;
+/// How long a login waits for a free check before it is answered 429.
+pub const LOGIN_QUEUE_WAIT: Duration = Duration::from_secs(5);
 
 const CSP: &str =
     "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'";
@@ -83,6 +87,19 @@ async fn admin(state: &HubState, headers: &HeaderMap) -> Result<String, Response
         .admin_hash(name)
         .await
         .map_err(|e| ApiError::from(e).into_response())?;
+    // A bounded number of checks at a time; a flood waits briefly, then is told to retry.
+    let _permit = match tokio::time::timeout(LOGIN_QUEUE_WAIT, state.inner.login_checks.acquire())
+        .await
+    {
+        Ok(Ok(p)) => p,
+        _ => {
+            return Err(ApiError(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many admin logins being checked at once; try again in a few seconds".into(),
+            )
+            .into_response())
+        }
+    };
     let pw = password.to_owned();
     let ok = tokio::task::spawn_blocking(move || {
         crate::review::auth::verify_password(&pw, phc.as_deref())

@@ -45,6 +45,9 @@ pub(super) struct Inner {
     pub key: Option<SigningKey>,
     /// Admin logins verified recently: (name, SHA-256 of name:password) → when.
     pub admins: Mutex<std::collections::HashMap<String, std::time::Instant>>,
+    /// At most this many admin password checks (Argon2id, 19 MiB each) run at once, so
+    /// unauthenticated requests to the fleet page cannot exhaust memory or CPU.
+    pub login_checks: tokio::sync::Semaphore,
     /// Long-poll answers for the current queue head and catalog, by `after`: when an event
     /// wakes thousands of devices, they mostly ask the same thing, answered once.
     pub answers: Mutex<Answers>,
@@ -117,6 +120,7 @@ impl HubState {
                 cache: Mutex::new(None),
                 key,
                 admins: Mutex::new(Default::default()),
+                login_checks: tokio::sync::Semaphore::new(super::fleet::CONCURRENT_LOGIN_CHECKS),
                 answers: Mutex::new(Answers::default()),
             }),
         }

@@ -90,12 +90,13 @@ async fn exercise_store(store: &Store, hub_key: &SigningKey) {
         store.device_for_token(&t1).await.unwrap().as_deref(),
         Some("kiosk-9")
     );
-    let t2 = store
-        .add_device("kiosk-9", "Xã Hoằng Hóa", now)
-        .await
-        .unwrap();
+    // A new token without a center (rotating the token) keeps the device's center.
+    let t2 = store.add_device("kiosk-9", "", now).await.unwrap();
     assert_eq!(store.device_for_token(&t1).await.unwrap(), None);
     assert!(store.device_for_token(&t2).await.unwrap().is_some());
+    let fleet = store.fleet().await.unwrap();
+    let row = fleet.iter().find(|r| r.name == "kiosk-9").unwrap();
+    assert_eq!(row.center, "Xã Hoằng Hóa");
     assert!(store.add_device("../x", "", now).await.is_err());
     // Uploads: once per key, with the answer kept.
     let hb =

@@ -459,7 +459,10 @@ impl PgStore {
         c.execute(
             "INSERT INTO devices (name, token_sha256, created_at, center) VALUES ($1, $2, $3, $4)
              ON CONFLICT (name) DO UPDATE SET token_sha256 = excluded.token_sha256,
-                 created_at = excluded.created_at, center = excluded.center",
+                 created_at = excluded.created_at,
+                 -- a new token without --center keeps the device's center
+                 center = CASE WHEN excluded.center = '' THEN devices.center
+                               ELSE excluded.center END",
             &[&name, &token_hash(&token), &now_text(now), &center],
         )
         .await

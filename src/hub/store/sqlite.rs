@@ -355,7 +355,7 @@ impl HubDb {
         self.add_device_at(name, "", now)
     }
 
-    /// Register a device at `center` (or replace its token and center).
+    /// Register a device at `center` (or give it a new token, and a new center if one is given).
     pub fn add_device_at(
         &mut self,
         name: &str,
@@ -368,7 +368,10 @@ impl HubDb {
         self.conn.execute(
             "INSERT INTO devices (name, token_sha256, created_at, center) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (name) DO UPDATE SET token_sha256 = excluded.token_sha256,
-                 created_at = excluded.created_at, center = excluded.center",
+                 created_at = excluded.created_at,
+                 -- a new token without --center keeps the device's center
+                 center = CASE WHEN excluded.center = '' THEN devices.center
+                               ELSE excluded.center END",
             params![name, token_hash(&token), now_text(now), center],
         )?;
         Ok(token)
