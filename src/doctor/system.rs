@@ -86,6 +86,21 @@ impl CameraProbe for SysfsCameras<'_> {
 /// Cameras found, checked against `[[recorder.cameras]]`: every configured device (a
 /// `/dev/v4l/by-id`, `by-path` or `/dev/videoN` path under `root`) must be present; `synthetic`
 /// needs nothing.
+/// Start a network camera's source once and stop it: what it streams, or why not.
+fn network_camera_answers(c: &crate::recorder::config::CameraConfig) -> Result<String, String> {
+    let mut sources =
+        crate::recorder::sources_from_config(&crate::recorder::config::RecorderConfig {
+            cameras: vec![c.clone()],
+            ..Default::default()
+        })?;
+    let (_, source) = sources.pop().ok_or("no source was built")?;
+    let mut source = source;
+    let r = source.start();
+    source.stop();
+    r.map(|info| format!("{} {}x{}", info.description, info.width, info.height))
+        .map_err(|e| e.to_string())
+}
+
 pub(super) fn cameras(root: &Path, config: &Config, probe: &dyn CameraProbe) -> Check {
     let cams = probe.cameras();
     let mut details: Vec<String> = cams
@@ -113,6 +128,15 @@ pub(super) fn cameras(root: &Path, config: &Config, probe: &dyn CameraProbe) -> 
                 "counter {}: synthetic test pattern (no device)",
                 c.counter
             ));
+            continue;
+        }
+        if c.url().is_some() {
+            // A network camera: ask it for a frame, as the recorder will (credentials from its
+            // file; the error names the camera without them).
+            match network_camera_answers(c) {
+                Ok(what) => details.push(format!("counter {}: {what}", c.counter)),
+                Err(why) => missing.push(format!("counter {} ({why})", c.counter)),
+            }
             continue;
         }
         let found = cams

@@ -229,6 +229,18 @@ fn every_configured_camera_must_be_present() {
     let c = rep.checks.iter().find(|c| c.name == "cameras").unwrap();
     assert_eq!(c.level, CheckLevel::Ok, "{c:?}");
     assert_eq!(c.summary, "3 configured camera(s) present (1 found)");
+    // A network camera is asked for a frame, not looked for under /dev: one that does not
+    // answer is missing, with the recorder's reason.
+    let four = format!(
+        "{three}[[recorder.cameras]]\ncounter = 4\ndevice = \"http://127.0.0.1:1/ISAPI/Streaming/channels/101/picture\"\n"
+    );
+    let rep = run(&inputs(r, &four, &gpio, &cams, &OkServer));
+    let c = rep.checks.iter().find(|c| c.name == "cameras").unwrap();
+    assert_eq!(c.level, CheckLevel::Fail, "{c:?}");
+    assert_eq!(
+        c.summary,
+        "1 of 4 configured camera(s) missing: counter 4 (camera http://127.0.0.1:1/ISAPI/Streaming/channels/101/picture is not connected)"
+    );
 }
 
 #[test]
