@@ -42,6 +42,9 @@ pub struct Heartbeat {
 struct HeartbeatAnswer {
     #[serde(default)]
     receipt: Option<Receipt>,
+    /// Why the hub did not anchor the head this heartbeat carried (docs/hub.md).
+    #[serde(default)]
+    anchor_refused: Option<String>,
 }
 
 /// Queue a heartbeat (the previous unsent one is replaced).
@@ -120,7 +123,13 @@ fn take_receipt(ctx: &SyncContext, answer: &[u8]) {
         return;
     }
     match serde_json::from_slice::<HeartbeatAnswer>(answer) {
-        Ok(HeartbeatAnswer { receipt: Some(r) }) => ctx.footage_anchor.deliver(r),
+        Ok(HeartbeatAnswer {
+            receipt: Some(r), ..
+        }) => ctx.footage_anchor.deliver(r),
+        Ok(HeartbeatAnswer {
+            anchor_refused: Some(why),
+            ..
+        }) => tracing::warn!(%why, "the hub did not anchor this device's footage head"),
         Ok(_) => {}
         Err(e) => tracing::warn!(%e, "the heartbeat's answer has no readable receipt"),
     }

@@ -19,6 +19,7 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 
+use rusqlite::OptionalExtension;
 use serde::Serialize;
 
 use super::meta::{self, SnapshotMeta};
@@ -106,9 +107,31 @@ impl FootageStore {
                             .as_deref()
                             .is_none_or(|r| RecordId::parse(r).is_ok()) =>
                     {
-                        let (w, h) = jpeg::dimensions(&bytes).unwrap_or((0, 0));
-                        adopt.push((m, sha.clone(), bytes.len() as i64, w, h));
-                        None
+                        // The chain still holding an entry at the claimed seq must agree with
+                        // the file (its row alone was lost); a file claiming a seq the chain
+                        // gives to something else is a substitute, not a lost snapshot.
+                        let at_seq: Option<(String, String, Option<String>)> = self
+                            .conn
+                            .query_row(
+                                "SELECT kind, sha256, record_id FROM chain WHERE seq = ?1",
+                                [m.seq],
+                                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                            )
+                            .optional()?;
+                        match at_seq {
+                            Some((kind, chain_sha, record))
+                                if !(matches!(kind.as_str(), "capture" | "recover")
+                                    && chain_sha == *sha
+                                    && record == m.record_id) =>
+                            {
+                                Some("conflicts-with-chain")
+                            }
+                            _ => {
+                                let (w, h) = jpeg::dimensions(&bytes).unwrap_or((0, 0));
+                                adopt.push((m, sha.clone(), bytes.len() as i64, w, h));
+                                None
+                            }
+                        }
                     }
                     Ok(_) => Some("bad-record-id"),
                     Err(meta::MetaError::Missing) => Some("no-metadata"),

@@ -78,6 +78,68 @@ fn rows_lost_are_readopted_from_their_files_with_their_link() {
 }
 
 #[test]
+fn a_substitute_file_claiming_a_chained_seq_is_quarantined_and_verify_says_so() {
+    // The review's attack: delete snapshot 2's row and file, drop in another image whose
+    // self-description claims seq 2. The chain still holds seq 2 with another hash, so the
+    // file is not a lost snapshot: it is quarantined, and the missing capture is reported.
+    let t = tempfile::tempdir().unwrap();
+    let frames: Vec<Vec<u8>> = (0..3).map(|i| frame(i * 40)).collect();
+    let sha2 = {
+        let (mut st, _) = FootageStore::open_writer(t.path(), 0).unwrap();
+        let mut shas = Vec::new();
+        for (i, f) in frames.iter().enumerate() {
+            shas.push(
+                st.ingest(&snap(f, &rec(i as u32), 100 + i as i64), 200)
+                    .unwrap()
+                    .sha256,
+            );
+        }
+        let c = st.connection();
+        c.execute("DELETE FROM thumbnail WHERE snapshot_id = 2", [])
+            .unwrap();
+        c.execute("DELETE FROM snapshot WHERE id = 2", []).unwrap();
+        std::fs::remove_file(st.dir().path_of(&shas[1])).unwrap();
+        shas[1].clone()
+    };
+    let fake = meta::embed(
+        &frame(200),
+        &meta::SnapshotMeta {
+            seq: 2,
+            counter: 1,
+            record_id: Some(rec(1)),
+            captured_at_ms: 101,
+            reason: "started".into(),
+            frame_age_ms: None,
+        },
+    );
+    let fake_sha = chain::sha256_hex(&fake);
+    assert_ne!(fake_sha, sha2);
+    {
+        let (st, _) = FootageStore::open_reader(t.path())
+            .map(|s| (s, ()))
+            .unwrap();
+        let p = st.dir().path_of(&fake_sha);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, &fake).unwrap();
+    }
+    let (st, rep) = FootageStore::open_writer(t.path(), 900).unwrap();
+    assert!(rep.recovered.is_empty(), "{:?}", rep.recovered);
+    assert_eq!(rep.quarantined.len(), 1);
+    assert!(rep.quarantined[0]
+        .to_string_lossy()
+        .contains("conflicts-with-chain"));
+    let v = st.verify(true).unwrap();
+    assert!(!v.ok());
+    assert!(
+        v.problems
+            .iter()
+            .any(|p| matches!(p, Problem::DeletedWithoutRecord { id: 2 })),
+        "{:?}",
+        v.problems
+    );
+}
+
+#[test]
 fn a_file_deleted_by_retention_is_not_resurrected() {
     let t = tempfile::tempdir().unwrap();
     let f = frame(9);

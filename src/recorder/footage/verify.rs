@@ -201,8 +201,12 @@ impl FootageStore {
                 }
             }
         }
-        let recovered_from: HashSet<i64> =
-            rows.iter().filter_map(|r| r.recovered_from_seq).collect();
+        // Re-adopted rows, by the seq they claim to have been first stored as, with their hash:
+        // a capture with no row is excused only by a recovered row holding the same file.
+        let recovered_from: HashMap<i64, &str> = rows
+            .iter()
+            .filter_map(|r| r.recovered_from_seq.map(|s| (s, r.sha256.as_str())))
+            .collect();
         report.recovered = recovered_from.len();
         for c in &captures {
             match (by_id.remove(&c.seq), deleted.contains(&c.seq)) {
@@ -217,7 +221,7 @@ impl FootageStore {
                     .problems
                     .push(Problem::DeletedRowStillPresent { id: row.id }),
                 // Re-adopted from its file after the row was lost: the `recover` entry says so.
-                (None, false) if recovered_from.contains(&c.seq) => {}
+                (None, false) if recovered_from.get(&c.seq) == Some(&c.sha256.as_str()) => {}
                 (None, false) => report
                     .problems
                     .push(Problem::DeletedWithoutRecord { id: c.seq }),
