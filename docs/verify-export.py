@@ -4,6 +4,7 @@ without the device: Python 3.8+ standard library plus the `cryptography` package
 ed25519.
 
     python3 verify-export.py case.zip [--device-key BASE64] [--hub-key BASE64 ...]
+                                      [--allow-unsigned] [--allow-untrusted]
 
 What it proves, in order (the rules are in docs/storage.md, "Case export"):
   1. every JPEG matches the SHA-256 in manifest.json, and names itself (its motcua-snapshot
@@ -15,7 +16,10 @@ What it proves, in order (the rules are in docs/storage.md, "Case export"):
      one, e.g. as the hub shows it);
   4. the hub's receipt (if any) is for this device and key, the proven chain passes through
      the anchored head, and (--hub-key) the hub signed it.
-Exit status 0 and "OK: ..." when everything checked holds; 1 and "FAIL: ..." otherwise.
+Exit status 0 and "OK: ..." when everything checked holds AND the signing key is vouched for
+(--device-key matches, or a --hub-key verifies the hub's receipt for that key); 1 and
+"FAIL: ..." otherwise. An unsigned export, or a key nothing vouches for, fails unless
+--allow-unsigned / --allow-untrusted is given (then the output says so).
 """
 import argparse
 import base64
@@ -82,7 +86,7 @@ def jpeg_meta(data):
     return None
 
 
-def check(path, device_key=None, hub_keys=()):
+def check(path, device_key=None, hub_keys=(), allow_unsigned=False, allow_untrusted=False):
     z = zipfile.ZipFile(path)
     manifest_bytes = z.read("manifest.json")
     m = json.loads(manifest_bytes)
@@ -120,11 +124,14 @@ def check(path, device_key=None, hub_keys=()):
                 or f["kind"] not in ("capture", "recover")):
             raise Fail(f"snapshot {s['id']} has no proven capture entry for record {record}")
     notes = []
+    trusted = False  # is the signing key tied to the device by something the checker trusts?
     dev = m.get("device")
     if dev is None:
-        if device_key:
-            raise Fail("the export is UNSIGNED but a device key was expected")
-        notes.append("UNSIGNED (no device signature)")
+        if device_key or hub_keys or not allow_unsigned:
+            raise Fail("the export is UNSIGNED: nothing ties it to a device "
+                       "(--allow-unsigned checks its chain alone)")
+        notes.append("UNSIGNED (no device signature; chain checked alone)")
+        trusted = True
     else:
         if device_key and device_key != dev["key"]:
             raise Fail(f"signed by key {dev['key']}, not the expected device key")
@@ -141,8 +148,11 @@ def check(path, device_key=None, hub_keys=()):
         verify_sig(dev["key"], msg.encode("utf-8"), h["signature"], "signed_head")
         notes.append(f"signed by device {dev['name']} key {dev['key']}"
                      + ("" if device_key else " (key not compared: no --device-key)"))
+        trusted = bool(device_key)
         r = m.get("anchor")
         if r is None:
+            if hub_keys:
+                raise Fail("the export carries no anchored head to check against the hub")
             notes.append("no anchored head")
         else:
             if r["key"] != dev["key"] or r["device"] != dev["name"]:
@@ -164,11 +174,18 @@ def check(path, device_key=None, hub_keys=()):
                         pass
                 else:
                     raise Fail("anchor: the hub signature does not verify with a given hub key")
+                trusted = True  # the hub's receipt vouches for this device key
                 notes.append(f"anchored at entry {r['seq']}, receipt signed by the hub "
                              f"at {r['received_at']}")
             else:
                 notes.append(f"anchored at entry {r['seq']} (hub signature not checked: "
                              f"no --hub-key)")
+    if not trusted:
+        if not allow_untrusted:
+            raise Fail("nothing ties the signing key to the device: give --device-key (the "
+                       "key the hub shows for it) or --hub-key (the hub's receipt vouches for "
+                       "the key); --allow-untrusted checks the export's own consistency only")
+        notes.append("UNTRUSTED: the signing key was not compared with anything")
     return (f"{len(m['snapshots'])} snapshot(s) of {record}, chain head {chain['head_seq']}; "
             + "; ".join(notes))
 
@@ -179,9 +196,15 @@ def main():
     ap.add_argument("--device-key", help="the device's ed25519 public key (base64)")
     ap.add_argument("--hub-key", action="append", default=[],
                     help="a hub signing key (base64); may be given more than once")
+    ap.add_argument("--allow-unsigned", action="store_true",
+                    help="accept an export without a device signature (chain checked alone)")
+    ap.add_argument("--allow-untrusted", action="store_true",
+                    help="accept a signature by a key neither --device-key nor a hub receipt "
+                         "vouches for (checks the export's own consistency only)")
     a = ap.parse_args()
     try:
-        print("OK: " + check(a.zip, a.device_key, a.hub_key))
+        print("OK: " + check(a.zip, a.device_key, a.hub_key, a.allow_unsigned,
+                             a.allow_untrusted))
     except (Fail, KeyError, ValueError, zipfile.BadZipFile) as e:
         print(f"FAIL: {e}")
         sys.exit(1)

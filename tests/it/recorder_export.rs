@@ -229,6 +229,17 @@ fn a_signed_anchored_export_is_audited_and_checks_out_without_the_device() {
             )),
         "{msg}"
     );
+    // The hub's key alone vouches for the device key (through the receipt).
+    let (ok, msg) = verify_py(&zip, &["--hub-key", &hub_pub]);
+    assert!(ok, "{msg}");
+    // With nothing to compare the signing key with, a self-consistent export is not proof.
+    let (ok, msg) = verify_py(&zip, &[]);
+    assert!(
+        !ok && msg.contains("nothing ties the signing key to the device"),
+        "{msg}"
+    );
+    let (ok, msg) = verify_py(&zip, &["--allow-untrusted"]);
+    assert!(ok && msg.contains("UNTRUSTED"), "{msg}");
     // each way of lying is refused, and says why
     let other_key = B64.encode(SigningKey::from_bytes(&[5; 32]).verifying_key().as_bytes());
     let (ok, msg) = verify_py(&zip, &["--device-key", &other_key]);
@@ -255,6 +266,9 @@ fn a_signed_anchored_export_is_audited_and_checks_out_without_the_device() {
         m.as_object_mut().unwrap().remove("device");
     });
     let (ok, msg) = verify_py(&bad, &["--device-key", &d.device_pub]);
+    assert!(!ok && msg.contains("UNSIGNED"), "{msg}");
+    // An unsigned export fails by default too, not only when a key was expected.
+    let (ok, msg) = verify_py(&bad, &[]);
     assert!(!ok && msg.contains("UNSIGNED"), "{msg}");
 }
 
