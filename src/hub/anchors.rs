@@ -68,8 +68,19 @@ pub fn receipt_verifies(r: &Receipt, key: &VerifyingKey) -> bool {
 /// The shape of a heartbeat's `footage_head` as the schema states it (types, `seq` range,
 /// `hash` hex, `at` in UTC): a head that breaks it makes the heartbeat invalid (422).
 pub fn parse_head(v: &serde_json::Value) -> Result<FootageHead, String> {
-    let h: FootageHead =
-        serde_json::from_value(v.clone()).map_err(|e| format!("footage_head: {e}"))?;
+    let mut v = v.clone();
+    // JSON Schema counts 386.0 as an integer; serde does not.
+    if let Some(seq) = v.get_mut("seq") {
+        if let Some(f) = seq
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && *f >= 1.0 && *f <= 9.2e18)
+        {
+            if !seq.is_u64() {
+                *seq = serde_json::Value::from(f as u64);
+            }
+        }
+    }
+    let h: FootageHead = serde_json::from_value(v).map_err(|e| format!("footage_head: {e}"))?;
     if h.seq == 0 || h.seq > i64::MAX as u64 {
         return Err("footage_head: seq must be an integer >= 1".into());
     }
@@ -111,6 +122,17 @@ pub fn check_head(device: &str, v: &serde_json::Value) -> Result<FootageHead, St
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_integral_float_seq_is_an_integer() {
+        let mut v = serde_json::json!({
+            "seq": 386.0, "hash": "ab".repeat(32), "at": "2026-12-05T10:00:00Z",
+            "key": "k", "signature": "s"
+        });
+        assert_eq!(super::parse_head(&v).unwrap().seq, 386);
+        v["seq"] = serde_json::json!(386.5);
+        assert!(super::parse_head(&v).is_err());
+    }
+
     use super::*;
 
     pub fn signed_head(device: &str, seq: u64, key: &SigningKey) -> FootageHead {
