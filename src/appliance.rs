@@ -35,6 +35,38 @@ pub struct Rating {
     pub at: String,
 }
 
+impl Rating {
+    /// The checks every holder of a rating makes (the daemon before storing it for upload,
+    /// the hub before accepting it): key, counter, official and time. Messages are ASCII:
+    /// the hub sends them in its `X-Motcua-Error` header.
+    pub fn check(&self) -> Result<(), String> {
+        if self.key.is_empty()
+            || self.key.len() > 64
+            || !self
+                .key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err("rating key must be 1-64 letters, digits, '-' or '_'".into());
+        }
+        if self.counter == 0 || self.counter > 999 {
+            return Err(format!(
+                "rating counter {} is out of range 1..=999",
+                self.counter
+            ));
+        }
+        if let Some(o) = &self.official_id {
+            if o.is_empty() || o.chars().count() > 64 {
+                return Err("rating official_id must be 1-64 characters".into());
+            }
+        }
+        if self.at.len() > 64 || chrono::DateTime::parse_from_rfc3339(&self.at).is_err() {
+            return Err(format!("rating time {:?} is not RFC 3339", self.at));
+        }
+        Ok(())
+    }
+}
+
 /// Why a record lookup gave no status.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LookupError {

@@ -126,32 +126,9 @@ impl WireError {
     }
 }
 
-/// Check a rating from the kiosk before it is stored for upload.
+/// Check a rating from the kiosk before it is stored for upload ([`Rating::check`]).
 pub fn check_rating(r: &Rating) -> Result<(), String> {
-    if r.key.is_empty()
-        || r.key.len() > 64
-        || !r
-            .key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
-        return Err("rating key must be 1–64 letters, digits, '-' or '_'".into());
-    }
-    if r.counter == 0 || r.counter > 999 {
-        return Err(format!(
-            "rating counter {} is out of range 1..=999",
-            r.counter
-        ));
-    }
-    if let Some(o) = &r.official_id {
-        if o.is_empty() || o.len() > 64 {
-            return Err("rating official_id must be 1–64 characters".into());
-        }
-    }
-    if chrono::DateTime::parse_from_rfc3339(&r.at).is_err() {
-        return Err(format!("rating time {:?} is not RFC 3339", r.at));
-    }
-    Ok(())
+    r.check()
 }
 
 #[cfg(test)]
@@ -224,7 +201,7 @@ mod tests {
         r.key = "a b".into();
         assert_eq!(
             check_rating(&r).unwrap_err(),
-            "rating key must be 1–64 letters, digits, '-' or '_'"
+            "rating key must be 1-64 letters, digits, '-' or '_'"
         );
         r.key = "k".into();
         r.counter = 1000;

@@ -126,29 +126,7 @@ pub fn rating(body: &str) -> Result<Rating, String> {
         }
     }
     let r: Rating = serde_json::from_value(v).map_err(|e| format!("rating: {e}"))?;
-    if r.key.is_empty()
-        || r.key.len() > 64
-        || !r
-            .key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-    {
-        return Err("rating key must be 1-64 letters, digits, '-' or '_'".into());
-    }
-    if r.counter == 0 || r.counter > 999 {
-        return Err(format!(
-            "rating counter {} is out of range 1..=999",
-            r.counter
-        ));
-    }
-    if let Some(o) = &r.official_id {
-        if o.is_empty() || o.chars().count() > 64 {
-            return Err("rating official_id must be 1-64 characters".into());
-        }
-    }
-    if !is_rfc3339(&r.at) {
-        return Err(format!("rating time {:?} is not RFC 3339", r.at));
-    }
+    r.check()?;
     Ok(r)
 }
 

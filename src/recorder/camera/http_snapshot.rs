@@ -46,6 +46,18 @@ impl std::fmt::Debug for Credentials {
 }
 
 impl Credentials {
+    /// Read `path` (the secrets file); the error names the file, never its contents.
+    pub fn from_file(path: &std::path::Path) -> Result<Credentials, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read credentials_file {}: {e}", path.display()))?;
+        Credentials::parse(&text).ok_or_else(|| {
+            format!(
+                "credentials_file {} must hold one line `user:password`",
+                path.display()
+            )
+        })
+    }
+
     /// `user:password` from the first line of `text` (the password may contain ':').
     pub fn parse(text: &str) -> Option<Credentials> {
         let line = text.lines().next()?.trim_end_matches('\r');
@@ -121,21 +133,11 @@ impl HttpSnapshotCamera {
     }
 
     fn read_credentials(&self) -> Result<Option<Credentials>, CameraError> {
-        let Some(path) = &self.credentials_file else {
-            return Ok(None);
-        };
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            self.io(format!(
-                "cannot read credentials_file {}: {e}",
-                path.display()
-            ))
-        })?;
-        Credentials::parse(&text).map(Some).ok_or_else(|| {
-            self.io(format!(
-                "credentials_file {} must hold one line `user:password`",
-                path.display()
-            ))
-        })
+        self.credentials_file
+            .as_deref()
+            .map(Credentials::from_file)
+            .transpose()
+            .map_err(|m| self.io(m))
     }
 
     /// The request-target digest auth signs: path and query.

@@ -75,22 +75,13 @@ impl RtspCamera {
     }
 
     fn credentials(&self) -> Result<Option<RtspCredentials>, CameraError> {
-        let Some(path) = &self.credentials_file else {
-            return Ok(None);
-        };
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            self.io(format!(
-                "cannot read credentials_file {}: {e}",
-                path.display()
-            ))
-        })?;
-        let c = Credentials::parse(&text).ok_or_else(|| {
-            self.io(format!(
-                "credentials_file {} must hold one line `user:password`",
-                path.display()
-            ))
-        })?;
-        Ok(Some(RtspCredentials {
+        let c = self
+            .credentials_file
+            .as_deref()
+            .map(Credentials::from_file)
+            .transpose()
+            .map_err(|m| self.io(m))?;
+        Ok(c.map(|c| RtspCredentials {
             username: c.user,
             password: c.password,
         }))
