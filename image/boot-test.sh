@@ -16,8 +16,11 @@
 #  camera  vivid (modules-load= on the command line) at counter 2: a snapshot through the
 #          daemon, `snapshots verify`
 #  GPIO    gpio-sim (if the kernel has it) labelled as the Pi 4 header chip: a button press
-#          (BCM 27) becomes a snapshot through the udev rule's group, a PIR edge (BCM 4)
-#  review  the forwarded HTTPS port answers with the review UI's login page (curl)
+#          (BCM 27) becomes a snapshot through the udev rule's group; after the attract screen
+#          comes up (300 s idle), a PIR edge (BCM 4, toggled over SSH) wakes it
+#  review  headless Chromium on the host (image/review-check.py) logs in over the forwarded
+#          HTTPS port as the provisioned supervisor, finds the V4L2 snapshot by record ID,
+#          exports the case, and docs/verify-export.py checks the zip with the device's key
 #  doctor  `motcua doctor --json`: every check ok, or a warning/failure with a known reason
 #  timing  kernel start -> kiosk first frame / daemon ready (no device-timeout override)
 #  SSH     key from the provisioning file: `motcua doctor` over a forwarded port; passwords refused
@@ -182,14 +185,16 @@ tap() {  # tap NAME: a left click at the named point of image/touch-points.txt (
   qmp '{"execute":"input-send-event","arguments":{"events":[{"type":"btn","data":{"down":false,"button":"left"}}]}}' >/dev/null || true
 }
 dump() { qmp "{\"execute\":\"screendump\",\"arguments\":{\"filename\":\"$W/touch-$1.png\",\"format\":\"png\"}}" >/dev/null 2>&1 || true; }
+gssh() {  # gssh COMMAND: run COMMAND as root in the guest over SSH with the provisioned key
+  timeout 180 ssh -i "$W/ssh_key" -p "$SSH_PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+    -o BatchMode=yes -o ConnectTimeout=60 root@127.0.0.1 "$1"
+}
 live() {
   {
     echo "LIVE: ports ssh $SSH_PORT https $HTTPS_PORT"
     # 7. SSH: key-only root login; the technician's doctor and status; a password is refused.
     local o
-    o=$(timeout 180 ssh -i "$W/ssh_key" -p "$SSH_PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
-      -o BatchMode=yes -o ConnectTimeout=60 root@127.0.0.1 \
-      'motcua doctor; echo "status $(systemctl is-active motcua-daemon motcua-kiosk | tr "\n" " ")"' 2>&1) || true
+    o=$(gssh 'motcua doctor; echo "status $(systemctl is-active motcua-daemon motcua-kiosk | tr "\n" " ")"' 2>&1) || true
     echo "$o" | sed 's/^/LIVE: ssh-out /'
     o=$(timeout 90 ssh -p "$SSH_PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes \
       -o PubkeyAuthentication=no -o PreferredAuthentications=password,keyboard-interactive root@127.0.0.1 true 2>&1 | tail -1) || true
@@ -198,6 +203,13 @@ live() {
     # shows its fingerprint).
     o=$(curl -sk --max-time 60 -o "$W/review-login.html" -w '%{http_code}' "https://127.0.0.1:$HTTPS_PORT/login" 2>&1) || true
     echo "LIVE: review-http $o $(grep -o -i -m1 '<form[^>]*' "$W/review-login.html" 2>/dev/null)"
+    # The supervisor in headless Chromium: log in, find boot 2's V4L2 snapshot by its record
+    # ID, export the case, and check the zip against the device's key (read over SSH).
+    local pub
+    pub=$(gssh 'cat /etc/motcua/device.pub' 2>/dev/null | tr -d '\r\n ') || true
+    mkdir -p "$W/review"
+    timeout 600 "$PY" "$HERE/review-check.py" "https://127.0.0.1:$HTTPS_PORT" giamsat boottest-password-1 \
+      000.00.14.H56-261123-0200 "$W/review" $pub 2>&1 | sed 's/^/LIVE: /'
     # 1. Touch: home -> search box -> keyboard K H A I -> first result -> (idle) home.
     dump 0-home
     tap search-box; sleep 4; dump 1-search
@@ -205,6 +217,14 @@ live() {
     tap result-khai-sinh; sleep 5; dump 3-procedure
     echo "LIVE: touch taps sent; waiting for the idle timeout (idle_home_secs = 90)"
     sleep 110; dump 4-idle
+    # PIR: after attract_after_secs (300 s) without a touch the dim attract screen shows; a
+    # motion edge on BCM 4 (gpio-sim, toggled over SSH) must wake it through the daemon.
+    echo "LIVE: waiting for the attract screen (attract_after_secs = 300)"
+    sleep 210; dump 5-attract
+    o=$(gssh 'p=$(ls -d /sys/devices/platform/gpio-sim.*/gpiochip*/sim_gpio4 2>/dev/null | head -1);
+      [ -n "$p" ] || { echo "no gpio-sim"; exit 0; }; echo pull-up > "$p/pull"; sleep 1; echo pull-down > "$p/pull"; echo "edge on $p"' 2>&1) || true
+    echo "LIVE: pir $o"
+    sleep 6; dump 6-wake
   } > "$W/live.log" 2>&1
 }
 boot 2 "MOTCUA_TEST: done boot=2" 0 live || true
@@ -311,15 +331,25 @@ if grep -aq '^LIVE: ssh-out status active active' "$W/live.log" && grep -aq '^LI
 else fail "SSH login with the provisioned key: $(grep -a '^LIVE: ssh-out' "$W/live.log" | head -3 | tr '\n' ' ')"; fi
 if livev ssh-password | grep -q 'Permission denied (publickey)'; then pass "SSH refuses passwords (publickey only)"
 else fail "SSH password login not refused as expected: $(livev ssh-password)"; fi
-# 4. Review (partial: the login page over the forwarded port; no Chromium login/export here)
+# 4. Review: the login page over the forwarded port, then the supervisor's steps in Chromium.
 if livev review-http | grep -q '^200'; then pass "review UI answers over the forwarded HTTPS port: $(livev review-http | cut -c1-60)"
 else fail "review UI over HTTPS: $(livev review-http)"; fi
+if grep -aq '^LIVE: REVIEW: skipped' "$W/live.log"; then
+  echo "SKIP  review in Chromium: $(grep -a '^LIVE: REVIEW: skipped' "$W/live.log" | head -1 | cut -c22-)"
+else
+  while IFS= read -r l; do
+    case "$l" in "LIVE: REVIEW: ok "*) pass "review in Chromium: ${l#LIVE: REVIEW: ok }";;
+                 "LIVE: REVIEW: FAIL "*) fail "review in Chromium: ${l#LIVE: REVIEW: FAIL }";; esac
+  done < <(grep -a '^LIVE: REVIEW: ' "$W/live.log")
+  grep -aq '^LIVE: REVIEW: ok docs/verify-export.py' "$W/live.log" ||
+    fail "review in Chromium did not reach a verified export (see $W/review/)"
+fi
 # 1. Touch: screendumps matched against reference renders of the same screens on the host.
 REFS=""
 if [ -n "$HOST_MOTCUA" ] && [ -x "$HOST_MOTCUA" ]; then
   rd="$W/refs"; rm -rf "$rd"; mkdir -p "$rd/data"
   if "$HOST_MOTCUA" --data-dir "$rd/data" catalog import "$REPO/tests/fixtures/small-catalog.json" >/dev/null 2>&1; then
-    for sc in home search: search:KHAI procedure:1.001193; do
+    for sc in home search: search:KHAI procedure:1.001193 attract; do
       f="$rd/$(tr ':.' '__' <<<"$sc").png"
       "$HOST_MOTCUA" --data-dir "$rd/data" screenshot --screen "$sc" --size 1280x800 --out "$f" >/dev/null 2>&1 &&
         REFS="$REFS $(tr ':.' '__' <<<"$sc")=$f"
@@ -340,6 +370,12 @@ tstep 1-search search_ "touch: a tap on the search box opens search with the key
 tstep 2-typed search_KHAI "touch: typing KHAI on the on-screen keyboard lists its results" not-home search_ search_KHAI
 tstep 3-procedure procedure_1_001193 "touch: a tap on the first result opens the procedure" not-home search_KHAI procedure_1_001193
 tstep 4-idle home "touch: the idle timeout brings the kiosk home" home home search_KHAI procedure_1_001193
+if livev pir | grep -q '^edge on'; then
+  tstep 5-attract attract "idle: the dim attract screen after attract_after_secs" attract home attract
+  tstep 6-wake home "PIR: a motion edge (BCM 4, gpio-sim) wakes the screen through the daemon" home home attract
+else
+  echo "SKIP  PIR wake: $(livev pir)"
+fi
 echo "INFO  failed units on boot 2: $(grep -ac 'FAILED' "$L2" || true)"; { grep -a 'FAILED' "$L2" || true; } | tr -d '\r' | head -5 | sed 's/^/      /'
 echo "== $fails failed, $warns warnings"
 [ $fails = 0 ]

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""screen-check.py PNG [home|technician|not-home]: is this the motcua kiosk drawing (not a blank
+"""screen-check.py PNG [home|technician|not-home|attract]: is this the motcua kiosk drawing (not a blank
 or console screen), and which screen?
 screen-check.py PNG match:NAME NAME=REF.png...: which reference render (`motcua screenshot` of
 the same screens on the host) the screendump is closest to; exit 0 when it is NAME. Closeness
@@ -15,6 +15,9 @@ With a screen name it also tells the home screen (its dark "now serving" strip, 
 Calibrated on `motcua screenshot` renderings and on the boot test's own screendumps, with the
 demo catalog (9 field tiles) and the test catalog (3 tiles: only 12.5 % primary blue, so the
 tiles' blue alone cannot tell home from technician).
+"attract" instead wants the kiosk's dim attract screen: dark on average (mean luminance < 60),
+no page background showing, and its light text (#c8d4e0, #8fa3b8) present (>= 0.05 %), so a
+black or console screen is not taken for it.
 """
 import struct
 import sys
@@ -95,7 +98,7 @@ def main():
     if len(sys.argv) > 2 and sys.argv[2].startswith("match:"):
         return match(sys.argv[1], sys.argv[2][6:], sys.argv[3:])
     w, h, bpp, rows = decode(sys.argv[1])
-    primary, bg, strip, total = 0, 0, 0, 0
+    primary, bg, strip, total, lum, text = 0, 0, 0, 0, 0, 0
     for row in rows[::2]:
         for x in range(0, w, 2):
             px = row[x * bpp:x * bpp + 3] if bpp >= 3 else row[x:x + 1] * 3
@@ -103,11 +106,17 @@ def main():
             primary += near(px, (0x0B, 0x4F, 0x8A))
             bg += near(px, (0xEE, 0xF2, 0xF6))
             strip += near(px, (0x10, 0x24, 0x3A), 12)
+            lum += (299 * px[0] + 587 * px[1] + 114 * px[2]) // 1000
+            text += near(px, (0xC8, 0xD4, 0xE0), 16) or near(px, (0x8F, 0xA3, 0xB8), 16)
     p, b, d = 100 * primary / total, 100 * bg / total, 100 * strip / total
-    print(f"{w}x{h}: primary blue {p:.1f} %, background {b:.1f} %, serving strip {d:.1f} %")
+    m, t = lum / total, 100 * text / total
+    print(f"{w}x{h}: primary blue {p:.1f} %, background {b:.1f} %, serving strip {d:.1f} %, "
+          f"mean luminance {m:.0f}, attract text {t:.2f} %")
     ok = p >= 2 and b >= 5
     want = sys.argv[2] if len(sys.argv) > 2 else None
-    if want == "home":
+    if want == "attract":
+        ok = m < 60 and b < 0.5 and t >= 0.05
+    elif want == "home":
         ok = ok and d >= 2
     elif want == "not-home":
         ok = ok and d < 0.5

@@ -55,6 +55,8 @@ pub enum ScreenTarget {
     Pin,
     /// The technician screen, without asking the PIN.
     Technician,
+    /// The dim attract screen over home, as after `attract_after_secs` without a touch.
+    Attract,
 }
 
 impl std::str::FromStr for ScreenTarget {
@@ -76,10 +78,11 @@ impl std::str::FromStr for ScreenTarget {
             ("rating", None) => ScreenTarget::Rating,
             ("pin", None) => ScreenTarget::Pin,
             ("technician", None) => ScreenTarget::Technician,
+            ("attract", None) => ScreenTarget::Attract,
             _ => {
                 return Err(format!(
                 "unknown screen {s:?}: use home, search:QUERY, field:CODE, procedure:CODE, queue, \
-                     record:ID, officials, stats, rating, pin or technician"
+                     record:ID, officials, stats, rating, pin, technician or attract"
             ))
             }
         })

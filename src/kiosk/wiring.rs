@@ -354,6 +354,10 @@ impl Kiosk {
                 wiring_tech::push_pin(&self.window, &self.state.borrow());
             }
             T::Technician => wiring_tech::open_screen(&self.window, &self.state),
+            T::Attract => {
+                go(&self.window, &self.state, Screen::Home);
+                self.window.global::<AppAdapter>().set_attract(true);
+            }
         }
         Ok(())
     }
