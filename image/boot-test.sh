@@ -275,6 +275,10 @@ for b in 1 2; do
     else fail "kiosk first frame within ${KIOSK_FLOOR_S} s of the kernel's start (boot 2: ${k:-?} us)"; fi
   fi
 done
+for b in 1 2; do
+  echo "INFO  boot $b critical chain to the kiosk: $(val "$W/serial-$b.log" critical-chain | tr '|' '\n' | head -12 | tr '\n' ';')"
+  echo "INFO  boot $b slowest units: $(val "$W/serial-$b.log" blame | tr '|' ';')"
+done
 [ -n "${FIRST_SERIAL_NS:-}" ] && echo "INFO  boot 2: QEMU start -> first serial output $(( (FIRST_SERIAL_NS - T0_NS) / 1000000 )) ms (add to the figures above for power-on)"
 check 1 "$L2" "no wpa_supplicant without a wlan device" 'unit wpa_supplicant@wlan0 inactive'
 check 1 "$L2" "fontconfig has a writable cache (no warning)" 'kiosk-fontconfig 0'

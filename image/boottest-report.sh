@@ -65,6 +65,10 @@ say "boots-in-journal $(journalctl --list-boots --no-pager 2>/dev/null | wc -l)"
 # microseconds of CLOCK_MONOTONIC (from the kernel's start).
 say "timing kiosk-us $(systemctl show -p ActiveEnterTimestampMonotonic --value motcua-kiosk.service) daemon-us $(systemctl show -p ActiveEnterTimestampMonotonic --value motcua-daemon.service)"
 say "systemd-analyze $(systemd-analyze 2>&1 | head -1)"
+# Where the time to the kiosk went: its critical chain, and the slowest units.
+say "critical-chain $(systemd-analyze critical-chain --no-pager motcua-kiosk.service 2>&1 | tail -n +3 | tr -s ' ' | tr '\n' '|' | cut -c1-900)"
+say "blame $(systemd-analyze blame --no-pager 2>&1 | head -8 | tr -s ' ' | tr '\n' '|')"
+say "daemon-start $(journalctl -b --no-pager -o short-monotonic -u motcua-daemon 2>/dev/null | head -12 | cut -c1-160 | tr '\n' '|')"
 say "unit wpa_supplicant@wlan0 $(systemctl is-active wpa_supplicant@wlan0.service) ssh $(systemctl is-active ssh.service)"
 say "kiosk-fontconfig $(journalctl -u motcua-kiosk -b --no-pager -o cat 2>/dev/null | grep -c 'No writable cache')"
 say "kiosk-input $(ls -l /proc/$(systemctl show -p MainPID --value motcua-kiosk)/fd 2>/dev/null | grep -c '/dev/input/event')"
