@@ -62,6 +62,19 @@ fn kiosk_has_a_writable_fontconfig_cache() {
 }
 
 #[test]
+fn kiosk_does_not_wait_for_the_daemon_to_be_ready() {
+    // The kiosk's first frame must not queue behind the daemon's start (cameras, recorder
+    // reconcile): ordered after provisioning and udev only, and still pulling the daemon in.
+    let kiosk = read("systemd/motcua-kiosk.service");
+    let after: Vec<String> = values(&kiosk, "After")
+        .iter()
+        .flat_map(|v| v.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+        .collect();
+    assert_eq!(after, ["motcua-firstboot.service", "systemd-udevd.service"]);
+    assert_eq!(values(&kiosk, "Wants"), ["motcua-daemon.service"]);
+}
+
+#[test]
 fn daemon_starts_where_a_sysfs_path_is_absent() {
     // Without `-`, a missing /sys/class/backlight (no panel) fails the unit at start.
     let daemon = read("systemd/motcua-daemon.service");
