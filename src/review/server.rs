@@ -22,14 +22,8 @@ use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
+use super::web::ConnInfo;
 use super::{routes_admin, routes_auth, routes_footage, Endpoint, ReviewError, ReviewState};
-
-/// Per-connection facts the handlers read (source address, whether TLS is on).
-#[derive(Debug, Clone, Copy)]
-pub struct ConnInfo {
-    pub remote: SocketAddr,
-    pub tls: bool,
-}
 
 /// Content-Security-Policy of every page: nothing but this origin, no inline script or style,
 /// no framing, forms only to this origin.

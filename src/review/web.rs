@@ -4,6 +4,7 @@
 //!
 //! Decides who may see a page; never renders footage itself.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,9 +16,15 @@ use axum::response::{IntoResponse, Response};
 
 use super::accounts::Role;
 use super::pages::{self, Lang};
-use super::server::ConnInfo;
 use super::session::{self, Session};
 use super::ReviewState;
+
+/// Per-connection facts the handlers read (source address, whether TLS is on).
+#[derive(Debug, Clone, Copy)]
+pub struct ConnInfo {
+    pub remote: SocketAddr,
+    pub tls: bool,
+}
 
 pub type Shared = Arc<ReviewState>;
 
@@ -137,7 +144,7 @@ pub fn conn_info(parts: &Parts) -> ConnInfo {
         .get::<ConnInfo>()
         .copied()
         .unwrap_or(ConnInfo {
-            remote: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            remote: SocketAddr::from(([127, 0, 0, 1], 0)),
             tls: false,
         })
 }

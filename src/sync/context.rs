@@ -118,7 +118,7 @@ impl LinkMonitor {
         match *self.offline_since.lock().unwrap_or_else(|e| e.into_inner()) {
             Some(None) => LinkState::Online,
             Some(Some(t)) => LinkState::Offline {
-                since: Some(super::state::rfc3339(t)),
+                since: Some(super::clock::rfc3339(t)),
             },
             None => LinkState::Offline { since: None },
         }

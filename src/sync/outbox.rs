@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection};
 
-use super::state::rfc3339;
+use super::clock::rfc3339;
 use crate::store::StoreError;
 
 /// Largest outbox item body, in bytes.

@@ -5,10 +5,11 @@
 //! error in plain words and its failure count, so a technician can see why without logs.
 //! This file never talks to the network.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
+use super::clock::rfc3339;
 use super::SyncError;
 use crate::record::{RecordId, RecordStatus};
 use crate::store::StoreError;
@@ -39,10 +40,6 @@ impl Channel {
             Channel::Records => "records",
         }
     }
-}
-
-pub fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 fn ensure(conn: &Connection, ch: Channel) -> Result<(), StoreError> {

@@ -9,9 +9,10 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use super::clock::rfc3339;
 use super::context::SyncContext;
 use super::outbox::{self, OutboxKind};
-use super::state::{self, rfc3339, Channel};
+use super::state::{self, Channel};
 use super::SyncError;
 use crate::daemon::shutdown::Shutdown;
 use crate::recorder::anchor::{FootageHead, Receipt};
