@@ -46,7 +46,32 @@ impl FootageStore {
         at: &str,
     ) -> Result<FootageHead, FootageError> {
         let (seq, hash) = chain_head(&self.conn)?;
-        let head = anchor::sign_head(key, device, seq, &hash, at);
+        self.sign_head_at(key, device, seq, &hash, at)
+    }
+
+    /// Sign the head `(seq, hash)` — one this store's chain holds, e.g. the head an export
+    /// pinned while captures go on from another process — and keep it. Refuses a head the
+    /// chain does not have at that seq.
+    pub fn sign_head_at(
+        &mut self,
+        key: &SigningKey,
+        device: &str,
+        seq: i64,
+        hash: &str,
+        at: &str,
+    ) -> Result<FootageHead, FootageError> {
+        let held: bool = seq == 0
+            || self.conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM chain WHERE seq = ?1 AND hash = ?2)",
+                params![seq, hash],
+                |r| r.get(0),
+            )?;
+        if !held {
+            return Err(FootageError::Invalid(format!(
+                "cannot sign head {seq} ({hash}): the chain has no such entry"
+            )));
+        }
+        let head = anchor::sign_head(key, device, seq, hash, at);
         self.conn.execute(
             "INSERT INTO signed_head (seq, hash, at, device, key, signature) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -62,13 +87,15 @@ impl FootageStore {
         Ok(head)
     }
 
-    /// The most recently signed head and the device name it was signed as.
+    /// The latest signed head (highest seq; of those, the last signed) and the device name it
+    /// was signed as. By seq, not by signing order: an export signs the head it pinned, which
+    /// may be older than one the anchoring thread signed meanwhile.
     pub fn latest_signed_head(&self) -> Result<Option<(String, FootageHead)>, FootageError> {
         Ok(self
             .conn
             .query_row(
                 "SELECT device, seq, hash, at, key, signature FROM signed_head \
-                 ORDER BY id DESC LIMIT 1",
+                 ORDER BY seq DESC, id DESC LIMIT 1",
                 [],
                 |r| {
                     Ok((

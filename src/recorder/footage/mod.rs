@@ -70,6 +70,8 @@ pub enum FootageError {
     Locked(PathBuf),
     #[error("snapshot not stored: {0}")]
     Full(String),
+    #[error("{0}")]
+    Invalid(String),
 }
 
 impl FootageError {
