@@ -30,7 +30,8 @@ pub struct Limits {
     pub max_bytes: u64,
     /// Free bytes to leave on the filesystem (0 = no floor).
     pub min_free_bytes: u64,
-    /// Snapshots captured less than this long ago are never deleted to make room.
+    /// Snapshots recorded (committed, by the device's clock) less than this long ago are never
+    /// deleted to make room.
     pub min_age_ms: i64,
     pub space: Arc<dyn FreeSpace>,
 }
@@ -44,8 +45,8 @@ impl FootageStore {
         self.limits = Some(limits);
     }
 
-    /// Make room for `needed` more bytes: delete the oldest unpinned snapshots captured before
-    /// `now_ms - min_age` until the quota and the free-space floor hold with `needed` added.
+    /// Make room for `needed` more bytes: delete the oldest unpinned snapshots recorded
+    /// (committed, device time; never the frame's own time) before `now_ms - min_age` until the quota and the free-space floor hold with `needed` added.
     /// If they cannot, nothing more is deleted and the capture must fail.
     pub(super) fn make_room(&mut self, needed: u64, now_ms: i64) -> Result<(), FootageError> {
         let Some(l) = self.limits.clone() else {

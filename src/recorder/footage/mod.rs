@@ -322,11 +322,15 @@ impl FootageStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Unpinned snapshots, oldest first: `(id, captured_at_ms, bytes)` for the retention plan.
+    /// Unpinned snapshots, oldest first: `(id, recorded_at_ms, bytes)` for the retention plan.
+    /// Age is the store's own: `recorded_at_ms` is the device's time when the capture (or
+    /// recover) entry was committed, and the order is commit order (the id is that entry's
+    /// seq). A frame's `captured_at_ms` comes from the camera side and is never trusted for
+    /// which evidence may go.
     pub fn prunable(&self, limit: usize) -> Result<Vec<(i64, i64, i64)>, FootageError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, captured_at_ms, bytes FROM snapshot WHERE pinned = 0 \
-             ORDER BY captured_at_ms, id LIMIT ?1",
+            "SELECT s.id, c.recorded_at_ms, s.bytes FROM snapshot s \
+             JOIN chain c ON c.seq = s.id WHERE s.pinned = 0 ORDER BY s.id LIMIT ?1",
         )?;
         let rows = stmt.query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
