@@ -63,7 +63,7 @@ pub(super) fn stores(data_dir: &Path) -> Vec<Check> {
             }
         }
     });
-    let path = data_dir.join(FOOTAGE_DB);
+    let path = crate::store::private::locate(data_dir, FOOTAGE_DB);
     if path.exists() {
         out.push(footage(data_dir, &path));
     }

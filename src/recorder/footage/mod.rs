@@ -182,7 +182,11 @@ impl FootageStore {
             .lock_writer()
             .map_err(FootageError::io("cannot lock", dir.root()))?
             .ok_or_else(|| FootageError::Locked(dir.root().to_owned()))?;
-        let db_path = data_dir.join(FOOTAGE_DB);
+        // private/ (0700) and 0600, moved there from the data directory by an upgrade
+        let db_path = store::private::prepare(data_dir, FOOTAGE_DB).map_err(FootageError::io(
+            "cannot prepare",
+            &data_dir.join(FOOTAGE_DB),
+        ))?;
         let mut conn = store::open_connection(&db_path, Access::ReadWrite)?;
         store::migrate_schema(&mut conn, &db_path, &SCHEMA)?;
         let mut store = FootageStore {
@@ -198,7 +202,7 @@ impl FootageStore {
 
     /// Open for reading (list, verify, export's reads). Touches no file in the directory.
     pub fn open_reader(data_dir: &Path) -> Result<FootageStore, FootageError> {
-        let db_path = data_dir.join(FOOTAGE_DB);
+        let db_path = store::private::locate(data_dir, FOOTAGE_DB);
         if !db_path.exists() {
             return Err(FootageError::Io {
                 what: "no footage database at",
