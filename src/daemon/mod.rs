@@ -263,7 +263,12 @@ pub async fn start(opts: DaemonOptions) -> anyhow::Result<RunningDaemon> {
         ctx: Arc::clone(&ctx),
         recorder: recorder.clone(),
         notices: notices.clone(),
-        captures: socket::CaptureGate::for_daemon(),
+        captures: socket::CaptureGate::for_daemon(
+            recorder
+                .as_ref()
+                .map(|r| r.cameras().into_iter().map(|(c, _)| c).collect())
+                .unwrap_or_default(),
+        ),
     });
     let socket_done = Arc::new(AtomicBool::new(false));
     let done = Arc::clone(&socket_done);
