@@ -145,7 +145,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Review(cmd) => review_cmd::run(&ctx, cmd),
         Command::Snapshots(cmd) => snapshot_cmd::run(&ctx, cmd),
         Command::Hub(cmd) => hub_cmd::run(&ctx, global_data_dir.as_deref(), cmd),
-        Command::Daemon => daemon_cmd::run(&ctx),
+        Command::Daemon => daemon_cmd::run(&ctx, cli.config.as_deref()),
         Command::Sync(cmd) => sync_cmd::run(&ctx, cmd),
         Command::Provision(_) | Command::Printer(_) => unreachable!("handled above"),
         Command::Kiosk(args) => kiosk_cmd::run_kiosk(&ctx, args),

@@ -26,6 +26,7 @@ use tokio::sync::broadcast;
 use super::protocol::{check_rating, Notice, Request, Response, WireError, MAX_LINE};
 use super::shutdown::Shutdown;
 use crate::appliance::LookupError;
+use crate::doctor::view::DoctorView;
 use crate::record::RecordId;
 use crate::recorder::Recorder;
 use crate::sync::outbox::{self, OutboxKind};
@@ -66,6 +67,8 @@ pub struct Services {
     pub notices: broadcast::Sender<Notice>,
     /// The capture limit for the kiosk's group.
     pub captures: CaptureGate,
+    /// Runs the doctor's checks for a `doctor` request (blocking: called off the runtime).
+    pub doctor: Arc<dyn Fn() -> DoctorView + Send + Sync>,
 }
 
 /// Captures per counter a limited client may ask for within [`CAPTURE_WINDOW`].
@@ -231,6 +234,20 @@ async fn handle(stream: UnixStream, svc: Arc<Services>, mut shutdown: Shutdown) 
                             .await
                     }
                 },
+                Ok(Request::Doctor) => {
+                    let run = Arc::clone(&svc.doctor);
+                    // its own thread: the server check runs a runtime of its own
+                    let (tx, rx) = tokio::sync::oneshot::channel();
+                    std::thread::spawn(move || {
+                        let _ = tx.send(run());
+                    });
+                    match rx.await {
+                        Ok(v) => Response::Doctor(Box::new(v)),
+                        Err(e) => Response::Error(WireError::failed(format!(
+                            "the doctor's checks did not finish: {e}"
+                        ))),
+                    }
+                }
                 Ok(req) => answer(&svc.ctx, req).await,
                 Err(e) => Response::Error(WireError::failed(format!("bad request: {e}"))),
             },
@@ -292,7 +309,7 @@ async fn stream_events(
 
 async fn answer(ctx: &Arc<SyncContext>, req: Request) -> Response {
     match req {
-        Request::Capture { .. } | Request::Subscribe => {
+        Request::Capture { .. } | Request::Subscribe | Request::Doctor => {
             Response::Error(WireError::failed("not handled here"))
         }
         Request::LinkState => Response::Link(ctx.link.state()),

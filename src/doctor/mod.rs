@@ -8,18 +8,19 @@
 mod checks;
 pub mod server;
 mod system;
+pub mod view;
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-pub use checks::{GpioProbe, RealGpioProbe};
+pub use checks::{GpioProbe, PinResult, RealGpioProbe};
 pub use system::{kernel_clock_synced, CameraProbe, SysfsCameras};
 
 use crate::config::{Config, ConfigError};
 
 /// How a check came out. Ordered: worst is max.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckLevel {
     Ok,
