@@ -187,6 +187,59 @@ impl FootageStore {
         Ok(self.receipts()?.pop().map(|(r, _)| r))
     }
 
+    /// `verify --against-hub`: the receipts the hub holds for this device (`GET /v1/anchors`),
+    /// each verified with a pinned hub key and for `device`, and the chain must hold every
+    /// anchored head. A device whose local receipts were deleted along with a forged chain
+    /// fails here: the hub's copy cannot be deleted from the device. Sets `hub_anchored` to
+    /// the highest anchored head.
+    pub fn verify_hub_anchors(
+        &self,
+        report: &mut VerifyReport,
+        receipts: &[Receipt],
+        hub_keys: &[VerifyingKey],
+        device: &str,
+    ) -> Result<(), FootageError> {
+        let mut best: Option<&Receipt> = None;
+        for r in receipts {
+            let valid = if r.device != device {
+                Err(format!("the hub sent a receipt for device {:?}", r.device))
+            } else {
+                anchor::verify_receipt(r, hub_keys).map(drop)
+            };
+            if let Err(message) = valid {
+                report.problems.push(Problem::AnchorReceiptInvalid {
+                    seq: r.seq,
+                    message,
+                });
+                continue;
+            }
+            let found: Option<String> = self
+                .conn
+                .query_row("SELECT hash FROM chain WHERE seq = ?1", [r.seq], |x| {
+                    x.get(0)
+                })
+                .optional()?;
+            if found.as_deref() != Some(r.hash.as_str()) {
+                report.problems.push(Problem::AnchorMismatch {
+                    seq: r.seq,
+                    anchored_hash: r.hash.clone(),
+                    found,
+                });
+            }
+            if best.is_none_or(|b| r.seq > b.seq) {
+                best = Some(r);
+            }
+        }
+        report.hub_anchored = best.map(|r| AnchoredHead {
+            seq: r.seq,
+            hash: r.hash.clone(),
+            at: r.at.clone(),
+            received_at: r.received_at.clone(),
+            hub_seq: r.hub_seq,
+        });
+        Ok(())
+    }
+
     /// `verify`'s anchor part: each stored receipt must still verify (with the hub key it was
     /// accepted with, which must be one of `trusted` when given), and the chain entry at each
     /// anchored seq must have the anchored hash. The walk in `verify` checks that the chain is

@@ -119,6 +119,10 @@ pub struct VerifyReport {
     /// The last head the hub anchored (from a verified receipt), if any; its check's outcome
     /// is in `problems`.
     pub anchored: Option<super::anchor_store::AnchoredHead>,
+    /// With `--against-hub`: the last head the hub itself holds for this device (its receipt
+    /// verified); the check's outcome is in `problems`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hub_anchored: Option<super::anchor_store::AnchoredHead>,
     pub problems: Vec<Problem>,
 }
 
