@@ -170,6 +170,10 @@ pub fn run(ctx: &Context, cmd: SnapshotCommand) -> anyhow::Result<()> {
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else {
+                if r.recovered > 0 {
+                    // first and on its own line: evidence that was nearly lost
+                    println!("{}", crate::doctor::recovered_text(&r.recovered_snapshots));
+                }
                 for p in &r.problems {
                     println!("PROBLEM: {p}");
                 }

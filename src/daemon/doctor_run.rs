@@ -60,6 +60,7 @@ pub fn doctor_fn(s: DoctorSetup) -> Arc<dyn Fn() -> DoctorView + Send + Sync> {
         let gpio = HeldByDaemon(s.gpio_error.clone());
         let real_root = s.root == std::path::Path::new("/");
         let inputs = DoctorInputs {
+            full: false,
             root: &s.root,
             config_path: s.config_path.clone(),
             config: Ok(s.config.clone()),

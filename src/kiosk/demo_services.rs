@@ -134,6 +134,7 @@ impl ApplianceServices for DemoServices {
         let root = std::path::Path::new("/");
         let gpio = crate::device::gpio::FakeGpio::new();
         let inputs = DoctorInputs {
+            full: false,
             root,
             config_path: "(demo: no config file)".into(),
             config: Ok(crate::config::Config::default()),

@@ -86,6 +86,16 @@ fn wal_truncated_after_n_acknowledged_snapshots_loses_none() {
         .as_str()
         .unwrap()
         .starts_with("recovered from seq"));
+    // `snapshots verify` leads with them: count and record IDs, not a detail line
+    let out = s.motcua(&["snapshots", "verify"]);
+    let first = stdout(&out).lines().next().unwrap_or_default().to_owned();
+    assert!(
+        first.starts_with("RECOVERED 10 snapshot(s) after their rows were lost: #")
+            && acked
+                .iter()
+                .all(|(_, rec)| first.contains(&format!("(record {rec}, "))),
+        "{first}"
+    );
 }
 
 #[test]

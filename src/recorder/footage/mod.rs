@@ -34,7 +34,7 @@ pub use files::FootageDir;
 pub use group::{GroupCommit, OwnedSnapshot};
 pub use limits::{FreeSpace, Limits, StatvfsFreeSpace};
 pub use reconcile::ReconcileReport;
-pub use verify::{Problem, VerifyReport};
+pub use verify::{Problem, RecoveredSnapshot, VerifyReport};
 
 /// File name of the footage database inside the data directory.
 pub const FOOTAGE_DB: &str = "footage.db";
@@ -143,6 +143,9 @@ pub struct FootageStore {
     _lock: Option<std::fs::File>,
     /// Kept at capture time ([`FootageStore::set_limits`]); none until set.
     limits: Option<Limits>,
+    /// Bytes in `quarantine/` (filled only by the writer's start-up reconcile), counted in
+    /// [`FootageStore::total_bytes`].
+    quarantine_bytes: u64,
 }
 
 const SNAPSHOT_COLS: &str = "id, sha256, bytes, width, height, counter, record_id, \
@@ -195,8 +198,10 @@ impl FootageStore {
             db_path,
             _lock: Some(lock),
             limits: None,
+            quarantine_bytes: 0,
         };
         let report = store.reconcile(now_ms)?;
+        store.quarantine_bytes = limits::quarantine_bytes(&store.dir);
         Ok((store, report))
     }
 
@@ -213,9 +218,11 @@ impl FootageStore {
         // Read-write connection (WAL readers need the -shm), but no lock and no reconcile.
         let mut conn = store::open_connection(&db_path, Access::ReadWrite)?;
         store::migrate_schema(&mut conn, &db_path, &SCHEMA)?;
+        let dir = FootageDir::new(data_dir.join(FOOTAGE_DIR));
         Ok(FootageStore {
             conn,
-            dir: FootageDir::new(data_dir.join(FOOTAGE_DIR)),
+            quarantine_bytes: limits::quarantine_bytes(&dir),
+            dir,
             db_path,
             _lock: None,
             limits: None,
@@ -338,16 +345,6 @@ impl FootageStore {
         )?;
         let rows = stmt.query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// Total bytes of live snapshots (each row counted; identical bytes shared by two rows are
-    /// counted twice, so the quota errs on the safe side).
-    pub fn total_bytes(&self) -> Result<i64, FootageError> {
-        Ok(self
-            .conn
-            .query_row("SELECT coalesce(sum(bytes), 0) FROM snapshot", [], |r| {
-                r.get(0)
-            })?)
     }
 
     /// The stored preview of a snapshot.

@@ -394,6 +394,8 @@ fn checkpoints_run_on_their_own_thread_not_in_the_commits() {
 
 #[path = "tests_evidence.rs"]
 mod evidence;
+#[path = "tests_limits.rs"]
+mod limits_tests;
 
 /// Issue 15 review: the kiosk must never read footage.db or its WAL, also when they are
 /// recreated after a restart. They live in `private/` (0700) and are 0600, WAL and SHM too,

@@ -75,6 +75,12 @@ fn rows_lost_are_readopted_from_their_files_with_their_link() {
     let v = st.verify(true).unwrap();
     assert!(v.ok(), "{:?}", v.problems);
     assert_eq!(v.recovered, 2);
+    let listed: Vec<(i64, Option<String>, i64)> = v
+        .recovered_snapshots
+        .iter()
+        .map(|s| (s.id, s.record_id.clone(), s.recovered_from_seq))
+        .collect();
+    assert_eq!(listed, vec![(3, Some(rec(2)), 3), (4, Some(rec(3)), 4)]);
 }
 
 #[test]
