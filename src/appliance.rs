@@ -106,4 +106,7 @@ pub trait ApplianceServices: Send + Sync + 'static {
     /// The appliance's health (disk, cameras, power, sync…) for the technician screen; an
     /// error says why there is none (e.g. the daemon is not running).
     fn health(&self) -> Result<crate::device::HealthReport, String>;
+    /// The doctor's checks with the daemon's recent log lines and the units' state (the
+    /// technician screen's doctor view); an error says why there are none.
+    fn doctor(&self) -> Result<crate::doctor::view::DoctorView, String>;
 }

@@ -18,6 +18,10 @@ pub struct DoctorArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Hash every footage file (slow on a full card); without it the newest
+    /// snapshots' files are hashed and the others checked present.
+    #[arg(long)]
+    pub full: bool,
     /// Read the system under this directory instead of `/` (tests, inspecting a mounted image).
     #[arg(long, value_name = "DIR", hide = true, default_value = "/")]
     pub root: PathBuf,
@@ -47,6 +51,7 @@ pub fn run(cli: &super::Cli, args: &DoctorArgs) -> anyhow::Result<()> {
         config,
         config_file_exists,
         data_dir,
+        full: args.full,
         // Under a non-/ root there is no hardware to try: pins are probed on a fake.
         gpio: if real_root {
             &RealGpioProbe

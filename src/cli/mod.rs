@@ -13,12 +13,13 @@ mod kiosk_cmd;
 mod printer_cmd;
 mod provision_cmd;
 mod review_cmd;
+mod root_guard;
 mod search_cmd;
 mod snapshot_cmd;
 mod sync_cmd;
 mod user_cmd;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
@@ -135,6 +136,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         return printer_cmd::run(cmd);
     }
     let ctx = cli.context()?;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    if let Some(msg) = root_guard::refusal(&cli.command, euid, &ctx.data_dir, Path::new("/")) {
+        anyhow::bail!(msg);
+    }
     let global_data_dir = cli.data_dir.clone();
     match cli.command {
         Command::Catalog(cmd) => catalog_cmd::run(&ctx, cmd),
@@ -145,7 +151,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Review(cmd) => review_cmd::run(&ctx, cmd),
         Command::Snapshots(cmd) => snapshot_cmd::run(&ctx, cmd),
         Command::Hub(cmd) => hub_cmd::run(&ctx, global_data_dir.as_deref(), cmd),
-        Command::Daemon => daemon_cmd::run(&ctx),
+        Command::Daemon => daemon_cmd::run(&ctx, cli.config.as_deref()),
         Command::Sync(cmd) => sync_cmd::run(&ctx, cmd),
         Command::Provision(_) | Command::Printer(_) => unreachable!("handled above"),
         Command::Kiosk(args) => kiosk_cmd::run_kiosk(&ctx, args),

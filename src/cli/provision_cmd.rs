@@ -48,6 +48,13 @@ pub fn run(args: &ProvisionArgs) -> anyhow::Result<()> {
                     "MOTCUA_PROVISION: nothing to apply ({} not present)",
                     opts.from.display()
                 );
+                for f in crate::provision::leftovers(&opts.from) {
+                    println!(
+                        "MOTCUA_PROVISION: ignoring {} (a leftover: only {} is read)",
+                        f.display(),
+                        opts.from.display()
+                    );
+                }
                 return Ok(());
             }
         }

@@ -79,6 +79,11 @@ pub struct ListArgs {
 pub struct VerifyArgs {
     #[arg(long)]
     json: bool,
+    /// Also fetch this device's anchored heads from the hub (`GET /v1/anchors`, over the
+    /// `[sync]` client: same server URL, token and TLS trust) and check the chain holds each;
+    /// fails if the hub cannot be asked.
+    #[arg(long)]
+    against_hub: bool,
 }
 
 #[derive(Debug, Args)]
@@ -154,10 +159,21 @@ pub fn run(ctx: &Context, cmd: SnapshotCommand) -> anyhow::Result<()> {
         SnapshotCommand::Verify(a) => {
             let store = FootageStore::open_reader(&ctx.data_dir)?;
             let keys = hub_keys(ctx);
-            let r = store.verify_trusting(true, Some(&keys))?;
+            let mut r = store.verify_trusting(true, Some(&keys))?;
+            let hub_count = if a.against_hub {
+                let receipts = fetch_anchors(ctx)?;
+                store.verify_hub_anchors(&mut r, &receipts, &keys, &ctx.config.device.name)?;
+                Some(receipts.len())
+            } else {
+                None
+            };
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else {
+                if r.recovered > 0 {
+                    // first and on its own line: evidence that was nearly lost
+                    println!("{}", crate::doctor::recovered_text(&r.recovered_snapshots));
+                }
                 for p in &r.problems {
                     println!("PROBLEM: {p}");
                 }
@@ -187,6 +203,30 @@ pub fn run(ctx: &Context, cmd: SnapshotCommand) -> anyhow::Result<()> {
                         }
                     ),
                     None => println!("not anchored: no hub receipt is stored yet"),
+                }
+                if let Some(n) = hub_count {
+                    match &r.hub_anchored {
+                        Some(h) => println!(
+                            "hub: {n} anchored head(s) for device {}, the last {} {} received at {} (hub seq {}); the chain {} them",
+                            ctx.config.device.name,
+                            h.seq,
+                            h.hash,
+                            h.received_at,
+                            h.hub_seq,
+                            if r.problems
+                                .iter()
+                                .any(|p| matches!(p, Problem::AnchorMismatch { .. }))
+                            {
+                                "does NOT hold"
+                            } else {
+                                "holds"
+                            }
+                        ),
+                        None => println!(
+                            "hub: no valid anchored head for device {} ({n} receipt(s) received)",
+                            ctx.config.device.name
+                        ),
+                    }
                 }
             }
             if !r.ok() {
@@ -256,6 +296,27 @@ pub fn run(ctx: &Context, cmd: SnapshotCommand) -> anyhow::Result<()> {
 }
 
 /// The hub keys this device pins (`[sync] public_keys`; checked when the config was read).
+/// This device's anchored heads from the hub, through the sync client as configured.
+fn fetch_anchors(ctx: &Context) -> anyhow::Result<Vec<crate::recorder::anchor::Receipt>> {
+    let s = &ctx.config.sync;
+    let url = s
+        .server_url
+        .as_deref()
+        .ok_or_else(|| anyhow::anyhow!("--against-hub: no [sync] server_url is configured"))?;
+    let token = s
+        .load_token()
+        .map_err(anyhow::Error::msg)?
+        .ok_or_else(|| anyhow::anyhow!("--against-hub: no [sync] token_file is configured"))?;
+    let settings = crate::sync::SyncSettings::client_settings(&ctx.config);
+    let client = crate::sync::HubClient::new(url, &token, settings)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(client.anchors()).map_err(|e| {
+        anyhow::anyhow!("--against-hub: cannot fetch the anchored heads from {url}: {e}")
+    })
+}
+
 fn hub_keys(ctx: &Context) -> Vec<ed25519_dalek::VerifyingKey> {
     ctx.config
         .sync

@@ -93,4 +93,12 @@ impl ApplianceServices for DaemonClient {
             Ok(other) => Err(format!("unexpected answer {other:?}")),
         }
     }
+
+    fn doctor(&self) -> Result<crate::doctor::view::DoctorView, String> {
+        match self.call(&Request::Doctor) {
+            Ok(Response::Doctor(v)) => Ok(*v),
+            Ok(Response::Error(e)) | Err(e) => Err(e.message),
+            Ok(other) => Err(format!("unexpected answer {other:?}")),
+        }
+    }
 }

@@ -10,8 +10,10 @@
 
 pub mod client;
 pub mod device;
+pub mod doctor_run;
 pub mod health;
 pub mod liveness;
+pub mod log_ring;
 pub mod protocol;
 pub mod recording;
 pub mod shutdown;
@@ -60,6 +62,8 @@ pub struct SystemOptions {
     /// Watchdog ping period (half of `WatchdogSec`); `None` without a watchdog.
     pub watchdog_period: Option<Duration>,
     pub health_interval: Duration,
+    /// The config file the daemon was started with (the doctor's config check names it).
+    pub config_path: PathBuf,
 }
 
 impl Default for SystemOptions {
@@ -70,6 +74,7 @@ impl Default for SystemOptions {
             notify_socket: None,
             watchdog_period: None,
             health_interval: Duration::from_secs(60),
+            config_path: PathBuf::from(crate::config::DEFAULT_CONFIG_PATH),
         }
     }
 }
@@ -263,7 +268,20 @@ pub async fn start(opts: DaemonOptions) -> anyhow::Result<RunningDaemon> {
         ctx: Arc::clone(&ctx),
         recorder: recorder.clone(),
         notices: notices.clone(),
-        captures: socket::CaptureGate::for_daemon(),
+        captures: socket::CaptureGate::for_daemon(
+            recorder
+                .as_ref()
+                .map(|r| r.cameras().into_iter().map(|(c, _)| c).collect())
+                .unwrap_or_default(),
+        ),
+        doctor: doctor_run::doctor_fn(doctor_run::DoctorSetup {
+            config: opts.config.clone(),
+            config_path: opts.system.config_path.clone(),
+            data_dir: opts.data_dir.clone(),
+            root: opts.system.root.clone(),
+            gpio_error: gpio_error.clone(),
+            ask_systemd: opts.system.notify_socket.is_some(),
+        }),
     });
     let socket_done = Arc::new(AtomicBool::new(false));
     let done = Arc::clone(&socket_done);

@@ -39,6 +39,9 @@ pub enum Request {
     Subscribe,
     /// The daemon's latest health report (the kiosk's technician screen).
     Health,
+    /// Run the doctor's checks as the daemon (the kiosk's technician screen: its user may not
+    /// read footage or open cameras), with the recent log lines and the units' state.
+    Doctor,
 }
 
 /// A snapshot the daemon took for a `capture` request (field names as in `snapshots list`).
@@ -88,6 +91,7 @@ pub enum Response {
     Subscribed,
     Event(Notice),
     Health(Box<HealthReport>),
+    Doctor(Box<crate::doctor::view::DoctorView>),
     Error(WireError),
 }
 

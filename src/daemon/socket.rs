@@ -26,6 +26,7 @@ use tokio::sync::broadcast;
 use super::protocol::{check_rating, Notice, Request, Response, WireError, MAX_LINE};
 use super::shutdown::Shutdown;
 use crate::appliance::LookupError;
+use crate::doctor::view::DoctorView;
 use crate::record::RecordId;
 use crate::recorder::Recorder;
 use crate::sync::outbox::{self, OutboxKind};
@@ -66,6 +67,8 @@ pub struct Services {
     pub notices: broadcast::Sender<Notice>,
     /// The capture limit for the kiosk's group.
     pub captures: CaptureGate,
+    /// Runs the doctor's checks for a `doctor` request (blocking: called off the runtime).
+    pub doctor: Arc<dyn Fn() -> DoctorView + Send + Sync>,
 }
 
 /// Captures per counter a limited client may ask for within [`CAPTURE_WINDOW`].
@@ -73,25 +76,47 @@ pub const CAPTURE_LIMIT: usize = 6;
 /// The sliding window of [`CAPTURE_LIMIT`].
 pub const CAPTURE_WINDOW: Duration = Duration::from_secs(60);
 
-/// Who is limited, and the recent captures per counter of limited clients.
+/// Who is limited, the counters that have a camera, and the recent captures per counter of
+/// limited clients (an entry only for a configured counter, so the map stays bounded).
 pub struct CaptureGate {
     exempt_uids: Vec<u32>,
+    counters: Vec<u32>,
     recent: Mutex<HashMap<u32, VecDeque<Instant>>>,
 }
 
 impl CaptureGate {
     /// Root and the daemon's own user are not limited (both can write footage directly).
-    pub fn for_daemon() -> CaptureGate {
+    /// `counters`: the counters with a configured camera.
+    pub fn for_daemon(counters: Vec<u32>) -> CaptureGate {
         // SAFETY: geteuid has no preconditions and cannot fail.
         let me = unsafe { libc::geteuid() };
-        CaptureGate::exempting(vec![0, me])
+        CaptureGate::exempting(vec![0, me], counters)
     }
 
-    pub fn exempting(exempt_uids: Vec<u32>) -> CaptureGate {
+    pub fn exempting(exempt_uids: Vec<u32>, mut counters: Vec<u32>) -> CaptureGate {
+        counters.sort_unstable();
+        counters.dedup();
         CaptureGate {
             exempt_uids,
+            counters,
             recent: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Whether `counter` has a camera here; the exact refusal if not.
+    pub fn check_counter(&self, counter: u32) -> Result<(), String> {
+        if self.counters.contains(&counter) {
+            return Ok(());
+        }
+        let list: Vec<String> = self.counters.iter().map(u32::to_string).collect();
+        Err(if list.is_empty() {
+            format!("counter {counter} has no camera on this device (no camera is configured)")
+        } else {
+            format!(
+                "counter {counter} has no camera on this device (cameras at counter {})",
+                list.join(", ")
+            )
+        })
     }
 
     /// Whether a client with this uid (None: unknown) is limited.
@@ -99,8 +124,10 @@ impl CaptureGate {
         uid.is_none_or(|u| !self.exempt_uids.contains(&u))
     }
 
-    /// Count one capture at `counter` at `now`, or say when the next one is allowed.
+    /// Count one capture at `counter` at `now`, or say when the next one is allowed. A counter
+    /// with no camera is refused before anything is counted.
     pub fn admit(&self, counter: u32, now: Instant) -> Result<(), String> {
+        self.check_counter(counter)?;
         let mut recent = self.recent.lock().unwrap_or_else(|e| e.into_inner());
         let q = recent.entry(counter).or_default();
         while q
@@ -138,8 +165,9 @@ pub fn record_known(
     )
 }
 
-/// The gate for a limited client: a known record, then the rate limit.
+/// The gate for a limited client: a configured counter, a known record, then the rate limit.
 fn check_capture(svc: &Services, counter: u32, id: &RecordId) -> Result<(), String> {
+    svc.captures.check_counter(counter)?;
     let known = record_known(&svc.ctx.db(), counter, id)
         .map_err(|e| format!("cannot check the record ID: {e}"))?;
     if !known {
@@ -206,6 +234,20 @@ async fn handle(stream: UnixStream, svc: Arc<Services>, mut shutdown: Shutdown) 
                             .await
                     }
                 },
+                Ok(Request::Doctor) => {
+                    let run = Arc::clone(&svc.doctor);
+                    // its own thread: the server check runs a runtime of its own
+                    let (tx, rx) = tokio::sync::oneshot::channel();
+                    std::thread::spawn(move || {
+                        let _ = tx.send(run());
+                    });
+                    match rx.await {
+                        Ok(v) => Response::Doctor(Box::new(v)),
+                        Err(e) => Response::Error(WireError::failed(format!(
+                            "the doctor's checks did not finish: {e}"
+                        ))),
+                    }
+                }
                 Ok(req) => answer(&svc.ctx, req).await,
                 Err(e) => Response::Error(WireError::failed(format!("bad request: {e}"))),
             },
@@ -267,7 +309,7 @@ async fn stream_events(
 
 async fn answer(ctx: &Arc<SyncContext>, req: Request) -> Response {
     match req {
-        Request::Capture { .. } | Request::Subscribe => {
+        Request::Capture { .. } | Request::Subscribe | Request::Doctor => {
             Response::Error(WireError::failed("not handled here"))
         }
         Request::LinkState => Response::Link(ctx.link.state()),
@@ -353,7 +395,7 @@ mod tests {
 
     #[test]
     fn the_kiosk_is_limited_per_counter_root_and_the_daemon_are_not() {
-        let g = CaptureGate::exempting(vec![0, 998]);
+        let g = CaptureGate::exempting(vec![0, 998], vec![2, 1]);
         assert!(!g.limits(Some(0)) && !g.limits(Some(998)));
         assert!(g.limits(Some(997)) && g.limits(None));
         let t0 = Instant::now();
@@ -368,6 +410,29 @@ mod tests {
         g.admit(2, t0 + Duration::from_secs(10)).unwrap();
         g.admit(1, t0 + Duration::from_secs(60)).unwrap();
         assert!(g.admit(1, t0 + Duration::from_secs(60)).is_err());
+    }
+
+    /// Review of issue 15: every counter number a client sent got its own rate-limit entry,
+    /// so the map grew without bound. A counter with no camera is refused, exactly, and
+    /// leaves nothing behind.
+    #[test]
+    fn a_counter_with_no_camera_is_refused_and_not_remembered() {
+        let g = CaptureGate::exempting(vec![0], vec![3, 1]);
+        let t0 = Instant::now();
+        for c in [0, 2, 4, 7, u32::MAX] {
+            assert_eq!(
+                g.admit(c, t0).unwrap_err(),
+                format!("counter {c} has no camera on this device (cameras at counter 1, 3)")
+            );
+        }
+        assert!(g.recent.lock().unwrap().is_empty());
+        g.admit(3, t0).unwrap();
+        assert_eq!(g.recent.lock().unwrap().len(), 1);
+        let none = CaptureGate::exempting(vec![0], vec![]);
+        assert_eq!(
+            none.check_counter(1).unwrap_err(),
+            "counter 1 has no camera on this device (no camera is configured)"
+        );
     }
 
     #[test]

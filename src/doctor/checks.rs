@@ -36,7 +36,11 @@ fn quick_check(conn: &rusqlite::Connection) -> Result<(i64, String), rusqlite::E
     Ok((version, check))
 }
 
-pub(super) fn stores(data_dir: &Path) -> Vec<Check> {
+/// Snapshot files the doctor hashes without `--full` (the newest; the others are checked to be
+/// there): a full card's every file took minutes on a Pi's SD card.
+pub const HASH_NEWEST: usize = 200;
+
+pub(super) fn stores(data_dir: &Path, full: bool) -> Vec<Check> {
     let mut out = Vec::new();
     let path = data_dir.join(CATALOG_DB);
     out.push(if !path.exists() {
@@ -63,16 +67,17 @@ pub(super) fn stores(data_dir: &Path) -> Vec<Check> {
             }
         }
     });
-    let path = data_dir.join(FOOTAGE_DB);
+    let path = crate::store::private::locate(data_dir, FOOTAGE_DB);
     if path.exists() {
-        out.push(footage(data_dir, &path));
+        out.push(footage(data_dir, &path, full));
     }
     out
 }
 
-/// footage.db: SQLite's quick_check, then the recorder's own full `verify` (hash chain, rows,
-/// every file's hash), as `motcua snapshots verify` does.
-fn footage(data_dir: &Path, path: &Path) -> Check {
+/// footage.db: SQLite's quick_check, then the recorder's own `verify` (hash chain, rows, the
+/// anchor, every file present; the newest [`HASH_NEWEST`] files hashed, or all with `full`, as
+/// `motcua snapshots verify` does). Re-adopted snapshots lead the summary, with record IDs.
+fn footage(data_dir: &Path, path: &Path, full: bool) -> Check {
     let v = match open_connection(path, Access::ReadOnly)
         .and_then(|c| quick_check(&c).map_err(Into::into))
     {
@@ -92,7 +97,14 @@ fn footage(data_dir: &Path, path: &Path) -> Check {
         }
         Ok((v, _)) => v,
     };
-    match FootageStore::open_reader(data_dir).and_then(|s| s.verify(true)) {
+    let verified = FootageStore::open_reader(data_dir).and_then(|s| {
+        if full {
+            s.verify(true)
+        } else {
+            s.verify_bounded(HASH_NEWEST)
+        }
+    });
+    match verified {
         Err(e) => Check::fail("footage.db", format!("verify could not run: {e}"),
             "run `motcua snapshots verify` as root and report its output"),
         Ok(r) if !r.ok() => Check::fail("footage.db",
@@ -100,10 +112,17 @@ fn footage(data_dir: &Path, path: &Path) -> Check {
             "keep the card for evidence; run `motcua snapshots verify` for the full list and report it")
             .with_details(r.problems.iter().take(10).map(|p| p.to_string()).collect()),
         Ok(r) => {
-            // Quarantined files are problems (above); re-adopted rows and the anchor are said.
-            let mut extra = String::new();
+            // Quarantined files are problems (above); re-adopted rows lead, the anchor is said.
+            let mut lead = String::new();
             if r.recovered > 0 {
-                extra.push_str(&format!("; {} re-adopted after lost rows", r.recovered));
+                lead = format!("{}; ", recovered_text(&r.recovered_snapshots));
+            }
+            let mut extra = String::new();
+            if r.files_not_hashed > 0 {
+                extra.push_str(&format!(
+                    " (the newest {}; {} older files only checked present: `motcua doctor --full` or `motcua snapshots verify` hashes every file)",
+                    r.files_checked, r.files_not_hashed
+                ));
             }
             match &r.anchored {
                 Some(a) => extra.push_str(&format!(
@@ -113,10 +132,31 @@ fn footage(data_dir: &Path, path: &Path) -> Check {
                 None => extra.push_str("; not anchored at a hub yet"),
             }
             Check::ok("footage.db", format!(
-                "integrity ok, schema {v}; verify ok: {} chain entries, {} snapshots, {} files checked{extra}",
+                "{lead}integrity ok, schema {v}; verify ok: {} chain entries, {} snapshots, {} files hashed{extra}",
                 r.chain_entries, r.snapshots, r.files_checked))
         }
     }
+}
+
+/// "RECOVERED 2 snapshot(s) after their rows were lost: #3 (record R, first stored as seq
+/// 3), …" — the same words in `doctor` and `snapshots verify`.
+pub fn recovered_text(list: &[crate::recorder::footage::RecoveredSnapshot]) -> String {
+    let each: Vec<String> = list
+        .iter()
+        .map(|s| {
+            format!(
+                "#{} (record {}, first stored as seq {})",
+                s.id,
+                s.record_id.as_deref().unwrap_or("none"),
+                s.recovered_from_seq
+            )
+        })
+        .collect();
+    format!(
+        "RECOVERED {} snapshot(s) after their rows were lost: {}",
+        list.len(),
+        each.join(", ")
+    )
 }
 
 /// One configured pin: BCM number, role in the config, whether it could be configured.

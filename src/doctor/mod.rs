@@ -8,18 +8,19 @@
 mod checks;
 pub mod server;
 mod system;
+pub mod view;
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-pub use checks::{GpioProbe, RealGpioProbe};
+pub use checks::{recovered_text, GpioProbe, PinResult, RealGpioProbe, HASH_NEWEST};
 pub use system::{kernel_clock_synced, CameraProbe, SysfsCameras};
 
 use crate::config::{Config, ConfigError};
 
 /// How a check came out. Ordered: worst is max.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckLevel {
     Ok,
@@ -108,6 +109,8 @@ pub struct DoctorInputs<'a> {
     /// False when the default path was used and is missing (defaults apply).
     pub config_file_exists: bool,
     pub data_dir: PathBuf,
+    /// Hash every footage file (`doctor --full`); else only the newest [`HASH_NEWEST`].
+    pub full: bool,
     pub gpio: &'a dyn GpioProbe,
     pub cameras: &'a dyn CameraProbe,
     pub server: &'a dyn ServerCheck,
@@ -127,7 +130,7 @@ pub fn run(inp: &DoctorInputs<'_>) -> DoctorReport {
     let default_config = Config::default();
     let config = inp.config.as_ref().unwrap_or(&default_config);
     let mut checks = vec![checks::config(inp)];
-    checks.extend(checks::stores(&inp.data_dir));
+    checks.extend(checks::stores(&inp.data_dir, inp.full));
     checks.push(system::cameras(inp.root, config, inp.cameras));
     checks.push(checks::gpio(config, inp.gpio));
     checks.push(system::display(inp.root, config));

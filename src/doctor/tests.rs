@@ -55,6 +55,7 @@ fn inputs<'a>(
         config: Config::parse(&r.join("motcua.toml"), config.as_bytes()),
         config_file_exists: true,
         data_dir,
+        full: false,
         gpio,
         cameras: cams,
         server,
@@ -283,7 +284,7 @@ fn footage_is_checked_with_the_recorders_full_verify() {
     assert!(c.summary.contains("verify ok: "), "{}", c.summary);
     assert!(
         c.summary
-            .ends_with("1 snapshots, 1 files checked; not anchored at a hub yet"),
+            .ends_with("1 snapshots, 1 files hashed; not anchored at a hub yet"),
         "{}",
         c.summary
     );
@@ -304,4 +305,110 @@ fn footage_is_checked_with_the_recorders_full_verify() {
         "{}",
         c.summary
     );
+}
+
+/// Review of issue 15: the doctor hashed every footage file, minutes on a full SD card. Now
+/// the newest `HASH_NEWEST` files are hashed and the rest only checked present, and the
+/// summary says so; `--full` (`DoctorInputs::full`) hashes all. Re-adopted snapshots lead the
+/// summary with their record IDs (issue 16 review).
+#[test]
+fn the_footage_check_is_bounded_unless_full_and_names_recovered_records() {
+    use crate::recorder::footage::{FootageStore, NewSnapshot};
+    let t = tempfile::tempdir().unwrap();
+    let (gpio, server) = (FakeGpio::new(), ServerNotConfigured);
+    let cams = SysfsCameras { root: t.path() };
+    let mut inp = inputs(t.path(), "", &gpio, &cams, &server);
+    let n = HASH_NEWEST + 2;
+    let oldest = {
+        let (mut st, _) = FootageStore::open_writer(&inp.data_dir, 0).unwrap();
+        let mut first = None;
+        for i in 0..n {
+            let jpeg = crate::recorder::jpeg::encode_rgb(
+                &[
+                    (i % 250) as u8,
+                    (i / 250) as u8,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                ],
+                2,
+                2,
+                80,
+            )
+            .unwrap();
+            let rec = format!("000.00.14.H56-261123-{i:04}");
+            let s = st
+                .ingest(
+                    &NewSnapshot {
+                        jpeg: &jpeg,
+                        width: 2,
+                        height: 2,
+                        counter: 1,
+                        record_id: Some(&rec),
+                        captured_at_ms: i as i64,
+                        reason: "manual",
+                        thumbnail: None,
+                        frame_age_ms: None,
+                    },
+                    i as i64,
+                )
+                .unwrap();
+            first.get_or_insert(s);
+        }
+        first.unwrap()
+    };
+    let footage = |inp: &DoctorInputs| {
+        run(inp)
+            .checks
+            .into_iter()
+            .find(|c| c.name == "footage.db")
+            .unwrap()
+    };
+    let c = footage(&inp);
+    assert_eq!(c.level, CheckLevel::Ok, "{c:?}");
+    assert!(
+        c.summary.contains(&format!(
+            "{n} snapshots, {HASH_NEWEST} files hashed (the newest {HASH_NEWEST}; 2 older files only checked present: `motcua doctor --full` or `motcua snapshots verify` hashes every file)"
+        )),
+        "{}",
+        c.summary
+    );
+    // the newest row lost (as a lost WAL does): the next writer re-adopts it from its file,
+    // and the summary leads with it
+    {
+        let (st, _) = FootageStore::open_writer(&inp.data_dir, 10).unwrap();
+        let c = st.connection();
+        c.execute("DELETE FROM snapshot WHERE id = ?1", [n as i64])
+            .unwrap();
+        c.execute("DELETE FROM chain WHERE seq = ?1", [n as i64])
+            .unwrap();
+    }
+    drop(FootageStore::open_writer(&inp.data_dir, 20).unwrap());
+    let c = footage(&inp);
+    assert!(
+        c.summary.starts_with(&format!(
+            "RECOVERED 1 snapshot(s) after their rows were lost: #{n} (record 000.00.14.H56-261123-{:04}, first stored as seq {n}); integrity ok",
+            n - 1
+        )),
+        "{}",
+        c.summary
+    );
+    // the oldest file altered: the bounded check cannot see it (and said so); --full does
+    let st = FootageStore::open_reader(&inp.data_dir).unwrap();
+    std::fs::write(st.dir().path_of(&oldest.sha256), b"changed").unwrap();
+    assert_eq!(footage(&inp).level, CheckLevel::Ok);
+    inp.full = true;
+    let c = footage(&inp);
+    assert_eq!(c.level, CheckLevel::Fail, "{c:?}");
+    // a missing old file is found either way
+    inp.full = false;
+    std::fs::remove_file(st.dir().path_of(&oldest.sha256)).unwrap();
+    assert_eq!(footage(&inp).level, CheckLevel::Fail);
 }

@@ -81,6 +81,9 @@ mod tests {
         fn health(&self) -> Result<crate::device::HealthReport, String> {
             Err("no daemon in this test".into())
         }
+        fn doctor(&self) -> Result<crate::doctor::view::DoctorView, String> {
+            Err("no daemon in this test".into())
+        }
     }
 
     #[test]

@@ -127,6 +127,33 @@ impl ApplianceServices for DemoServices {
         LinkState::NotConfigured
     }
 
+    /// The doctor's checks on this machine with the default config (no daemon: no log, no
+    /// units; no cameras, GPIO pins or server configured).
+    fn doctor(&self) -> Result<crate::doctor::view::DoctorView, String> {
+        use crate::doctor::{self, DoctorInputs, ServerNotConfigured, SysfsCameras};
+        let root = std::path::Path::new("/");
+        let gpio = crate::device::gpio::FakeGpio::new();
+        let inputs = DoctorInputs {
+            full: false,
+            root,
+            config_path: "(demo: no config file)".into(),
+            config: Ok(crate::config::Config::default()),
+            config_file_exists: true,
+            data_dir: self.data_dir.clone(),
+            gpio: &gpio,
+            cameras: &SysfsCameras { root },
+            server: &ServerNotConfigured,
+            kernel_clock_synced: None,
+            now: chrono::Utc::now(),
+        };
+        let report = doctor::run(&inputs);
+        Ok(crate::doctor::view::DoctorView::new(
+            &report,
+            vec!["demo: no daemon, so no daemon log".into()],
+            vec!["demo: no services".into()],
+        ))
+    }
+
     /// This machine's real disk, power and temperature; no cameras, no server.
     fn health(&self) -> Result<HealthReport, String> {
         Ok(health::collect(health::HealthInputs {

@@ -1,7 +1,8 @@
 //! What the technician screen shows, gathered off the UI thread: this device (name, center,
 //! hostname, version, IP addresses), what provisioning left (`/etc/motcua/provisioned.json`:
 //! device key, certificate fingerprint, warnings; `/run/motcua-provision/error`: why the last
-//! attempt failed) and the daemon's health report.
+//! attempt failed), the daemon's health report, and the doctor view (the doctor's checks run by
+//! the daemon, its recent log lines and the units' state).
 //!
 //! Every file is read under a root (`/` on a device, a temp dir in tests), size-capped and
 //! validated; a bad file becomes a line saying so, never a crash or a blank screen.
@@ -46,6 +47,7 @@ pub struct TechInfo {
     /// Provisioning succeeded during this boot.
     pub provisioned_this_boot: bool,
     pub health: Result<HealthReport, String>,
+    pub doctor: Result<crate::doctor::view::DoctorView, String>,
 }
 
 fn read_capped(path: &Path) -> Result<Option<String>, String> {
@@ -183,6 +185,7 @@ pub fn gather(root: &Path, services: &dyn ApplianceServices) -> TechInfo {
         provision_error: read_provision_error(root),
         provisioned_this_boot: provisioned_this_boot(root),
         health: services.health(),
+        doctor: services.doctor(),
     }
 }
 

@@ -268,6 +268,9 @@ pub(super) fn push_tech(w: &KioskWindow, st: &State) {
     let Some(info) = &st.tech.info else {
         a.set_lines(model(vec![line(tr("Đang tải", "Loading"), "…")]));
         a.set_health(model(Vec::new()));
+        a.set_doctor(model(Vec::new()));
+        a.set_doctor_services(model(Vec::new()));
+        a.set_doctor_log(model(Vec::new()));
         return;
     };
     a.set_error_title(tr(
@@ -382,6 +385,7 @@ pub(super) fn push_tech(w: &KioskWindow, st: &State) {
     };
     a.set_health_title(title.into());
     a.set_health(model(health));
+    push_doctor(&a, info, &tr);
     a.set_note(if st.tech.gate.is_open() {
         tr(
             "Chưa đặt mã PIN kỹ thuật viên: thêm technician_pin vào tệp cấu hình ban đầu.",
@@ -390,4 +394,65 @@ pub(super) fn push_tech(w: &KioskWindow, st: &State) {
     } else {
         SharedString::new()
     });
+}
+
+/// The doctor view: each check's level, summary and what to do next; the units' state and
+/// the daemon's recent log lines (or why there are none).
+fn push_doctor(a: &TechAdapter<'_>, info: &TechInfo, tr: &dyn Fn(&str, &str) -> SharedString) {
+    use crate::doctor::CheckLevel;
+    a.set_log_title(tr("Dịch vụ và nhật ký", "Services and log"));
+    match &info.doctor {
+        Ok(v) => {
+            let worst = match v.worst {
+                CheckLevel::Ok => tr("tất cả đạt", "all checks passed"),
+                CheckLevel::Warn => tr("có mục cần xem", "some checks need attention"),
+                CheckLevel::Fail => tr("có mục lỗi", "some checks failed"),
+            };
+            a.set_doctor_title(format!("{}: {worst}", tr("Kiểm tra (doctor)", "Doctor")).into());
+            let lines = v
+                .checks
+                .iter()
+                .map(|c| {
+                    let mut m = c.summary.clone();
+                    for d in &c.details {
+                        m.push_str(&format!("\n{d}"));
+                    }
+                    if let Some(n) = &c.next {
+                        m.push_str(&format!("\n→ {n}"));
+                    }
+                    HealthLine {
+                        name: c.name.as_str().into(),
+                        message: m.into(),
+                        level: c.level as i32,
+                    }
+                })
+                .collect();
+            a.set_doctor(model(lines));
+            let services: Vec<SharedString> =
+                v.services.iter().map(|s| s.as_str().into()).collect();
+            a.set_doctor_services(model(services));
+            let log: Vec<SharedString> = if v.log.is_empty() {
+                vec![tr(
+                    "nhật ký: không có cảnh báo gần đây",
+                    "log: no recent warnings",
+                )]
+            } else {
+                v.log.iter().map(|l| l.as_str().into()).collect()
+            };
+            a.set_doctor_log(model(log));
+        }
+        Err(e) => {
+            a.set_doctor_title(tr(
+                "Kiểm tra (doctor): không chạy được",
+                "Doctor: could not run",
+            ));
+            a.set_doctor(model(vec![HealthLine {
+                name: "daemon".into(),
+                message: e.as_str().into(),
+                level: 2,
+            }]));
+            a.set_doctor_services(model(Vec::new()));
+            a.set_doctor_log(model(Vec::new()));
+        }
+    }
 }

@@ -84,26 +84,54 @@ pub enum ProvisionError {
 }
 
 /// A file next to `from` that a technician most likely meant as the provisioning file:
-/// `motcua.toml.txt`, `Motcua.toml`, `motcua.txt`, `motcua (1).toml`… Never the shipped
-/// template or an applied copy.
+/// `motcua.toml.txt`, `Motcua.toml`, `motcua.txt`, `motcua (1).toml`… — its last extension is
+/// `.toml` or `.txt`. Never the shipped template, an applied copy, or a leftover whose last
+/// extension says it is not meant to be read (`motcua.toml.bak`, `.old`, `.orig`, `~`): those
+/// are [`leftovers`], named in the log and otherwise ignored (refusing them failed the first
+/// boot unit at every boot).
 pub fn misnamed_candidate(from: &Path) -> Option<PathBuf> {
-    let dir = from.parent()?;
-    let want = from.file_name()?.to_string_lossy().to_lowercase();
-    let stem = want.split('.').next().unwrap_or("motcua").to_owned();
-    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
-        .ok()?
-        .filter_map(|e| e.ok())
-        .filter(|e| {
-            let n = e.file_name().to_string_lossy().to_lowercase();
-            n.starts_with(&stem)
-                && (n.contains(".toml") || n.ends_with(".txt"))
-                && !n.ends_with(".applied")
-                && !n.ends_with(".template")
-        })
-        .map(|e| e.path())
+    let mut found: Vec<PathBuf> = siblings(from)
+        .into_iter()
+        .filter(|(_, n)| n.ends_with(".toml") || n.ends_with(".txt"))
+        .map(|(p, _)| p)
         .collect();
     found.sort();
     found.into_iter().next()
+}
+
+/// Other `motcua*` files next to `from` that are not read and not refused (backups, editor
+/// leftovers): `motcua.toml.bak`, `motcua.toml~`… Sorted.
+pub fn leftovers(from: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = siblings(from)
+        .into_iter()
+        .filter(|(_, n)| !(n.ends_with(".toml") || n.ends_with(".txt")))
+        .map(|(p, _)| p)
+        .collect();
+    found.sort();
+    found
+}
+
+/// `motcua*` files next to `from` (lower-cased names), but `from` itself, the template and
+/// applied copies.
+fn siblings(from: &Path) -> Vec<(PathBuf, String)> {
+    let (Some(dir), Some(name)) = (from.parent(), from.file_name()) else {
+        return Vec::new();
+    };
+    let want = name.to_string_lossy().to_lowercase();
+    let stem = want.split('.').next().unwrap_or("motcua").to_owned();
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    rd.filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let n = e.file_name().to_string_lossy().to_lowercase();
+            let ours = n.starts_with(&stem)
+                && n != want
+                && !n.contains(".applied")
+                && !n.ends_with(".template");
+            ours.then(|| (e.path(), n))
+        })
+        .collect()
 }
 
 /// As [`apply`], for the first-boot unit, which runs at every boot: with no provisioning file

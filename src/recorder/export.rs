@@ -197,7 +197,11 @@ fn write_zip(
     };
     let (head_seq, head_hash) = (pinned.head_seq, pinned.head_hash.clone());
     let signed_head = match opts.signer {
-        Some(s) => Some(store.sign_head(&s.key, &s.device, &rfc3339_s(now_ms))?),
+        // exactly the head the export pinned: captures may have moved the chain since (the
+        // daemon keeps capturing while the CLI exports), and the proof ends at the pinned head
+        Some(s) => {
+            Some(store.sign_head_at(&s.key, &s.device, head_seq, &head_hash, &rfc3339_s(now_ms))?)
+        }
         None => None,
     };
     let anchor = store.last_receipt()?.filter(|r| r.seq <= head_seq);
@@ -294,4 +298,90 @@ fn write_zip(
         let _ = super::footage::files::sync_dir(dir);
     }
     Ok(manifest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::recorder::footage::NewSnapshot;
+    use crate::recorder::jpeg;
+
+    const REC: &str = "000.00.14.H56-251119-0042";
+
+    fn capture(st: &mut FootageStore, n: u8, at: i64) {
+        let jpeg = jpeg::encode_rgb(&vec![n; 16 * 16 * 3], 16, 16, 80).unwrap();
+        st.ingest(
+            &NewSnapshot {
+                jpeg: &jpeg,
+                width: 16,
+                height: 16,
+                counter: 1,
+                record_id: Some(REC),
+                captured_at_ms: at,
+                reason: "started",
+                thumbnail: None,
+                frame_age_ms: None,
+            },
+            at,
+        )
+        .unwrap();
+    }
+
+    /// The daemon captures between the export's pin and its signature (another connection,
+    /// as another process would): the export still proves and signs the head it pinned.
+    #[test]
+    fn an_export_signs_the_head_it_pinned_not_one_captured_after() {
+        let t = tempfile::tempdir().unwrap();
+        let (mut st, _) = FootageStore::open_writer(t.path(), 0).unwrap();
+        capture(&mut st, 10, 1000);
+        let rec = RecordId::parse(REC).unwrap();
+        let audit = AuditAppend {
+            record_id: Some(REC),
+            detail: "{\"via\":\"test\"}",
+            ..Default::default()
+        };
+        let rows = st
+            .list(&Filter {
+                record_id: Some(REC.into()),
+                ..Default::default()
+            })
+            .unwrap();
+        let pinned = st.begin_export(REC, &[rows[0].id], &audit, 2000).unwrap();
+        // the chain moves on after the pin
+        capture(&mut st, 20, 3000);
+        capture(&mut st, 30, 4000);
+        assert!(st.head().unwrap().0 > pinned.head_seq);
+        let signer = DeviceSigner {
+            key: SigningKey::from_bytes(&[7; 32]),
+            device: "quay-1".into(),
+        };
+        let opts = ExportOptions {
+            signer: Some(&signer),
+            audit: "",
+        };
+        let out = t.path().join("case.zip");
+        let tmp = out.with_extension("zip.part");
+        let m = write_zip(&mut st, &rec, &rows, &out, &tmp, &pinned, 5000, &opts).unwrap();
+        let h = m.signed_head.as_ref().unwrap();
+        assert_eq!(
+            (h.seq, h.hash.as_str()),
+            (pinned.head_seq, pinned.head_hash.as_str())
+        );
+        let checked = check_export(&out).unwrap();
+        assert_eq!(checked.chain.head_seq, pinned.head_seq);
+        // a head the chain does not hold is refused, not signed
+        let err = st
+            .sign_head_at(
+                &signer.key,
+                "quay-1",
+                2,
+                &"0".repeat(64),
+                "2026-12-05T10:00:00Z",
+            )
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("the chain has no such entry"),
+            "{err}"
+        );
+    }
 }

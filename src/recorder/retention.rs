@@ -45,10 +45,11 @@ pub struct Usage {
     pub free_bytes: u64,
 }
 
-/// Pick deletions from `oldest_first` (`(id, captured_at_ms, bytes)` of unpinned snapshots):
-/// everything past the age limit, then the oldest until the quota and the free-space floor
-/// are met — never one younger than `min_age_secs`. Pure, so every rule is tested without a
-/// disk.
+/// Pick deletions from `oldest_first` (`(id, recorded_at_ms, bytes)` of unpinned snapshots in
+/// commit order, [`FootageStore::prunable`]): everything past the age limit, then the oldest
+/// until the quota and the free-space floor are met — never one recorded less than
+/// `min_age_secs` ago. Ages are the store's commit times, never a frame's own time. Pure, so
+/// every rule is tested without a disk.
 pub fn plan(
     oldest_first: &[(i64, i64, i64)],
     usage: Usage,
@@ -57,17 +58,20 @@ pub fn plan(
     let cutoff = usage.now_ms - policy.max_age_days as i64 * DAY_MS;
     let young = usage.now_ms - policy.min_age_secs as i64 * 1000;
     let mut total = usage.total_bytes;
-    let mut free = usage.free_bytes as i64;
+    // unknown free space is u64::MAX: saturate, never wrap to -1 (which read as "no space")
+    let mut free = i64::try_from(usage.free_bytes).unwrap_or(i64::MAX);
     let mut out = Vec::new();
     for &(id, at, bytes) in oldest_first {
         if at > young {
-            break; // oldest first: everything after is younger still
+            // too young; in commit order a later one is normally younger still, but after a
+            // device clock step back an earlier commit can carry the later time: look on
+            continue;
         }
         let rule = if at < cutoff {
             Rule::MaxAge
         } else if policy.max_bytes > 0 && total > policy.max_bytes as i64 {
             Rule::MaxBytes
-        } else if free < policy.min_free_bytes as i64 {
+        } else if policy.min_free_bytes > 0 && free < policy.min_free_bytes as i64 {
             Rule::MinFree
         } else {
             break;
@@ -208,6 +212,8 @@ mod tests {
             vec![(1, Rule::MaxAge), (2, Rule::MinFree), (3, Rule::MinFree)]
         );
         assert!(plan(&rows, u(40, 1000), &policy(3650, 0, 0)).is_empty());
+        // free space unknown (statvfs failed: u64::MAX) is not "no free space"
+        assert!(plan(&rows, u(40, u64::MAX), &policy(3650, 0, 0)).is_empty());
     }
 
     /// Issue 16: `min_free` pruned snapshots acknowledged seconds earlier. Nothing younger than
@@ -230,5 +236,10 @@ mod tests {
         assert_eq!(plan(&rows, usage, &p), vec![(1, Rule::MaxBytes)]);
         p.min_age_secs = 0;
         assert_eq!(plan(&rows, usage, &p).len(), 3);
+        // After a device clock step back, commit order is not time order: a young entry
+        // committed first does not shield an older one committed after it.
+        let stepped = [(1, now - 5_000, 10), (2, now - 7_200_000, 10)];
+        p.min_age_secs = 3600;
+        assert_eq!(plan(&stepped, usage, &p), vec![(2, Rule::MaxBytes)]);
     }
 }

@@ -92,19 +92,19 @@ pub fn check_name(name: &str) -> Result<(), AccountError> {
 }
 
 impl AccountStore {
-    /// Open (creating if needed, owner-only permissions) `<data_dir>/review.db`.
+    /// Open (creating if needed, owner-only permissions) `<data_dir>/private/review.db`
+    /// (`store::private`: 0700 directory, 0600 files, moved there from the data directory).
     pub fn open(data_dir: &Path) -> Result<AccountStore, AccountError> {
         std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
             path: data_dir.to_owned(),
             source,
         })?;
-        let path = data_dir.join(REVIEW_DB);
-        let fresh = !path.exists();
+        let path =
+            store::private::prepare(data_dir, REVIEW_DB).map_err(|source| StoreError::DataDir {
+                path: data_dir.join(store::private::PRIVATE_DIR),
+                source,
+            })?;
         let mut conn = store::open_connection(&path, Access::ReadWrite)?;
-        if fresh {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
-        }
         store::migrate_schema(&mut conn, &path, &SCHEMA)?;
         Ok(AccountStore { conn })
     }
@@ -272,7 +272,7 @@ mod tests {
         assert!(matches!(s.remove("tech"), Err(AccountError::NoSuchUser(_))));
         assert_eq!(s.credentials("tech").unwrap(), None);
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(t.path().join(REVIEW_DB))
+        let mode = std::fs::metadata(t.path().join("private").join(REVIEW_DB))
             .unwrap()
             .permissions()
             .mode();

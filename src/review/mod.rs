@@ -186,7 +186,7 @@ impl ReviewState {
 }
 
 fn open_footage_read(data_dir: &Path) -> Result<rusqlite::Connection, ReviewError> {
-    let path = data_dir.join(FOOTAGE_DB);
+    let path = crate::store::private::locate(data_dir, FOOTAGE_DB);
     let conn = crate::store::open_connection(&path, crate::store::Access::ReadOnly)
         .map_err(FootageError::from)?;
     Ok(conn)

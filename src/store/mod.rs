@@ -6,6 +6,7 @@
 
 mod catalog_store;
 pub(crate) mod migrate;
+pub mod private;
 pub mod queue_store;
 
 use std::path::{Path, PathBuf};

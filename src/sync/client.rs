@@ -251,6 +251,32 @@ impl HubClient {
         Ok(Some(status))
     }
 
+    /// `GET /v1/anchors`: every head the hub anchored for this device, as its receipts (not
+    /// yet verified: `snapshots verify --against-hub` verifies each with the pinned keys).
+    pub async fn anchors(&self) -> Result<Vec<crate::recorder::anchor::Receipt>, SyncError> {
+        #[derive(serde::Deserialize)]
+        struct Anchors {
+            anchors: Vec<crate::recorder::anchor::Receipt>,
+        }
+        let (what, timeout) = ("fetching anchored heads", self.settings.request_timeout);
+        let resp = self.send(self.get("/v1/anchors"), what, timeout).await?;
+        if self.status(resp.status().as_u16(), &resp)? != StatusClass::Ok {
+            return Err(SyncError::Protocol(
+                "the anchors endpoint is missing".into(),
+            ));
+        }
+        expect_json(resp.headers())?;
+        // one receipt is about 600 bytes: years of hourly anchors fit
+        let body = self
+            .read_body(resp, 64 * MAX_SMALL_BODY, what, timeout)
+            .await?;
+        let a: Anchors = serde_json::from_slice(&body).map_err(|e| SyncError::InvalidJson {
+            what: "anchored heads",
+            detail: e.to_string(),
+        })?;
+        Ok(a.anchors)
+    }
+
     /// `POST path` with an `Idempotency-Key`; any 2xx means the server has it. Returns the
     /// answer's body (capped at `MAX_SMALL_BODY`): a heartbeat's carries the anchor receipt.
     pub async fn post_idempotent(

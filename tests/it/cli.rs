@@ -181,3 +181,44 @@ fn a_reader_that_goes_away_ends_the_command_quietly() {
         assert_eq!(stderr(&out), "", "{args}");
     }
 }
+
+/// Issue 15 review: root over SSH defaults to the appliance's data directory; a file it
+/// created there (here: `private/review.db`) would belong to root and the daemon could not
+/// open it. As root on a data directory another user owns, a writing command is refused
+/// with how to run it, and nothing is created; a reading one runs.
+#[test]
+fn root_is_refused_on_the_daemons_data_dir_and_nothing_is_created() {
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let s = Scratch::new();
+    let data = s.data_dir();
+    std::fs::create_dir_all(&data).unwrap();
+    std::os::unix::fs::chown(&data, Some(65534), Some(65534)).unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_motcua"))
+            .arg("--config")
+            .arg(s.file("empty.toml", ""))
+            .arg("--data-dir")
+            .arg(&data)
+            .args(args)
+            .env_remove("MOTCUA_DATA_DIR")
+            .output()
+            .unwrap()
+    };
+    let o = run(&["user", "list"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.starts_with(&format!(
+            "motcua: error: refusing to run as root on {}: files root creates there belong to root",
+            data.display()
+        )) && err.contains("; run it as that user: sudo -u ")
+            && err.trim_end().ends_with(" user list"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_dir(&data).unwrap().count(), 0, "nothing created");
+    let o = run(&["search", "khai sinh", "--json"]);
+    assert!(!stderr(&o).contains("refusing"), "{}", stderr(&o));
+}

@@ -19,6 +19,16 @@ const REC: &str = "000.00.14.H56-261123-0077";
 const OTHER: &str = "000.00.14.H56-261123-0078";
 
 fn capture(cfg: &std::path::Path, data: &std::path::Path, record: &str, as_nobody: bool) -> Output {
+    capture_at(cfg, data, record, 3, as_nobody)
+}
+
+fn capture_at(
+    cfg: &std::path::Path,
+    data: &std::path::Path,
+    record: &str,
+    counter: u32,
+    as_nobody: bool,
+) -> Output {
     let bin = env!("CARGO_BIN_EXE_motcua");
     let mut c = if as_nobody {
         let mut c = Command::new("setpriv");
@@ -31,7 +41,8 @@ fn capture(cfg: &std::path::Path, data: &std::path::Path, record: &str, as_nobod
         .arg(cfg)
         .arg("--data-dir")
         .arg(data)
-        .args(["snapshot", "capture", "--counter", "3", "--record", record])
+        .args(["snapshot", "capture", "--counter", &counter.to_string()])
+        .args(["--record", record])
         .env_remove("MOTCUA_DATA_DIR")
         .output()
         .unwrap()
@@ -73,6 +84,17 @@ async fn the_kiosk_group_is_limited_and_must_name_a_known_record() {
     assert_eq!(
         err(&o),
         format!("motcua: error: record {REC} is not known at counter 3 (not on its queue board, not looked up on this device); captures from the kiosk link only to records this device has seen")
+    );
+    // A counter with no camera is refused before the record or the rate limit is looked at
+    // (each counter sent used to get its own rate-limit entry).
+    let (c, dd) = (cfg_path.clone(), data.clone());
+    let o = tokio::task::spawn_blocking(move || capture_at(&c, &dd, REC, 9, true))
+        .await
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert_eq!(
+        err(&o),
+        "motcua: error: counter 9 has no camera on this device (cameras at counter 3)"
     );
     // Root (like the daemon's own user) is not limited: it may write footage directly anyway.
     let (c, dd) = (cfg_path.clone(), data.clone());

@@ -31,6 +31,43 @@ fn kiosk_opens_input_devices_read_write() {
     assert!(!allow.contains(&"char-input r".to_owned()), "{allow:?}");
 }
 
+/// The private databases are masked as a directory (a file mask misses a file SQLite recreates
+/// after the daemon restarts), and the tmpfiles entry makes that directory owner-only.
+#[test]
+fn kiosk_cannot_reach_the_private_directory_and_it_is_owner_only() {
+    let kiosk = read("systemd/motcua-kiosk.service");
+    let paths: Vec<String> = values(&kiosk, "InaccessiblePaths")
+        .iter()
+        .flat_map(|v| v.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+        .collect();
+    for p in ["-/var/lib/motcua/private", "-/var/lib/motcua/footage"] {
+        assert!(paths.contains(&p.to_owned()), "{p} missing from {paths:?}");
+    }
+    let tmpfiles = read("systemd/motcua.tmpfiles");
+    assert!(
+        tmpfiles
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>()
+                == [
+                    "d",
+                    "/var/lib/motcua/private",
+                    "0700",
+                    "motcua",
+                    "motcua",
+                    "-"
+                ]),
+        "{tmpfiles}"
+    );
+    // the kiosk is not in the daemon's group, so 0700/0600 hold without the unit too
+    let sysusers = read("systemd/motcua.sysusers");
+    assert!(
+        !sysusers
+            .lines()
+            .any(|l| l.starts_with("m motcua-kiosk motcua")),
+        "{sysusers}"
+    );
+}
+
 #[test]
 fn kiosk_cannot_reach_footage_wal_or_review_db() {
     let kiosk = read("systemd/motcua-kiosk.service");

@@ -290,3 +290,110 @@ fn the_screen_dims_then_goes_black_and_a_touch_wakes_it() {
         ("0\n".to_string(), "255\n".to_string())
     );
 }
+
+/// Issue 15 item 7 (review): `motcua doctor`, the logs and the units' state are reachable from
+/// the technician screen. A real (offline) daemon runs the doctor's checks as its own user and
+/// answers over its socket; the screen shows each check's status and reason, the units' state
+/// and the daemon's recent log lines. With `MOTCUA_SAVE_SCREENSHOT=<file.png>` the rendered
+/// screen is saved (docs/screenshots/technician-doctor.png was made so).
+#[test]
+fn the_doctor_view_shows_the_daemons_checks_units_and_log() {
+    use motcua::config::Config;
+    use motcua::daemon::{start, DaemonOptions};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let cfg = Config::default();
+    let mut opts = DaemonOptions::offline(&cfg, &data);
+    opts.system.root = dir.path().join("root");
+    opts.system.config_path = dir.path().join("motcua.toml");
+    let d = rt.block_on(start(opts)).unwrap();
+    // the daemon runs in this process: its log ring is this process's
+    motcua::daemon::log_ring::record("WARN motcua::recorder: camera at counter 2 unplugged");
+
+    let root = tempfile::tempdir().unwrap();
+    put(root.path(), paths::STATUS, &provisioned_json());
+    put(
+        root.path(),
+        paths::APPLIED_THIS_BOOT,
+        "2026-11-23T08:00:00Z\n",
+    );
+    let bundle = parse_bundle(
+        &std::fs::read(SMALL_CATALOG).unwrap(),
+        DEFAULT_MAX_BUNDLE_BYTES,
+    )
+    .unwrap();
+    let services = motcua::kiosk::daemon_link::device_services(&cfg, &data);
+    let sys = root.path().to_owned();
+    let (w, h) = (800, 2400);
+    let f = fixture_custom(w, h, bundle, move |k| {
+        k.services = services;
+        k.system_root = Some(sys);
+    });
+    assert_eq!(screen(&f), "technician");
+    let tech = f.kiosk.window().global::<TechAdapter>();
+    let checks: Vec<(String, String, i32)> = slint::Model::iter(&tech.get_doctor())
+        .map(|l| (l.name.to_string(), l.message.to_string(), l.level))
+        .collect();
+    let names: Vec<&str> = checks.iter().map(|c| c.0.as_str()).collect();
+    for want in ["config", "catalog.db", "cameras", "gpio", "server"] {
+        assert!(names.contains(&want), "{want} missing from {names:?}");
+    }
+    // shown on screen, with its reason and what to do next
+    let config = value(&f, "doctor config");
+    assert!(
+        config.starts_with(&format!(
+            "{} not found; running on defaults\n→ ",
+            dir.path().join("motcua.toml").display()
+        )),
+        "{config}"
+    );
+    assert_eq!(
+        checks.iter().find(|c| c.0 == "config").unwrap().2,
+        1,
+        "warn"
+    );
+    assert!(
+        tech.get_doctor_title().starts_with("Kiểm tra (doctor): "),
+        "{}",
+        tech.get_doctor_title()
+    );
+    let services: Vec<String> = slint::Model::iter(&tech.get_doctor_services())
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(services, ["systemd not asked (test)"]);
+    assert_eq!(value(&f, "service"), "systemd not asked (test)");
+    let log: Vec<String> = slint::Model::iter(&tech.get_doctor_log())
+        .map(|s| s.to_string())
+        .collect();
+    assert!(
+        log.iter()
+            .any(|l| l == "WARN motcua::recorder: camera at counter 2 unplugged"),
+        "{log:?}"
+    );
+    if let Some(out) = std::env::var_os("MOTCUA_SAVE_SCREENSHOT") {
+        let shot = f.kiosk.window().window().take_snapshot().unwrap();
+        let px: Vec<slint::Rgb8Pixel> = shot
+            .as_slice()
+            .iter()
+            .map(|p| slint::Rgb8Pixel {
+                r: p.r,
+                g: p.g,
+                b: p.b,
+            })
+            .collect();
+        motcua::kiosk::headless::save_png(
+            std::path::Path::new(&out),
+            shot.width(),
+            shot.height(),
+            &px,
+        )
+        .unwrap();
+    }
+    rt.block_on(d.stop());
+}

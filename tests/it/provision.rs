@@ -625,6 +625,44 @@ fn a_misnamed_file_is_refused_by_name_not_skipped() {
     );
 }
 
+/// Review of issue 15: a stray `motcua.toml.bak` (or an editor's `motcua.toml~`) was taken
+/// for a misnamed provisioning file, so the first-boot unit failed at every boot. A leftover
+/// is named in the log and ignored; the first-boot run succeeds and nothing is applied or
+/// reported as an error.
+#[test]
+fn a_leftover_backup_is_named_and_ignored_not_a_failure_at_every_boot() {
+    let d = Device::new();
+    fs::write(d.fat().join("motcua.toml.template"), TEMPLATE).unwrap();
+    fs::write(d.fat().join("motcua.toml.applied"), "x").unwrap();
+    let bak = d.fat().join("motcua.toml.bak");
+    let tilde = d.fat().join("motcua.toml~");
+    fs::write(&bak, filled()).unwrap();
+    fs::write(&tilde, filled()).unwrap();
+    for _boot in 0..2 {
+        let out = Command::new(env!("CARGO_BIN_EXE_motcua"))
+            .args(["provision", "--if-present", "--from"])
+            .arg(d.file())
+            .arg("--root")
+            .arg(d.root())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(
+            stdout(&out),
+            format!(
+                "MOTCUA_PROVISION: nothing to apply ({f} not present)\n\
+                 MOTCUA_PROVISION: ignoring {} (a leftover: only {f} is read)\n\
+                 MOTCUA_PROVISION: ignoring {} (a leftover: only {f} is read)\n",
+                bak.display(),
+                tilde.display(),
+                f = d.file().display()
+            )
+        );
+        assert!(!d.root().join("run/motcua-provision/error").exists());
+        assert!(!d.root().join("etc/motcua/motcua.toml").exists());
+    }
+}
+
 #[test]
 fn the_center_section_is_applied_not_left_pending() {
     let d = Device::new();

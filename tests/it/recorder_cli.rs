@@ -61,7 +61,7 @@ fn bad_record_ids_are_refused_before_anything_is_opened() {
         }
     }
     assert!(
-        !s.data_dir().join("footage.db").exists(),
+        !s.data_dir().join("private/footage.db").exists(),
         "nothing was created"
     );
 }

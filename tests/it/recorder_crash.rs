@@ -49,7 +49,7 @@ fn kill_during_ingest_leaves_consistent_footage() {
         }
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
-        if !s.data_dir().join("footage.db").exists() {
+        if !s.data_dir().join("private/footage.db").exists() {
             continue; // killed before it created anything
         }
         let (store, report) = FootageStore::open_writer(&s.data_dir(), 0).unwrap();

@@ -40,7 +40,7 @@ fn capture_then_cut_wal(s: &Scratch, n: u32, keep: impl Fn(u64) -> u64) -> Vec<(
     child.kill().unwrap(); // SIGKILL: no checkpoint on close
     child.wait().unwrap();
     assert_eq!(acked.len(), n as usize);
-    let wal = s.data_dir().join("footage.db-wal");
+    let wal = s.data_dir().join("private/footage.db-wal");
     let len = std::fs::metadata(&wal).unwrap().len();
     assert!(len > 0, "the commits are still in the WAL");
     std::fs::OpenOptions::new()
@@ -50,7 +50,7 @@ fn capture_then_cut_wal(s: &Scratch, n: u32, keep: impl Fn(u64) -> u64) -> Vec<(
         .set_len(keep(len))
         .unwrap();
     // the shared-memory index does not survive a power cut either
-    let _ = std::fs::remove_file(s.data_dir().join("footage.db-shm"));
+    let _ = std::fs::remove_file(s.data_dir().join("private/footage.db-shm"));
     acked
 }
 
@@ -86,6 +86,16 @@ fn wal_truncated_after_n_acknowledged_snapshots_loses_none() {
         .as_str()
         .unwrap()
         .starts_with("recovered from seq"));
+    // `snapshots verify` leads with them: count and record IDs, not a detail line
+    let out = s.motcua(&["snapshots", "verify"]);
+    let first = stdout(&out).lines().next().unwrap_or_default().to_owned();
+    assert!(
+        first.starts_with("RECOVERED 10 snapshot(s) after their rows were lost: #")
+            && acked
+                .iter()
+                .all(|(_, rec)| first.contains(&format!("(record {rec}, "))),
+        "{first}"
+    );
 }
 
 #[test]

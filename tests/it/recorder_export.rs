@@ -312,3 +312,73 @@ fn a_failed_export_leaves_no_file_and_no_pins() {
         .unwrap();
     assert_eq!(exports, 0);
 }
+
+/// Issue 16 review: the CLI exports while the daemon (here: a writer on another thread, as
+/// the daemon is another process) keeps capturing. Each export signs exactly the head it
+/// pinned, so each checks out with the Rust check and with `docs/verify-export.py`.
+/// (The deterministic form of the race is the unit test
+/// `an_export_signs_the_head_it_pinned_not_one_captured_after`.)
+#[test]
+fn an_export_taken_while_the_daemon_captures_verifies() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let d = Device::new();
+    d.capture(REC);
+    let stop = Arc::new(AtomicBool::new(false));
+    let data = d.s.data_dir();
+    let writer = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let (mut st, _) = FootageStore::open_writer(&data, 0).unwrap();
+            let mut n = 0u32;
+            while !stop.load(Ordering::Relaxed) {
+                let px = vec![(n % 251) as u8; 16 * 16 * 3];
+                let jpeg = motcua::recorder::jpeg::encode_rgb(&px, 16, 16, 80).unwrap();
+                st.ingest(
+                    &motcua::recorder::footage::NewSnapshot {
+                        jpeg: &jpeg,
+                        width: 16,
+                        height: 16,
+                        counter: 1,
+                        record_id: Some(if n % 2 == 0 { REC } else { OTHER }),
+                        captured_at_ms: 1_000 + n as i64,
+                        reason: "started",
+                        thumbnail: None,
+                        frame_age_ms: None,
+                    },
+                    1_000 + n as i64,
+                )
+                .unwrap();
+                n += 1;
+                // a busy counter, not a tight loop: a writer that never lets go of the
+                // database starves every other connection past its busy timeout
+                std::thread::sleep(std::time::Duration::from_millis(3));
+            }
+            n
+        })
+    };
+    let mut heads = Vec::new();
+    for i in 0..4 {
+        let zip = d.s.path().join(format!("case-{i}.zip"));
+        let out = d.ok(&[
+            "snapshots",
+            "export",
+            "--record",
+            REC,
+            "--out",
+            zip.to_str().unwrap(),
+        ]);
+        assert!(out.contains("signed by device quay-1 key"), "{out}");
+        let m = motcua::recorder::export::check_export(&zip).unwrap();
+        heads.push(m.chain.head_seq);
+        let (ok, msg) = verify_py(&zip, &["--device-key", &d.device_pub]);
+        assert!(ok, "export {i} taken during capture: {msg}");
+    }
+    stop.store(true, Ordering::Relaxed);
+    let captured = writer.join().unwrap();
+    assert!(
+        captured > 0,
+        "the writer captured nothing during the exports"
+    );
+    assert!(heads.windows(2).all(|w| w[0] < w[1]), "{heads:?}");
+}

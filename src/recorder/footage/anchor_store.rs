@@ -46,7 +46,32 @@ impl FootageStore {
         at: &str,
     ) -> Result<FootageHead, FootageError> {
         let (seq, hash) = chain_head(&self.conn)?;
-        let head = anchor::sign_head(key, device, seq, &hash, at);
+        self.sign_head_at(key, device, seq, &hash, at)
+    }
+
+    /// Sign the head `(seq, hash)` — one this store's chain holds, e.g. the head an export
+    /// pinned while captures go on from another process — and keep it. Refuses a head the
+    /// chain does not have at that seq.
+    pub fn sign_head_at(
+        &mut self,
+        key: &SigningKey,
+        device: &str,
+        seq: i64,
+        hash: &str,
+        at: &str,
+    ) -> Result<FootageHead, FootageError> {
+        let held: bool = seq == 0
+            || self.conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM chain WHERE seq = ?1 AND hash = ?2)",
+                params![seq, hash],
+                |r| r.get(0),
+            )?;
+        if !held {
+            return Err(FootageError::Invalid(format!(
+                "cannot sign head {seq} ({hash}): the chain has no such entry"
+            )));
+        }
+        let head = anchor::sign_head(key, device, seq, hash, at);
         self.conn.execute(
             "INSERT INTO signed_head (seq, hash, at, device, key, signature) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -62,13 +87,15 @@ impl FootageStore {
         Ok(head)
     }
 
-    /// The most recently signed head and the device name it was signed as.
+    /// The latest signed head (highest seq; of those, the last signed) and the device name it
+    /// was signed as. By seq, not by signing order: an export signs the head it pinned, which
+    /// may be older than one the anchoring thread signed meanwhile.
     pub fn latest_signed_head(&self) -> Result<Option<(String, FootageHead)>, FootageError> {
         Ok(self
             .conn
             .query_row(
                 "SELECT device, seq, hash, at, key, signature FROM signed_head \
-                 ORDER BY id DESC LIMIT 1",
+                 ORDER BY seq DESC, id DESC LIMIT 1",
                 [],
                 |r| {
                     Ok((
@@ -158,6 +185,59 @@ impl FootageStore {
     /// The last anchored head (highest seq) with its receipt, if any.
     pub fn last_receipt(&self) -> Result<Option<Receipt>, FootageError> {
         Ok(self.receipts()?.pop().map(|(r, _)| r))
+    }
+
+    /// `verify --against-hub`: the receipts the hub holds for this device (`GET /v1/anchors`),
+    /// each verified with a pinned hub key and for `device`, and the chain must hold every
+    /// anchored head. A device whose local receipts were deleted along with a forged chain
+    /// fails here: the hub's copy cannot be deleted from the device. Sets `hub_anchored` to
+    /// the highest anchored head.
+    pub fn verify_hub_anchors(
+        &self,
+        report: &mut VerifyReport,
+        receipts: &[Receipt],
+        hub_keys: &[VerifyingKey],
+        device: &str,
+    ) -> Result<(), FootageError> {
+        let mut best: Option<&Receipt> = None;
+        for r in receipts {
+            let valid = if r.device != device {
+                Err(format!("the hub sent a receipt for device {:?}", r.device))
+            } else {
+                anchor::verify_receipt(r, hub_keys).map(drop)
+            };
+            if let Err(message) = valid {
+                report.problems.push(Problem::AnchorReceiptInvalid {
+                    seq: r.seq,
+                    message,
+                });
+                continue;
+            }
+            let found: Option<String> = self
+                .conn
+                .query_row("SELECT hash FROM chain WHERE seq = ?1", [r.seq], |x| {
+                    x.get(0)
+                })
+                .optional()?;
+            if found.as_deref() != Some(r.hash.as_str()) {
+                report.problems.push(Problem::AnchorMismatch {
+                    seq: r.seq,
+                    anchored_hash: r.hash.clone(),
+                    found,
+                });
+            }
+            if best.is_none_or(|b| r.seq > b.seq) {
+                best = Some(r);
+            }
+        }
+        report.hub_anchored = best.map(|r| AnchoredHead {
+            seq: r.seq,
+            hash: r.hash.clone(),
+            at: r.at.clone(),
+            received_at: r.received_at.clone(),
+            hub_seq: r.hub_seq,
+        });
+        Ok(())
     }
 
     /// `verify`'s anchor part: each stored receipt must still verify (with the hub key it was

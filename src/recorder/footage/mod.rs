@@ -34,7 +34,7 @@ pub use files::FootageDir;
 pub use group::{GroupCommit, OwnedSnapshot};
 pub use limits::{FreeSpace, Limits, StatvfsFreeSpace};
 pub use reconcile::ReconcileReport;
-pub use verify::{Problem, VerifyReport};
+pub use verify::{Problem, RecoveredSnapshot, VerifyReport};
 
 /// File name of the footage database inside the data directory.
 pub const FOOTAGE_DB: &str = "footage.db";
@@ -70,6 +70,8 @@ pub enum FootageError {
     Locked(PathBuf),
     #[error("snapshot not stored: {0}")]
     Full(String),
+    #[error("{0}")]
+    Invalid(String),
 }
 
 impl FootageError {
@@ -141,6 +143,9 @@ pub struct FootageStore {
     _lock: Option<std::fs::File>,
     /// Kept at capture time ([`FootageStore::set_limits`]); none until set.
     limits: Option<Limits>,
+    /// Bytes in `quarantine/` (filled only by the writer's start-up reconcile), counted in
+    /// [`FootageStore::total_bytes`].
+    quarantine_bytes: u64,
 }
 
 const SNAPSHOT_COLS: &str = "id, sha256, bytes, width, height, counter, record_id, \
@@ -180,7 +185,11 @@ impl FootageStore {
             .lock_writer()
             .map_err(FootageError::io("cannot lock", dir.root()))?
             .ok_or_else(|| FootageError::Locked(dir.root().to_owned()))?;
-        let db_path = data_dir.join(FOOTAGE_DB);
+        // private/ (0700) and 0600, moved there from the data directory by an upgrade
+        let db_path = store::private::prepare(data_dir, FOOTAGE_DB).map_err(FootageError::io(
+            "cannot prepare",
+            &data_dir.join(FOOTAGE_DB),
+        ))?;
         let mut conn = store::open_connection(&db_path, Access::ReadWrite)?;
         store::migrate_schema(&mut conn, &db_path, &SCHEMA)?;
         let mut store = FootageStore {
@@ -189,14 +198,16 @@ impl FootageStore {
             db_path,
             _lock: Some(lock),
             limits: None,
+            quarantine_bytes: 0,
         };
         let report = store.reconcile(now_ms)?;
+        store.quarantine_bytes = limits::quarantine_bytes(&store.dir);
         Ok((store, report))
     }
 
     /// Open for reading (list, verify, export's reads). Touches no file in the directory.
     pub fn open_reader(data_dir: &Path) -> Result<FootageStore, FootageError> {
-        let db_path = data_dir.join(FOOTAGE_DB);
+        let db_path = store::private::locate(data_dir, FOOTAGE_DB);
         if !db_path.exists() {
             return Err(FootageError::Io {
                 what: "no footage database at",
@@ -207,9 +218,11 @@ impl FootageStore {
         // Read-write connection (WAL readers need the -shm), but no lock and no reconcile.
         let mut conn = store::open_connection(&db_path, Access::ReadWrite)?;
         store::migrate_schema(&mut conn, &db_path, &SCHEMA)?;
+        let dir = FootageDir::new(data_dir.join(FOOTAGE_DIR));
         Ok(FootageStore {
             conn,
-            dir: FootageDir::new(data_dir.join(FOOTAGE_DIR)),
+            quarantine_bytes: limits::quarantine_bytes(&dir),
+            dir,
             db_path,
             _lock: None,
             limits: None,
@@ -320,24 +333,18 @@ impl FootageStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Unpinned snapshots, oldest first: `(id, captured_at_ms, bytes)` for the retention plan.
+    /// Unpinned snapshots, oldest first: `(id, recorded_at_ms, bytes)` for the retention plan.
+    /// Age is the store's own: `recorded_at_ms` is the device's time when the capture (or
+    /// recover) entry was committed, and the order is commit order (the id is that entry's
+    /// seq). A frame's `captured_at_ms` comes from the camera side and is never trusted for
+    /// which evidence may go.
     pub fn prunable(&self, limit: usize) -> Result<Vec<(i64, i64, i64)>, FootageError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, captured_at_ms, bytes FROM snapshot WHERE pinned = 0 \
-             ORDER BY captured_at_ms, id LIMIT ?1",
+            "SELECT s.id, c.recorded_at_ms, s.bytes FROM snapshot s \
+             JOIN chain c ON c.seq = s.id WHERE s.pinned = 0 ORDER BY s.id LIMIT ?1",
         )?;
         let rows = stmt.query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// Total bytes of live snapshots (each row counted; identical bytes shared by two rows are
-    /// counted twice, so the quota errs on the safe side).
-    pub fn total_bytes(&self) -> Result<i64, FootageError> {
-        Ok(self
-            .conn
-            .query_row("SELECT coalesce(sum(bytes), 0) FROM snapshot", [], |r| {
-                r.get(0)
-            })?)
     }
 
     /// The stored preview of a snapshot.

@@ -394,3 +394,42 @@ fn checkpoints_run_on_their_own_thread_not_in_the_commits() {
 
 #[path = "tests_evidence.rs"]
 mod evidence;
+#[path = "tests_limits.rs"]
+mod limits_tests;
+
+/// Issue 15 review: the kiosk must never read footage.db or its WAL, also when they are
+/// recreated after a restart. They live in `private/` (0700) and are 0600, WAL and SHM too,
+/// after every reopen; a legacy footage.db in the data directory is moved in with its WAL.
+#[test]
+fn footage_db_and_its_wal_stay_owner_only_across_reopens_and_an_upgrade() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let t = tempfile::tempdir().unwrap();
+    // an older version's layout: a world-readable footage.db in the data dir (moving a WAL
+    // with committed rows first is `store::private`'s own test)
+    {
+        let (mut st, _) = FootageStore::open_writer(t.path(), 0).unwrap();
+        st.ingest(&new_snapshot(&frame(1), Some(REC), 1), 1)
+            .unwrap();
+    }
+    let private = t.path().join("private");
+    let legacy = t.path().join("footage.db");
+    std::fs::rename(private.join("footage.db"), &legacy).unwrap();
+    std::fs::set_permissions(&legacy, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::remove_dir(&private).unwrap();
+    for round in 0..2 {
+        let (mut st, _) = FootageStore::open_writer(t.path(), 10).unwrap();
+        st.ingest(&new_snapshot(&frame(2 + round), Some(REC), 2), 2)
+            .unwrap();
+        assert_eq!(
+            st.list(&Filter::default()).unwrap().len(),
+            2 + round as usize
+        );
+        let dir = t.path().join("private");
+        assert_eq!(mode(&dir), 0o700, "round {round}");
+        for f in ["footage.db", "footage.db-wal", "footage.db-shm"] {
+            assert_eq!(mode(&dir.join(f)), 0o600, "{f}, round {round}");
+        }
+        assert!(!t.path().join("footage.db").exists());
+    }
+}

@@ -75,6 +75,12 @@ fn rows_lost_are_readopted_from_their_files_with_their_link() {
     let v = st.verify(true).unwrap();
     assert!(v.ok(), "{:?}", v.problems);
     assert_eq!(v.recovered, 2);
+    let listed: Vec<(i64, Option<String>, i64)> = v
+        .recovered_snapshots
+        .iter()
+        .map(|s| (s.id, s.record_id.clone(), s.recovered_from_seq))
+        .collect();
+    assert_eq!(listed, vec![(3, Some(rec(2)), 3), (4, Some(rec(3)), 4)]);
 }
 
 #[test]
@@ -285,7 +291,8 @@ fn young_snapshots_are_never_pruned_and_capture_fails_loudly_instead() {
     let old = st.ingest(&snap(&f, &rec(1), 0), 0).unwrap();
     st.pin_for_export(&rec(1), &[old.id], 1).unwrap();
     let young = st.ingest(&snap(&f, &rec(2), 100_000), 100_000).unwrap();
-    let older = st.ingest(&snap(&f, &rec(3), 30_000), 100_000).unwrap();
+    // committed at device time 30 s (after a clock step back: commit order is not time order)
+    let older = st.ingest(&snap(&f, &rec(3), 30_000), 30_000).unwrap();
     // the disk fills up (not because of footage): free space under the floor
     space.0.store(500_000, Ordering::SeqCst);
     // the unpinned snapshot older than a minute goes; the pinned one and the young one stay
@@ -306,6 +313,56 @@ fn young_snapshots_are_never_pruned_and_capture_fails_loudly_instead() {
         )
     );
     assert!(st.verify(true).unwrap().ok());
+}
+
+/// Review of issue 16: a frame's own time comes from the camera side and is never trusted for
+/// which evidence may go. Min-age and "oldest first" are the store's commit times: a frame
+/// stamped ten years ago but stored seconds ago stays; one stamped ten years ahead but stored
+/// minutes ago goes first.
+#[test]
+fn retention_ages_by_the_stores_commit_time_not_the_frames_time() {
+    const BASE: i64 = 1_780_000_000_000;
+    const YEARS_10: i64 = 10 * 365 * 86_400_000;
+    let t = tempfile::tempdir().unwrap();
+    let (mut st, _) = FootageStore::open_writer(t.path(), 0).unwrap();
+    let f = frame(9);
+    let future = st
+        .ingest(&snap(&f, &rec(1), BASE + YEARS_10), BASE)
+        .unwrap();
+    let past = st
+        .ingest(&snap(&f, &rec(2), BASE - YEARS_10), BASE + 100_000)
+        .unwrap();
+    let space = Arc::new(FakeSpace(AtomicU64::new(u64::MAX)));
+    // room for one stored snapshot plus the reservation of the next
+    let quota = (future.bytes as u64 + 16) + (f.len() + meta::MAX_OVERHEAD) as u64;
+    st.set_limits(limits(quota, 0, 60_000, &space));
+    st.ingest(&snap(&f, &rec(3), BASE + 120_000), BASE + 120_000)
+        .unwrap();
+    let ids: Vec<i64> = st
+        .list(&Filter::default())
+        .unwrap()
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert!(!ids.contains(&future.id), "stored 120 s ago: it goes first");
+    assert!(
+        ids.contains(&past.id),
+        "stored 20 s ago: younger than min_age"
+    );
+    assert_eq!(ids.len(), 2);
+    // the background pass ages the same way: nothing is past a 30-day max age, whatever
+    // the frames say
+    let policy = crate::recorder::config::RetentionConfig {
+        max_age_days: 30,
+        max_bytes: 0,
+        min_free_bytes: 0,
+        check_interval_secs: 600,
+        min_age_secs: 60,
+    };
+    let clocks = crate::recorder::clock::SimulatedClocks::new(BASE + 200_000);
+    let store = std::sync::Mutex::new(st);
+    let r = crate::recorder::retention::run_pass(&store, &policy, &clocks, &*space).unwrap();
+    assert_eq!(r.deleted, 0, "{r:?}");
 }
 
 #[test]

@@ -104,6 +104,14 @@ impl fmt::Display for Problem {
     }
 }
 
+/// A snapshot re-adopted from its self-describing file after its row was lost.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecoveredSnapshot {
+    pub id: i64,
+    pub record_id: Option<String>,
+    pub recovered_from_seq: i64,
+}
+
 /// The outcome of a full check.
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct VerifyReport {
@@ -114,11 +122,19 @@ pub struct VerifyReport {
     pub head_hash: String,
     /// Snapshots re-adopted from their files after their rows were lost.
     pub recovered: usize,
+    /// Those snapshots: id, record ID, and the seq they were first stored as.
+    pub recovered_snapshots: Vec<RecoveredSnapshot>,
+    /// Files only checked to be there, not hashed (a bounded check: the doctor's).
+    pub files_not_hashed: usize,
     /// Files in `quarantine/` (also listed as problems).
     pub quarantined: Vec<PathBuf>,
     /// The last head the hub anchored (from a verified receipt), if any; its check's outcome
     /// is in `problems`.
     pub anchored: Option<super::anchor_store::AnchoredHead>,
+    /// With `--against-hub`: the last head the hub itself holds for this device (its receipt
+    /// verified); the check's outcome is in `problems`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hub_anchored: Option<super::anchor_store::AnchoredHead>,
     pub problems: Vec<Problem>,
 }
 
@@ -140,6 +156,22 @@ impl FootageStore {
     pub fn verify_trusting(
         &self,
         files: bool,
+        hub_keys: Option<&[ed25519_dalek::VerifyingKey]>,
+    ) -> Result<VerifyReport, FootageError> {
+        self.verify_with(files.then_some(usize::MAX), hub_keys)
+    }
+
+    /// A bounded check for the doctor on a full card: everything but the file hashes, then
+    /// only the newest `hash_newest` snapshots' files are hashed; the others are checked to be
+    /// there (`files_not_hashed`). `verify(true)` hashes every file.
+    pub fn verify_bounded(&self, hash_newest: usize) -> Result<VerifyReport, FootageError> {
+        self.verify_with(Some(hash_newest), None)
+    }
+
+    /// `files`: None, no file checks; Some(n): every file checked present, the newest n hashed.
+    fn verify_with(
+        &self,
+        files: Option<usize>,
         hub_keys: Option<&[ed25519_dalek::VerifyingKey]>,
     ) -> Result<VerifyReport, FootageError> {
         let mut report = VerifyReport {
@@ -208,6 +240,16 @@ impl FootageStore {
             .filter_map(|r| r.recovered_from_seq.map(|s| (s, r.sha256.as_str())))
             .collect();
         report.recovered = recovered_from.len();
+        report.recovered_snapshots = rows
+            .iter()
+            .filter_map(|r| {
+                r.recovered_from_seq.map(|seq| RecoveredSnapshot {
+                    id: r.id,
+                    record_id: r.record_id.clone(),
+                    recovered_from_seq: seq,
+                })
+            })
+            .collect();
         for c in &captures {
             match (by_id.remove(&c.seq), deleted.contains(&c.seq)) {
                 (Some(row), false) => {
@@ -247,8 +289,8 @@ impl FootageStore {
                 .push(Problem::StaleThumbnail { snapshot_id });
         }
         self.verify_anchor(&mut report, hub_keys)?;
-        if files {
-            self.verify_files(&rows, &mut report)?;
+        if let Some(hash_newest) = files {
+            self.verify_files(&rows, &mut report, hash_newest)?;
         }
         Ok(report)
     }
@@ -257,10 +299,24 @@ impl FootageStore {
         &self,
         rows: &[Snapshot],
         report: &mut VerifyReport,
+        hash_newest: usize,
     ) -> Result<(), FootageError> {
         let mut checked: HashMap<&str, Option<String>> = HashMap::new();
-        for s in rows {
+        // rows are in id (commit) order: the newest are last
+        let stat_only = rows.len().saturating_sub(hash_newest);
+        for (i, s) in rows.iter().enumerate() {
             let path = self.dir.path_of(&s.sha256);
+            if i < stat_only && !checked.contains_key(s.sha256.as_str()) {
+                if path.is_file() {
+                    checked.insert(&s.sha256, Some(s.sha256.clone()));
+                    report.files_not_hashed += 1;
+                } else {
+                    report
+                        .problems
+                        .push(Problem::FileMissing { id: s.id, path });
+                }
+                continue;
+            }
             let actual = checked
                 .entry(&s.sha256)
                 .or_insert_with(|| std::fs::read(&path).ok().map(|b| chain::sha256_hex(&b)));
@@ -276,7 +332,7 @@ impl FootageStore {
                 Some(_) => {}
             }
         }
-        report.files_checked = checked.len();
+        report.files_checked = checked.len() - report.files_not_hashed;
         let pending: HashSet<String> = {
             let mut stmt = self.conn.prepare("SELECT sha256 FROM pending_delete")?;
             let rows = stmt.query_map([], |r| r.get(0))?;

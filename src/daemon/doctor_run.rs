@@ -1,0 +1,87 @@
+//! The daemon's answer to a `doctor` request (the kiosk's technician screen): the same checks
+//! as `motcua doctor`, run as the daemon's user (which may read footage and ask cameras), with
+//! GPIO reported as the daemon holds it (probing pins the daemon has claimed would fail), the
+//! daemon's recent log lines and the units' state from systemd.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::log_ring;
+use crate::config::{Config, GpioConfig};
+use crate::doctor::server::SyncServerCheck;
+use crate::doctor::view::{service_status, DoctorView};
+use crate::doctor::{self, DoctorInputs, GpioProbe, PinResult, SysfsCameras};
+
+/// The units whose state the view shows.
+pub const UNITS: [&str; 3] = [
+    "motcua-daemon.service",
+    "motcua-kiosk.service",
+    "motcua-firstboot.service",
+];
+
+/// GPIO as the running daemon has it: the error it started without GPIO, else every configured
+/// pin held by the daemon.
+struct HeldByDaemon(Option<String>);
+
+impl GpioProbe for HeldByDaemon {
+    fn probe(&self, cfg: &GpioConfig) -> Result<(String, Vec<PinResult>), String> {
+        match &self.0 {
+            Some(e) => Err(e.clone()),
+            None => Ok((
+                "in use by the daemon".into(),
+                cfg.pins()
+                    .into_iter()
+                    .map(|(pin, role)| (pin, role, Ok(())))
+                    .collect(),
+            )),
+        }
+    }
+}
+
+/// What the daemon knows to run the checks.
+pub struct DoctorSetup {
+    pub config: Config,
+    pub config_path: PathBuf,
+    pub data_dir: PathBuf,
+    pub root: PathBuf,
+    /// Why the daemon runs without GPIO, if it does.
+    pub gpio_error: Option<String>,
+    /// Ask systemd for the units' state (off in tests that must not depend on the host).
+    pub ask_systemd: bool,
+}
+
+/// The closure the socket calls (blocking; the socket runs it on its own thread).
+pub fn doctor_fn(s: DoctorSetup) -> Arc<dyn Fn() -> DoctorView + Send + Sync> {
+    Arc::new(move || {
+        let server = SyncServerCheck {
+            config: Some(s.config.clone()),
+            data_dir: s.data_dir.clone(),
+        };
+        let gpio = HeldByDaemon(s.gpio_error.clone());
+        let real_root = s.root == std::path::Path::new("/");
+        let inputs = DoctorInputs {
+            full: false,
+            root: &s.root,
+            config_path: s.config_path.clone(),
+            config: Ok(s.config.clone()),
+            config_file_exists: s.config_path.exists(),
+            data_dir: s.data_dir.clone(),
+            gpio: &gpio,
+            cameras: &SysfsCameras { root: &s.root },
+            server: &server,
+            kernel_clock_synced: if real_root {
+                doctor::kernel_clock_synced()
+            } else {
+                None
+            },
+            now: chrono::Utc::now(),
+        };
+        let report = doctor::run(&inputs);
+        let services = if s.ask_systemd {
+            service_status(&UNITS)
+        } else {
+            vec!["systemd not asked (test)".into()]
+        };
+        DoctorView::new(&report, log_ring::recent(), services)
+    })
+}
