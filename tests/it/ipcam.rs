@@ -408,18 +408,138 @@ fn an_rtsp_mjpeg_stream_arrives_frame_by_frame_with_digest_auth() {
     );
     assert!(!format!("{err:?}").contains(PASSWORD));
 
-    // H.264 is refused with the way out, not stored half-done.
-    let err = RtspCamera::new(&srv.url("/h264"), Some(creds))
+    // H.265 is refused with the way out, not stored half-done.
+    let err = RtspCamera::new(&srv.url("/h265"), Some(creds))
         .unwrap()
         .start()
         .unwrap_err();
     assert_eq!(
         err.to_string(),
         format!(
-            "camera {} offers neither MJPEG nor YUYV (it offers H264; H.264/H.265 need a \
-             decoder this device does not have yet: use the camera's MJPEG stream or its \
-             snapshot URL)",
-            srv.url("/h264")
+            "camera {} offers neither MJPEG nor YUYV (it offers H265; H.265 is not decoded on \
+             this device: set the camera's stream to H.264 or MJPEG, or use its snapshot URL)",
+            srv.url("/h265")
+        )
+    );
+}
+
+/// Mean R, G, B of a decoded JPEG.
+fn mean_rgb(jpeg: &[u8]) -> (u32, u32, u32, (u16, u16)) {
+    let mut d = jpeg_decoder::Decoder::new(jpeg);
+    let px = d.decode().unwrap();
+    let info = d.info().unwrap();
+    assert_eq!(px.len(), info.width as usize * info.height as usize * 3);
+    let n = (px.len() / 3) as u64;
+    let sum = |c: usize| (px.iter().skip(c).step_by(3).map(|&v| v as u64).sum::<u64>() / n) as u32;
+    (sum(0), sum(1), sum(2), (info.width, info.height))
+}
+
+#[test]
+fn an_rtsp_h264_stream_keeps_keyframes_and_a_snapshot_decodes_one() {
+    use motcua::recorder::camera::rtsp::RtspCamera;
+    use motcua::recorder::camera::PixelFormat;
+    use motcua::recorder::config::RecorderConfig;
+    use motcua::recorder::{keyframe, Reason, Recorder, RecorderError};
+    let srv = RtspServer::start();
+    let secrets = tempfile::tempdir().unwrap();
+    let creds = credentials(secrets.path(), &format!("{USER}:{PASSWORD}"));
+
+    // The source hands over keyframes only: SPS + PPS + IDR, about one a second (GOP 10 at
+    // 10 frames/s), each decodable alone into the picture the camera sees (solid red).
+    let mut cam = RtspCamera::new(&srv.url("/h264red"), Some(creds.clone())).unwrap();
+    let info = cam.start().unwrap();
+    assert_eq!(info.format, PixelFormat::H264);
+    assert_eq!((info.width, info.height), (320, 240));
+    let mut times = Vec::new();
+    for _ in 0..3 {
+        let f = cam.next_frame().unwrap();
+        times.push(Instant::now());
+        let PixelData::H264Keyframe(k) = &f.data else {
+            panic!("expected a keyframe, got {:?}", f.data)
+        };
+        keyframe::check_h264(k).unwrap();
+        let (j, w, h) = keyframe::h264_to_jpeg(k, 85).unwrap();
+        assert_eq!((w, h), (320, 240));
+        let (r, g, b, size) = mean_rgb(&j);
+        assert_eq!(size, (320, 240));
+        assert!(r > 200 && g < 60 && b < 60, "red picture: mean {r},{g},{b}");
+    }
+    let gap = times[2] - times[1];
+    assert!(
+        gap > Duration::from_millis(500),
+        "frames between keyframes are skipped, not kept: {gap:?}"
+    );
+    cam.stop();
+
+    // Through the recorder: a trigger waits for the next keyframe (never older than one frame
+    // interval, as for USB) and stores its decoded JPEG.
+    let data = tempfile::tempdir().unwrap();
+    let cam = RtspCamera::new(&srv.url("/h264red"), Some(creds.clone())).unwrap();
+    let long = RtspCamera::new(&srv.url("/h264longgop"), Some(creds)).unwrap();
+    let (rec, _) = Recorder::start(
+        data.path(),
+        &RecorderConfig::default(),
+        vec![(1, Box::new(cam)), (2, Box::new(long))],
+        Arc::new(RealClocks),
+        false,
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !rec
+        .cameras()
+        .iter()
+        .all(|(_, s)| matches!(s.state, CameraState::Streaming { .. }))
+    {
+        assert!(Instant::now() < deadline, "{:?}", rec.cameras());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(1500)); // the ring's keyframe is now stale
+    let reason = Reason::parse("started").unwrap();
+    let t0 = Instant::now();
+    let snap = rec.capture_for(1, None, &reason).unwrap();
+    let waited = t0.elapsed();
+    assert!(waited < Duration::from_millis(1500), "{waited:?}");
+    assert_eq!((snap.width, snap.height), (320, 240));
+    let age = snap.frame_age_ms.unwrap();
+    assert!(
+        age <= 200,
+        "the keyframe is from after the trigger or within one interval: {age} ms"
+    );
+    let stored = {
+        let st = rec.store().lock().unwrap();
+        std::fs::read(st.dir().path_of(&snap.sha256)).unwrap()
+    };
+    let (r, g, b, size) = mean_rgb(&stored);
+    assert_eq!(size, (320, 240));
+    assert!(
+        r > 200 && g < 60 && b < 60,
+        "stored red picture: {r},{g},{b}"
+    );
+
+    // A camera whose keyframes are a minute apart: the trigger waits, then fails with advice.
+    let err = rec.capture_for(2, None, &reason).unwrap_err();
+    assert!(matches!(err, RecorderError::NoFrame { counter: 2, .. }));
+    assert_eq!(
+        err.to_string(),
+        "the camera of counter 2 has no current frame (streaming H.264, but no keyframe \
+         within 3 s: set the camera's I-frame (keyframe) interval to 1–2 s); check its cable"
+    );
+    // ... and the worker says so too once the stream has gone 10 s without one.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let error = loop {
+        let s = rec.cameras()[1].1.clone();
+        if let CameraState::Degraded { error, .. } = s.state {
+            break error;
+        }
+        assert!(Instant::now() < deadline, "{s:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(
+        error,
+        format!(
+            "camera {}: sent no H.264 keyframe for 10 s: set the camera's I-frame (keyframe) \
+             interval to 1–2 s",
+            srv.url("/h264longgop")
         )
     );
 }

@@ -2,10 +2,13 @@
 //! RTSP client Moonfire NVR is built on, which copes with the quirks of cheap IP cameras.
 //!
 //! MJPEG streams (RTP/JPEG, RFC 2435; retina rebuilds each full JPEG) go into the ring as
-//! sent, like a USB camera's MJPEG. H.264/H.265 streams are refused for now with a message
-//! saying so: storing them needs a keyframe decoder, which is not built yet (use the camera's
-//! MJPEG sub-stream or its HTTP snapshot URL). RTP comes interleaved on the RTSP TCP
-//! connection, which crosses NAT and firewalls and loses nothing on a busy LAN.
+//! sent, like a USB camera's MJPEG. H.264 streams put only their keyframes in the ring (each
+//! IDR access unit with its SPS and PPS, Annex B, as retina's `FrameFormat::SIMPLE` gives
+//! them), stamped on arrival; the frames between are dropped unread and a snapshot decodes the
+//! keyframe (`recorder::keyframe`). A stream with no keyframe for [`KEYFRAME_TIMEOUT`] fails
+//! with advice on the camera's I-frame interval. H.265 streams are refused with a reason (no
+//! decoder on the device yet). RTP comes interleaved on the RTSP TCP connection, which
+//! crosses NAT and firewalls and loses nothing on a busy LAN.
 //!
 //! Credentials come from the secrets file (as for snapshot URLs; retina answers Basic and
 //! Digest) and never appear in names or errors.
@@ -19,7 +22,7 @@ use retina::client::{
     Credentials as RtspCredentials, Demuxed, PlayOptions, Session, SessionOptions, SetupOptions,
     TcpTransportOptions, Transport,
 };
-use retina::codec::CodecItem;
+use retina::codec::{CodecItem, FrameFormat};
 
 use super::http_snapshot::Credentials;
 use super::{CameraError, FrameSource, PixelData, PixelFormat, RawFrame, StreamInfo};
@@ -30,6 +33,16 @@ use crate::recorder::jpeg;
 pub const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long each later frame may take.
 pub const FRAME_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long an H.264 stream may go without a keyframe (cameras default to 2–4 s; technicians
+/// set 1–2 s, see docs/cameras.md).
+pub const KEYFRAME_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the chosen stream carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Codec {
+    Jpeg,
+    H264,
+}
 
 pub struct RtspCamera {
     url: url::Url,
@@ -38,6 +51,8 @@ pub struct RtspCamera {
     runtime: Option<tokio::runtime::Runtime>,
     stream: Option<Pin<Box<Demuxed>>>,
     pending: Option<RawFrame>,
+    codec: Codec,
+    size: (u32, u32),
 }
 
 impl RtspCamera {
@@ -64,6 +79,8 @@ impl RtspCamera {
             runtime: None,
             stream: None,
             pending: None,
+            codec: Codec::Jpeg,
+            size: (0, 0),
         })
     }
 
@@ -123,41 +140,51 @@ impl RtspCamera {
         })
     }
 
-    async fn open(&self) -> Result<Pin<Box<Demuxed>>, CameraError> {
+    async fn open(&mut self) -> Result<Pin<Box<Demuxed>>, CameraError> {
         let options = SessionOptions::default()
             .creds(self.credentials()?)
             .user_agent(format!("motcua/{}", env!("CARGO_PKG_VERSION")));
         let mut session = Session::describe(self.url.clone(), options)
             .await
             .map_err(|e| self.rtsp_error(&e))?;
-        let offered: Vec<String> = session
+        let video: Vec<(usize, String)> = session
             .streams()
             .iter()
-            .filter(|s| s.media() == "video")
-            .map(|s| s.encoding_name().to_ascii_uppercase())
+            .enumerate()
+            .filter(|(_, s)| s.media() == "video")
+            .map(|(i, s)| (i, s.encoding_name().to_ascii_uppercase()))
             .collect();
-        let Some(i) = session
-            .streams()
-            .iter()
-            .position(|s| s.media() == "video" && s.encoding_name().eq_ignore_ascii_case("jpeg"))
-        else {
-            return Err(CameraError::NoUsableFormat {
-                device: self.shown.clone(),
-                offered: if offered.is_empty() {
-                    "no video".into()
-                } else {
-                    format!(
-                        "{}; H.264/H.265 need a decoder this device does not have yet: use the \
-                         camera's MJPEG stream or its snapshot URL",
+        // MJPEG first (stored as sent, nothing to decode), then H.264.
+        let pick = |name: &str| video.iter().find(|(_, n)| n == name).map(|(i, _)| *i);
+        let (i, codec) = match (pick("JPEG"), pick("H264")) {
+            (Some(i), _) => (i, Codec::Jpeg),
+            (None, Some(i)) => (i, Codec::H264),
+            (None, None) => {
+                let offered: Vec<&str> = video.iter().map(|(_, n)| n.as_str()).collect();
+                return Err(CameraError::NoUsableFormat {
+                    device: self.shown.clone(),
+                    offered: if offered.is_empty() {
+                        "no video".into()
+                    } else if offered.contains(&"H265") {
+                        format!(
+                            "{}; H.265 is not decoded on this device: set the camera's stream \
+                             to H.264 or MJPEG, or use its snapshot URL",
+                            offered.join(", ")
+                        )
+                    } else {
                         offered.join(", ")
-                    )
-                },
-            });
+                    },
+                });
+            }
         };
+        self.codec = codec;
         session
             .setup(
                 i,
-                SetupOptions::default().transport(Transport::Tcp(TcpTransportOptions::default())),
+                SetupOptions::default()
+                    .transport(Transport::Tcp(TcpTransportOptions::default()))
+                    // Annex B with SPS/PPS before every keyframe: each keyframe decodes alone.
+                    .frame_format(FrameFormat::SIMPLE),
             )
             .await
             .map_err(|e| self.rtsp_error(&e))?;
@@ -169,8 +196,13 @@ impl RtspCamera {
         Ok(Box::pin(demuxed))
     }
 
-    /// The next video frame from an open stream, within [`FRAME_TIMEOUT`].
-    async fn next_video(&self, stream: &mut Pin<Box<Demuxed>>) -> Result<RawFrame, CameraError> {
+    /// The next frame for the ring from an open stream: every MJPEG frame, or the next H.264
+    /// keyframe (within [`KEYFRAME_TIMEOUT`]; the frames between are skipped).
+    async fn next_video(
+        &mut self,
+        stream: &mut Pin<Box<Demuxed>>,
+    ) -> Result<RawFrame, CameraError> {
+        let keyframe_by = tokio::time::Instant::now() + KEYFRAME_TIMEOUT;
         loop {
             let item = tokio::time::timeout(FRAME_TIMEOUT, stream.next())
                 .await
@@ -178,10 +210,41 @@ impl RtspCamera {
             match item {
                 None => return Err(self.io("ended the stream")),
                 Some(Err(e)) => return Err(self.rtsp_error(&e)),
-                Some(Ok(CodecItem::VideoFrame(f))) => return self.frame_from(f.data()),
+                Some(Ok(CodecItem::VideoFrame(f))) => match self.codec {
+                    Codec::Jpeg => return self.frame_from(f.data()),
+                    Codec::H264 if f.is_random_access_point() => {
+                        let i = f.stream_id();
+                        if let Some(retina::codec::ParametersRef::Video(v)) =
+                            stream.streams().get(i).and_then(|s| s.parameters())
+                        {
+                            self.size = v.pixel_dimensions();
+                        }
+                        return self.keyframe_from(f.into_data());
+                    }
+                    Codec::H264 if tokio::time::Instant::now() > keyframe_by => {
+                        return Err(self.io(format!(
+                            "sent no H.264 keyframe for {} s: set the camera's I-frame \
+                             (keyframe) interval to 1–2 s",
+                            KEYFRAME_TIMEOUT.as_secs()
+                        )))
+                    }
+                    Codec::H264 => continue,
+                },
                 Some(Ok(_)) => continue, // RTCP, audio, metadata
             }
         }
+    }
+
+    fn keyframe_from(&self, data: Vec<u8>) -> Result<RawFrame, CameraError> {
+        crate::recorder::keyframe::check_h264(&data).map_err(|e| CameraError::BadFrame {
+            device: self.shown.clone(),
+            message: e.to_string(),
+        })?;
+        Ok(RawFrame {
+            width: self.size.0,
+            height: self.size.1,
+            data: PixelData::H264Keyframe(data.into()),
+        })
     }
 }
 
@@ -196,23 +259,28 @@ impl FrameSource for RtspCamera {
             .build()
             .map_err(|e| self.io(format!("cannot start its runtime: {e}")))?;
         let opened = runtime.block_on(async {
-            let mut stream = tokio::time::timeout(START_TIMEOUT, self.open())
-                .await
-                .map_err(|_| {
-                    self.io(format!(
+            let mut stream = match tokio::time::timeout(START_TIMEOUT, self.open()).await {
+                Ok(s) => s?,
+                Err(_) => {
+                    return Err(self.io(format!(
                         "did not answer within {} s",
                         START_TIMEOUT.as_secs()
-                    ))
-                })??;
+                    )))
+                }
+            };
             let first = self.next_video(&mut stream).await?;
             Ok::<_, CameraError>((stream, first))
         });
         let (stream, first) = opened?;
+        let (format, kind) = match self.codec {
+            Codec::Jpeg => (PixelFormat::Mjpeg, "MJPEG"),
+            Codec::H264 => (PixelFormat::H264, "H.264 (keyframes)"),
+        };
         let info = StreamInfo {
-            format: PixelFormat::Mjpeg,
+            format,
             width: first.width,
             height: first.height,
-            description: format!("RTSP MJPEG {}", self.shown),
+            description: format!("RTSP {kind} {}", self.shown),
         };
         self.pending = Some(first);
         self.stream = Some(stream);
