@@ -4,144 +4,19 @@
 //! password, missing credentials, a stalled camera and garbage frames each have an exact
 //! outcome.
 
-use std::io::Write;
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use crate::ipcam_support::{
+    credentials, jpeg, mean_rgb, Lighttpd, RtspServer, DAHUA, HIKVISION, PASSWORD, USER,
+};
 
 use motcua::recorder::camera::http_snapshot::HttpSnapshotCamera;
 use motcua::recorder::camera::worker::{CameraState, CameraWorker};
 use motcua::recorder::camera::{CameraError, FrameSource, PixelData};
 use motcua::recorder::clock::RealClocks;
-
-const HIKVISION: &str = "/ISAPI/Streaming/channels/101/picture";
-const DAHUA: &str = "/cgi-bin/snapshot.cgi";
-const USER: &str = "admin";
-const PASSWORD: &str = "Cam3ra:secret";
-
-/// lighttpd serving `www/` on a loopback port: digest under /ISAPI/, basic under /cgi-bin/.
-struct Lighttpd {
-    dir: tempfile::TempDir,
-    port: u16,
-    child: Option<Child>,
-}
-
-fn md5_hex(s: &str) -> String {
-    use md5::{Digest, Md5};
-    Md5::digest(s.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn jpeg(width: u32, height: u32, shade: u8) -> Vec<u8> {
-    let rgb = vec![shade; (width * height * 3) as usize];
-    motcua::recorder::jpeg::encode_rgb(&rgb, width, height, 80).unwrap()
-}
-
-impl Lighttpd {
-    fn start() -> Lighttpd {
-        let dir = tempfile::tempdir().unwrap();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let www = dir.path().join("www");
-        for p in [HIKVISION, DAHUA, "/garbage/picture"] {
-            std::fs::create_dir_all(www.join(&p[1..]).parent().unwrap()).unwrap();
-        }
-        std::fs::write(www.join(&HIKVISION[1..]), jpeg(640, 360, 90)).unwrap();
-        std::fs::write(www.join(&DAHUA[1..]), jpeg(320, 240, 160)).unwrap();
-        std::fs::write(www.join("garbage/picture"), b"<html>login</html>").unwrap();
-        // htdigest: user:realm:MD5(user:realm:password); lighttpd checks Basic against it too.
-        let realm = "IP Camera";
-        std::fs::write(
-            dir.path().join("htdigest"),
-            format!(
-                "{USER}:{realm}:{}\n",
-                md5_hex(&format!("{USER}:{realm}:{PASSWORD}"))
-            ),
-        )
-        .unwrap();
-        let conf = format!(
-            r#"server.document-root = "{www}"
-server.bind = "127.0.0.1"
-server.port = {port}
-server.pid-file = "{d}/pid"
-server.errorlog = "{d}/error.log"
-server.stat-cache-engine = "disable"
-server.modules = ("mod_auth", "mod_authn_file")
-mimetype.assign = ("" => "image/jpeg")
-auth.backend = "htdigest"
-auth.backend.htdigest.userfile = "{d}/htdigest"
-auth.require = (
-  "/ISAPI/" => ("method" => "digest", "realm" => "{realm}", "require" => "valid-user"),
-  "/cgi-bin/" => ("method" => "basic", "realm" => "{realm}", "require" => "valid-user"),
-)
-"#,
-            www = www.display(),
-            d = dir.path().display(),
-        );
-        std::fs::write(dir.path().join("lighttpd.conf"), conf).unwrap();
-        let mut l = Lighttpd {
-            dir,
-            port,
-            child: None,
-        };
-        l.plug();
-        l
-    }
-
-    /// Start (again) on the same port and wait until it accepts connections.
-    fn plug(&mut self) {
-        let child = Command::new("lighttpd")
-            .arg("-D")
-            .arg("-f")
-            .arg(self.dir.path().join("lighttpd.conf"))
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("lighttpd (installed by scripts/setup.sh --tests)");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "lighttpd did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn unplug(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            c.kill().unwrap();
-            c.wait().unwrap();
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    fn file(&self, path: &str) -> PathBuf {
-        self.dir.path().join("www").join(&path[1..])
-    }
-}
-
-impl Drop for Lighttpd {
-    fn drop(&mut self) {
-        self.unplug();
-    }
-}
-
-fn credentials(dir: &Path, text: &str) -> PathBuf {
-    let p = dir.join("camera-1");
-    std::fs::File::create(&p)
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    p
-}
 
 fn camera(url: &str, creds: Option<PathBuf>) -> HttpSnapshotCamera {
     HttpSnapshotCamera::new(url, creds, Duration::from_millis(200)).unwrap()
@@ -295,60 +170,6 @@ fn an_unplugged_camera_degrades_and_streams_again_when_it_returns() {
     worker.stop();
 }
 
-/// GStreamer's RTSP server (tests/ipcam/rtsp_server.py) on a loopback port, Digest auth.
-struct RtspServer {
-    port: u16,
-    child: Option<Child>,
-}
-
-impl RtspServer {
-    fn start() -> RtspServer {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut s = RtspServer { port, child: None };
-        s.plug();
-        s
-    }
-
-    fn plug(&mut self) {
-        use std::io::BufRead;
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ipcam/rtsp_server.py");
-        // Debian's python3 (with python3-gi), not another python on PATH.
-        let mut child = Command::new("/usr/bin/python3")
-            .args([script, &self.port.to_string(), USER, PASSWORD])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("/usr/bin/python3 with GStreamer's RTSP server (scripts/setup.sh --tests)");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line.trim(), "READY", "the RTSP server did not start");
-        self.child = Some(child);
-    }
-
-    fn unplug(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            c.kill().unwrap();
-            c.wait().unwrap();
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("rtsp://127.0.0.1:{}{path}", self.port)
-    }
-}
-
-impl Drop for RtspServer {
-    fn drop(&mut self) {
-        self.unplug();
-    }
-}
-
 #[test]
 fn an_rtsp_mjpeg_stream_arrives_frame_by_frame_with_digest_auth() {
     use motcua::recorder::camera::rtsp::RtspCamera;
@@ -421,17 +242,6 @@ fn an_rtsp_mjpeg_stream_arrives_frame_by_frame_with_digest_auth() {
             srv.url("/h265")
         )
     );
-}
-
-/// Mean R, G, B of a decoded JPEG.
-fn mean_rgb(jpeg: &[u8]) -> (u32, u32, u32, (u16, u16)) {
-    let mut d = jpeg_decoder::Decoder::new(jpeg);
-    let px = d.decode().unwrap();
-    let info = d.info().unwrap();
-    assert_eq!(px.len(), info.width as usize * info.height as usize * 3);
-    let n = (px.len() / 3) as u64;
-    let sum = |c: usize| (px.iter().skip(c).step_by(3).map(|&v| v as u64).sum::<u64>() / n) as u32;
-    (sum(0), sum(1), sum(2), (info.width, info.height))
 }
 
 #[test]

@@ -21,6 +21,8 @@ mod hub_store;
 mod hub_support;
 mod hub_tls;
 mod ipcam;
+mod ipcam_field;
+mod ipcam_support;
 mod kiosk_big_catalog;
 mod kiosk_daemon;
 mod kiosk_layout;
