@@ -29,6 +29,7 @@ mod kiosk_layout;
 mod kiosk_layout_big;
 mod kiosk_tech;
 mod kiosk_ui;
+mod onvif;
 mod printer;
 mod provision;
 mod recorder_cli;
