@@ -228,6 +228,7 @@ impl Recorder {
             reason: reason.as_str().to_owned(),
             thumbnail: None,
             frame_age_ms: Some(frame_age_ms),
+            camera_time_ms: frame.camera_time_ms,
         };
         // The preview is made while the file goes to disk. It is a convenience: a frame it
         // cannot decode is still stored as evidence.

@@ -143,9 +143,15 @@ async fn unplug_replug_stall_and_garbage_keep_cameras_honest_and_footage_whole()
     for c in [3, 4, 3] {
         let r = rec.clone();
         let reason = reason.clone();
-        tokio::task::spawn_blocking(move || r.capture_for(c, None, &reason).unwrap())
+        let snap = tokio::task::spawn_blocking(move || r.capture_for(c, None, &reason).unwrap())
             .await
             .unwrap();
+        if c == 3 {
+            // The camera's clock (its HTTP Date, one-second resolution) is kept beside the
+            // device's; here both are this machine's clock.
+            let cam = snap.camera_time_ms.expect("lighttpd sends Date");
+            assert!((cam - snap.captured_at_ms).abs() < 2000, "{snap:?}");
+        }
     }
     let before = stored(&d);
     assert_eq!(before.len(), 3);
@@ -267,11 +273,28 @@ async fn unplug_replug_stall_and_garbage_keep_cameras_honest_and_footage_whole()
     // Nothing stored was lost or changed; new snapshots still go in.
     let after = stored(&d);
     assert_eq!(after[..3], before[..]);
-    let r = rec.clone();
-    tokio::task::spawn_blocking(move || r.capture_for(4, None, &reason).unwrap())
-        .await
-        .unwrap();
-    assert_eq!(stored(&d).len(), 4);
+    // A fresh RTSP session has no RTCP sender report yet (GStreamer sends one every few
+    // seconds); once one arrived, the camera's clock for the frame (GStreamer's wall clock
+    // here) is kept beside the device's.
+    let mut tries = 0;
+    let snap = loop {
+        tries += 1;
+        let r = rec.clone();
+        let reason = reason.clone();
+        let snap = tokio::task::spawn_blocking(move || r.capture_for(4, None, &reason).unwrap())
+            .await
+            .unwrap();
+        if snap.camera_time_ms.is_some() || tries == 12 {
+            break snap;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    assert_eq!(stored(&d).len(), 3 + tries);
+    let cam = snap.camera_time_ms.expect("a sender report within 12 s");
+    assert!((cam - snap.captured_at_ms).abs() < 2000, "{snap:?}");
+    let listed = motcua(&cfg_path, &data, &["snapshots", "list"]);
+    let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(text.matches("  camera clock ").count() >= 3, "{text}");
     drop(rec);
     d.stop().await;
 }

@@ -49,6 +49,9 @@ pub struct Frame {
     pub captured_at_ms: i64,
     pub captured_mono: std::time::Instant,
     pub data: PixelData,
+    /// The camera's own clock for this frame (network cameras that tell), Unix ms. Kept beside
+    /// `captured_at_ms`, never in its place.
+    pub camera_time_ms: Option<i64>,
 }
 
 /// What a camera agreed to stream.
@@ -80,6 +83,8 @@ pub struct RawFrame {
     pub width: u32,
     pub height: u32,
     pub data: PixelData,
+    /// The camera's own clock for this frame, if it told (HTTP `Date`, RTCP sender report).
+    pub camera_time_ms: Option<i64>,
 }
 
 /// A camera that can be (re)started and read frame by frame.

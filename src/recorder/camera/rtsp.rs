@@ -10,6 +10,10 @@
 //! decoder on the device yet). RTP comes interleaved on the RTSP TCP connection, which
 //! crosses NAT and firewalls and loses nothing on a busy LAN.
 //!
+//! The camera's clock is kept beside each frame, never trusted: the last RTCP sender report
+//! maps RTP time to the camera's NTP wall clock, and each frame's RTP timestamp is mapped
+//! through it (frames before the first report have none).
+//!
 //! Credentials come from the secrets file (as for snapshot URLs; retina answers Basic and
 //! Digest) and never appear in names or errors.
 
@@ -53,6 +57,31 @@ pub struct RtspCamera {
     pending: Option<RawFrame>,
     codec: Codec,
     size: (u32, u32),
+    /// The chosen stream's index in the session.
+    stream_index: usize,
+    /// The last sender report: the camera's wall clock (Unix ms) at an RTP timestamp.
+    sender_report: Option<SenderReport>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct SenderReport {
+    wall_ms: i64,
+    rtp: i64,
+    clock_rate: u32,
+}
+
+impl SenderReport {
+    /// The camera's clock at RTP time `rtp` (the same timeline, extended to 64 bits).
+    fn at(&self, rtp: i64) -> i64 {
+        self.wall_ms + (rtp - self.rtp) * 1000 / i64::from(self.clock_rate.max(1))
+    }
+}
+
+/// An NTP timestamp (seconds since 1900 in the upper 32 bits, fraction below) in Unix ms.
+fn ntp_to_unix_ms(ntp: u64) -> i64 {
+    let secs = (ntp >> 32) as i64 - 2_208_988_800;
+    let frac_ms = ((ntp & 0xffff_ffff) * 1000) >> 32;
+    secs * 1000 + frac_ms as i64
 }
 
 impl RtspCamera {
@@ -81,6 +110,8 @@ impl RtspCamera {
             pending: None,
             codec: Codec::Jpeg,
             size: (0, 0),
+            stream_index: 0,
+            sender_report: None,
         })
     }
 
@@ -126,7 +157,11 @@ impl RtspCamera {
         }
     }
 
-    fn frame_from(&self, data: &[u8]) -> Result<RawFrame, CameraError> {
+    fn frame_from(
+        &self,
+        data: &[u8],
+        camera_time_ms: Option<i64>,
+    ) -> Result<RawFrame, CameraError> {
         let bad = |message: String| CameraError::BadFrame {
             device: self.shown.clone(),
             message,
@@ -137,6 +172,7 @@ impl RtspCamera {
             width,
             height,
             data: PixelData::Jpeg(j.into()),
+            camera_time_ms,
         })
     }
 
@@ -178,6 +214,8 @@ impl RtspCamera {
             }
         };
         self.codec = codec;
+        self.stream_index = i;
+        self.sender_report = None;
         session
             .setup(
                 i,
@@ -210,8 +248,25 @@ impl RtspCamera {
             match item {
                 None => return Err(self.io("ended the stream")),
                 Some(Err(e)) => return Err(self.rtsp_error(&e)),
+                Some(Ok(CodecItem::Rtcp(p))) if p.stream_id() == self.stream_index => {
+                    let sr = p
+                        .pkts()
+                        .next()
+                        .and_then(|pkt| pkt.as_sender_report().ok().flatten())
+                        .map(|sr| sr.ntp_timestamp().0);
+                    if let (Some(ntp), Some(ts)) = (sr, p.rtp_timestamp()) {
+                        self.sender_report = Some(SenderReport {
+                            wall_ms: ntp_to_unix_ms(ntp),
+                            rtp: ts.timestamp(),
+                            clock_rate: ts.clock_rate().get(),
+                        });
+                    }
+                }
                 Some(Ok(CodecItem::VideoFrame(f))) => match self.codec {
-                    Codec::Jpeg => return self.frame_from(f.data()),
+                    Codec::Jpeg => {
+                        let at = self.camera_time(&f);
+                        return self.frame_from(f.data(), at);
+                    }
                     Codec::H264 if f.is_random_access_point() => {
                         let i = f.stream_id();
                         if let Some(retina::codec::ParametersRef::Video(v)) =
@@ -219,7 +274,8 @@ impl RtspCamera {
                         {
                             self.size = v.pixel_dimensions();
                         }
-                        return self.keyframe_from(f.into_data());
+                        let at = self.camera_time(&f);
+                        return self.keyframe_from(f.into_data(), at);
                     }
                     Codec::H264 if tokio::time::Instant::now() > keyframe_by => {
                         return Err(self.io(format!(
@@ -235,7 +291,16 @@ impl RtspCamera {
         }
     }
 
-    fn keyframe_from(&self, data: Vec<u8>) -> Result<RawFrame, CameraError> {
+    fn camera_time(&self, f: &retina::codec::VideoFrame) -> Option<i64> {
+        self.sender_report
+            .map(|sr| sr.at(f.timestamp().timestamp()))
+    }
+
+    fn keyframe_from(
+        &self,
+        data: Vec<u8>,
+        camera_time_ms: Option<i64>,
+    ) -> Result<RawFrame, CameraError> {
         crate::recorder::keyframe::check_h264(&data).map_err(|e| CameraError::BadFrame {
             device: self.shown.clone(),
             message: e.to_string(),
@@ -244,6 +309,7 @@ impl RtspCamera {
             width: self.size.0,
             height: self.size.1,
             data: PixelData::H264Keyframe(data.into()),
+            camera_time_ms,
         })
     }
 }
@@ -315,6 +381,20 @@ impl FrameSource for RtspCamera {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sender_reports_map_rtp_time_to_the_cameras_clock() {
+        // 2026-12-06T03:00:00Z is 4_005_514_800 s after 1900; a half second in the fraction.
+        let ntp = (4_005_514_800u64 << 32) | 0x8000_0000;
+        assert_eq!(ntp_to_unix_ms(ntp), 1_796_526_000_500);
+        let sr = SenderReport {
+            wall_ms: 1_796_526_000_500,
+            rtp: 90_000,
+            clock_rate: 90_000,
+        };
+        assert_eq!(sr.at(90_000 + 45_000), 1_796_526_001_000);
+        assert_eq!(sr.at(0), 1_796_525_999_500);
+    }
 
     #[test]
     fn urls_are_checked_and_shown_without_credentials() {

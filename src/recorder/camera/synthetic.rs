@@ -146,6 +146,7 @@ impl FrameSource for SyntheticCamera {
             width: self.width,
             height: self.height,
             data,
+            camera_time_ms: None,
         })
     }
 

@@ -183,6 +183,7 @@ impl FrameSource for V4l2Camera {
             width: s.width,
             height: s.height,
             data,
+            camera_time_ms: None,
         })
     }
 

@@ -150,6 +150,7 @@ fn run(source: &mut dyn FrameSource, ring: &FrameRing, shared: &Shared, clocks: 
                                 captured_at_ms: clocks.now_ms(),
                                 captured_mono: clocks.monotonic(),
                                 data: raw.data,
+                                camera_time_ms: raw.camera_time_ms,
                             });
                             shared
                                 .status
