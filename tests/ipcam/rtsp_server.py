@@ -5,7 +5,7 @@ MJPEG (/mjpeg, RTP/JPEG) and as H.264 (/h264, a keyframe every second), a plain 
 as H.264 (/h264red), H.264 with a keyframe only every 60 s (/h264longgop) and H.265 (/h265).
 Prints "READY" once it listens.
 
-Usage: rtsp_server.py PORT USER PASSWORD
+Usage: rtsp_server.py PORT USER PASSWORD [WIDTHxHEIGHT]   (default 320x240)
 """
 import sys
 
@@ -29,7 +29,8 @@ auth.add_digest(user, password, token)
 auth.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
 server.set_auth(auth)
 
-caps = "video/x-raw,format=I420,width=320,height=240,framerate=10/1"
+width, height = (sys.argv[4] if len(sys.argv) > 4 else "320x240").split("x")
+caps = f"video/x-raw,format=I420,width={width},height={height},framerate=10/1"
 source = f"videotestsrc is-live=true pattern=ball ! {caps}"
 red = f"videotestsrc is-live=true pattern=red ! {caps}"
 x264 = "x264enc tune=zerolatency speed-preset=ultrafast"

@@ -139,19 +139,34 @@ pub fn credentials(dir: &Path, text: &str) -> PathBuf {
 /// GStreamer's RTSP server (tests/ipcam/rtsp_server.py) on a loopback port, Digest auth.
 pub struct RtspServer {
     pub port: u16,
+    size: String,
     child: Option<Child>,
 }
 
 impl RtspServer {
     pub fn start() -> RtspServer {
+        RtspServer::start_sized("320x240")
+    }
+
+    /// Serving pictures of `size` (`WIDTHxHEIGHT`).
+    pub fn start_sized(size: &str) -> RtspServer {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let mut s = RtspServer { port, child: None };
+        let mut s = RtspServer {
+            port,
+            size: size.to_owned(),
+            child: None,
+        };
         s.plug();
         s
+    }
+
+    /// The server's process id (to read its CPU time).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
     }
 
     pub fn plug(&mut self) {
@@ -159,7 +174,7 @@ impl RtspServer {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ipcam/rtsp_server.py");
         // Debian's python3 (with python3-gi), not another python on PATH.
         let mut child = Command::new("/usr/bin/python3")
-            .args([script, &self.port.to_string(), USER, PASSWORD])
+            .args([script, &self.port.to_string(), USER, PASSWORD, &self.size])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

@@ -21,6 +21,7 @@ mod hub_store;
 mod hub_support;
 mod hub_tls;
 mod ipcam;
+mod ipcam_bench;
 mod ipcam_field;
 mod ipcam_support;
 mod kiosk_big_catalog;
