@@ -14,11 +14,11 @@ pkgs=(build-essential pkg-config libfontconfig1-dev fonts-dejavu-core libclang-d
 if [ "$want_tests" = 1 ]; then
   # Real headless browser for the review UI tests; /usr/bin/time for the benchmarks;
   # Tesseract (Vietnamese) and zbar read printed tickets back in the printer tests; lighttpd
-  # (HTTP snapshots, digest and basic auth) and GStreamer's RTSP server (MJPEG and H.264
-  # streams) play network cameras in the IP camera tests.
+  # (HTTP snapshots, digest and basic auth) and GStreamer's RTSP server (MJPEG, H.264 from
+  # x264enc in -ugly, H.265 from x265enc in -bad) play network cameras in the IP camera tests.
   pkgs+=(chromium chromium-driver time tesseract-ocr tesseract-ocr-vie zbar-tools lighttpd
          python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base
-         gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly)
+         gstreamer1.0-plugins-good gstreamer1.0-plugins-ugly gstreamer1.0-plugins-bad)
   # The hub: a real PostgreSQL for its store tests (started by the tests themselves, as a
   # non-root user); Python venv for Schemathesis and npm for Redocly (scripts/api-conformance.sh).
   pkgs+=(postgresql python3-venv)

@@ -4,7 +4,7 @@
 //! Map: `catalog` (model, bundle validation, fees, demo), `store` (SQLite), `search`
 //! (Vietnamese-aware procedure search), `current` (the catalog being served), `config`,
 //! `cli` (subcommands), `sync` + `daemon` (the link to the central server and the kiosk's
-//! local socket), `hub` (the reference central server). See `docs/` and `README.md`.
+//! local socket), `hub` (the reference central server), `onvif` (finding network cameras). See `docs/` and `README.md`.
 
 pub mod appliance;
 pub mod catalog;
@@ -17,6 +17,7 @@ pub mod device;
 pub mod doctor;
 pub mod hub;
 pub mod kiosk;
+pub mod onvif;
 pub mod printer;
 pub mod provision;
 pub mod queue;

@@ -3,6 +3,7 @@
 //! Each subcommand family lives in its own file and returns `anyhow::Result`; `main.rs` turns
 //! an error into a message and an exit code. Nothing here holds domain logic.
 
+mod cameras_cmd;
 mod catalog_cmd;
 mod convert_cmd;
 mod daemon_cmd;
@@ -64,6 +65,9 @@ pub enum Command {
     /// The supervisor review UI: serve it alone, print its certificate fingerprint.
     #[command(subcommand)]
     Review(review_cmd::ReviewCommand),
+    /// Network cameras: find the LAN's ONVIF cameras and their URLs.
+    #[command(subcommand)]
+    Cameras(cameras_cmd::CamerasCommand),
     /// Counter snapshots: capture, list, verify, export (alias `snapshot`).
     #[command(subcommand, alias = "snapshot")]
     Snapshots(snapshot_cmd::SnapshotCommand),
@@ -135,6 +139,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Printer(cmd) = cli.command {
         return printer_cmd::run(cmd);
     }
+    // Discovery talks to cameras only.
+    if let Command::Cameras(cmd) = cli.command {
+        return cameras_cmd::run(cmd);
+    }
     let ctx = cli.context()?;
     // SAFETY: geteuid has no preconditions and cannot fail.
     let euid = unsafe { libc::geteuid() };
@@ -153,7 +161,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Hub(cmd) => hub_cmd::run(&ctx, global_data_dir.as_deref(), cmd),
         Command::Daemon => daemon_cmd::run(&ctx, cli.config.as_deref()),
         Command::Sync(cmd) => sync_cmd::run(&ctx, cmd),
-        Command::Provision(_) | Command::Printer(_) => unreachable!("handled above"),
+        Command::Provision(_) | Command::Printer(_) | Command::Cameras(_) => {
+            unreachable!("handled above")
+        }
         Command::Kiosk(args) => kiosk_cmd::run_kiosk(&ctx, args),
         Command::Demo => kiosk_cmd::run_demo(&ctx),
         Command::Screenshot(args) => kiosk_cmd::run_screenshot(&ctx, args),

@@ -136,7 +136,7 @@ pub fn run(ctx: &Context, cmd: SnapshotCommand) -> anyhow::Result<()> {
             } else {
                 for s in &rows {
                     println!(
-                        "{:>6}  {}  counter {:<3} {:<26} {:<10} {:>8} B  {}  age {}{}{}",
+                        "{:>6}  {}  counter {:<3} {:<26} {:<10} {:>8} B  {}  age {}{}{}{}",
                         s.id,
                         s.captured_at,
                         s.counter,
@@ -150,7 +150,12 @@ pub fn run(ctx: &Context, cmd: SnapshotCommand) -> anyhow::Result<()> {
                             "  recovered"
                         } else {
                             ""
-                        }
+                        },
+                        s.camera_time_ms.map_or(String::new(), |c| format!(
+                            "  camera clock {} ({:+.1} s)",
+                            crate::recorder::clock::format_ms(c),
+                            (c - s.captured_at_ms) as f64 / 1000.0
+                        ))
                     );
                 }
                 eprintln!("{} snapshot(s)", rows.len());

@@ -55,7 +55,13 @@ fn cameras(recorder: &Option<Arc<Recorder>>) -> Vec<CameraHealth> {
         .into_iter()
         .map(|(counter, s)| {
             let (ok, detail) = match &s.state {
-                CameraState::Streaming { .. } => (true, "streaming".to_owned()),
+                CameraState::Streaming { .. } => match (&s.last_rejected, s.rejected) {
+                    (Some(why), n) => (
+                        true,
+                        format!("streaming ({n} bad frame(s) rejected, the last: {why})"),
+                    ),
+                    (None, _) => (true, "streaming".to_owned()),
+                },
                 CameraState::Starting => (false, "starting".to_owned()),
                 CameraState::Degraded { error, .. } => (false, format!("degraded: {error}")),
                 CameraState::Stopped => (false, "stopped".to_owned()),

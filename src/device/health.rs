@@ -166,13 +166,16 @@ pub fn collect(inp: HealthInputs<'_>) -> HealthReport {
             .counter
             .map(|n| format!(" (counter {n})"))
             .unwrap_or_default();
+        let next = if c.name.contains("://") {
+            "check the camera's power and network cable, its address and credentials_file \
+             (`motcua doctor`)"
+        } else {
+            "check its USB cable, or unplug and plug it back"
+        };
         items.push(item(
             "camera",
             Degraded,
-            format!(
-                "camera {}{at}: {}; check its USB cable, or unplug and plug it back",
-                c.name, c.detail
-            ),
+            format!("camera {}{at}: {}; {next}", c.name, c.detail),
         ));
     }
     items.extend(judge_sync(inp.sync, inp.now));

@@ -269,6 +269,7 @@ fn footage_is_checked_with_the_recorders_full_verify() {
                     reason: "manual",
                     thumbnail: None,
                     frame_age_ms: None,
+                    camera_time_ms: None,
                 },
                 1_000,
             )

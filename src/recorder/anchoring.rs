@@ -111,6 +111,7 @@ mod tests {
             reason: "interval",
             thumbnail: None,
             frame_age_ms: None,
+            camera_time_ms: None,
         };
         st.ingest(&snap, 1).unwrap();
         let store = Mutex::new(st);

@@ -22,6 +22,7 @@ pub mod export;
 pub mod export_check;
 pub mod footage;
 pub mod jpeg;
+pub mod keyframe;
 /// Public only for `benches/recorder.rs` (against libjpeg-turbo) and `fuzz/`.
 #[doc(hidden)]
 pub mod quarter;
@@ -92,6 +93,11 @@ pub enum RecorderError {
     NoFrame { counter: u32, state: String },
     #[error("invalid reason: {0}")]
     BadReason(String),
+    #[error("the camera of counter {counter}: {error}")]
+    Keyframe {
+        counter: u32,
+        error: keyframe::KeyframeError,
+    },
     #[error(transparent)]
     Jpeg(#[from] jpeg::JpegError),
     #[error(transparent)]
@@ -206,6 +212,10 @@ impl Recorder {
                 jpeg::encode_yuyv(data, frame.width, frame.height, *stride, self.yuyv_quality)?
                     .into()
             }
+            PixelData::H264Keyframe(annexb) => keyframe::h264_to_jpeg(annexb, self.yuyv_quality)
+                .map_err(|error| RecorderError::Keyframe { counter, error })?
+                .0
+                .into(),
         };
         let (width, height) = jpeg::dimensions(&jpeg).unwrap_or((frame.width, frame.height));
         let new = OwnedSnapshot {
@@ -218,6 +228,7 @@ impl Recorder {
             reason: reason.as_str().to_owned(),
             thumbnail: None,
             frame_age_ms: Some(frame_age_ms),
+            camera_time_ms: frame.camera_time_ms,
         };
         // The preview is made while the file goes to disk. It is a convenience: a frame it
         // cannot decode is still stored as evidence.
@@ -266,6 +277,13 @@ impl Recorder {
 fn describe(s: &CameraStatus) -> String {
     match &s.state {
         camera::worker::CameraState::Starting => "starting".into(),
+        camera::worker::CameraState::Streaming { info } if info.format == PixelFormat::H264 => {
+            format!(
+                "streaming H.264, but no keyframe within {} s: set the camera's I-frame \
+                 (keyframe) interval to 1–2 s",
+                FIRST_FRAME_WAIT.as_secs()
+            )
+        }
         camera::worker::CameraState::Streaming { .. } => "streaming, but no recent frame".into(),
         camera::worker::CameraState::Degraded { error, .. } => format!("degraded: {error}"),
         camera::worker::CameraState::Stopped => "stopped".into(),

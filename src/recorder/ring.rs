@@ -132,6 +132,7 @@ mod tests {
             captured_at_ms: seq as i64,
             captured_mono: at,
             data: PixelData::Jpeg(vec![seq as u8].into()),
+            camera_time_ms: None,
         }
     }
 

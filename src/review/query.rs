@@ -111,7 +111,7 @@ pub fn search(conn: &Connection, q: &Search) -> rusqlite::Result<Vec<CaseSummary
 }
 
 const COLS: &str = "id, sha256, bytes, width, height, counter, record_id, captured_at_ms, reason, \
-     pinned, missing_since_ms IS NOT NULL, frame_age_ms, recovered_from_seq";
+     pinned, missing_since_ms IS NOT NULL, frame_age_ms, recovered_from_seq, camera_time_ms";
 
 fn snapshot_row(r: &rusqlite::Row) -> rusqlite::Result<Snapshot> {
     let at: i64 = r.get(7)?;
@@ -130,6 +130,7 @@ fn snapshot_row(r: &rusqlite::Row) -> rusqlite::Result<Snapshot> {
         missing: r.get(10)?,
         frame_age_ms: r.get(11)?,
         recovered_from_seq: r.get(12)?,
+        camera_time_ms: r.get(13)?,
     })
 }
 

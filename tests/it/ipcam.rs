@@ -4,144 +4,19 @@
 //! password, missing credentials, a stalled camera and garbage frames each have an exact
 //! outcome.
 
-use std::io::Write;
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use crate::ipcam_support::{
+    credentials, jpeg, mean_rgb, Lighttpd, RtspServer, DAHUA, HIKVISION, PASSWORD, USER,
+};
 
 use motcua::recorder::camera::http_snapshot::HttpSnapshotCamera;
 use motcua::recorder::camera::worker::{CameraState, CameraWorker};
 use motcua::recorder::camera::{CameraError, FrameSource, PixelData};
 use motcua::recorder::clock::RealClocks;
-
-const HIKVISION: &str = "/ISAPI/Streaming/channels/101/picture";
-const DAHUA: &str = "/cgi-bin/snapshot.cgi";
-const USER: &str = "admin";
-const PASSWORD: &str = "Cam3ra:secret";
-
-/// lighttpd serving `www/` on a loopback port: digest under /ISAPI/, basic under /cgi-bin/.
-struct Lighttpd {
-    dir: tempfile::TempDir,
-    port: u16,
-    child: Option<Child>,
-}
-
-fn md5_hex(s: &str) -> String {
-    use md5::{Digest, Md5};
-    Md5::digest(s.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn jpeg(width: u32, height: u32, shade: u8) -> Vec<u8> {
-    let rgb = vec![shade; (width * height * 3) as usize];
-    motcua::recorder::jpeg::encode_rgb(&rgb, width, height, 80).unwrap()
-}
-
-impl Lighttpd {
-    fn start() -> Lighttpd {
-        let dir = tempfile::tempdir().unwrap();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let www = dir.path().join("www");
-        for p in [HIKVISION, DAHUA, "/garbage/picture"] {
-            std::fs::create_dir_all(www.join(&p[1..]).parent().unwrap()).unwrap();
-        }
-        std::fs::write(www.join(&HIKVISION[1..]), jpeg(640, 360, 90)).unwrap();
-        std::fs::write(www.join(&DAHUA[1..]), jpeg(320, 240, 160)).unwrap();
-        std::fs::write(www.join("garbage/picture"), b"<html>login</html>").unwrap();
-        // htdigest: user:realm:MD5(user:realm:password); lighttpd checks Basic against it too.
-        let realm = "IP Camera";
-        std::fs::write(
-            dir.path().join("htdigest"),
-            format!(
-                "{USER}:{realm}:{}\n",
-                md5_hex(&format!("{USER}:{realm}:{PASSWORD}"))
-            ),
-        )
-        .unwrap();
-        let conf = format!(
-            r#"server.document-root = "{www}"
-server.bind = "127.0.0.1"
-server.port = {port}
-server.pid-file = "{d}/pid"
-server.errorlog = "{d}/error.log"
-server.stat-cache-engine = "disable"
-server.modules = ("mod_auth", "mod_authn_file")
-mimetype.assign = ("" => "image/jpeg")
-auth.backend = "htdigest"
-auth.backend.htdigest.userfile = "{d}/htdigest"
-auth.require = (
-  "/ISAPI/" => ("method" => "digest", "realm" => "{realm}", "require" => "valid-user"),
-  "/cgi-bin/" => ("method" => "basic", "realm" => "{realm}", "require" => "valid-user"),
-)
-"#,
-            www = www.display(),
-            d = dir.path().display(),
-        );
-        std::fs::write(dir.path().join("lighttpd.conf"), conf).unwrap();
-        let mut l = Lighttpd {
-            dir,
-            port,
-            child: None,
-        };
-        l.plug();
-        l
-    }
-
-    /// Start (again) on the same port and wait until it accepts connections.
-    fn plug(&mut self) {
-        let child = Command::new("lighttpd")
-            .arg("-D")
-            .arg("-f")
-            .arg(self.dir.path().join("lighttpd.conf"))
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("lighttpd (installed by scripts/setup.sh --tests)");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "lighttpd did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn unplug(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            c.kill().unwrap();
-            c.wait().unwrap();
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    fn file(&self, path: &str) -> PathBuf {
-        self.dir.path().join("www").join(&path[1..])
-    }
-}
-
-impl Drop for Lighttpd {
-    fn drop(&mut self) {
-        self.unplug();
-    }
-}
-
-fn credentials(dir: &Path, text: &str) -> PathBuf {
-    let p = dir.join("camera-1");
-    std::fs::File::create(&p)
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    p
-}
 
 fn camera(url: &str, creds: Option<PathBuf>) -> HttpSnapshotCamera {
     HttpSnapshotCamera::new(url, creds, Duration::from_millis(200)).unwrap()
@@ -295,60 +170,6 @@ fn an_unplugged_camera_degrades_and_streams_again_when_it_returns() {
     worker.stop();
 }
 
-/// GStreamer's RTSP server (tests/ipcam/rtsp_server.py) on a loopback port, Digest auth.
-struct RtspServer {
-    port: u16,
-    child: Option<Child>,
-}
-
-impl RtspServer {
-    fn start() -> RtspServer {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut s = RtspServer { port, child: None };
-        s.plug();
-        s
-    }
-
-    fn plug(&mut self) {
-        use std::io::BufRead;
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ipcam/rtsp_server.py");
-        // Debian's python3 (with python3-gi), not another python on PATH.
-        let mut child = Command::new("/usr/bin/python3")
-            .args([script, &self.port.to_string(), USER, PASSWORD])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("/usr/bin/python3 with GStreamer's RTSP server (scripts/setup.sh --tests)");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        assert_eq!(line.trim(), "READY", "the RTSP server did not start");
-        self.child = Some(child);
-    }
-
-    fn unplug(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            c.kill().unwrap();
-            c.wait().unwrap();
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("rtsp://127.0.0.1:{}{path}", self.port)
-    }
-}
-
-impl Drop for RtspServer {
-    fn drop(&mut self) {
-        self.unplug();
-    }
-}
-
 #[test]
 fn an_rtsp_mjpeg_stream_arrives_frame_by_frame_with_digest_auth() {
     use motcua::recorder::camera::rtsp::RtspCamera;
@@ -408,18 +229,127 @@ fn an_rtsp_mjpeg_stream_arrives_frame_by_frame_with_digest_auth() {
     );
     assert!(!format!("{err:?}").contains(PASSWORD));
 
-    // H.264 is refused with the way out, not stored half-done.
-    let err = RtspCamera::new(&srv.url("/h264"), Some(creds))
+    // H.265 is refused with the way out, not stored half-done.
+    let err = RtspCamera::new(&srv.url("/h265"), Some(creds))
         .unwrap()
         .start()
         .unwrap_err();
     assert_eq!(
         err.to_string(),
         format!(
-            "camera {} offers neither MJPEG nor YUYV (it offers H264; H.264/H.265 need a \
-             decoder this device does not have yet: use the camera's MJPEG stream or its \
-             snapshot URL)",
-            srv.url("/h264")
+            "camera {} offers neither MJPEG nor YUYV (it offers H265; H.265 is not decoded on \
+             this device: set the camera's stream to H.264 or MJPEG, or use its snapshot URL)",
+            srv.url("/h265")
+        )
+    );
+}
+
+#[test]
+fn an_rtsp_h264_stream_keeps_keyframes_and_a_snapshot_decodes_one() {
+    use motcua::recorder::camera::rtsp::RtspCamera;
+    use motcua::recorder::camera::PixelFormat;
+    use motcua::recorder::config::RecorderConfig;
+    use motcua::recorder::{keyframe, Reason, Recorder, RecorderError};
+    let srv = RtspServer::start();
+    let secrets = tempfile::tempdir().unwrap();
+    let creds = credentials(secrets.path(), &format!("{USER}:{PASSWORD}"));
+
+    // The source hands over keyframes only: SPS + PPS + IDR, about one a second (GOP 10 at
+    // 10 frames/s), each decodable alone into the picture the camera sees (solid red).
+    let mut cam = RtspCamera::new(&srv.url("/h264red"), Some(creds.clone())).unwrap();
+    let info = cam.start().unwrap();
+    assert_eq!(info.format, PixelFormat::H264);
+    assert_eq!((info.width, info.height), (320, 240));
+    let mut times = Vec::new();
+    for _ in 0..3 {
+        let f = cam.next_frame().unwrap();
+        times.push(Instant::now());
+        let PixelData::H264Keyframe(k) = &f.data else {
+            panic!("expected a keyframe, got {:?}", f.data)
+        };
+        keyframe::check_h264(k).unwrap();
+        let (j, w, h) = keyframe::h264_to_jpeg(k, 85).unwrap();
+        assert_eq!((w, h), (320, 240));
+        let (r, g, b, size) = mean_rgb(&j);
+        assert_eq!(size, (320, 240));
+        assert!(r > 200 && g < 60 && b < 60, "red picture: mean {r},{g},{b}");
+    }
+    let gap = times[2] - times[1];
+    assert!(
+        gap > Duration::from_millis(500),
+        "frames between keyframes are skipped, not kept: {gap:?}"
+    );
+    cam.stop();
+
+    // Through the recorder: a trigger waits for the next keyframe (never older than one frame
+    // interval, as for USB) and stores its decoded JPEG.
+    let data = tempfile::tempdir().unwrap();
+    let cam = RtspCamera::new(&srv.url("/h264red"), Some(creds.clone())).unwrap();
+    let long = RtspCamera::new(&srv.url("/h264longgop"), Some(creds)).unwrap();
+    let (rec, _) = Recorder::start(
+        data.path(),
+        &RecorderConfig::default(),
+        vec![(1, Box::new(cam)), (2, Box::new(long))],
+        Arc::new(RealClocks),
+        false,
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !rec
+        .cameras()
+        .iter()
+        .all(|(_, s)| matches!(s.state, CameraState::Streaming { .. }))
+    {
+        assert!(Instant::now() < deadline, "{:?}", rec.cameras());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(1500)); // the ring's keyframe is now stale
+    let reason = Reason::parse("started").unwrap();
+    let t0 = Instant::now();
+    let snap = rec.capture_for(1, None, &reason).unwrap();
+    let waited = t0.elapsed();
+    assert!(waited < Duration::from_millis(1500), "{waited:?}");
+    assert_eq!((snap.width, snap.height), (320, 240));
+    let age = snap.frame_age_ms.unwrap();
+    assert!(
+        age <= 200,
+        "the keyframe is from after the trigger or within one interval: {age} ms"
+    );
+    let stored = {
+        let st = rec.store().lock().unwrap();
+        std::fs::read(st.dir().path_of(&snap.sha256)).unwrap()
+    };
+    let (r, g, b, size) = mean_rgb(&stored);
+    assert_eq!(size, (320, 240));
+    assert!(
+        r > 200 && g < 60 && b < 60,
+        "stored red picture: {r},{g},{b}"
+    );
+
+    // A camera whose keyframes are a minute apart: the trigger waits, then fails with advice.
+    let err = rec.capture_for(2, None, &reason).unwrap_err();
+    assert!(matches!(err, RecorderError::NoFrame { counter: 2, .. }));
+    assert_eq!(
+        err.to_string(),
+        "the camera of counter 2 has no current frame (streaming H.264, but no keyframe \
+         within 3 s: set the camera's I-frame (keyframe) interval to 1–2 s); check its cable"
+    );
+    // ... and the worker says so too once the stream has gone 10 s without one.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let error = loop {
+        let s = rec.cameras()[1].1.clone();
+        if let CameraState::Degraded { error, .. } = s.state {
+            break error;
+        }
+        assert!(Instant::now() < deadline, "{s:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(
+        error,
+        format!(
+            "camera {}: sent no H.264 keyframe for 10 s: set the camera's I-frame (keyframe) \
+             interval to 1–2 s",
+            srv.url("/h264longgop")
         )
     );
 }

@@ -242,6 +242,7 @@ fn group_commit_child() {
                         reason: "crash-test".into(),
                         thumbnail: None,
                         frame_age_ms: None,
+                        camera_time_ms: None,
                     };
                     let preview = |j: &[u8]| {
                         let t = thumbnail::make(j).unwrap();

@@ -10,7 +10,8 @@
 //! - Every answer is checked: HTTP 200, at most [`MAX_BYTES`], a JPEG with a frame header and
 //!   an end marker. Anything else is an error the worker reports as degraded and retries with
 //!   backoff (stored snapshots are never touched from here).
-//! - The camera's clock is not used: the worker stamps frames with the device's time.
+//! - The camera's clock is not trusted: the worker stamps frames with the device's time; the
+//!   answer's `Date` header (the camera's clock when it sent the picture) is kept beside it.
 //!
 //! Each source runs its own single-threaded tokio runtime, since the worker thread is blocking.
 
@@ -224,6 +225,7 @@ impl HttpSnapshotCamera {
             if resp.status() != StatusCode::OK {
                 return Err(self.io(format!("answered HTTP {}", resp.status().as_u16())));
             }
+            let camera_time_ms = http_date_ms(resp.headers());
             let body = handle.block_on(read_limited(resp)).map_err(|e| match e {
                 Limited::TooLarge => CameraError::BadFrame {
                     device: self.shown.clone(),
@@ -231,7 +233,7 @@ impl HttpSnapshotCamera {
                 },
                 Limited::Http(e) => self.request_error(&e),
             })?;
-            return self.frame_from(&body);
+            return self.frame_from(&body, camera_time_ms);
         }
         Err(self.io("refused the user name or password (HTTP 401)"))
     }
@@ -270,7 +272,11 @@ impl HttpSnapshotCamera {
         }
     }
 
-    fn frame_from(&self, body: &[u8]) -> Result<RawFrame, CameraError> {
+    fn frame_from(
+        &self,
+        body: &[u8],
+        camera_time_ms: Option<i64>,
+    ) -> Result<RawFrame, CameraError> {
         let bad = |message: String| CameraError::BadFrame {
             device: self.shown.clone(),
             message,
@@ -282,8 +288,18 @@ impl HttpSnapshotCamera {
             width,
             height,
             data: PixelData::Jpeg(jpeg.into()),
+            camera_time_ms,
         })
     }
+}
+
+/// The `Date` header (RFC 9110 IMF-fixdate, what cameras send) in Unix ms; `None` if absent
+/// or unreadable (a camera's clock is only ever kept beside the device's).
+pub fn http_date_ms(headers: &reqwest::header::HeaderMap) -> Option<i64> {
+    let v = headers.get(reqwest::header::DATE)?.to_str().ok()?;
+    chrono::DateTime::parse_from_rfc2822(v.trim())
+        .ok()
+        .map(|t| t.timestamp_millis())
 }
 
 enum Limited {

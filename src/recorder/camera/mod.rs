@@ -1,6 +1,8 @@
 //! Counter cameras: the [`FrameSource`] trait with its implementations side by side — the
 //! real V4L2 camera (`v4l2.rs`, feature `v4l2`), a network camera's HTTP snapshot URL
-//! (`http_snapshot.rs`) or RTSP MJPEG stream (`rtsp.rs`), and the synthetic one (`synthetic.rs`, for tests and the demo) — and the worker thread that keeps a camera streaming into its ring,
+//! (`http_snapshot.rs`) or RTSP MJPEG/H.264 stream (`rtsp.rs`), and the synthetic one
+//! (`synthetic.rs`, for tests and the demo) — and the worker thread that keeps a camera
+//! streaming into its ring,
 //! degrading and retrying with backoff when it disappears (`worker.rs`).
 //!
 //! Never touches storage: a frame leaves here only through the ring.
@@ -22,6 +24,8 @@ pub enum PixelFormat {
     Mjpeg,
     /// Packed YUV 4:2:2: encoded to JPEG once, at snapshot time.
     Yuyv,
+    /// H.264 from a network camera: only keyframes are kept, decoded to JPEG at snapshot time.
+    H264,
 }
 
 /// The pixels of one frame.
@@ -31,6 +35,8 @@ pub enum PixelData {
     Jpeg(Arc<[u8]>),
     /// Raw YUYV with the negotiated line stride.
     Yuyv { data: Arc<[u8]>, stride: u32 },
+    /// One H.264 keyframe, Annex B: SPS, PPS and the IDR access unit (`recorder::keyframe`).
+    H264Keyframe(Arc<[u8]>),
 }
 
 /// One frame from a camera, stamped when it was dequeued.
@@ -43,6 +49,9 @@ pub struct Frame {
     pub captured_at_ms: i64,
     pub captured_mono: std::time::Instant,
     pub data: PixelData,
+    /// The camera's own clock for this frame (network cameras that tell), Unix ms. Kept beside
+    /// `captured_at_ms`, never in its place.
+    pub camera_time_ms: Option<i64>,
 }
 
 /// What a camera agreed to stream.
@@ -74,6 +83,8 @@ pub struct RawFrame {
     pub width: u32,
     pub height: u32,
     pub data: PixelData,
+    /// The camera's own clock for this frame, if it told (HTTP `Date`, RTCP sender report).
+    pub camera_time_ms: Option<i64>,
 }
 
 /// A camera that can be (re)started and read frame by frame.

@@ -2,10 +2,17 @@
 //! RTSP client Moonfire NVR is built on, which copes with the quirks of cheap IP cameras.
 //!
 //! MJPEG streams (RTP/JPEG, RFC 2435; retina rebuilds each full JPEG) go into the ring as
-//! sent, like a USB camera's MJPEG. H.264/H.265 streams are refused for now with a message
-//! saying so: storing them needs a keyframe decoder, which is not built yet (use the camera's
-//! MJPEG sub-stream or its HTTP snapshot URL). RTP comes interleaved on the RTSP TCP
-//! connection, which crosses NAT and firewalls and loses nothing on a busy LAN.
+//! sent, like a USB camera's MJPEG. H.264 streams put only their keyframes in the ring (each
+//! IDR access unit with its SPS and PPS, Annex B, as retina's `FrameFormat::SIMPLE` gives
+//! them), stamped on arrival; the frames between are dropped unread and a snapshot decodes the
+//! keyframe (`recorder::keyframe`). A stream with no keyframe for [`KEYFRAME_TIMEOUT`] fails
+//! with advice on the camera's I-frame interval. H.265 streams are refused with a reason (no
+//! decoder on the device yet). RTP comes interleaved on the RTSP TCP connection, which
+//! crosses NAT and firewalls and loses nothing on a busy LAN.
+//!
+//! The camera's clock is kept beside each frame, never trusted: the last RTCP sender report
+//! maps RTP time to the camera's NTP wall clock, and each frame's RTP timestamp is mapped
+//! through it (frames before the first report have none).
 //!
 //! Credentials come from the secrets file (as for snapshot URLs; retina answers Basic and
 //! Digest) and never appear in names or errors.
@@ -19,7 +26,7 @@ use retina::client::{
     Credentials as RtspCredentials, Demuxed, PlayOptions, Session, SessionOptions, SetupOptions,
     TcpTransportOptions, Transport,
 };
-use retina::codec::CodecItem;
+use retina::codec::{CodecItem, FrameFormat};
 
 use super::http_snapshot::Credentials;
 use super::{CameraError, FrameSource, PixelData, PixelFormat, RawFrame, StreamInfo};
@@ -30,6 +37,16 @@ use crate::recorder::jpeg;
 pub const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long each later frame may take.
 pub const FRAME_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long an H.264 stream may go without a keyframe (cameras default to 2–4 s; technicians
+/// set 1–2 s, see docs/cameras.md).
+pub const KEYFRAME_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the chosen stream carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Codec {
+    Jpeg,
+    H264,
+}
 
 pub struct RtspCamera {
     url: url::Url,
@@ -38,6 +55,33 @@ pub struct RtspCamera {
     runtime: Option<tokio::runtime::Runtime>,
     stream: Option<Pin<Box<Demuxed>>>,
     pending: Option<RawFrame>,
+    codec: Codec,
+    size: (u32, u32),
+    /// The chosen stream's index in the session.
+    stream_index: usize,
+    /// The last sender report: the camera's wall clock (Unix ms) at an RTP timestamp.
+    sender_report: Option<SenderReport>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct SenderReport {
+    wall_ms: i64,
+    rtp: i64,
+    clock_rate: u32,
+}
+
+impl SenderReport {
+    /// The camera's clock at RTP time `rtp` (the same timeline, extended to 64 bits).
+    fn at(&self, rtp: i64) -> i64 {
+        self.wall_ms + (rtp - self.rtp) * 1000 / i64::from(self.clock_rate.max(1))
+    }
+}
+
+/// An NTP timestamp (seconds since 1900 in the upper 32 bits, fraction below) in Unix ms.
+fn ntp_to_unix_ms(ntp: u64) -> i64 {
+    let secs = (ntp >> 32) as i64 - 2_208_988_800;
+    let frac_ms = ((ntp & 0xffff_ffff) * 1000) >> 32;
+    secs * 1000 + frac_ms as i64
 }
 
 impl RtspCamera {
@@ -64,6 +108,10 @@ impl RtspCamera {
             runtime: None,
             stream: None,
             pending: None,
+            codec: Codec::Jpeg,
+            size: (0, 0),
+            stream_index: 0,
+            sender_report: None,
         })
     }
 
@@ -109,7 +157,11 @@ impl RtspCamera {
         }
     }
 
-    fn frame_from(&self, data: &[u8]) -> Result<RawFrame, CameraError> {
+    fn frame_from(
+        &self,
+        data: &[u8],
+        camera_time_ms: Option<i64>,
+    ) -> Result<RawFrame, CameraError> {
         let bad = |message: String| CameraError::BadFrame {
             device: self.shown.clone(),
             message,
@@ -120,44 +172,57 @@ impl RtspCamera {
             width,
             height,
             data: PixelData::Jpeg(j.into()),
+            camera_time_ms,
         })
     }
 
-    async fn open(&self) -> Result<Pin<Box<Demuxed>>, CameraError> {
+    async fn open(&mut self) -> Result<Pin<Box<Demuxed>>, CameraError> {
         let options = SessionOptions::default()
             .creds(self.credentials()?)
             .user_agent(format!("motcua/{}", env!("CARGO_PKG_VERSION")));
         let mut session = Session::describe(self.url.clone(), options)
             .await
             .map_err(|e| self.rtsp_error(&e))?;
-        let offered: Vec<String> = session
+        let video: Vec<(usize, String)> = session
             .streams()
             .iter()
-            .filter(|s| s.media() == "video")
-            .map(|s| s.encoding_name().to_ascii_uppercase())
+            .enumerate()
+            .filter(|(_, s)| s.media() == "video")
+            .map(|(i, s)| (i, s.encoding_name().to_ascii_uppercase()))
             .collect();
-        let Some(i) = session
-            .streams()
-            .iter()
-            .position(|s| s.media() == "video" && s.encoding_name().eq_ignore_ascii_case("jpeg"))
-        else {
-            return Err(CameraError::NoUsableFormat {
-                device: self.shown.clone(),
-                offered: if offered.is_empty() {
-                    "no video".into()
-                } else {
-                    format!(
-                        "{}; H.264/H.265 need a decoder this device does not have yet: use the \
-                         camera's MJPEG stream or its snapshot URL",
+        // MJPEG first (stored as sent, nothing to decode), then H.264.
+        let pick = |name: &str| video.iter().find(|(_, n)| n == name).map(|(i, _)| *i);
+        let (i, codec) = match (pick("JPEG"), pick("H264")) {
+            (Some(i), _) => (i, Codec::Jpeg),
+            (None, Some(i)) => (i, Codec::H264),
+            (None, None) => {
+                let offered: Vec<&str> = video.iter().map(|(_, n)| n.as_str()).collect();
+                return Err(CameraError::NoUsableFormat {
+                    device: self.shown.clone(),
+                    offered: if offered.is_empty() {
+                        "no video".into()
+                    } else if offered.contains(&"H265") {
+                        format!(
+                            "{}; H.265 is not decoded on this device: set the camera's stream \
+                             to H.264 or MJPEG, or use its snapshot URL",
+                            offered.join(", ")
+                        )
+                    } else {
                         offered.join(", ")
-                    )
-                },
-            });
+                    },
+                });
+            }
         };
+        self.codec = codec;
+        self.stream_index = i;
+        self.sender_report = None;
         session
             .setup(
                 i,
-                SetupOptions::default().transport(Transport::Tcp(TcpTransportOptions::default())),
+                SetupOptions::default()
+                    .transport(Transport::Tcp(TcpTransportOptions::default()))
+                    // Annex B with SPS/PPS before every keyframe: each keyframe decodes alone.
+                    .frame_format(FrameFormat::SIMPLE),
             )
             .await
             .map_err(|e| self.rtsp_error(&e))?;
@@ -169,8 +234,13 @@ impl RtspCamera {
         Ok(Box::pin(demuxed))
     }
 
-    /// The next video frame from an open stream, within [`FRAME_TIMEOUT`].
-    async fn next_video(&self, stream: &mut Pin<Box<Demuxed>>) -> Result<RawFrame, CameraError> {
+    /// The next frame for the ring from an open stream: every MJPEG frame, or the next H.264
+    /// keyframe (within [`KEYFRAME_TIMEOUT`]; the frames between are skipped).
+    async fn next_video(
+        &mut self,
+        stream: &mut Pin<Box<Demuxed>>,
+    ) -> Result<RawFrame, CameraError> {
+        let keyframe_by = tokio::time::Instant::now() + KEYFRAME_TIMEOUT;
         loop {
             let item = tokio::time::timeout(FRAME_TIMEOUT, stream.next())
                 .await
@@ -178,10 +248,69 @@ impl RtspCamera {
             match item {
                 None => return Err(self.io("ended the stream")),
                 Some(Err(e)) => return Err(self.rtsp_error(&e)),
-                Some(Ok(CodecItem::VideoFrame(f))) => return self.frame_from(f.data()),
+                Some(Ok(CodecItem::Rtcp(p))) if p.stream_id() == self.stream_index => {
+                    let sr = p
+                        .pkts()
+                        .next()
+                        .and_then(|pkt| pkt.as_sender_report().ok().flatten())
+                        .map(|sr| sr.ntp_timestamp().0);
+                    if let (Some(ntp), Some(ts)) = (sr, p.rtp_timestamp()) {
+                        self.sender_report = Some(SenderReport {
+                            wall_ms: ntp_to_unix_ms(ntp),
+                            rtp: ts.timestamp(),
+                            clock_rate: ts.clock_rate().get(),
+                        });
+                    }
+                }
+                Some(Ok(CodecItem::VideoFrame(f))) => match self.codec {
+                    Codec::Jpeg => {
+                        let at = self.camera_time(&f);
+                        return self.frame_from(f.data(), at);
+                    }
+                    Codec::H264 if f.is_random_access_point() => {
+                        let i = f.stream_id();
+                        if let Some(retina::codec::ParametersRef::Video(v)) =
+                            stream.streams().get(i).and_then(|s| s.parameters())
+                        {
+                            self.size = v.pixel_dimensions();
+                        }
+                        let at = self.camera_time(&f);
+                        return self.keyframe_from(f.into_data(), at);
+                    }
+                    Codec::H264 if tokio::time::Instant::now() > keyframe_by => {
+                        return Err(self.io(format!(
+                            "sent no H.264 keyframe for {} s: set the camera's I-frame \
+                             (keyframe) interval to 1–2 s",
+                            KEYFRAME_TIMEOUT.as_secs()
+                        )))
+                    }
+                    Codec::H264 => continue,
+                },
                 Some(Ok(_)) => continue, // RTCP, audio, metadata
             }
         }
+    }
+
+    fn camera_time(&self, f: &retina::codec::VideoFrame) -> Option<i64> {
+        self.sender_report
+            .map(|sr| sr.at(f.timestamp().timestamp()))
+    }
+
+    fn keyframe_from(
+        &self,
+        data: Vec<u8>,
+        camera_time_ms: Option<i64>,
+    ) -> Result<RawFrame, CameraError> {
+        crate::recorder::keyframe::check_h264(&data).map_err(|e| CameraError::BadFrame {
+            device: self.shown.clone(),
+            message: e.to_string(),
+        })?;
+        Ok(RawFrame {
+            width: self.size.0,
+            height: self.size.1,
+            data: PixelData::H264Keyframe(data.into()),
+            camera_time_ms,
+        })
     }
 }
 
@@ -196,23 +325,28 @@ impl FrameSource for RtspCamera {
             .build()
             .map_err(|e| self.io(format!("cannot start its runtime: {e}")))?;
         let opened = runtime.block_on(async {
-            let mut stream = tokio::time::timeout(START_TIMEOUT, self.open())
-                .await
-                .map_err(|_| {
-                    self.io(format!(
+            let mut stream = match tokio::time::timeout(START_TIMEOUT, self.open()).await {
+                Ok(s) => s?,
+                Err(_) => {
+                    return Err(self.io(format!(
                         "did not answer within {} s",
                         START_TIMEOUT.as_secs()
-                    ))
-                })??;
+                    )))
+                }
+            };
             let first = self.next_video(&mut stream).await?;
             Ok::<_, CameraError>((stream, first))
         });
         let (stream, first) = opened?;
+        let (format, kind) = match self.codec {
+            Codec::Jpeg => (PixelFormat::Mjpeg, "MJPEG"),
+            Codec::H264 => (PixelFormat::H264, "H.264 (keyframes)"),
+        };
         let info = StreamInfo {
-            format: PixelFormat::Mjpeg,
+            format,
             width: first.width,
             height: first.height,
-            description: format!("RTSP MJPEG {}", self.shown),
+            description: format!("RTSP {kind} {}", self.shown),
         };
         self.pending = Some(first);
         self.stream = Some(stream);
@@ -247,6 +381,20 @@ impl FrameSource for RtspCamera {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sender_reports_map_rtp_time_to_the_cameras_clock() {
+        // 2026-12-06T03:00:00Z is 4_005_514_800 s after 1900; a half second in the fraction.
+        let ntp = (4_005_514_800u64 << 32) | 0x8000_0000;
+        assert_eq!(ntp_to_unix_ms(ntp), 1_796_526_000_500);
+        let sr = SenderReport {
+            wall_ms: 1_796_526_000_500,
+            rtp: 90_000,
+            clock_rate: 90_000,
+        };
+        assert_eq!(sr.at(90_000 + 45_000), 1_796_526_001_000);
+        assert_eq!(sr.at(0), 1_796_525_999_500);
+    }
 
     #[test]
     fn urls_are_checked_and_shown_without_credentials() {

@@ -68,6 +68,7 @@ impl SyntheticCamera {
                     jpegs.push(jpeg::encode_rgb(&rgb, width, height, 85).expect("valid size"))
                 }
                 PixelFormat::Yuyv => yuyv.push(rgb_to_yuyv(&rgb, width, height).into()),
+                PixelFormat::H264 => panic!("the synthetic camera makes MJPEG or YUYV"),
             }
         }
         SyntheticCamera {
@@ -139,11 +140,13 @@ impl FrameSource for SyntheticCamera {
                 data: self.yuyv[p].clone(),
                 stride: self.width * 2,
             },
+            PixelFormat::H264 => unreachable!("refused in SyntheticCamera::new"),
         };
         Ok(RawFrame {
             width: self.width,
             height: self.height,
             data,
+            camera_time_ms: None,
         })
     }
 

@@ -68,6 +68,7 @@ fn fourcc_of(f: PixelFormat) -> FourCC {
     match f {
         PixelFormat::Mjpeg => FourCC::new(b"MJPG"),
         PixelFormat::Yuyv => FourCC::new(b"YUYV"),
+        PixelFormat::H264 => FourCC::new(b"H264"),
     }
 }
 
@@ -170,11 +171,19 @@ impl FrameSource for V4l2Camera {
                     stride: s.stride,
                 }
             }
+            // Never asked of a USB camera (the config offers MJPEG and YUYV only).
+            PixelFormat::H264 => {
+                return Err(CameraError::BadFrame {
+                    device: name,
+                    message: "H.264 from a USB camera is not decoded".into(),
+                })
+            }
         };
         Ok(RawFrame {
             width: s.width,
             height: s.height,
             data,
+            camera_time_ms: None,
         })
     }
 

@@ -11,13 +11,17 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{Frame, FrameSource, StreamInfo};
+use super::{CameraError, Frame, FrameSource, StreamInfo};
 use crate::recorder::clock::Clocks;
 use crate::recorder::ring::FrameRing;
 
 /// First retry delay after a failure; doubles up to [`MAX_BACKOFF`].
 pub const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(10);
+/// Bad frames in a row (not a JPEG, an H.264 keyframe without its parameter sets…) that are
+/// rejected one by one while the camera stays up; one more and the camera is restarted as
+/// degraded.
+pub const MAX_BAD_IN_A_ROW: u32 = 10;
 
 /// How a camera is doing, for status pages and the daemon's health.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -36,6 +40,10 @@ pub struct CameraStatus {
     pub frames: u64,
     /// Times the stream was (re)started successfully.
     pub starts: u64,
+    /// Frames rejected as bad (never put in the ring) while the camera stayed up.
+    pub rejected: u64,
+    /// Why the last one was rejected.
+    pub last_rejected: Option<String>,
 }
 
 struct Shared {
@@ -65,6 +73,8 @@ impl CameraWorker {
                 state: CameraState::Starting,
                 frames: 0,
                 starts: 0,
+                rejected: 0,
+                last_rejected: None,
             }),
             stop: AtomicBool::new(false),
             wake: Condvar::new(),
@@ -123,6 +133,7 @@ fn run(source: &mut dyn FrameSource, ring: &FrameRing, shared: &Shared, clocks: 
                 tracing::info!(camera = %source.name(), ?info, "camera streaming");
                 set_state(shared, CameraState::Streaming { info });
                 backoff = FIRST_BACKOFF;
+                let mut bad_in_a_row = 0u32;
                 loop {
                     if shared.stop.load(Ordering::SeqCst) {
                         source.stop();
@@ -139,12 +150,24 @@ fn run(source: &mut dyn FrameSource, ring: &FrameRing, shared: &Shared, clocks: 
                                 captured_at_ms: clocks.now_ms(),
                                 captured_mono: clocks.monotonic(),
                                 data: raw.data,
+                                camera_time_ms: raw.camera_time_ms,
                             });
                             shared
                                 .status
                                 .lock()
                                 .unwrap_or_else(|p| p.into_inner())
                                 .frames += 1;
+                            bad_in_a_row = 0;
+                        }
+                        // One bad frame is rejected and counted; the stream goes on.
+                        Err(e @ CameraError::BadFrame { .. })
+                            if bad_in_a_row < MAX_BAD_IN_A_ROW =>
+                        {
+                            bad_in_a_row += 1;
+                            tracing::warn!(camera = %source.name(), error = %e, "frame rejected");
+                            let mut st = shared.status.lock().unwrap_or_else(|p| p.into_inner());
+                            st.rejected += 1;
+                            st.last_rejected = Some(e.to_string());
                         }
                         Err(e) => break e,
                     }

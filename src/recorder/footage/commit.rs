@@ -49,6 +49,7 @@ impl FootageStore {
                         captured_at_ms: s.captured_at_ms,
                         reason: s.reason.to_owned(),
                         frame_age_ms: s.frame_age_ms,
+                        camera_time_ms: s.camera_time_ms,
                     },
                 );
                 let sha = chain::sha256_hex(&bytes);
@@ -88,7 +89,14 @@ impl FootageStore {
                     reason: s.reason.to_owned(),
                 };
                 prev = insert_entry(&tx, &entry, &prev)?;
-                insert_row(&tx, &entry, s.width, s.height, s.frame_age_ms, None)?;
+                insert_row(
+                    &tx,
+                    &entry,
+                    s.width,
+                    s.height,
+                    (s.frame_age_ms, s.camera_time_ms),
+                    None,
+                )?;
                 if let Some((w, h, jpeg)) = s.thumbnail {
                     insert_thumbnail(&tx, entry.seq, w, h, jpeg)?;
                 }
@@ -107,6 +115,7 @@ impl FootageStore {
                     missing: false,
                     frame_age_ms: s.frame_age_ms,
                     recovered_from_seq: None,
+                    camera_time_ms: s.camera_time_ms,
                 });
             }
             tx.commit()?;
@@ -166,13 +175,13 @@ pub(super) fn insert_row(
     e: &EntryFields,
     width: u32,
     height: u32,
-    frame_age_ms: Option<i64>,
+    (frame_age_ms, camera_time_ms): (Option<i64>, Option<i64>),
     recovered_from_seq: Option<i64>,
 ) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "INSERT INTO snapshot (id, sha256, bytes, width, height, counter, record_id, \
-         captured_at_ms, reason, frame_age_ms, recovered_from_seq) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+         captured_at_ms, reason, frame_age_ms, recovered_from_seq, camera_time_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
         e.snapshot_id,
@@ -185,7 +194,8 @@ pub(super) fn insert_row(
         e.captured_at_ms,
         e.reason,
         frame_age_ms,
-        recovered_from_seq
+        recovered_from_seq,
+        camera_time_ms
     ])?;
     // The same bytes may have been queued for deletion by an earlier row: keep them.
     conn.prepare_cached("DELETE FROM pending_delete WHERE sha256 = ?1")?

@@ -31,6 +31,7 @@ pub struct OwnedSnapshot {
     pub reason: String,
     pub thumbnail: Option<(u32, u32, Vec<u8>)>,
     pub frame_age_ms: Option<i64>,
+    pub camera_time_ms: Option<i64>,
 }
 
 impl OwnedSnapshot {
@@ -45,6 +46,7 @@ impl OwnedSnapshot {
             reason: &self.reason,
             thumbnail: self.thumbnail.as_ref().map(|(w, h, j)| (*w, *h, &j[..])),
             frame_age_ms: self.frame_age_ms,
+            camera_time_ms: self.camera_time_ms,
         }
     }
 }

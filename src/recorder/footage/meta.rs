@@ -32,6 +32,10 @@ pub struct SnapshotMeta {
     /// How long before the trigger the frame started (negative: after it), when known.
     #[serde(default)]
     pub frame_age_ms: Option<i64>,
+    /// A network camera's own clock for the frame (kept beside, never trusted); absent for
+    /// USB cameras, so their files read as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub camera_time_ms: Option<i64>,
 }
 
 /// Why a file's self-description cannot be used.
@@ -103,6 +107,7 @@ mod tests {
             captured_at_ms: 1_764_000_000_000,
             reason: "started".into(),
             frame_age_ms: Some(12),
+            camera_time_ms: None,
         }
     }
 

@@ -48,6 +48,7 @@ pub const SCHEMA: Schema = Schema {
         include_str!("migrations/0001_initial.sql"),
         include_str!("migrations/0002_audit_kind.sql"),
         include_str!("migrations/0003_evidence.sql"),
+        include_str!("migrations/0004_camera_clock.sql"),
     ],
 };
 
@@ -107,6 +108,8 @@ pub struct Snapshot {
     pub frame_age_ms: Option<i64>,
     /// Re-adopted from its file after its row was lost: the sequence it was first stored as.
     pub recovered_from_seq: Option<i64>,
+    /// A network camera's own clock for the frame (never the evidence time), if it told.
+    pub camera_time_ms: Option<i64>,
 }
 
 /// What to store: a complete JPEG and what it is evidence of.
@@ -123,6 +126,8 @@ pub struct NewSnapshot<'a> {
     pub thumbnail: Option<(u32, u32, &'a [u8])>,
     /// How long before the trigger the frame was taken (ms; negative: after it), if known.
     pub frame_age_ms: Option<i64>,
+    /// The camera's own clock for the frame, if it told (kept beside, never trusted).
+    pub camera_time_ms: Option<i64>,
 }
 
 /// Which snapshots `list` returns.
@@ -150,7 +155,7 @@ pub struct FootageStore {
 
 const SNAPSHOT_COLS: &str = "id, sha256, bytes, width, height, counter, record_id, \
      captured_at_ms, reason, pinned, missing_since_ms IS NOT NULL, frame_age_ms, \
-     recovered_from_seq";
+     recovered_from_seq, camera_time_ms";
 
 fn snapshot_from_row(r: &rusqlite::Row) -> rusqlite::Result<Snapshot> {
     let captured_at_ms: i64 = r.get(7)?;
@@ -169,6 +174,7 @@ fn snapshot_from_row(r: &rusqlite::Row) -> rusqlite::Result<Snapshot> {
         missing: r.get(10)?,
         frame_age_ms: r.get(11)?,
         recovered_from_seq: r.get(12)?,
+        camera_time_ms: r.get(13)?,
     })
 }
 

@@ -172,7 +172,14 @@ impl FootageStore {
                     reason: chain::recovered_reason(m.seq, &m.reason),
                 };
                 prev = insert_entry(&tx, &entry, &prev)?;
-                insert_row(&tx, &entry, *w, *h, m.frame_age_ms, Some(m.seq))?;
+                insert_row(
+                    &tx,
+                    &entry,
+                    *w,
+                    *h,
+                    (m.frame_age_ms, m.camera_time_ms),
+                    Some(m.seq),
+                )?;
                 report.recovered.push((m.seq, seq));
             }
             tx.commit()?;

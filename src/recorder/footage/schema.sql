@@ -22,7 +22,8 @@ CREATE TABLE chain (
 
 -- The live index: one row per snapshot that has not been deleted. id = its capture entry's seq.
 -- (v3 added, in the ALTER TABLE form: frame_age_ms, how long before the trigger the frame was
--- taken; recovered_from_seq, the first seq of a row re-adopted from its file.)
+-- taken; recovered_from_seq, the first seq of a row re-adopted from its file. v4: camera_time_ms,
+-- a network camera's own clock for the frame, kept beside and never trusted.)
 CREATE TABLE snapshot (
     id INTEGER PRIMARY KEY,
     sha256 TEXT NOT NULL,
@@ -37,7 +38,7 @@ CREATE TABLE snapshot (
     pinned INTEGER NOT NULL DEFAULT 0,
     -- set by start-up reconcile when the file is absent; cleared if it reappears
     missing_since_ms INTEGER
-    , frame_age_ms INTEGER, recovered_from_seq INTEGER) STRICT;
+    , frame_age_ms INTEGER, recovered_from_seq INTEGER, camera_time_ms INTEGER) STRICT;
 CREATE INDEX snapshot_by_record ON snapshot (record_id, captured_at_ms);
 CREATE INDEX snapshot_by_time ON snapshot (captured_at_ms);
 CREATE INDEX snapshot_by_sha ON snapshot (sha256);

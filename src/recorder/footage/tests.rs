@@ -20,6 +20,7 @@ fn owned(n: u8, tag: &str, counter: u32, thumbnail: Option<(u32, u32, Vec<u8>)>)
         reason: "started".into(),
         thumbnail,
         frame_age_ms: None,
+        camera_time_ms: None,
     }
 }
 
@@ -34,6 +35,7 @@ fn new_snapshot<'a>(jpeg: &'a [u8], record: Option<&'a str>, at: i64) -> NewSnap
         reason: "started",
         thumbnail: Some((8, 8, b"thumb")),
         frame_age_ms: Some(20),
+        camera_time_ms: None,
     }
 }
 
@@ -72,6 +74,7 @@ fn ingest_list_delete_verify() {
             captured_at_ms: 100,
             reason: "started".into(),
             frame_age_ms: Some(20),
+            camera_time_ms: None,
         }
     );
     assert_eq!(s1.frame_age_ms, Some(20));

@@ -23,6 +23,7 @@ fn snap<'a>(jpeg: &'a [u8], record: &'a str, at: i64) -> NewSnapshot<'a> {
         reason: "started",
         thumbnail: Some((8, 8, b"thumb")),
         frame_age_ms: Some(15),
+        camera_time_ms: None,
     }
 }
 
@@ -116,6 +117,7 @@ fn a_substitute_file_claiming_a_chained_seq_is_quarantined_and_verify_says_so() 
             captured_at_ms: 101,
             reason: "started".into(),
             frame_age_ms: None,
+            camera_time_ms: None,
         },
     );
     let fake_sha = chain::sha256_hex(&fake);

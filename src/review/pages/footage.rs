@@ -121,6 +121,34 @@ fn frame_age(lang: Lang, ms: i64) -> String {
     }
 }
 
+/// The camera's clock against the device's: ahead, behind, or in step (within a second, the
+/// resolution of an HTTP `Date`).
+fn camera_skew(lang: Lang, camera_ms: i64, device_ms: i64) -> String {
+    let skew = camera_ms - device_ms;
+    let secs = format!("{:.1}", skew.unsigned_abs() as f64 / 1000.0);
+    if skew.abs() < 1000 {
+        lang.t(
+            "khớp với thiết bị (lệch dưới 1 giây)",
+            "in step with the device (within 1 s)",
+        )
+        .to_owned()
+    } else if skew > 0 {
+        format!(
+            "{} {} {}",
+            lang.t("nhanh hơn thiết bị", "ahead of the device by"),
+            secs.replace('.', lang.t(",", ".")),
+            lang.t("giây", "s")
+        )
+    } else {
+        format!(
+            "{} {} {}",
+            lang.t("chậm hơn thiết bị", "behind the device by"),
+            secs.replace('.', lang.t(",", ".")),
+            lang.t("giây", "s")
+        )
+    }
+}
+
 fn facts(lang: Lang, s: &Snapshot) -> Markup {
     html! {
         dl {
@@ -131,6 +159,14 @@ fn facts(lang: Lang, s: &Snapshot) -> Markup {
             @if let Some(age) = s.frame_age_ms {
                 dt { (lang.t("Tuổi khung hình", "Frame age")) }
                 dd { (frame_age(lang, age)) }
+            }
+            @if let Some(cam) = s.camera_time_ms {
+                dt { (lang.t("Đồng hồ camera", "Camera clock")) }
+                dd.camera-clock {
+                    (time_ict(cam)) " · " (camera_skew(lang, cam, s.captured_at_ms))
+                    " · " (lang.t("chỉ để tham khảo; thời điểm là của thiết bị",
+                        "for reference only; the time above is the device's"))
+                }
             }
             @if let Some(seq) = s.recovered_from_seq {
                 dt { (lang.t("Khôi phục", "Recovered")) }
@@ -298,6 +334,7 @@ mod tests {
             pinned: false,
             missing: false,
             frame_age_ms: Some(40),
+            camera_time_ms: None,
             recovered_from_seq: None,
         }
     }
@@ -341,6 +378,31 @@ mod tests {
             assert!(!p.contains("<script>"), "{p}");
             assert!(p.contains("&lt;script&gt;"), "{p}");
         }
+    }
+
+    #[test]
+    fn the_camera_clock_is_shown_beside_with_its_skew() {
+        let mut s = snap("started", None);
+        s.captured_at_ms = 1_796_526_000_000;
+        let plain = facts(Lang::En, &s).into_string();
+        assert!(!plain.contains("Camera clock"));
+        s.camera_time_ms = Some(s.captured_at_ms - 93_400);
+        let html = facts(Lang::En, &s).into_string();
+        assert!(
+            html.contains(
+                "<dt>Camera clock</dt><dd class=\"camera-clock\">09:58:26 06/12/2026 · behind \
+                 the device by 93.4 s · for reference only; the time above is the device's</dd>"
+            ),
+            "{html}"
+        );
+        assert_eq!(
+            camera_skew(Lang::Vi, 2_500, 0),
+            "nhanh hơn thiết bị 2,5 giây"
+        );
+        assert_eq!(
+            camera_skew(Lang::En, 400, 0),
+            "in step with the device (within 1 s)"
+        );
     }
 
     #[test]
