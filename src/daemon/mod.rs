@@ -259,11 +259,16 @@ pub async fn start(opts: DaemonOptions) -> anyhow::Result<RunningDaemon> {
     } else {
         tracing::warn!("no [sync] server_url: running offline-only; ratings wait in the outbox");
     }
+    let tickets = crate::sync::tickets::TicketDesk::new(Arc::clone(&ctx), config.tickets.clone());
+    if ctx.is_configured() {
+        tasks.spawn(Arc::clone(&tickets).run(std::time::Duration::from_secs(15), shutdown.clone()));
+    }
     let services = Arc::new(socket::Services {
         ctx: Arc::clone(&ctx),
         recorder: recorder.clone(),
         notices: notices.clone(),
         captures: socket::CaptureGate::for_daemon(),
+        tickets,
     });
     let socket_done = Arc::new(AtomicBool::new(false));
     let done = Arc::clone(&socket_done);

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::appliance::{LinkState, LookupError, Rating, RatingError};
 use crate::device::HealthReport;
 use crate::record::{RecordId, RecordStatus};
+pub use crate::sync::tickets::IssuedTicket;
 
 /// Longest request or answer line, in bytes.
 pub const MAX_LINE: usize = 16 * 1024;
@@ -39,6 +40,14 @@ pub enum Request {
     Subscribe,
     /// The daemon's latest health report (the kiosk's technician screen).
     Health,
+    /// A queue ticket for `counter` (from the hub, or from a lease while it is unreachable).
+    /// `key` is the same for retries of one tap.
+    TakeTicket {
+        counter: u32,
+        #[serde(default)]
+        procedure: Option<String>,
+        key: String,
+    },
 }
 
 /// A snapshot the daemon took for a `capture` request (field names as in `snapshots list`).
@@ -88,6 +97,7 @@ pub enum Response {
     Subscribed,
     Event(Notice),
     Health(Box<HealthReport>),
+    Ticket(IssuedTicket),
     Error(WireError),
 }
 

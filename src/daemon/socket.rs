@@ -66,6 +66,8 @@ pub struct Services {
     pub notices: broadcast::Sender<Notice>,
     /// The capture limit for the kiosk's group.
     pub captures: CaptureGate,
+    /// Queue tickets (hub, or leased numbers through a network cut).
+    pub tickets: Arc<crate::sync::tickets::TicketDesk>,
 }
 
 /// Captures per counter a limited client may ask for within [`CAPTURE_WINDOW`].
@@ -206,6 +208,25 @@ async fn handle(stream: UnixStream, svc: Arc<Services>, mut shutdown: Shutdown) 
                             .await
                     }
                 },
+                Ok(Request::TakeTicket {
+                    counter,
+                    procedure,
+                    key,
+                }) => {
+                    if key.is_empty()
+                        || key.len() > 128
+                        || !key.bytes().all(|b| b.is_ascii_graphic())
+                    {
+                        Response::Error(WireError::failed(
+                            "take_ticket: key must be 1-128 visible ASCII characters",
+                        ))
+                    } else {
+                        match svc.tickets.take(counter, procedure.as_deref(), &key).await {
+                            Ok(t) => Response::Ticket(t),
+                            Err(msg) => Response::Error(WireError::failed(msg)),
+                        }
+                    }
+                }
                 Ok(req) => answer(&svc.ctx, req).await,
                 Err(e) => Response::Error(WireError::failed(format!("bad request: {e}"))),
             },
@@ -267,7 +288,7 @@ async fn stream_events(
 
 async fn answer(ctx: &Arc<SyncContext>, req: Request) -> Response {
     match req {
-        Request::Capture { .. } | Request::Subscribe => {
+        Request::Capture { .. } | Request::Subscribe | Request::TakeTicket { .. } => {
             Response::Error(WireError::failed("not handled here"))
         }
         Request::LinkState => Response::Link(ctx.link.state()),

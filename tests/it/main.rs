@@ -19,6 +19,7 @@ mod hub_load;
 mod hub_locking;
 mod hub_store;
 mod hub_support;
+mod hub_tickets;
 mod hub_tls;
 mod ipcam;
 mod kiosk_big_catalog;
