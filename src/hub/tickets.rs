@@ -171,7 +171,7 @@ impl IssueRequest {
             }
             Some(_) => {
                 return Err(format!(
-                    "procedure: 1–{MAX_PROCEDURE_LEN} visible ASCII characters"
+                    "procedure: 1-{MAX_PROCEDURE_LEN} visible ASCII characters"
                 ))
             }
         };
@@ -284,7 +284,7 @@ pub fn parse_report(body: &str) -> Result<(Vec<Reported>, bool), String> {
             .get("number")
             .and_then(as_count)
             .filter(|n| *n >= 1)
-            .ok_or_else(|| format!("issued[{i}].number: an integer ≥ 1 is required"))?;
+            .ok_or_else(|| format!("issued[{i}].number: an integer of at least 1 is required"))?;
         let issued_at = o
             .get("issued_at")
             .and_then(|v| v.as_str())
@@ -379,7 +379,7 @@ mod tests {
         );
         assert_eq!(
             IssueRequest::parse(r#"{"counter":1,"procedure":""}"#).unwrap_err(),
-            "procedure: 1–64 visible ASCII characters"
+            "procedure: 1-64 visible ASCII characters"
         );
         assert_eq!(
             LeaseRequest::parse(r#"{"counter":1,"count":51}"#).unwrap_err(),

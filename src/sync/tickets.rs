@@ -171,7 +171,11 @@ impl TicketDesk {
         let Ok(client) = self.ctx.client() else {
             return self.take_offline(counter);
         };
-        let body = serde_json::json!({ "counter": counter, "procedure": procedure }).to_string();
+        let mut body = serde_json::json!({ "counter": counter });
+        if let Some(p) = procedure {
+            body["procedure"] = p.into();
+        }
+        let body = body.to_string();
         let timeout = Duration::from_millis(self.config.hub_timeout_ms);
         match client
             .post_json("/v1/tickets", Some(key), &body, timeout)

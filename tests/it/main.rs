@@ -45,3 +45,4 @@ mod sync_faults;
 mod sync_hub;
 mod sync_support;
 mod sync_wire;
+mod ticket_offline;
