@@ -12,6 +12,7 @@
 
 pub mod daemon_link;
 pub mod demo_services;
+pub mod demo_tickets;
 pub mod field_list;
 pub mod headless;
 pub mod idle;
@@ -30,11 +31,13 @@ pub mod status;
 pub mod store_watch;
 pub mod tech_info;
 pub mod technician;
+pub mod ticket;
 pub mod ui;
 mod views;
 pub mod wiring;
 mod wiring_screens;
 mod wiring_tech;
+mod wiring_ticket;
 
 pub use wiring::{Kiosk, KioskDeps};
 
@@ -55,6 +58,8 @@ pub enum ScreenTarget {
     Pin,
     /// The technician screen, without asking the PIN.
     Technician,
+    /// "Lấy số" on a procedure's page: the ticket screen.
+    Ticket(String),
 }
 
 impl std::str::FromStr for ScreenTarget {
@@ -76,10 +81,11 @@ impl std::str::FromStr for ScreenTarget {
             ("rating", None) => ScreenTarget::Rating,
             ("pin", None) => ScreenTarget::Pin,
             ("technician", None) => ScreenTarget::Technician,
+            ("ticket", Some(c)) => ScreenTarget::Ticket(c),
             _ => {
                 return Err(format!(
                 "unknown screen {s:?}: use home, search:QUERY, field:CODE, procedure:CODE, queue, \
-                     record:ID, officials, stats, rating, pin or technician"
+                     record:ID, officials, stats, rating, pin, technician or ticket:CODE"
             ))
             }
         })

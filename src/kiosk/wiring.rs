@@ -59,6 +59,8 @@ pub struct KioskDeps {
     /// `/` on a device: the backlight, provisioning status and error files are read under it.
     /// None (demo, screenshots): no system files, no backlight (the screen only goes black).
     pub system_root: Option<PathBuf>,
+    /// Ticket limits and the printer ("Lấy số").
+    pub tickets: super::ticket::TicketDeps,
 }
 
 pub(super) struct State {
@@ -97,6 +99,10 @@ pub(super) struct State {
     pub display: DisplayPower,
     /// Ticks since start (the provisioning-error file is looked at every 5th).
     pub ticks: u64,
+    /// "Lấy số": limits, printer, a ticket waiting for confirmation.
+    pub tickets: super::wiring_ticket::TicketState,
+    /// `catalog.db` (today's service times for the wait estimate); None: no estimate.
+    pub catalog_db: Option<PathBuf>,
 }
 
 impl State {
@@ -166,6 +172,8 @@ impl Kiosk {
         let display = DisplayPower::new(deps.display.clone(), screen, deps.clock.now());
         let tech = TechState::new(deps.kiosk.technician_pin_hash.clone(), deps.system_root);
         let state = Rc::new(RefCell::new(State {
+            tickets: super::wiring_ticket::TicketState::new(deps.tickets),
+            catalog_db: deps.catalog_db.clone(),
             tech,
             display,
             ticks: 0,
@@ -354,6 +362,15 @@ impl Kiosk {
                 wiring_tech::push_pin(&self.window, &self.state.borrow());
             }
             T::Technician => wiring_tech::open_screen(&self.window, &self.state),
+            T::Ticket(code) => {
+                if self.state.borrow().bundle.procedure(code).is_none() {
+                    return Err(format!("no procedure with code {code} in the catalog"));
+                }
+                open_procedure(&self.window, &self.state, code);
+                self.window
+                    .global::<ProcedureAdapter>()
+                    .invoke_take_number();
+            }
         }
         Ok(())
     }
@@ -555,6 +572,7 @@ fn connect(w: &KioskWindow, state: &Shared) {
         }
     });
     super::wiring_screens::connect_screens(w, state);
+    super::wiring_ticket::connect_ticket(w, state);
     wiring_tech::connect(w, state);
 }
 

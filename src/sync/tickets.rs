@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::context::SyncContext;
 use super::SyncError;
@@ -87,21 +87,7 @@ impl TicketsConfig {
     }
 }
 
-/// A ticket as the kiosk shows and prints it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IssuedTicket {
-    /// The board label ("1015").
-    pub ticket: String,
-    pub counter: u32,
-    /// People ahead at this counter when it was issued (offline: the board's last count).
-    pub ahead: u32,
-    /// The public follow page; none when issued offline.
-    pub follow_url: Option<String>,
-    /// Issued from a lease while the hub could not be reached.
-    pub offline: bool,
-    /// RFC 3339.
-    pub issued_at: String,
-}
+pub use crate::appliance::IssuedTicket;
 
 /// The hub's answer to `POST /v1/tickets` (the fields the device uses).
 #[derive(Deserialize)]

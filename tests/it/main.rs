@@ -27,6 +27,7 @@ mod kiosk_daemon;
 mod kiosk_layout;
 mod kiosk_layout_big;
 mod kiosk_tech;
+mod kiosk_ticket;
 mod kiosk_ui;
 mod printer;
 mod provision;
