@@ -314,6 +314,7 @@ pub async fn start(opts: DaemonOptions) -> anyhow::Result<RunningDaemon> {
             gpio_error,
             root: opts.system.root.clone(),
             data_dir: opts.data_dir.clone(),
+            printer: config.printer.clone(),
         },
         opts.system.health_interval,
         shutdown.clone(),

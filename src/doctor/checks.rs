@@ -262,3 +262,21 @@ pub(super) fn health(root: &Path, data_dir: &Path) -> Vec<Check> {
     });
     out
 }
+
+/// The ticket printer, when `[printer]` names one: its status bytes in plain words.
+pub(super) fn printer(config: &Config) -> Option<Check> {
+    use crate::printer::status::PrinterState as P;
+    let cfg = config.printer.as_ref()?;
+    let state = crate::printer::device::UsbPrinter::new(&cfg.device).status();
+    let summary = format!("{}: {}", cfg.device.display(), state.describe());
+    Some(match state {
+        P::Ready => Check::ok("printer", summary),
+        P::NoStatus => Check::ok("printer", summary),
+        P::PaperLow => Check::warn("printer", summary, "change the roll soon"),
+        P::PaperOut => Check::fail("printer", summary, "load a new roll of thermal paper"),
+        P::CoverOpen => Check::fail("printer", summary, "close the printer's cover until it clicks"),
+        P::Offline => Check::fail("printer", summary, "look at the printer's error light; switch it off and on"),
+        P::Absent => Check::fail("printer", summary,
+            "check the USB cable and the printer's power; `ls /dev/usb/` should list the device in [printer] device"),
+    })
+}

@@ -15,6 +15,7 @@ mod hub_catalog_push;
 mod hub_cli;
 mod hub_cluster;
 mod hub_fleet;
+mod hub_follow;
 mod hub_load;
 mod hub_locking;
 mod hub_store;
