@@ -19,6 +19,7 @@ mod hub_follow;
 mod hub_load;
 mod hub_locking;
 mod hub_store;
+mod hub_ticket_load;
 mod hub_support;
 mod hub_tickets;
 mod hub_tls;
