@@ -5,7 +5,7 @@
 //! says nothing real. The real issuer is the daemon's (`sync::tickets`).
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Mutex;
 
 use crate::appliance::IssuedTicket;
@@ -20,7 +20,7 @@ pub struct DemoIssuer {
 impl DemoIssuer {
     pub fn take(
         &self,
-        data_dir: &std::path::Path,
+        data_dir: &Path,
         counter: u32,
         key: &str,
         now: chrono::DateTime<chrono::FixedOffset>,
@@ -50,7 +50,7 @@ impl DemoIssuer {
 }
 
 /// Citizens waiting at `counter` on the simulated board.
-fn waiting(db: &PathBuf, counter: u32) -> Option<u32> {
+fn waiting(db: &Path, counter: u32) -> Option<u32> {
     let conn = open_connection(db, Access::ReadOnly).ok()?;
     queue_store::board(&conn)
         .ok()?
@@ -67,7 +67,7 @@ mod tests {
     fn numbers_run_per_counter_and_a_key_is_one_ticket() {
         let issuer = DemoIssuer::default();
         let now = chrono::DateTime::parse_from_rfc3339("2026-12-06T08:30:00+07:00").unwrap();
-        let dir = std::path::Path::new("/nonexistent");
+        let dir = Path::new("/nonexistent");
         let a = issuer.take(dir, 2, "a", now).unwrap();
         let b = issuer.take(dir, 2, "b", now).unwrap();
         let c = issuer.take(dir, 3, "c", now).unwrap();

@@ -135,7 +135,7 @@ pub fn median(secs: &[u64]) -> Option<u64> {
     let mut v = secs.to_vec();
     v.sort_unstable();
     let m = v.len() / 2;
-    Some(if v.len() % 2 == 0 {
+    Some(if v.len().is_multiple_of(2) {
         (v[m - 1] + v[m]) / 2
     } else {
         v[m]

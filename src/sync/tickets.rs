@@ -366,18 +366,18 @@ pub fn issue_from_lease(
     }))
 }
 
+/// The numbers issued offline from one lease: (number, issued_at).
+type Issued = Vec<(u64, String)>;
+
 /// Leases to report: those with numbers issued offline, and expired ones (to give back).
-fn to_report(
-    conn: &Connection,
-    now: DateTime<Utc>,
-) -> Result<Vec<(u64, Vec<(u64, String)>)>, StoreError> {
+fn to_report(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<(u64, Issued)>, StoreError> {
     let leases: Vec<(i64, String)> = conn
         .prepare("SELECT lease, expires_at FROM ticket_leases ORDER BY lease")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
     let mut out = Vec::new();
     for (lease, expires_at) in leases {
-        let issued: Vec<(u64, String)> = conn
+        let issued: Issued = conn
             .prepare("SELECT n, issued_at FROM ticket_offline WHERE lease = ?1 ORDER BY n")?
             .query_map([lease], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))?
             .collect::<Result<_, _>>()?;
