@@ -56,6 +56,7 @@ fn kiosk(bundle: CatalogBundle, dir: &std::path::Path) -> Kiosk {
         now: None,
         display: DisplayConfig::default(),
         system_root: None,
+        tickets: Default::default(),
     })
     .expect("the kiosk window")
 }

@@ -97,6 +97,7 @@ fn snapshot(commits: &GroupCommit, path: Path, frame: Vec<u8>, w: u32, h: u32) -
         reason: "bench".into(),
         thumbnail: None,
         frame_age_ms: None,
+        camera_time_ms: None,
     };
     let preview = |j: &[u8]| {
         let t = Instant::now();

@@ -97,6 +97,22 @@ pub enum LinkState {
     NotConfigured,
 }
 
+/// A ticket as the kiosk shows and prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedTicket {
+    /// The board label ("1015").
+    pub ticket: String,
+    pub counter: u32,
+    /// People ahead at this counter when it was issued (offline: the board's last count).
+    pub ahead: u32,
+    /// The public follow page; none when issued offline.
+    pub follow_url: Option<String>,
+    /// Issued from a lease while the hub could not be reached.
+    pub offline: bool,
+    /// RFC 3339.
+    pub issued_at: String,
+}
+
 /// The appliance's services as the kiosk uses them.
 pub trait ApplianceServices: Send + Sync + 'static {
     fn lookup_record(&self, id: &RecordId) -> Result<RecordStatus, LookupError>;
@@ -109,4 +125,16 @@ pub trait ApplianceServices: Send + Sync + 'static {
     /// The doctor's checks with the daemon's recent log lines and the units' state (the
     /// technician screen's doctor view); an error says why there are none.
     fn doctor(&self) -> Result<crate::doctor::view::DoctorView, String>;
+    /// A queue ticket for `counter` (the hub's, or a leased number through a network cut);
+    /// `key` is the same for retries of one tap. The error is a sentence for the log; the
+    /// kiosk shows its own words.
+    fn take_ticket(
+        &self,
+        counter: u32,
+        procedure: Option<&str>,
+        key: &str,
+    ) -> Result<IssuedTicket, String> {
+        let _ = (counter, procedure, key);
+        Err("this kiosk has no ticket service".into())
+    }
 }

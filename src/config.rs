@@ -43,6 +43,12 @@ pub struct Config {
     /// The central server (`docs/config.md`, "## [sync]").
     #[serde(default)]
     pub sync: SyncConfig,
+    /// Taking a number at the kiosk (`docs/config.md`, "## [tickets]").
+    #[serde(default)]
+    pub tickets: crate::sync::tickets::TicketsConfig,
+    /// The ticket printer (`docs/config.md`, "## [printer]"); none: tickets are not printed.
+    #[serde(default)]
+    pub printer: Option<crate::printer::PrinterConfig>,
     /// Supervisor review UI (`docs/config.md`, "## [review]").
     #[serde(default)]
     pub review: crate::review::config::ReviewConfig,
@@ -375,6 +381,10 @@ impl Config {
             path: path.to_owned(),
             message,
         };
+        self.tickets.check().map_err(semantic)?;
+        if let Some(p) = &self.printer {
+            p.check().map_err(semantic)?;
+        }
         if self.kiosk.idle_home_secs < 10 {
             return Err(semantic("kiosk.idle_home_secs must be at least 10".into()));
         }

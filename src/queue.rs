@@ -74,6 +74,9 @@ pub enum QueueEventKind {
     Closed,
     /// Counter opened (or resumed after a pause).
     Opened,
+    /// A ticket was issued for this counter (hub `POST /v1/tickets`, or a leased number
+    /// reported after a network cut): only `waiting` changes.
+    Issued,
 }
 
 impl QueueEventKind {
@@ -86,6 +89,7 @@ impl QueueEventKind {
             QueueEventKind::Paused => "paused",
             QueueEventKind::Closed => "closed",
             QueueEventKind::Opened => "opened",
+            QueueEventKind::Issued => "issued",
         }
     }
 }
@@ -169,6 +173,7 @@ impl QueueEvent {
                 s.record_id = None;
             }
             QueueEventKind::Paused => s.status = CounterStatus::Paused,
+            QueueEventKind::Issued => {}
             QueueEventKind::Closed => {
                 s.status = CounterStatus::Closed;
                 s.ticket = None;

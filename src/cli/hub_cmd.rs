@@ -428,7 +428,9 @@ async fn serve(
             None
         }
     };
-    let state = HubState::connect(&w.db, key.clone()).await?;
+    let state = HubState::connect(&w.db, key.clone())
+        .await?
+        .with_ticket_rules(w.config.ticket_rules()?);
     let listener = tokio::net::TcpListener::bind(endpoint.addr)
         .await
         .with_context(|| format!("cannot listen on {}", endpoint.addr))?;

@@ -82,6 +82,10 @@ fn deps(ctx: &Context, catalog: CurrentCatalog, background: bool, which: Service
         // Only `motcua kiosk` on a device reads /etc/motcua, /run and /sys: not the demo (it
         // would dim a laptop's backlight), not screenshots.
         system_root: (which == Services::Daemon && background).then(|| PathBuf::from("/")),
+        tickets: crate::kiosk::ticket::TicketDeps {
+            limits: ctx.config.tickets.clone(),
+            printer: ctx.config.printer.clone(),
+        },
         catalog,
         services: appliance_services(ctx, which),
         kiosk: ctx.config.kiosk.clone(),

@@ -146,8 +146,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let ctx = cli.context()?;
     // SAFETY: geteuid has no preconditions and cannot fail.
     let euid = unsafe { libc::geteuid() };
-    if let Some(msg) = root_guard::refusal(&cli.command, euid, &ctx.data_dir, Path::new("/")) {
-        anyhow::bail!(msg);
+    if let Some((name, uid, gid)) =
+        root_guard::owner_to_become(&cli.command, euid, &ctx.data_dir, Path::new("/"))
+    {
+        root_guard::become_owner(&name, uid, gid, &ctx.data_dir).map_err(anyhow::Error::msg)?;
     }
     let global_data_dir = cli.data_dir.clone();
     match cli.command {

@@ -1,9 +1,13 @@
 //! Root over SSH uses the appliance's data directory (`/var/lib/motcua`) by default, but a
-//! file root creates there (a database, its `-wal`, a footage file) belongs to root, and the
-//! daemon (user motcua) then cannot open it. So a command that may write the data directory
-//! refuses to run as root when the directory belongs to another user, and says how to run it
-//! as that user. Commands that do not touch the data directory run as root as before.
+//! file root creates there (the `private/` directory, a database, a footage file) would belong
+//! to root, and the daemon (user motcua) could then not open it. So a command that may write
+//! the data directory, run as root on a directory another user owns, first becomes that user
+//! (its group and supplementary groups, as `sudo -u motcua` would): the technician types
+//! `motcua snapshots verify` and every file it makes belongs to the daemon's user. If the switch
+//! fails the command is refused, saying how to run it. Commands that do not touch the data
+//! directory run as root as before.
 
+use std::ffi::CString;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
@@ -24,11 +28,33 @@ fn leaves_data_dir_alone(cmd: &Command) -> bool {
             | Command::Demo
             | Command::Screenshot(_)
             | Command::Catalog(
-                CatalogCommand::Show { .. } | CatalogCommand::Stats { .. } | CatalogCommand::Convert(_)
+                CatalogCommand::Show { .. }
+                    | CatalogCommand::Stats { .. }
+                    | CatalogCommand::Convert(_)
             )
             | Command::Sync(SyncCommand::Status { .. })
             | Command::Snapshots(SnapshotCommand::CheckExport { .. })
     )
+}
+
+/// The user `cmd` must run as: `Some((name, uid, gid))` when `euid` is root, `cmd` may write
+/// `data_dir` and another user owns it (`root`: `/` on a device; the name from its
+/// `etc/passwd`, or `#uid`).
+pub fn owner_to_become(
+    cmd: &Command,
+    euid: u32,
+    data_dir: &Path,
+    root: &Path,
+) -> Option<(String, u32, u32)> {
+    if euid != 0 || leaves_data_dir_alone(cmd) {
+        return None;
+    }
+    let meta = std::fs::metadata(data_dir).ok()?;
+    if meta.uid() == 0 {
+        return None;
+    }
+    let name = user_name(root, meta.uid()).unwrap_or_else(|| format!("#{}", meta.uid()));
+    Some((name, meta.uid(), meta.gid()))
 }
 
 /// The user name of `uid` from `<root>/etc/passwd` (None if not listed).
@@ -40,24 +66,47 @@ fn user_name(root: &Path, uid: u32) -> Option<String> {
     })
 }
 
-/// The refusal for running `cmd` as `euid` on `data_dir`, if any (`root`: `/` on a device).
-pub fn refusal(cmd: &Command, euid: u32, data_dir: &Path, root: &Path) -> Option<String> {
-    if euid != 0 || leaves_data_dir_alone(cmd) {
-        return None;
+/// Become `uid`/`gid` (with the user's supplementary groups when it has a name) for the rest
+/// of the process; on failure, the refusal naming the directory and how to run the command.
+pub fn become_owner(name: &str, uid: u32, gid: u32, data_dir: &Path) -> Result<(), String> {
+    let refuse = |why: String| {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        format!(
+            "refusing to run as root on {dir}: files root creates there would belong to root, \
+             and the daemon (user {name}, the directory's owner) could not open them; becoming \
+             {name} failed ({why}); run it as that user: sudo -u {name} motcua {args}",
+            dir = data_dir.display(),
+            args = args.join(" ")
+        )
+    };
+    // SAFETY: plain system calls on integers and a NUL-terminated name; the process is still
+    // single-threaded here (before any runtime or worker starts).
+    unsafe {
+        let groups_set = match CString::new(name) {
+            Ok(c) if !name.starts_with('#') => libc::initgroups(c.as_ptr(), gid as _) == 0,
+            _ => libc::setgroups(1, &gid) == 0,
+        };
+        if !groups_set {
+            return Err(refuse(format!(
+                "groups: {}",
+                std::io::Error::last_os_error()
+            )));
+        }
+        if libc::setgid(gid) != 0 {
+            return Err(refuse(format!(
+                "setgid: {}",
+                std::io::Error::last_os_error()
+            )));
+        }
+        if libc::setuid(uid) != 0 {
+            return Err(refuse(format!(
+                "setuid: {}",
+                std::io::Error::last_os_error()
+            )));
+        }
     }
-    let owner = std::fs::metadata(data_dir).ok()?.uid();
-    if owner == 0 {
-        return None;
-    }
-    let name = user_name(root, owner).unwrap_or_else(|| format!("#{owner}"));
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    Some(format!(
-        "refusing to run as root on {dir}: files root creates there belong to root, and the \
-         daemon (user {name}, the directory's owner) could not open them; run it as that user: \
-         sudo -u {name} motcua {args}",
-        dir = data_dir.display(),
-        args = args.join(" ")
-    ))
+    tracing::info!(user = name, "running as the data directory's owner");
+    Ok(())
 }
 
 #[cfg(test)]
@@ -66,53 +115,58 @@ mod tests {
     use clap::Parser;
 
     fn cmd(args: &[&str]) -> Command {
-        super::super::Cli::parse_from(std::iter::once("motcua").chain(args.iter().copied()))
-            .command
+        super::super::Cli::parse_from(std::iter::once("motcua").chain(args.iter().copied())).command
     }
 
     #[test]
-    fn root_is_refused_on_a_data_dir_it_does_not_own_and_told_how() {
+    fn root_becomes_the_owner_of_a_data_dir_it_does_not_own() {
         let t = tempfile::tempdir().unwrap();
         let root = t.path();
         std::fs::create_dir_all(root.join("etc")).unwrap();
         std::fs::write(
             root.join("etc/passwd"),
-            "root:x:0:0::/root:/bin/sh\nmotcua:x:998:998::/var/lib/motcua:/usr/sbin/nologin\n",
+            "root:x:0:0::/root:/bin/sh\nmotcua:x:998:997::/var/lib/motcua:/usr/sbin/nologin\n",
         )
         .unwrap();
         let data = root.join("data");
         std::fs::create_dir(&data).unwrap();
         let import = cmd(&["catalog", "import", "x.json"]);
-        // owned by root (as in tests and a laptop): nothing to refuse
-        assert_eq!(refusal(&import, 0, &data, root), None);
-        std::os::unix::fs::chown(&data, Some(998), Some(998)).unwrap();
-        let msg = refusal(&import, 0, &data, root).unwrap();
-        assert!(
-            msg.starts_with(&format!(
-                "refusing to run as root on {}: files root creates there belong to root, and the daemon (user motcua, the directory's owner) could not open them; run it as that user: sudo -u motcua motcua ",
-                data.display()
-            )),
-            "{msg}"
-        );
-        // the owner itself, and commands that leave the data dir alone, run
-        assert_eq!(refusal(&import, 998, &data, root), None);
-        assert_eq!(refusal(&cmd(&["search", "khai sinh"]), 0, &data, root), None);
-        assert_eq!(refusal(&cmd(&["catalog", "stats"]), 0, &data, root), None);
+        if unsafe { libc::geteuid() } != 0 {
+            // not root: only the "not root" rule can be checked
+            assert_eq!(owner_to_become(&import, 1000, &data, root), None);
+            return;
+        }
+        // owned by root (as in tests and a laptop): nothing to change
+        assert_eq!(owner_to_become(&import, 0, &data, root), None);
+        std::os::unix::fs::chown(&data, Some(998), Some(997)).unwrap();
         assert_eq!(
-            refusal(&cmd(&["snapshots", "check-export", "case.zip"]), 0, &data, root),
-            None
+            owner_to_become(&import, 0, &data, root),
+            Some(("motcua".to_owned(), 998, 997))
         );
+        // the owner itself, and commands that leave the data dir alone, run as they are
+        assert_eq!(owner_to_become(&import, 998, &data, root), None);
+        for reads in [
+            cmd(&["search", "khai sinh"]),
+            cmd(&["catalog", "stats"]),
+            cmd(&["snapshots", "check-export", "case.zip"]),
+        ] {
+            assert_eq!(owner_to_become(&reads, 0, &data, root), None, "{reads:?}");
+        }
         for writes in [
             cmd(&["user", "add", "an", "--role", "supervisor"]),
             cmd(&["snapshots", "verify"]),
             cmd(&["daemon"]),
         ] {
-            assert!(refusal(&writes, 0, &data, root).is_some(), "{writes:?}");
+            assert!(
+                owner_to_become(&writes, 0, &data, root).is_some(),
+                "{writes:?}"
+            );
         }
         // an unknown owner is named by number
         std::os::unix::fs::chown(&data, Some(4321), None).unwrap();
-        assert!(refusal(&import, 0, &data, root)
-            .unwrap()
-            .contains("sudo -u #4321 motcua "));
+        assert_eq!(
+            owner_to_become(&import, 0, &data, root).map(|o| o.0),
+            Some("#4321".to_owned())
+        );
     }
 }

@@ -101,4 +101,22 @@ impl ApplianceServices for DaemonClient {
             Ok(other) => Err(format!("unexpected answer {other:?}")),
         }
     }
+
+    fn take_ticket(
+        &self,
+        counter: u32,
+        procedure: Option<&str>,
+        key: &str,
+    ) -> Result<crate::appliance::IssuedTicket, String> {
+        let req = Request::TakeTicket {
+            counter,
+            procedure: procedure.map(str::to_owned),
+            key: key.to_owned(),
+        };
+        match self.call(&req) {
+            Ok(Response::Ticket(t)) => Ok(t),
+            Ok(Response::Error(e)) | Err(e) => Err(e.message),
+            Ok(other) => Err(format!("unexpected answer {other:?}")),
+        }
+    }
 }

@@ -10,7 +10,12 @@ use super::log_ring;
 use crate::config::{Config, GpioConfig};
 use crate::doctor::server::SyncServerCheck;
 use crate::doctor::view::{service_status, DoctorView};
-use crate::doctor::{self, DoctorInputs, GpioProbe, PinResult, SysfsCameras};
+use crate::doctor::{
+    self, CameraInfo, CameraProbe, DoctorInputs, GpioProbe, PinResult, SysfsCameras,
+};
+use crate::recorder::camera::worker::{CameraState, CameraStatus};
+use crate::recorder::config::CameraConfig;
+use crate::recorder::Recorder;
 
 /// The units whose state the view shows.
 pub const UNITS: [&str; 3] = [
@@ -38,6 +43,41 @@ impl GpioProbe for HeldByDaemon {
     }
 }
 
+/// Cameras as the running daemon has them: devices from sysfs, network cameras from the
+/// recorder's live state (never a second session to the camera).
+struct LiveCameras<'a> {
+    sysfs: SysfsCameras<'a>,
+    /// The recorder's cameras; None: the daemon runs without a recorder.
+    live: Option<Vec<(u32, CameraStatus)>>,
+}
+
+impl CameraProbe for LiveCameras<'_> {
+    fn cameras(&self) -> Vec<CameraInfo> {
+        self.sysfs.cameras()
+    }
+
+    fn network_camera(&self, c: &CameraConfig) -> Result<String, String> {
+        let Some(live) = &self.live else {
+            return Err("the daemon runs without a recorder".into());
+        };
+        match live.iter().find(|(counter, _)| *counter == c.counter) {
+            None => Err("not running in the daemon".into()),
+            Some((_, s)) => match &s.state {
+                CameraState::Streaming { info } => Ok(format!(
+                    "{} {}x{} ({} frames)",
+                    info.description, info.width, info.height, s.frames
+                )),
+                CameraState::Degraded { error, retry_in_ms } => Err(format!(
+                    "offline: {error}; next try in {} s",
+                    retry_in_ms.div_ceil(1000)
+                )),
+                CameraState::Starting => Err("starting".into()),
+                CameraState::Stopped => Err("stopped".into()),
+            },
+        }
+    }
+}
+
 /// What the daemon knows to run the checks.
 pub struct DoctorSetup {
     pub config: Config,
@@ -48,6 +88,8 @@ pub struct DoctorSetup {
     pub gpio_error: Option<String>,
     /// Ask systemd for the units' state (off in tests that must not depend on the host).
     pub ask_systemd: bool,
+    /// The running recorder (network cameras are reported from its state).
+    pub recorder: Option<Arc<Recorder>>,
 }
 
 /// The closure the socket calls (blocking; the socket runs it on its own thread).
@@ -67,7 +109,10 @@ pub fn doctor_fn(s: DoctorSetup) -> Arc<dyn Fn() -> DoctorView + Send + Sync> {
             config_file_exists: s.config_path.exists(),
             data_dir: s.data_dir.clone(),
             gpio: &gpio,
-            cameras: &SysfsCameras { root: &s.root },
+            cameras: &LiveCameras {
+                sysfs: SysfsCameras { root: &s.root },
+                live: s.recorder.as_ref().map(|r| r.cameras()),
+            },
             server: &server,
             kernel_clock_synced: if real_root {
                 doctor::kernel_clock_synced()

@@ -30,6 +30,25 @@ pub struct HealthParts {
     /// `/` on a device; a fake tree in tests.
     pub root: PathBuf,
     pub data_dir: PathBuf,
+    /// The ticket printer (`[printer]`), when one is configured.
+    pub printer: Option<crate::printer::PrinterConfig>,
+}
+
+/// The printer's line in the health report: ready (or no status to read) is ok; paper low,
+/// paper out, cover open, offline or absent is degraded — tickets are still issued, and the
+/// kiosk asks citizens to photograph the number.
+pub fn printer_item(cfg: &crate::printer::PrinterConfig) -> crate::device::health::HealthItem {
+    use crate::printer::status::PrinterState as P;
+    let state = crate::printer::device::UsbPrinter::new(&cfg.device).status();
+    let level = match state {
+        P::Ready | P::NoStatus => HealthLevel::Ok,
+        P::PaperLow | P::PaperOut | P::CoverOpen | P::Offline | P::Absent => HealthLevel::Degraded,
+    };
+    crate::device::health::HealthItem {
+        name: "printer".into(),
+        level,
+        message: format!("{}: {}", cfg.device.display(), state.describe()),
+    }
 }
 
 /// The sync input: not configured, never, or the last success on any channel.
@@ -80,13 +99,21 @@ fn cameras(recorder: &Option<Arc<Recorder>>) -> Vec<CameraHealth> {
 pub async fn collect_once(p: &HealthParts) -> HealthReport {
     let parts = p.clone();
     let report = tokio::task::spawn_blocking(move || {
-        health::collect(HealthInputs {
+        let mut r = health::collect(HealthInputs {
             root: &parts.root,
             data_dir: &parts.data_dir,
             cameras: cameras(&parts.recorder),
             sync: sync_health(&parts.ctx),
             now: chrono::Utc::now(),
-        })
+        });
+        if let Some(cfg) = &parts.printer {
+            let item = printer_item(cfg);
+            if item.level == HealthLevel::Degraded && r.level == HealthLevel::Ok {
+                r.level = HealthLevel::Degraded;
+            }
+            r.items.push(item);
+        }
+        r
     })
     .await
     .expect("health collection does not panic");

@@ -264,6 +264,10 @@ pub async fn start(opts: DaemonOptions) -> anyhow::Result<RunningDaemon> {
     } else {
         tracing::warn!("no [sync] server_url: running offline-only; ratings wait in the outbox");
     }
+    let tickets = crate::sync::tickets::TicketDesk::new(Arc::clone(&ctx), config.tickets.clone());
+    if ctx.is_configured() {
+        tasks.spawn(Arc::clone(&tickets).run(std::time::Duration::from_secs(15), shutdown.clone()));
+    }
     let services = Arc::new(socket::Services {
         ctx: Arc::clone(&ctx),
         recorder: recorder.clone(),
@@ -281,7 +285,9 @@ pub async fn start(opts: DaemonOptions) -> anyhow::Result<RunningDaemon> {
             root: opts.system.root.clone(),
             gpio_error: gpio_error.clone(),
             ask_systemd: opts.system.notify_socket.is_some(),
+            recorder: recorder.clone(),
         }),
+        tickets,
     });
     let socket_done = Arc::new(AtomicBool::new(false));
     let done = Arc::clone(&socket_done);
@@ -327,6 +333,7 @@ pub async fn start(opts: DaemonOptions) -> anyhow::Result<RunningDaemon> {
             gpio_error,
             root: opts.system.root.clone(),
             data_dir: opts.data_dir.clone(),
+            printer: config.printer.clone(),
         },
         opts.system.health_interval,
         shutdown.clone(),

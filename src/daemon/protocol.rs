@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::appliance::{LinkState, LookupError, Rating, RatingError};
 use crate::device::HealthReport;
 use crate::record::{RecordId, RecordStatus};
+pub use crate::sync::tickets::IssuedTicket;
 
 /// Longest request or answer line, in bytes.
 pub const MAX_LINE: usize = 16 * 1024;
@@ -42,6 +43,14 @@ pub enum Request {
     /// Run the doctor's checks as the daemon (the kiosk's technician screen: its user may not
     /// read footage or open cameras), with the recent log lines and the units' state.
     Doctor,
+    /// A queue ticket for `counter` (from the hub, or from a lease while it is unreachable).
+    /// `key` is the same for retries of one tap.
+    TakeTicket {
+        counter: u32,
+        #[serde(default)]
+        procedure: Option<String>,
+        key: String,
+    },
 }
 
 /// A snapshot the daemon took for a `capture` request (field names as in `snapshots list`).
@@ -92,6 +101,7 @@ pub enum Response {
     Event(Notice),
     Health(Box<HealthReport>),
     Doctor(Box<crate::doctor::view::DoctorView>),
+    Ticket(IssuedTicket),
     Error(WireError),
 }
 

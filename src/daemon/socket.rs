@@ -69,6 +69,8 @@ pub struct Services {
     pub captures: CaptureGate,
     /// Runs the doctor's checks for a `doctor` request (blocking: called off the runtime).
     pub doctor: Arc<dyn Fn() -> DoctorView + Send + Sync>,
+    /// Queue tickets (hub, or leased numbers through a network cut).
+    pub tickets: Arc<crate::sync::tickets::TicketDesk>,
 }
 
 /// Captures per counter a limited client may ask for within [`CAPTURE_WINDOW`].
@@ -248,6 +250,25 @@ async fn handle(stream: UnixStream, svc: Arc<Services>, mut shutdown: Shutdown) 
                         ))),
                     }
                 }
+                Ok(Request::TakeTicket {
+                    counter,
+                    procedure,
+                    key,
+                }) => {
+                    if key.is_empty()
+                        || key.len() > 128
+                        || !key.bytes().all(|b| b.is_ascii_graphic())
+                    {
+                        Response::Error(WireError::failed(
+                            "take_ticket: key must be 1-128 visible ASCII characters",
+                        ))
+                    } else {
+                        match svc.tickets.take(counter, procedure.as_deref(), &key).await {
+                            Ok(t) => Response::Ticket(t),
+                            Err(msg) => Response::Error(WireError::failed(msg)),
+                        }
+                    }
+                }
                 Ok(req) => answer(&svc.ctx, req).await,
                 Err(e) => Response::Error(WireError::failed(format!("bad request: {e}"))),
             },
@@ -309,9 +330,10 @@ async fn stream_events(
 
 async fn answer(ctx: &Arc<SyncContext>, req: Request) -> Response {
     match req {
-        Request::Capture { .. } | Request::Subscribe | Request::Doctor => {
-            Response::Error(WireError::failed("not handled here"))
-        }
+        Request::Capture { .. }
+        | Request::Subscribe
+        | Request::Doctor
+        | Request::TakeTicket { .. } => Response::Error(WireError::failed("not handled here")),
         Request::LinkState => Response::Link(ctx.link.state()),
         Request::Health => {
             let report = ctx

@@ -67,9 +67,14 @@ pub(super) fn stores(data_dir: &Path, full: bool) -> Vec<Check> {
             }
         }
     });
-    let path = crate::store::private::locate(data_dir, FOOTAGE_DB);
-    if path.exists() {
-        out.push(footage(data_dir, &path, full));
+    match crate::store::private::locate(data_dir, FOOTAGE_DB) {
+        Ok(path) if path.exists() => out.push(footage(data_dir, &path, full)),
+        Ok(_) => {}
+        Err(e) => out.push(Check::fail(
+            "footage.db",
+            e.to_string(),
+            "start the daemon once (it finishes the move), then run the doctor again",
+        )),
     }
     out
 }
@@ -106,7 +111,7 @@ fn footage(data_dir: &Path, path: &Path, full: bool) -> Check {
     });
     match verified {
         Err(e) => Check::fail("footage.db", format!("verify could not run: {e}"),
-            "run `motcua snapshots verify` as root and report its output"),
+            "run `motcua snapshots verify` (over SSH; as root it runs as the daemon's user) and report its output"),
         Ok(r) if !r.ok() => Check::fail("footage.db",
             format!("verify found {} problem(s) in {} chain entries, {} snapshots", r.problems.len(), r.chain_entries, r.snapshots),
             "keep the card for evidence; run `motcua snapshots verify` for the full list and report it")
@@ -301,4 +306,22 @@ pub(super) fn health(root: &Path, data_dir: &Path) -> Vec<Check> {
         Err(e) => Check::warn("temperature", e, "report this to the developers"),
     });
     out
+}
+
+/// The ticket printer, when `[printer]` names one: its status bytes in plain words.
+pub(super) fn printer(config: &Config) -> Option<Check> {
+    use crate::printer::status::PrinterState as P;
+    let cfg = config.printer.as_ref()?;
+    let state = crate::printer::device::UsbPrinter::new(&cfg.device).status();
+    let summary = format!("{}: {}", cfg.device.display(), state.describe());
+    Some(match state {
+        P::Ready => Check::ok("printer", summary),
+        P::NoStatus => Check::ok("printer", summary),
+        P::PaperLow => Check::warn("printer", summary, "change the roll soon"),
+        P::PaperOut => Check::fail("printer", summary, "load a new roll of thermal paper"),
+        P::CoverOpen => Check::fail("printer", summary, "close the printer's cover until it clicks"),
+        P::Offline => Check::fail("printer", summary, "look at the printer's error light; switch it off and on"),
+        P::Absent => Check::fail("printer", summary,
+            "check the USB cable and the printer's power; `ls /dev/usb/` should list the device in [printer] device"),
+    })
 }

@@ -1,5 +1,5 @@
 //! `motcua doctor`: one list of checks a technician runs on site — config, stores, cameras,
-//! GPIO, display, clock, server, disk, power and temperature — each ok / warn / fail with what
+//! GPIO, display, ticket printer, clock, server, disk, power and temperature — each ok / warn / fail with what
 //! to do next, and an exit code for the worst (0 ok, 1 warn, 2 fail).
 //!
 //! Every check reads under an injectable root and through small probe traits, so tests run on
@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 pub use checks::{recovered_text, GpioProbe, PinResult, RealGpioProbe, HASH_NEWEST};
-pub use system::{kernel_clock_synced, CameraProbe, SysfsCameras};
+pub use system::{kernel_clock_synced, CameraInfo, CameraProbe, SysfsCameras};
 
 use crate::config::{Config, ConfigError};
 
@@ -134,6 +134,7 @@ pub fn run(inp: &DoctorInputs<'_>) -> DoctorReport {
     checks.push(system::cameras(inp.root, config, inp.cameras));
     checks.push(checks::gpio(config, inp.gpio));
     checks.push(system::display(inp.root, config));
+    checks.extend(checks::printer(config));
     checks.push(system::clock(inp.root, inp.kernel_clock_synced, inp.now));
     checks.push(inp.server.check());
     checks.extend(checks::health(inp.root, &inp.data_dir));

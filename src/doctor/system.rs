@@ -30,6 +30,12 @@ pub trait CameraProbe {
     fn knows_formats(&self) -> bool {
         false
     }
+    /// A network camera's answer: what it streams, or why not. By default the camera is asked
+    /// once (the CLI doctor); the daemon answers from its running recorder instead (a second
+    /// session per camera would take up to 20 s each and compete with the live stream).
+    fn network_camera(&self, c: &crate::recorder::config::CameraConfig) -> Result<String, String> {
+        network_camera_answers(c)
+    }
 }
 
 /// Cameras from sysfs (`/sys/class/video4linux/*/name`, capture nodes only: `index` 0) and
@@ -133,7 +139,7 @@ pub(super) fn cameras(root: &Path, config: &Config, probe: &dyn CameraProbe) -> 
         if c.url().is_some() {
             // A network camera: ask it for a frame, as the recorder will (credentials from its
             // file; the error names the camera without them).
-            match network_camera_answers(c) {
+            match probe.network_camera(c) {
                 Ok(what) => details.push(format!("counter {}: {what}", c.counter)),
                 Err(why) => missing.push(format!("counter {} ({why})", c.counter)),
             }

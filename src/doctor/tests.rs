@@ -357,6 +357,7 @@ fn the_footage_check_is_bounded_unless_full_and_names_recovered_records() {
                         reason: "manual",
                         thumbnail: None,
                         frame_age_ms: None,
+                        camera_time_ms: None,
                     },
                     i as i64,
                 )

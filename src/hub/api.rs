@@ -85,7 +85,7 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
-fn json(status: StatusCode, body: String) -> Response {
+pub(super) fn json(status: StatusCode, body: String) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
@@ -114,7 +114,7 @@ impl<S: Send + Sync> FromRequest<S> for TextBody {
 }
 
 /// The device whose bearer token this is.
-async fn authorize(state: &HubState, headers: &HeaderMap) -> Result<String, ApiError> {
+pub(super) async fn authorize(state: &HubState, headers: &HeaderMap) -> Result<String, ApiError> {
     let unauthorized = |m: &str| ApiError(StatusCode::UNAUTHORIZED, m.into());
     let value = headers
         .get(header::AUTHORIZATION)
@@ -360,7 +360,7 @@ async fn record(
     }
 }
 
-fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
+pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
     headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
@@ -374,7 +374,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
         })
 }
 
-fn unprocessable(e: String) -> ApiError {
+pub(super) fn unprocessable(e: String) -> ApiError {
     ApiError(StatusCode::UNPROCESSABLE_ENTITY, e)
 }
 

@@ -25,6 +25,13 @@ pub struct HubConfig {
     pub database: Option<String>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    /// The center's time zone: each counter's ticket sequence restarts at its midnight
+    /// (default Asia/Ho_Chi_Minh).
+    pub time_zone: Option<String>,
+    /// Ticket prefixes by counter (`[ticket_prefix]` with `"1" = "A"`); a counter without one
+    /// uses its number ("1015").
+    #[serde(default)]
+    pub ticket_prefix: std::collections::BTreeMap<String, String>,
 }
 
 impl HubConfig {
@@ -44,7 +51,23 @@ impl HubConfig {
                 path.display()
             )));
         }
+        c.ticket_rules()
+            .map_err(|e| HubError::Refused(format!("{}: {e}", path.display())))?;
         Ok(c)
+    }
+
+    /// The ticket numbering these settings give.
+    pub fn ticket_rules(&self) -> Result<super::tickets::TicketRules, HubError> {
+        let mut prefixes = std::collections::BTreeMap::new();
+        for (counter, prefix) in &self.ticket_prefix {
+            let n: u32 = counter.parse().map_err(|_| {
+                HubError::Refused(format!(
+                    "ticket_prefix: {counter:?} is not a counter number"
+                ))
+            })?;
+            prefixes.insert(n, prefix.clone());
+        }
+        super::tickets::TicketRules::new(self.time_zone.as_deref(), prefixes)
     }
 }
 
@@ -67,6 +90,19 @@ mod tests {
         let err = HubConfig::load(dir.path()).unwrap_err().to_string();
         assert!(
             err.ends_with("hub.toml: tls_cert and tls_key go together"),
+            "{err}"
+        );
+        std::fs::write(
+            dir.path().join(HUB_CONFIG),
+            "time_zone = \"Asia/Ho_Chi_Minh\"\n[ticket_prefix]\n2 = \"B\"\n",
+        )
+        .unwrap();
+        let rules = HubConfig::load(dir.path()).unwrap().ticket_rules().unwrap();
+        assert_eq!(rules.label(2, 7), "B007");
+        std::fs::write(dir.path().join(HUB_CONFIG), "[ticket_prefix]\nx = \"B\"\n").unwrap();
+        let err = HubConfig::load(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.ends_with("hub.toml: ticket_prefix: \"x\" is not a counter number"),
             "{err}"
         );
         std::fs::write(dir.path().join(HUB_CONFIG), "lisen = \"x\"\n").unwrap();

@@ -9,6 +9,7 @@
 
 pub mod anchors;
 pub mod api;
+mod api_tickets;
 pub mod config;
 pub mod fleet;
 pub mod keys;
@@ -16,6 +17,7 @@ pub mod publish;
 pub mod server;
 pub mod sim;
 pub mod store;
+pub mod tickets;
 pub mod validate;
 
 pub use server::{serve, serve_tls, HubState};

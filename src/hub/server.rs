@@ -51,6 +51,8 @@ pub(super) struct Inner {
     /// Long-poll answers for the current queue head and catalog, by `after`: when an event
     /// wakes thousands of devices, they mostly ask the same thing, answered once.
     pub answers: Mutex<Answers>,
+    /// Ticket numbering: the center's time zone and counter prefixes.
+    pub tickets: super::tickets::TicketRules,
 }
 
 /// Long-poll answers valid for one (head, catalog).
@@ -122,8 +124,24 @@ impl HubState {
                 admins: Mutex::new(Default::default()),
                 login_checks: tokio::sync::Semaphore::new(super::fleet::CONCURRENT_LOGIN_CHECKS),
                 answers: Mutex::new(Answers::default()),
+                tickets: Default::default(),
             }),
         }
+    }
+
+    /// Number tickets by `rules` (before serving: the state must not be shared yet).
+    ///
+    /// # Panics
+    /// When the state was already cloned.
+    pub fn with_ticket_rules(mut self, rules: super::tickets::TicketRules) -> HubState {
+        Arc::get_mut(&mut self.inner)
+            .expect("with_ticket_rules before the state is shared")
+            .tickets = rules;
+        self
+    }
+
+    pub fn ticket_rules(&self) -> &super::tickets::TicketRules {
+        &self.inner.tickets
     }
 
     pub fn store(&self) -> &Store {
@@ -227,7 +245,9 @@ pub async fn serve_tls(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let watcher = tokio::spawn(state.clone().watch_other_writers());
-    let app = super::api::router(state.clone()).merge(super::fleet::router(state.clone()));
+    let app = super::api::router(state.clone())
+        .merge(super::api_tickets::router(state.clone()))
+        .merge(super::fleet::router(state.clone()));
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut conns = tokio::task::JoinSet::new();

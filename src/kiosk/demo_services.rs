@@ -41,6 +41,8 @@ pub struct DemoServices {
     /// Fixed "today" for tests and screenshots; None means the local date.
     today: Option<NaiveDate>,
     lock: Mutex<()>,
+    /// The simulated ticket issuer (there is no hub in the demo).
+    tickets: super::demo_tickets::DemoIssuer,
 }
 
 impl DemoServices {
@@ -50,6 +52,7 @@ impl DemoServices {
             data_dir: data_dir.to_owned(),
             today: None,
             lock: Mutex::new(()),
+            tickets: Default::default(),
         }
     }
 
@@ -163,6 +166,16 @@ impl ApplianceServices for DemoServices {
             sync: health::SyncHealth::NotConfigured,
             now: chrono::Utc::now(),
         }))
+    }
+
+    fn take_ticket(
+        &self,
+        counter: u32,
+        _procedure: Option<&str>,
+        key: &str,
+    ) -> Result<crate::appliance::IssuedTicket, String> {
+        self.tickets
+            .take(&self.data_dir, counter, key, Local::now().fixed_offset())
     }
 }
 

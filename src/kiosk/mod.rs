@@ -12,6 +12,7 @@
 
 pub mod daemon_link;
 pub mod demo_services;
+pub mod demo_tickets;
 pub mod field_list;
 pub mod headless;
 pub mod idle;
@@ -26,15 +27,18 @@ pub mod rating;
 pub mod record_lookup;
 pub mod search_controller;
 pub mod service;
+mod state;
 pub mod status;
 pub mod store_watch;
 pub mod tech_info;
 pub mod technician;
+pub mod ticket;
 pub mod ui;
 mod views;
 pub mod wiring;
 mod wiring_screens;
 mod wiring_tech;
+mod wiring_ticket;
 
 pub use wiring::{Kiosk, KioskDeps};
 
@@ -57,6 +61,8 @@ pub enum ScreenTarget {
     Technician,
     /// The dim attract screen over home, as after `attract_after_secs` without a touch.
     Attract,
+    /// "Lấy số" on a procedure's page: the ticket screen.
+    Ticket(String),
 }
 
 impl std::str::FromStr for ScreenTarget {
@@ -79,10 +85,11 @@ impl std::str::FromStr for ScreenTarget {
             ("pin", None) => ScreenTarget::Pin,
             ("technician", None) => ScreenTarget::Technician,
             ("attract", None) => ScreenTarget::Attract,
+            ("ticket", Some(c)) => ScreenTarget::Ticket(c),
             _ => {
                 return Err(format!(
                 "unknown screen {s:?}: use home, search:QUERY, field:CODE, procedure:CODE, queue, \
-                     record:ID, officials, stats, rating, pin, technician or attract"
+                     record:ID, officials, stats, rating, pin, technician, attract or ticket:CODE"
             ))
             }
         })

@@ -18,10 +18,12 @@ pub enum Screen {
     Pin,
     /// The technician screen (after the PIN, or by itself after provisioning).
     Technician,
+    /// The ticket just taken ("Lấy số").
+    Ticket,
 }
 
 impl Screen {
-    pub const ALL: [Screen; 10] = [
+    pub const ALL: [Screen; 11] = [
         Screen::Home,
         Screen::Search,
         Screen::Procedure,
@@ -32,6 +34,7 @@ impl Screen {
         Screen::Rating,
         Screen::Pin,
         Screen::Technician,
+        Screen::Ticket,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -46,6 +49,7 @@ impl Screen {
             Screen::Rating => "rating",
             Screen::Pin => "pin",
             Screen::Technician => "technician",
+            Screen::Ticket => "ticket",
         }
     }
 

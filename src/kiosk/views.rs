@@ -13,9 +13,9 @@ use super::queue_board::{board_lines, clock_ict};
 use super::rating::counter_options;
 use super::record_lookup::{self, present};
 use super::search_controller::{results_heading, NotHere};
+use super::state::{model, State};
 use super::status::status_text;
 use super::ui::*;
-use super::wiring::{model, State};
 use crate::appliance::{LookupError, RatingError};
 use crate::catalog::Lang;
 use crate::record::RecordStatus;
@@ -75,7 +75,12 @@ pub(super) fn push_home(w: &KioskWindow, st: &State) {
                 g.fields
                     .into_iter()
                     .map(|f| FieldTile {
-                        code: s(f.code),
+                        counter: st
+                            .bundle
+                            .counters_for_field(&f.code)
+                            .next()
+                            .map_or(0, |c| c.number as i32),
+                        code: s(&f.code),
                         name: s(f.name),
                         count: f.count as i32,
                     })
@@ -172,6 +177,7 @@ pub(super) fn push_procedure(w: &KioskWindow, st: &State) {
     };
     let v = ProcedureView::build(&st.bundle, p, st.lang);
     let a = w.global::<ProcedureAdapter>();
+    a.set_can_take_number(st.bundle.counters_for_field(&p.field).next().is_some());
     a.set_code(s(&v.code));
     a.set_name(s(&v.name));
     a.set_subtitle(s(&v.subtitle));

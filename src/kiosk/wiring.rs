@@ -11,8 +11,8 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, FixedOffset, Local, NaiveDate};
-use slint::{ComponentHandle, ModelRc, VecModel};
+use chrono::{DateTime, FixedOffset};
+use slint::ComponentHandle;
 
 use super::idle::{Clock, IdleAction, IdleTimer};
 use super::keyboard::TypedText;
@@ -21,18 +21,18 @@ use super::procedure_view::FeeCalculator;
 use super::queue_board::read_board;
 use super::record_lookup::MAX_INPUT;
 use super::search_controller::SearchController;
+use super::state::{Shared, State, TechState, TicketState};
 use super::store_watch::{catalog_key, StoreChange, StoreWatcher};
 use super::ui::*;
 use super::views;
-use super::wiring_tech::{self, TechState};
-use crate::appliance::{ApplianceServices, LinkState, LookupError};
-use crate::catalog::{CatalogBundle, Lang};
+use super::wiring_tech;
+use crate::appliance::{ApplianceServices, LinkState};
+use crate::catalog::Lang;
 use crate::config::{DisplayConfig, KioskConfig};
-use crate::current::{CatalogOrigin, CurrentCatalog};
+use crate::current::CurrentCatalog;
 use crate::device::backlight::Backlight;
 use crate::device::display::{DisplayPower, NoScreenControl, ScreenPower, ScreenState};
 use crate::queue::CounterState;
-use crate::record::RecordStatus;
 
 /// Longest search query typed.
 const MAX_QUERY: usize = 40;
@@ -59,54 +59,8 @@ pub struct KioskDeps {
     /// `/` on a device: the backlight, provisioning status and error files are read under it.
     /// None (demo, screenshots): no system files, no backlight (the screen only goes black).
     pub system_root: Option<PathBuf>,
-}
-
-pub(super) struct State {
-    pub bundle: Arc<CatalogBundle>,
-    pub origin: CatalogOrigin,
-    pub services: Arc<dyn ApplianceServices>,
-    pub search: SearchController,
-    pub lang: Lang,
-    pub default_lang: Lang,
-    pub nav: Navigator,
-    pub query: TypedText,
-    pub field: Option<String>,
-    pub record_input: TypedText,
-    pub record_result: Option<Result<RecordStatus, LookupError>>,
-    pub record_error: Option<String>,
-    pub procedure: Option<usize>,
-    pub calc: FeeCalculator,
-    pub rating_counter: Option<u32>,
-    pub rating_step: i32,
-    pub thanks_at: Option<std::time::Instant>,
-    pub board: Vec<CounterState>,
-    pub idle: IdleTimer,
-    pub clock: Arc<dyn Clock>,
-    pub background: bool,
-    pub fixed_now: Option<DateTime<FixedOffset>>,
-    pub device: String,
-    /// The provisioned center name, shown instead of the catalog's when set.
-    pub center_name: Option<String>,
-    /// The link state shown on the status line (polled off the UI thread when `background`).
-    pub link: LinkState,
-    /// Where the poller leaves new link states (background only).
-    pub link_slot: Option<super::daemon_link::LinkSlot>,
-    /// The gesture, PIN and technician screen.
-    pub tech: TechState,
-    /// Screen power policy (awake → dimmed → off) and the screen it drives.
-    pub display: DisplayPower,
-    /// Ticks since start (the provisioning-error file is looked at every 5th).
-    pub ticks: u64,
-}
-
-impl State {
-    pub fn now(&self) -> DateTime<FixedOffset> {
-        self.fixed_now
-            .unwrap_or_else(|| Local::now().fixed_offset())
-    }
-    pub fn today(&self) -> NaiveDate {
-        self.now().date_naive()
-    }
+    /// Ticket limits and the printer ("Lấy số").
+    pub tickets: super::ticket::TicketDeps,
 }
 
 /// The running kiosk: the window plus its controllers.
@@ -125,8 +79,6 @@ impl Drop for Kiosk {
             .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }
-
-pub(super) type Shared = Rc<RefCell<State>>;
 
 impl Kiosk {
     /// Build the window and wire it. Needs a Slint platform (a backend, the headless one, or
@@ -166,6 +118,8 @@ impl Kiosk {
         let display = DisplayPower::new(deps.display.clone(), screen, deps.clock.now());
         let tech = TechState::new(deps.kiosk.technician_pin_hash.clone(), deps.system_root);
         let state = Rc::new(RefCell::new(State {
+            tickets: TicketState::new(deps.tickets),
+            catalog_db: deps.catalog_db.clone(),
             tech,
             display,
             ticks: 0,
@@ -357,6 +311,15 @@ impl Kiosk {
             T::Attract => {
                 go(&self.window, &self.state, Screen::Home);
                 self.window.global::<AppAdapter>().set_attract(true);
+            }
+            T::Ticket(code) => {
+                if self.state.borrow().bundle.procedure(code).is_none() {
+                    return Err(format!("no procedure with code {code} in the catalog"));
+                }
+                open_procedure(&self.window, &self.state, code);
+                self.window
+                    .global::<ProcedureAdapter>()
+                    .invoke_take_number();
             }
         }
         Ok(())
@@ -559,6 +522,7 @@ fn connect(w: &KioskWindow, state: &Shared) {
         }
     });
     super::wiring_screens::connect_screens(w, state);
+    super::wiring_ticket::connect_ticket(w, state);
     wiring_tech::connect(w, state);
 }
 
@@ -569,9 +533,4 @@ fn push_screen_power(w: &KioskWindow, st: &State) {
     if app.get_screen_off() != off {
         app.set_screen_off(off);
     }
-}
-
-/// Convert a Vec into a Slint model.
-pub(super) fn model<T: Clone + 'static>(v: Vec<T>) -> ModelRc<T> {
-    ModelRc::new(VecModel::from(v))
 }

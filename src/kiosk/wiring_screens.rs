@@ -6,9 +6,10 @@ use slint::{ComponentHandle, SharedString};
 
 use super::navigation::Screen;
 use super::record_lookup;
+use super::state::Shared;
 use super::ui::*;
 use super::views;
-use super::wiring::{go, open_procedure, Shared};
+use super::wiring::{go, open_procedure};
 use crate::appliance::RatingError;
 
 pub(super) fn submit_record(w: &KioskWindow, state: &Shared) {

@@ -3,58 +3,18 @@
 //! and opening it by itself when provisioning failed or was just applied.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 
 use slint::{ComponentHandle, SharedString};
 
 use super::navigation::Screen;
+use super::state::{model, Shared, State};
 use super::tech_info::{self, TechInfo};
-use super::technician::{PinCheck, PinGate, TapGesture, MAX_PIN};
+use super::technician::{PinCheck, MAX_PIN};
 use super::ui::*;
-use super::wiring::{go, model, Shared, State};
+use super::wiring::go;
 use crate::appliance::LinkState;
 use crate::catalog::Lang;
 use crate::device::HealthLevel;
-
-/// The technician side's state, inside the kiosk's `State`.
-pub(super) struct TechState {
-    pub gesture: TapGesture,
-    pub gate: PinGate,
-    pub pin: String,
-    /// Under the PIN dots: text and whether it is an error.
-    pub message: Option<(String, bool)>,
-    pub info: Option<TechInfo>,
-    /// Where gathered info lands from the worker thread.
-    pub slot: Arc<Mutex<Option<TechInfo>>>,
-    /// `/` on a device; None (demo, screenshots) reads no system files.
-    pub root: Option<PathBuf>,
-    /// The provisioning error last opened by itself (the same one is not forced again).
-    pub error_shown: Option<String>,
-}
-
-impl TechState {
-    pub fn new(pin_hash: Option<String>, root: Option<PathBuf>) -> TechState {
-        TechState {
-            gesture: TapGesture::default(),
-            gate: PinGate::new(pin_hash),
-            pin: String::new(),
-            message: None,
-            info: None,
-            slot: Arc::default(),
-            root,
-            error_shown: None,
-        }
-    }
-
-    /// The technician screen is showing a provisioning error (idle must not hide it).
-    pub fn holds_screen(&self, current: Screen) -> bool {
-        current == Screen::Technician
-            && self
-                .info
-                .as_ref()
-                .is_some_and(|i| i.provision_error.is_some())
-    }
-}
 
 fn t(lang: Lang, vi: &str, en: &str) -> SharedString {
     SharedString::from(if lang == Lang::Vi { vi } else { en })

@@ -201,8 +201,7 @@ fn fault(text: &str) -> Option<(String, String)> {
     let f = doc.descendants().find(|n| n.tag_name().name() == "Fault")?;
     let code = f
         .descendants()
-        .filter(|n| n.tag_name().name() == "Value")
-        .last()
+        .rfind(|n| n.tag_name().name() == "Value")
         .and_then(|n| n.text())
         .unwrap_or("?")
         .trim()

@@ -50,16 +50,22 @@ impl UsbPrinter {
         UsbPrinter { path: path.into() }
     }
 
+    /// Open the device, holding an exclusive advisory lock (`flock`) until the file is
+    /// dropped: the daemon's health check and the kiosk's printing never interleave their
+    /// bytes (a status request inside a raster band would be printed as dots).
     fn open(&self) -> Result<File, PrintError> {
-        OpenOptions::new()
+        let io = |source| PrintError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        let f = OpenOptions::new()
             .read(true)
             .write(true)
             .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
             .open(&self.path)
-            .map_err(|source| PrintError::Io {
-                path: self.path.clone(),
-                source,
-            })
+            .map_err(io)?;
+        f.lock().map_err(io)?;
+        Ok(f)
     }
 
     /// The printer's state now. A missing device is `Absent`; silence is `NoStatus`.

@@ -15,11 +15,41 @@ pub mod raster;
 pub mod status;
 
 use raster::{Align, Bitmap, Typesetter, Weight};
+use std::path::PathBuf;
+
+use serde::Deserialize;
 
 /// Dots across an 80 mm roll at 203 dpi (72 mm printable).
 pub const WIDTH_80MM: usize = 576;
 /// Dots across a 58 mm roll at 203 dpi (48 mm printable).
 pub const WIDTH_58MM: usize = 384;
+
+/// `[printer]` in the device's config: the ticket printer, when there is one.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrinterConfig {
+    /// The USB printer's device node, e.g. `/dev/usb/lp0`.
+    pub device: PathBuf,
+    /// Dots across: 576 (80 mm roll) or 384 (58 mm).
+    #[serde(default = "default_width")]
+    pub width: usize,
+}
+
+fn default_width() -> usize {
+    WIDTH_80MM
+}
+
+impl PrinterConfig {
+    pub fn check(&self) -> Result<(), String> {
+        if self.width != WIDTH_80MM && self.width != WIDTH_58MM {
+            return Err(format!(
+                "[printer] width = {}: must be 576 (80 mm) or 384 (58 mm)",
+                self.width
+            ));
+        }
+        Ok(())
+    }
+}
 
 /// What a ticket says.
 #[derive(Debug, Clone, PartialEq, Eq)]

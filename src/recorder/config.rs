@@ -228,9 +228,12 @@ impl RecorderConfig {
                     .map(|_| ())
                 }
                 .map_err(|why| format!("{at}.device {why}"))?;
-                if !(200..=10_000).contains(&c.fetch_interval_ms) {
+                // a trigger waits for the next fetch, at most FIRST_FRAME_WAIT (3 s): a pace
+                // slower than 2 s would make some captures fail for want of a fresh frame
+                if !(200..=2_000).contains(&c.fetch_interval_ms) {
                     return Err(format!(
-                        "{at}.fetch_interval_ms must be between 200 and 10000"
+                        "{at}.fetch_interval_ms must be between 200 and 2000 (a capture waits \
+                         at most 3 s for a picture taken after its trigger)"
                     ));
                 }
             } else if c.credentials_file.is_some() {
@@ -306,8 +309,9 @@ mod tests {
         );
         assert_eq!(
             parse("[[recorder.cameras]]\ncounter = 1\ndevice = \"http://cam/x\"\nfetch_interval_ms = 50\n").unwrap_err(),
-            "m.toml: recorder.cameras[0].fetch_interval_ms must be between 200 and 10000"
+            "m.toml: recorder.cameras[0].fetch_interval_ms must be between 200 and 2000 (a capture waits at most 3 s for a picture taken after its trigger)"
         );
+        assert!(parse("[[recorder.cameras]]\ncounter = 1\ndevice = \"http://cam/x\"\nfetch_interval_ms = 2001\n").is_err());
         assert_eq!(
             parse("[[recorder.cameras]]\ncounter = 1\ndevice = \"/dev/video0\"\ncredentials_file = \"/x\"\n").unwrap_err(),
             "m.toml: recorder.cameras[0].credentials_file is only for a network camera (device = \"http://…\" or \"rtsp://…\")"

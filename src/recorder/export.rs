@@ -168,10 +168,15 @@ pub fn export_record(
         detail: opts.audit,
         ..Default::default()
     };
-    let pinned = store.begin_export(record.as_str(), &ids, &audit, now_ms)?;
     let tmp = out.with_extension("zip.part");
+    let pinned = store.begin_export(record.as_str(), &ids, &audit, now_ms, Some(out))?;
     let written = write_zip(store, record, &rows, out, &tmp, &pinned, now_ms, opts);
-    if written.is_err() {
+    if written.is_ok() {
+        // the zip is in place; a crash before this line is settled by undo_cut_exports
+        if let Err(e) = store.finish_export(&pinned) {
+            tracing::error!(%e, "cannot mark a finished export as done");
+        }
+    } else {
         let _ = fs::remove_file(&tmp);
         if let Err(e) = store.undo_export(&pinned) {
             tracing::error!(%e, "cannot undo the pins of a failed export");
@@ -204,7 +209,7 @@ fn write_zip(
         }
         None => None,
     };
-    let anchor = store.last_receipt()?.filter(|r| r.seq <= head_seq);
+    let anchor = store.last_receipt_at_or_below(head_seq)?;
     let ids: Vec<i64> = rows.iter().map(|s| s.id).collect();
     let mut first = *ids.iter().min().unwrap_or(&1);
     if let Some(a) = &anchor {
@@ -321,6 +326,7 @@ mod tests {
                 reason: "started",
                 thumbnail: None,
                 frame_age_ms: None,
+                camera_time_ms: None,
             },
             at,
         )
@@ -346,7 +352,9 @@ mod tests {
                 ..Default::default()
             })
             .unwrap();
-        let pinned = st.begin_export(REC, &[rows[0].id], &audit, 2000).unwrap();
+        let pinned = st
+            .begin_export(REC, &[rows[0].id], &audit, 2000, None)
+            .unwrap();
         // the chain moves on after the pin
         capture(&mut st, 20, 3000);
         capture(&mut st, 30, 4000);

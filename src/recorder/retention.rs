@@ -78,7 +78,7 @@ pub fn plan(
         };
         out.push((id, rule));
         total -= bytes;
-        free += bytes;
+        free = free.saturating_add(bytes);
     }
     out
 }
@@ -214,6 +214,12 @@ mod tests {
         assert!(plan(&rows, u(40, 1000), &policy(3650, 0, 0)).is_empty());
         // free space unknown (statvfs failed: u64::MAX) is not "no free space"
         assert!(plan(&rows, u(40, u64::MAX), &policy(3650, 0, 0)).is_empty());
+        // …and counting freed bytes onto it saturates instead of overflowing (it panicked in
+        // debug builds when a pass deleted by age with free space unknown)
+        assert_eq!(
+            plan(&rows, u(40, u64::MAX), &policy(90, 0, 30)),
+            vec![(1, Rule::MaxAge)]
+        );
     }
 
     /// Issue 16: `min_free` pruned snapshots acknowledged seconds earlier. Nothing younger than

@@ -186,7 +186,12 @@ impl ReviewState {
 }
 
 fn open_footage_read(data_dir: &Path) -> Result<rusqlite::Connection, ReviewError> {
-    let path = crate::store::private::locate(data_dir, FOOTAGE_DB);
+    let path =
+        crate::store::private::locate(data_dir, FOOTAGE_DB).map_err(|e| FootageError::Io {
+            what: "cannot open the footage database in",
+            path: data_dir.to_owned(),
+            source: e,
+        })?;
     let conn = crate::store::open_connection(&path, crate::store::Access::ReadOnly)
         .map_err(FootageError::from)?;
     Ok(conn)

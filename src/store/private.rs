@@ -22,14 +22,26 @@ pub const PRIVATE_DIR: &str = "private";
 
 /// Where `name` lives now, for a reader that must not move or create anything: the private
 /// path, or the legacy path in the data directory if only that exists (not yet upgraded).
-pub fn locate(data_dir: &Path, name: &str) -> PathBuf {
+/// An upgrade cut between its two moves (`private/<name>-wal` moved, the main file not yet)
+/// is an error: the legacy main file without its WAL lacks committed transactions, and a
+/// reader opening it could even write to it. The writer's next start finishes the move.
+pub fn locate(data_dir: &Path, name: &str) -> io::Result<PathBuf> {
     let new = data_dir.join(PRIVATE_DIR).join(name);
     let old = data_dir.join(name);
-    if !new.exists() && old.exists() {
+    let new_wal = data_dir.join(PRIVATE_DIR).join(format!("{name}-wal"));
+    if !new.exists() && new_wal.exists() && old.exists() {
+        return Err(io::Error::other(format!(
+            "{} is half moved into {} (its -wal is there, the database not yet); start the \
+             daemon once to finish the move, then try again",
+            old.display(),
+            new.display()
+        )));
+    }
+    Ok(if !new.exists() && old.exists() {
         old
     } else {
         new
-    }
+    })
 }
 
 /// For the writer: make `<data_dir>/private/` (0700), move a legacy `name` (and its `-wal`,
@@ -138,7 +150,7 @@ mod tests {
         assert_eq!(p, t.path().join("private/x.db"));
         assert_eq!(mode(&t.path().join("private")), 0o700);
         assert_eq!(mode(&p), 0o600);
-        assert_eq!(locate(t.path(), "x.db"), p);
+        assert_eq!(locate(t.path(), "x.db").unwrap(), p);
     }
 
     #[test]
@@ -147,10 +159,21 @@ mod tests {
         fs::write(t.path().join("x.db"), b"main").unwrap();
         fs::write(t.path().join("x.db-wal"), b"wal").unwrap();
         fs::write(t.path().join("x.db-shm"), b"shm").unwrap();
-        assert_eq!(locate(t.path(), "x.db"), t.path().join("x.db"));
+        assert_eq!(locate(t.path(), "x.db").unwrap(), t.path().join("x.db"));
         // a power cut after the WAL moved: the main file is still at the old place
         fs::create_dir(t.path().join("private")).unwrap();
         fs::rename(t.path().join("x.db-wal"), t.path().join("private/x.db-wal")).unwrap();
+        // a reader must not open the main file without its WAL (review finding): refused
+        let e = locate(t.path(), "x.db").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!(
+                "{} is half moved into {} (its -wal is there, the database not yet); start the \
+                 daemon once to finish the move, then try again",
+                t.path().join("x.db").display(),
+                t.path().join("private/x.db").display()
+            )
+        );
         let p = prepare(t.path(), "x.db").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"main");
         assert_eq!(fs::read(t.path().join("private/x.db-wal")).unwrap(), b"wal");

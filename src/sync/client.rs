@@ -115,6 +115,11 @@ impl HubClient {
         })
     }
 
+    /// The timeout of ordinary requests (`[sync] request_timeout_secs`).
+    pub fn request_timeout(&self) -> Duration {
+        self.settings.request_timeout
+    }
+
     pub fn base_url(&self) -> &str {
         &self.base
     }
@@ -300,6 +305,43 @@ impl HubClient {
                 self.read_body(resp, MAX_SMALL_BODY, "the upload's answer", timeout)
                     .await
             }
+            _ => Err(SyncError::Protocol(format!(
+                "POST {path} answered {}",
+                resp.status()
+            ))),
+        }
+    }
+
+    /// `POST path` with JSON, an optional `Idempotency-Key` and its own `timeout` (a kiosk
+    /// waiting for a ticket cannot wait the usual request timeout). Returns a 2xx answer's
+    /// body (capped at `MAX_SMALL_BODY`); errors are classified as everywhere else.
+    pub async fn post_json(
+        &self,
+        path: &str,
+        key: Option<&str>,
+        body: &str,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, SyncError> {
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .timeout(timeout)
+            .header(CONTENT_TYPE, "application/json")
+            .body(body.to_owned());
+        if let Some(k) = key {
+            req = req.header("Idempotency-Key", k);
+        }
+        let resp = self.send(req, "asking for a ticket", timeout).await?;
+        match self.status(resp.status().as_u16(), &resp)? {
+            StatusClass::Ok => {
+                self.read_body(resp, MAX_SMALL_BODY, "the ticket answer", timeout)
+                    .await
+            }
+            StatusClass::NotFound => Err(SyncError::Rejected {
+                status: 404,
+                message: header_str(resp.headers(), "x-motcua-error").unwrap_or_default(),
+            }),
             _ => Err(SyncError::Protocol(format!(
                 "POST {path} answered {}",
                 resp.status()

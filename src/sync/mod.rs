@@ -16,6 +16,7 @@ pub mod queue_sync;
 pub mod schedule;
 pub mod server_url;
 pub mod state;
+pub mod tickets;
 pub mod uploader;
 
 pub use client::{CatalogFetch, ClientSettings, HubClient, QueueBatch};

@@ -93,6 +93,7 @@ async fn verify_against_the_hub_catches_a_forgery_whose_local_receipts_are_gone(
                     reason: "started",
                     thumbnail: None,
                     frame_age_ms: None,
+                    camera_time_ms: None,
                 },
                 i as i64,
             )

@@ -14,10 +14,10 @@ use motcua::hub::HubState;
 use super::hub_store::signed_head;
 use super::hub_tls::province_ca;
 
-const CHROMIUM: &str = "/usr/bin/chromium";
+pub(super) const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// The page's DOM after Chromium loaded and rendered `url`.
-fn dump_dom(url: &str, profile: &Path) -> String {
+pub(super) fn dump_dom(url: &str, profile: &Path) -> String {
     let out = Command::new(CHROMIUM)
         .args([
             "--headless",

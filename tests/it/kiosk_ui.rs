@@ -75,6 +75,7 @@ pub fn fixture_custom(
         now: Some(now),
         display: DisplayConfig::default(),
         system_root: None,
+        tickets: Default::default(),
     };
     adjust(&mut deps);
     let kiosk = Kiosk::new(deps).unwrap();

@@ -272,3 +272,102 @@ fn the_printed_page_reads_back_in_vietnamese_and_its_qr_scans() {
     let qr = read_back("zbarimg", &["-q", "--raw"], &png);
     assert_eq!(qr.trim(), "https://hub.example.vn/t/HT-2-2007");
 }
+
+/// `motcua doctor` and the daemon's health report say what the printer's status bytes say.
+#[test]
+fn doctor_and_health_report_the_printer() {
+    let dir = tempfile::tempdir().unwrap();
+    let doctor = |device: &std::path::Path| -> serde_json::Value {
+        let cfg = dir.path().join("doctor.toml");
+        std::fs::write(
+            &cfg,
+            format!("[printer]\ndevice = {:?}\n", device.display().to_string()),
+        )
+        .unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_motcua"))
+            .arg("--config")
+            .arg(&cfg)
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .args(["doctor", "--json", "--root"])
+            .arg(dir.path())
+            .env_remove("MOTCUA_DATA_DIR")
+            .output()
+            .unwrap();
+        let rep: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        rep["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "printer")
+            .cloned()
+            .expect("a printer check")
+    };
+    let health = |device: &std::path::Path| {
+        motcua::daemon::health::printer_item(&motcua::printer::PrinterConfig {
+            device: device.to_owned(),
+            width: 576,
+        })
+    };
+    use motcua::device::HealthLevel;
+    for (mode, level, words, health_level) in [
+        (Mode::Ready, "ok", "ready", HealthLevel::Ok),
+        (
+            Mode::PaperOut,
+            "fail",
+            "out of paper: load a new roll",
+            HealthLevel::Degraded,
+        ),
+        (
+            Mode::CoverOpen,
+            "fail",
+            "cover open: close it",
+            HealthLevel::Degraded,
+        ),
+    ] {
+        let emu = Emulator::start(mode);
+        let c = doctor(&emu.path);
+        assert_eq!(c["level"], level, "{mode:?}: {c}");
+        assert_eq!(
+            c["summary"],
+            format!("{}: {words}", emu.path.display()),
+            "{mode:?}"
+        );
+        let h = health(&emu.path);
+        assert_eq!(
+            (h.name.as_str(), h.level),
+            ("printer", health_level),
+            "{mode:?}"
+        );
+        assert!(h.message.ends_with(words), "{}", h.message);
+    }
+    let absent = dir.path().join("lp9");
+    let c = doctor(&absent);
+    assert_eq!(c["level"], "fail");
+    assert_eq!(
+        c["summary"],
+        format!(
+            "{}: not connected: check the USB cable and power",
+            absent.display()
+        )
+    );
+    assert_eq!(health(&absent).level, HealthLevel::Degraded);
+    // No [printer]: no printer check.
+    let cfg = dir.path().join("none.toml");
+    std::fs::write(&cfg, "").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_motcua"))
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .args(["doctor", "--json", "--root"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let rep: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(rep["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["name"] != "printer"));
+}

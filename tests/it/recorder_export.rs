@@ -340,11 +340,12 @@ fn an_export_taken_while_the_daemon_captures_verifies() {
                         width: 16,
                         height: 16,
                         counter: 1,
-                        record_id: Some(if n % 2 == 0 { REC } else { OTHER }),
+                        record_id: Some(if n.is_multiple_of(2) { REC } else { OTHER }),
                         captured_at_ms: 1_000 + n as i64,
                         reason: "started",
                         thumbnail: None,
                         frame_age_ms: None,
+                        camera_time_ms: None,
                     },
                     1_000 + n as i64,
                 )

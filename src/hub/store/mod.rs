@@ -17,6 +17,9 @@ use ed25519_dalek::SigningKey;
 use sha2::{Digest, Sha256};
 
 use super::anchors::{FootageHead, Receipt};
+use super::tickets::{
+    Follow, IssueOutcome, IssueRequest, Lease, LeaseRequest, ReportOutcome, Reported, TicketRules,
+};
 use crate::catalog::BundleError;
 use crate::queue::QueueEvent;
 use crate::record::{RecordId, RecordStatus};
@@ -329,6 +332,54 @@ impl Store {
 
     pub async fn fleet(&self) -> Result<Vec<FleetRow>, HubError> {
         both!(self, db => db.fleet(), pg => pg.fleet().await)
+    }
+
+    /// Issue the next ticket of `req.counter` for the center's day at `now`.
+    pub async fn issue_ticket(
+        &self,
+        device: &str,
+        key: &str,
+        req: &IssueRequest,
+        rules: &TicketRules,
+        now: DateTime<Utc>,
+    ) -> Result<IssueOutcome, HubError> {
+        both!(self, db => db.issue_ticket(device, key, req, rules, now),
+              pg => pg.issue_ticket(device, key, req, rules, now).await)
+    }
+
+    /// Lease a block of today's numbers to `device`; `Err(reason)` for a reused key.
+    pub async fn lease_tickets(
+        &self,
+        device: &str,
+        key: &str,
+        req: &LeaseRequest,
+        rules: &TicketRules,
+        now: DateTime<Utc>,
+    ) -> Result<Result<Lease, String>, HubError> {
+        both!(self, db => db.lease_tickets(device, key, req, rules, now),
+              pg => pg.lease_tickets(device, key, req, rules, now).await)
+    }
+
+    /// Enter the numbers a device issued from a lease; with `close`, give the rest back.
+    pub async fn report_lease(
+        &self,
+        device: &str,
+        lease: u64,
+        issued: &[Reported],
+        close: bool,
+    ) -> Result<Result<ReportOutcome, String>, HubError> {
+        both!(self, db => db.report_lease(device, lease, issued, close),
+              pg => pg.report_lease(device, lease, issued, close).await)
+    }
+
+    /// The public view of a ticket by its follow token.
+    pub async fn follow(&self, token: &str) -> Result<Option<Follow>, HubError> {
+        both!(self, db => db.follow(token), pg => pg.follow(token).await)
+    }
+
+    /// Every ticket number entered for `day`: (counter, number, label), in order.
+    pub async fn tickets_of_day(&self, day: &str) -> Result<Vec<(u32, u64, String)>, HubError> {
+        both!(self, db => db.tickets_of_day(day), pg => pg.tickets_of_day(day).await)
     }
 
     pub async fn set_admin(&self, name: &str, phc: &str) -> Result<(), HubError> {

@@ -128,7 +128,51 @@ CREATE TABLE admins (
     password TEXT NOT NULL
 );
 ",
+    // 3: tickets (docs/hub.md, "Tickets").
+    "
+CREATE TABLE ticket_days (
+    counter INTEGER NOT NULL,
+    day     TEXT NOT NULL,
+    next_n  BIGINT NOT NULL,
+    PRIMARY KEY (counter, day)
+);
+CREATE TABLE ticket_leases (
+    id              BIGSERIAL PRIMARY KEY,
+    device          TEXT NOT NULL,
+    counter         INTEGER NOT NULL,
+    day             TEXT NOT NULL,
+    first_n         BIGINT NOT NULL,
+    last_n          BIGINT NOT NULL,
+    labels          TEXT NOT NULL,
+    expires_at      TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    request         TEXT NOT NULL,
+    closed          BOOLEAN NOT NULL DEFAULT FALSE,
+    UNIQUE (device, idempotency_key)
+);
+CREATE TABLE tickets (
+    counter         INTEGER NOT NULL,
+    day             TEXT NOT NULL,
+    n               BIGINT NOT NULL,
+    label           TEXT NOT NULL,
+    device          TEXT NOT NULL,
+    idempotency_key TEXT,
+    request         TEXT,
+    procedure       TEXT,
+    issued_at       TEXT NOT NULL,
+    follow          TEXT NOT NULL UNIQUE,
+    lease_id        BIGINT,
+    seq             BIGINT NOT NULL,
+    called          BOOLEAN NOT NULL DEFAULT FALSE,
+    PRIMARY KEY (counter, day, n),
+    UNIQUE (device, idempotency_key)
+);
+CREATE INDEX tickets_label ON tickets (counter, label) WHERE NOT called;
+",
 ];
+
+#[path = "pg_tickets.rs"]
+mod tickets;
 
 /// A PostgreSQL error as a hub error, with the server's message when there is one.
 fn pg(e: tokio_postgres::Error) -> HubError {
@@ -342,7 +386,11 @@ impl PgStore {
             .query_one(
                 "WITH s AS (UPDATE queue_head SET seq = seq + 1 RETURNING seq),
                       i AS (INSERT INTO queue_events (seq, counter, kind, ticket, record_id, waiting, at)
-                            SELECT s.seq, $1, $2, $3, $4, $5, $6 FROM s RETURNING seq)
+                            SELECT s.seq, $1, $2, $3, $4, $5, $6 FROM s RETURNING seq),
+                      -- A call takes the ticket out of the waiting line (for how many are ahead).
+                      u AS (UPDATE tickets SET called = TRUE
+                            WHERE $8 AND counter = $1 AND label = $3 AND NOT called
+                              AND day = (SELECT max(day) FROM tickets WHERE counter = $1))
                  SELECT seq, pg_notify($7, seq::text)::text FROM i",
                 &[
                     &(e.counter as i32),
@@ -352,6 +400,7 @@ impl PgStore {
                     &e.waiting.map(|w| w.min(i32::MAX as u32) as i32),
                     &e.at,
                     &QUEUE_CHANNEL,
+                    &tickets::is_call(e.kind),
                 ],
             )
             .await
@@ -360,8 +409,21 @@ impl PgStore {
         Ok(e)
     }
 
+    /// As the SQLite store's `next_ticket`: the first waiting issued ticket, else the
+    /// counter's own sequence.
     pub async fn next_ticket(&self, counter: u32) -> Result<String, HubError> {
         let c = self.client().await?;
+        let waiting = c
+            .query_opt(
+                "SELECT label FROM tickets WHERE counter = $1 AND NOT called \
+                 AND day = (SELECT max(day) FROM tickets WHERE counter = $1) ORDER BY n LIMIT 1",
+                &[&(counter as i32)],
+            )
+            .await
+            .map_err(pg)?;
+        if let Some(row) = waiting {
+            return Ok(row.get(0));
+        }
         let n: i64 = c
             .query_one(
                 "INSERT INTO counters (counter, next_ticket) VALUES ($1, 1)

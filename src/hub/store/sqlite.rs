@@ -108,7 +108,51 @@ CREATE TABLE admins (
     password TEXT NOT NULL
 ) STRICT;
 ",
+    // 3: tickets (docs/hub.md, "Tickets").
+    "
+CREATE TABLE ticket_days (
+    counter INTEGER NOT NULL,
+    day     TEXT NOT NULL,
+    next_n  INTEGER NOT NULL,
+    PRIMARY KEY (counter, day)
+) STRICT;
+CREATE TABLE ticket_leases (
+    id              INTEGER PRIMARY KEY,
+    device          TEXT NOT NULL,
+    counter         INTEGER NOT NULL,
+    day             TEXT NOT NULL,
+    first_n         INTEGER NOT NULL,
+    last_n          INTEGER NOT NULL,
+    labels          TEXT NOT NULL,
+    expires_at      TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    request         TEXT NOT NULL,
+    closed          INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (device, idempotency_key)
+) STRICT;
+CREATE TABLE tickets (
+    counter         INTEGER NOT NULL,
+    day             TEXT NOT NULL,
+    n               INTEGER NOT NULL,
+    label           TEXT NOT NULL,
+    device          TEXT NOT NULL,
+    idempotency_key TEXT,
+    request         TEXT,
+    procedure       TEXT,
+    issued_at       TEXT NOT NULL,
+    follow          TEXT NOT NULL UNIQUE,
+    lease_id        INTEGER,
+    seq             INTEGER NOT NULL,
+    called          INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (counter, day, n),
+    UNIQUE (device, idempotency_key)
+) STRICT;
+CREATE INDEX tickets_label ON tickets (counter, label) WHERE called = 0;
+",
 ];
+
+#[path = "sqlite_tickets.rs"]
+mod tickets;
 
 pub struct HubDb {
     conn: Connection,
@@ -278,12 +322,27 @@ impl HubDb {
         )?;
         e.seq = next as u64;
         crate::store::queue_store::insert_event(&tx, &e)?;
+        tickets::mark_called(&tx, &e)?;
         tx.commit()?;
         Ok(e)
     }
 
-    /// The next ticket label for `counter` (counter·1000 + n), for `hub queue call`.
+    /// The ticket `hub queue call` calls at `counter`: the first issued ticket of the
+    /// counter's latest day not yet called; with no issued ticket waiting, the next of the
+    /// counter's own sequence (counter·1000 + n: a center that does not issue through the hub).
     pub fn next_ticket(&mut self, counter: u32) -> Result<String, HubError> {
+        let waiting: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT label FROM tickets WHERE counter = ?1 AND called = 0 \
+                 AND day = (SELECT max(day) FROM tickets WHERE counter = ?1) ORDER BY n LIMIT 1",
+                [counter],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(label) = waiting {
+            return Ok(label);
+        }
         // One statement: the increment and the read cannot interleave with another writer.
         let n: i64 = self.conn.query_row(
             "INSERT INTO counters (counter, next_ticket) VALUES (?1, 1)

@@ -185,7 +185,11 @@ impl HttpSnapshotCamera {
         let Some(runtime) = self.runtime.take() else {
             return Err(self.io("not started"));
         };
-        let result = self.fetch_on(&runtime);
+        let asked = Instant::now();
+        let result = self.fetch_on(&runtime).map(|mut f| {
+            f.began = Some(asked);
+            f
+        });
         self.runtime = Some(runtime);
         result
     }
@@ -289,6 +293,7 @@ impl HttpSnapshotCamera {
             height,
             data: PixelData::Jpeg(jpeg.into()),
             camera_time_ms,
+            began: None,
         })
     }
 }

@@ -85,6 +85,10 @@ pub struct RawFrame {
     pub data: PixelData,
     /// The camera's own clock for this frame, if it told (HTTP `Date`, RTCP sender report).
     pub camera_time_ms: Option<i64>,
+    /// When the frame was asked for, if that was before `next_frame` returned it: an HTTP
+    /// snapshot's request (the picture is taken between the request and the answer, so its
+    /// age and freshness count from the request, never from the answer). None: now.
+    pub began: Option<std::time::Instant>,
 }
 
 /// A camera that can be (re)started and read frame by frame.

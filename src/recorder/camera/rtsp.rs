@@ -173,6 +173,7 @@ impl RtspCamera {
             height,
             data: PixelData::Jpeg(j.into()),
             camera_time_ms,
+            began: None,
         })
     }
 
@@ -310,6 +311,7 @@ impl RtspCamera {
             height: self.size.1,
             data: PixelData::H264Keyframe(data.into()),
             camera_time_ms,
+            began: None,
         })
     }
 }

@@ -147,6 +147,7 @@ impl FrameSource for SyntheticCamera {
             height: self.height,
             data,
             camera_time_ms: None,
+            began: None,
         })
     }
 

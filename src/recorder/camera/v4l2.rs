@@ -184,6 +184,7 @@ impl FrameSource for V4l2Camera {
             height: s.height,
             data,
             camera_time_ms: None,
+            began: None,
         })
     }
 

@@ -143,12 +143,16 @@ fn run(source: &mut dyn FrameSource, ring: &FrameRing, shared: &Shared, clocks: 
                     match source.next_frame() {
                         Ok(raw) => {
                             seq += 1;
+                            // a frame asked for earlier (an HTTP snapshot) is as old as its
+                            // request: its freshness and age count from there
+                            let age = raw.began.map(|b| b.elapsed()).unwrap_or_default();
+                            let mono = clocks.monotonic();
                             ring.push(Frame {
                                 seq,
                                 width: raw.width,
                                 height: raw.height,
-                                captured_at_ms: clocks.now_ms(),
-                                captured_mono: clocks.monotonic(),
+                                captured_at_ms: clocks.now_ms() - age.as_millis() as i64,
+                                captured_mono: mono.checked_sub(age).unwrap_or(mono),
                                 data: raw.data,
                                 camera_time_ms: raw.camera_time_ms,
                             });

@@ -187,6 +187,17 @@ impl FootageStore {
         Ok(self.receipts()?.pop().map(|(r, _)| r))
     }
 
+    /// The highest anchored head at or below `seq` (an export's pinned head: a receipt for a
+    /// later head, arrived while the export ran, must not hide the one the export can prove).
+    pub fn last_receipt_at_or_below(&self, seq: i64) -> Result<Option<Receipt>, FootageError> {
+        Ok(self
+            .receipts()?
+            .into_iter()
+            .rev()
+            .find(|(r, _)| r.seq <= seq)
+            .map(|(r, _)| r))
+    }
+
     /// `verify --against-hub`: the receipts the hub holds for this device (`GET /v1/anchors`),
     /// each verified with a pinned hub key and for `device`, and the chain must hold every
     /// anchored head. A device whose local receipts were deleted along with a forged chain
@@ -228,6 +239,19 @@ impl FootageStore {
             }
             if best.is_none_or(|b| r.seq > b.seq) {
                 best = Some(r);
+            }
+        }
+        // every receipt stored here must be on the hub too (a hub that lists none for this
+        // device anchors nothing: that is a problem, not a pass)
+        for (local, _) in self.receipts()? {
+            if !receipts
+                .iter()
+                .any(|h| h.seq == local.seq && h.hash == local.hash && h.hub_seq == local.hub_seq)
+            {
+                report.problems.push(Problem::AnchorNotOnHub {
+                    seq: local.seq,
+                    hub_seq: local.hub_seq,
+                });
             }
         }
         report.hub_anchored = best.map(|r| AnchoredHead {

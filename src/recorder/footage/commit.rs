@@ -59,10 +59,21 @@ impl FootageStore {
         let dir = &self.dir;
         let mut created: Vec<String> = Vec::new();
         let result = (|| -> Result<Vec<Snapshot>, FootageError> {
+            // every file this batch made is recorded before the first error is returned, so
+            // that a failed batch removes all of them (not only those before the failure)
+            let mut first_err = None;
             for (sha, made) in write_all(dir, &files) {
-                if made.map_err(FootageError::io("cannot write", &dir.path_of(&sha)))? {
-                    created.push(sha);
+                match made {
+                    Ok(true) => created.push(sha),
+                    Ok(false) => {}
+                    Err(e) if first_err.is_none() => {
+                        first_err = Some(FootageError::io("cannot write", &dir.path_of(&sha))(e))
+                    }
+                    Err(_) => {}
                 }
+            }
+            if let Some(e) = first_err {
+                return Err(e);
             }
             let mut dirs: Vec<PathBuf> = Vec::new();
             for (_, _, sha) in &files {

@@ -91,11 +91,7 @@ impl FootageStore {
                 return Ok(());
             }
             let old_enough = now_ms - l.min_age_ms;
-            let candidates: Vec<(i64, i64, i64)> = self
-                .prunable(ROUND)?
-                .into_iter()
-                .filter(|(_, at, _)| *at <= old_enough)
-                .collect();
+            let candidates = self.prunable_committed_by(ROUND, old_enough)?;
             let (mut t, mut f) = (total, free);
             let mut ids = Vec::new();
             for (id, _, bytes) in &candidates {

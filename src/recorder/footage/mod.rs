@@ -49,6 +49,7 @@ pub const SCHEMA: Schema = Schema {
         include_str!("migrations/0002_audit_kind.sql"),
         include_str!("migrations/0003_evidence.sql"),
         include_str!("migrations/0004_camera_clock.sql"),
+        include_str!("migrations/0005_export_pending.sql"),
     ],
 };
 
@@ -207,13 +208,19 @@ impl FootageStore {
             quarantine_bytes: 0,
         };
         let report = store.reconcile(now_ms)?;
+        store.undo_cut_exports()?;
         store.quarantine_bytes = limits::quarantine_bytes(&store.dir);
         Ok((store, report))
     }
 
     /// Open for reading (list, verify, export's reads). Touches no file in the directory.
     pub fn open_reader(data_dir: &Path) -> Result<FootageStore, FootageError> {
-        let db_path = store::private::locate(data_dir, FOOTAGE_DB);
+        let db_path =
+            store::private::locate(data_dir, FOOTAGE_DB).map_err(|e| FootageError::Io {
+                what: "cannot open the footage database in",
+                path: data_dir.to_owned(),
+                source: e,
+            })?;
         if !db_path.exists() {
             return Err(FootageError::Io {
                 what: "no footage database at",
@@ -345,11 +352,25 @@ impl FootageStore {
     /// seq). A frame's `captured_at_ms` comes from the camera side and is never trusted for
     /// which evidence may go.
     pub fn prunable(&self, limit: usize) -> Result<Vec<(i64, i64, i64)>, FootageError> {
+        self.prunable_committed_by(limit, i64::MAX)
+    }
+
+    /// As [`prunable`](Self::prunable), only snapshots committed at or before `at_ms` (the
+    /// age filter inside the query: after the clock stepped back, young rows first in seq
+    /// order must not hide older deletable ones further on).
+    pub fn prunable_committed_by(
+        &self,
+        limit: usize,
+        at_ms: i64,
+    ) -> Result<Vec<(i64, i64, i64)>, FootageError> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT s.id, c.recorded_at_ms, s.bytes FROM snapshot s \
-             JOIN chain c ON c.seq = s.id WHERE s.pinned = 0 ORDER BY s.id LIMIT ?1",
+             JOIN chain c ON c.seq = s.id WHERE s.pinned = 0 AND c.recorded_at_ms <= ?2 \
+             ORDER BY s.id LIMIT ?1",
         )?;
-        let rows = stmt.query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let rows = stmt.query_map([limit as i64, at_ms], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -377,19 +398,23 @@ impl FootageStore {
             detail: r#"{"action":"pin_for_export"}"#,
             ..Default::default()
         };
-        let b = self.begin_export(record_id, ids, &audit, now_ms)?;
+        let b = self.begin_export(record_id, ids, &audit, now_ms, None)?;
         Ok((b.head_seq, b.head_hash))
     }
 
     /// Start an export in one transaction: append its audit entry, pin the snapshots, record
     /// the export with the chain head (which includes that audit entry). Returns what
-    /// [`undo_export`](Self::undo_export) needs if the export then fails.
+    /// [`undo_export`](Self::undo_export) needs if the export then fails. With `out` (the zip
+    /// about to be written, through `<out>.zip.part`) the export is recorded as pending until
+    /// [`finish_export`](Self::finish_export): one cut off by a crash is undone at the next
+    /// writer's start ([`undo_cut_exports`](Self::undo_cut_exports)).
     pub fn begin_export(
         &mut self,
         record_id: &str,
         ids: &[i64],
         audit: &AuditAppend,
         now_ms: i64,
+        out: Option<&Path>,
     ) -> Result<ExportBegun, FootageError> {
         let tx = self
             .conn
@@ -406,10 +431,27 @@ impl FootageStore {
             }
         }
         let (head_seq, head_hash) = chain_head(&tx)?;
+        let pending = out.map(|p| {
+            (
+                p.to_string_lossy().into_owned(),
+                serde_json::to_string(&newly_pinned).unwrap_or_default(),
+                std::process::id() as i64,
+            )
+        });
         tx.execute(
-            "INSERT INTO export (record_id, created_at_ms, snapshots, chain_head_seq, chain_head_hash) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![record_id, now_ms, ids.len() as i64, head_seq, head_hash],
+            "INSERT INTO export (record_id, created_at_ms, snapshots, chain_head_seq, \
+             chain_head_hash, pending_out, pending_pins, pending_pid) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                record_id,
+                now_ms,
+                ids.len() as i64,
+                head_seq,
+                head_hash,
+                pending.as_ref().map(|p| &p.0),
+                pending.as_ref().map(|p| &p.1),
+                pending.as_ref().map(|p| p.2),
+            ],
         )?;
         let export_id = tx.last_insert_rowid();
         tx.commit()?;
@@ -431,6 +473,68 @@ impl FootageStore {
         tx.execute("DELETE FROM export WHERE id = ?1", [b.export_id])?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// The export's zip is in place: it is no longer pending.
+    pub fn finish_export(&mut self, b: &ExportBegun) -> Result<(), FootageError> {
+        self.conn.execute(
+            "UPDATE export SET pending_out = NULL, pending_pins = NULL, pending_pid = NULL \
+             WHERE id = ?1",
+            [b.export_id],
+        )?;
+        Ok(())
+    }
+
+    /// At a writer's start: exports left pending by a process that is gone (a crash or a
+    /// power cut while writing the zip). If the zip made it into place (the cut fell between
+    /// the rename and [`finish_export`](Self::finish_export)) the export stands; otherwise
+    /// its `.zip.part` is removed and its pins released, as a failed export's are. An export
+    /// still being written by a live process (the review server, a CLI export) is left alone.
+    /// Returns how many were undone.
+    pub fn undo_cut_exports(&mut self) -> Result<usize, FootageError> {
+        let pending: Vec<(i64, String, String, i64)> = self
+            .conn
+            .prepare(
+                "SELECT id, pending_out, pending_pins, pending_pid FROM export \
+                 WHERE pending_out IS NOT NULL",
+            )?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut undone = 0;
+        for (id, out, pins, pid) in pending {
+            let me = std::process::id() as i64;
+            if pid != me && Path::new(&format!("/proc/{pid}")).exists() {
+                continue;
+            }
+            let zip = PathBuf::from(out);
+            let part = zip.with_extension("zip.part");
+            let b = ExportBegun {
+                export_id: id,
+                newly_pinned: serde_json::from_str(&pins).unwrap_or_default(),
+                head_seq: 0,
+                head_hash: String::new(),
+            };
+            if zip.exists() && !part.exists() {
+                self.finish_export(&b)?;
+                continue;
+            }
+            match std::fs::remove_file(&part) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    tracing::warn!(part = %part.display(), %e, "cannot remove a cut-off export's part file")
+                }
+            }
+            self.undo_export(&b)?;
+            tracing::warn!(
+                export = id,
+                part = %part.display(),
+                pins = b.newly_pinned.len(),
+                "an export cut off by a crash was undone: its part file removed, its pins released"
+            );
+            undone += 1;
+        }
+        Ok(undone)
     }
 
     /// Chain entries with `seq` in `from..=to`, with their stored prev/hash.

@@ -58,6 +58,7 @@ CREATE TABLE pending_delete (
 ) STRICT;
 
 -- Case exports (audit of what left the device and the chain head it was proven against).
+-- v5: pending_out/pins/pid, an export being written (NULL once its zip is in place).
 CREATE TABLE export (
     id INTEGER PRIMARY KEY,
     record_id TEXT NOT NULL,
@@ -65,7 +66,7 @@ CREATE TABLE export (
     snapshots INTEGER NOT NULL,
     chain_head_seq INTEGER NOT NULL,
     chain_head_hash TEXT NOT NULL
-) STRICT;
+    , pending_out TEXT, pending_pins TEXT, pending_pid INTEGER) STRICT;
 
 -- Chain heads signed with the device key (the latest goes to the hub in a heartbeat; exports
 -- carry one). Signed text: see src/recorder/anchor.rs.

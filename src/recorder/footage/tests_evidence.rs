@@ -450,3 +450,139 @@ fn the_consistent_forgery_passes_alone_but_fails_against_the_anchor() {
         "{p:?}"
     );
 }
+
+/// Review finding: an export pinned at head 5 while a receipt for head 6 had already arrived
+/// took no anchor at all (`last_receipt` filtered to ≤ 5 → None); it must take the receipt
+/// for head 4, the highest it can prove.
+#[test]
+fn an_export_takes_the_highest_receipt_at_or_below_its_head() {
+    use base64::Engine;
+    use ed25519_dalek::{Signer, SigningKey};
+    let t = tempfile::tempdir().unwrap();
+    let (mut st, _) = FootageStore::open_writer(t.path(), 0).unwrap();
+    let dev = SigningKey::from_bytes(&[7; 32]);
+    let hub = SigningKey::from_bytes(&[8; 32]);
+    let anchor_now = |st: &mut FootageStore, hub_seq: i64| {
+        let head = st
+            .sign_head(&dev, "quay-1", "2026-12-05T10:00:00Z")
+            .unwrap();
+        let mut r = Receipt {
+            device: "quay-1".into(),
+            key: head.key.clone(),
+            seq: head.seq,
+            hash: head.hash.clone(),
+            at: head.at.clone(),
+            signature: head.signature.clone(),
+            received_at: "2026-12-05T10:00:01Z".into(),
+            hub_seq,
+            hub_signature: String::new(),
+        };
+        r.hub_signature = base64::engine::general_purpose::STANDARD
+            .encode(hub.sign(anchor::receipt_message(&r).as_bytes()).to_bytes());
+        assert!(st.store_receipt(&r, &[hub.verifying_key()], 9).unwrap());
+    };
+    for i in 0..6u8 {
+        let f = frame(i * 30);
+        st.ingest(&snap(&f, &rec(i as u32), i as i64), i as i64)
+            .unwrap();
+        if i == 3 || i == 5 {
+            anchor_now(&mut st, i as i64);
+        }
+    }
+    assert_eq!(st.last_receipt().unwrap().unwrap().seq, 6);
+    assert_eq!(st.last_receipt_at_or_below(5).unwrap().unwrap().seq, 4);
+    assert_eq!(st.last_receipt_at_or_below(6).unwrap().unwrap().seq, 6);
+    assert!(st.last_receipt_at_or_below(3).unwrap().is_none());
+    // `--against-hub` with a hub that lists nothing for this device is not a pass
+    let mut v = st.verify(true).unwrap();
+    st.verify_hub_anchors(&mut v, &[], &[hub.verifying_key()], "quay-1")
+        .unwrap();
+    let said: Vec<String> = v.problems.iter().map(|p| p.to_string()).collect();
+    assert_eq!(
+        said,
+        [4, 6].map(|seq| format!(
+            "anchor receipt for entry {seq} (hub seq {}) is stored here but the hub does not list it; the hub's record for this device was lost or belongs to another device",
+            seq - 1
+        ))
+    );
+}
+
+/// Review finding: the capture-time pass took the first 64 unpinned rows by seq and only then
+/// filtered by age; after the clock stepped back, 64+ young rows first in seq order hid an old
+/// deletable one, and capture failed as "full" though something could go.
+#[test]
+fn capture_finds_an_old_snapshot_behind_many_young_ones() {
+    let t = tempfile::tempdir().unwrap();
+    let (mut st, _) = FootageStore::open_writer(t.path(), 0).unwrap();
+    let f = frame(8);
+    let space = Arc::new(FakeSpace(AtomicU64::new(u64::MAX)));
+    // 70 committed "in the future" (a clock later stepped back), then one committed at 10 s
+    for i in 0..70 {
+        let at = 10_000_000 + i as i64;
+        st.ingest(&snap(&f, &rec(i), at), at).unwrap();
+    }
+    let old = st.ingest(&snap(&f, &rec(70), 10_000), 10_000).unwrap();
+    // a quota one byte short of the next capture: one snapshot must go
+    let needed = (f.len() + meta::MAX_OVERHEAD) as u64;
+    let quota = st.total_bytes().unwrap() as u64 + needed - 1;
+    st.set_limits(limits(quota, 0, 60_000, &space));
+    // at device time 100 s only the one committed at 10 s is older than a minute: it goes
+    let new = st.ingest(&snap(&f, &rec(71), 100_000), 100_000).unwrap();
+    let ids: Vec<i64> = st
+        .list(&Filter::default())
+        .unwrap()
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(ids.len(), 71);
+    assert!(!ids.contains(&old.id) && ids.contains(&new.id), "{ids:?}");
+}
+
+/// Review finding: an export cut off by a crash (SIGKILL, power cut) left `<out>.zip.part`
+/// and its snapshots pinned forever. The next writer's start undoes it; an export whose zip
+/// made it into place before the cut stands.
+#[test]
+fn an_export_cut_off_by_a_crash_is_undone_at_the_next_start() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("case.zip");
+    let part = t.path().join("case.zip.part");
+    let audit = AuditAppend {
+        detail: "{}",
+        ..Default::default()
+    };
+    let id = {
+        let (mut st, _) = FootageStore::open_writer(t.path(), 0).unwrap();
+        let f = frame(9);
+        let s = st.ingest(&snap(&f, &rec(1), 1), 1).unwrap();
+        st.begin_export(&rec(1), &[s.id], &audit, 2, Some(&out))
+            .unwrap();
+        std::fs::write(&part, b"half a zip").unwrap();
+        s.id
+        // the process dies here: no finish_export, no undo_export
+    };
+    let (st, _) = FootageStore::open_writer(t.path(), 3).unwrap();
+    assert!(!part.exists(), "the part file is removed");
+    let s = &st.list(&Filter::default()).unwrap()[0];
+    assert_eq!((s.id, s.pinned), (id, false), "the pin is released");
+    let exports: i64 = st
+        .connection()
+        .query_row("SELECT count(*) FROM export", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(exports, 0);
+    assert!(st.verify(true).unwrap().ok());
+    drop(st);
+
+    // cut between the rename and finish_export: the zip is there, the export stands
+    let (mut st, _) = FootageStore::open_writer(t.path(), 4).unwrap();
+    st.begin_export(&rec(1), &[id], &audit, 5, Some(&out))
+        .unwrap();
+    std::fs::write(&out, b"a whole zip").unwrap();
+    drop(st);
+    let (st, _) = FootageStore::open_writer(t.path(), 6).unwrap();
+    assert!(st.list(&Filter::default()).unwrap()[0].pinned);
+    let pending: Option<String> = st
+        .connection()
+        .query_row("SELECT pending_out FROM export", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(pending, None);
+}

@@ -26,6 +26,7 @@ fn snap<'a>(f: &'a [u8], thumb: &'a [u8], record: &'a str, at: i64) -> NewSnapsh
         reason: "started",
         thumbnail: Some((8, 8, thumb)),
         frame_age_ms: None,
+        camera_time_ms: None,
     }
 }
 

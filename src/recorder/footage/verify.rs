@@ -77,6 +77,11 @@ pub enum Problem {
         seq: i64,
         message: String,
     },
+    /// `--against-hub`: a receipt stored on the device (valid) that the hub does not list.
+    AnchorNotOnHub {
+        seq: i64,
+        hub_seq: i64,
+    },
 }
 
 impl fmt::Display for Problem {
@@ -100,6 +105,7 @@ impl fmt::Display for Problem {
             AnchorMismatch { seq, anchored_hash, found: Some(h) } => write!(f, "chain: entry {seq} is {h} but the hub anchored {anchored_hash}; the chain was rewritten after it was anchored"),
             AnchorMismatch { seq, anchored_hash, found: None } => write!(f, "chain: the hub anchored entry {seq} ({anchored_hash}) but the chain is shorter; entries were removed after it was anchored"),
             AnchorReceiptInvalid { seq, message } => write!(f, "anchor receipt for entry {seq} is not valid: {message}"),
+            AnchorNotOnHub { seq, hub_seq } => write!(f, "anchor receipt for entry {seq} (hub seq {hub_seq}) is stored here but the hub does not list it; the hub's record for this device was lost or belongs to another device"),
         }
     }
 }
