@@ -59,10 +59,15 @@ pub fn owner_to_become(
 
 /// The user name of `uid` from `<root>/etc/passwd` (None if not listed).
 fn user_name(root: &Path, uid: u32) -> Option<String> {
+    passwd_entry(root, uid).map(|(name, _)| name)
+}
+
+/// `(name, home)` of `uid` from `<root>/etc/passwd`.
+fn passwd_entry(root: &Path, uid: u32) -> Option<(String, String)> {
     let text = std::fs::read_to_string(root.join("etc/passwd")).ok()?;
     text.lines().find_map(|l| {
         let f: Vec<&str> = l.split(':').collect();
-        (f.len() > 2 && f[2].parse() == Ok(uid)).then(|| f[0].to_owned())
+        (f.len() > 5 && f[2].parse() == Ok(uid)).then(|| (f[0].to_owned(), f[5].to_owned()))
     })
 }
 
@@ -105,7 +110,30 @@ pub fn become_owner(name: &str, uid: u32, gid: u32, data_dir: &Path) -> Result<(
             )));
         }
     }
+    // the user's own environment, as `sudo -u` gives (root's HOME would not be writable)
+    let home = passwd_entry(Path::new("/"), uid).map(|(_, h)| h);
+    // still single-threaded (no runtime or worker has started): nothing reads the
+    // environment concurrently
+    if !name.starts_with('#') {
+        std::env::set_var("USER", name);
+        std::env::set_var("LOGNAME", name);
+    }
+    if let Some(h) = home {
+        std::env::set_var("HOME", h);
+    }
+    std::env::remove_var("XDG_RUNTIME_DIR");
     tracing::info!(user = name, "running as the data directory's owner");
+    if std::fs::read_dir(".").is_err() {
+        // relative paths (an export's --out, a catalog file) would fail with a bare
+        // "permission denied": say why first
+        let cwd = std::env::current_dir()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| "the current directory".into());
+        eprintln!(
+            "motcua: note: running as {name} (the data directory's owner), which cannot read \
+             {cwd}; give files in a directory it can read, e.g. /tmp/case.zip"
+        );
+    }
     Ok(())
 }
 

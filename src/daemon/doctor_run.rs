@@ -130,3 +130,87 @@ pub fn doctor_fn(s: DoctorSetup) -> Arc<dyn Fn() -> DoctorView + Send + Sync> {
         DoctorView::new(&report, log_ring::recent(), services)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::recorder::camera::{PixelFormat, StreamInfo};
+
+    fn camera(counter: u32) -> CameraConfig {
+        let text = format!(
+            "counter = {counter}\ndevice = \"rtsp://192.0.2.{counter}/stream\"\n\
+             credentials_file = \"/etc/motcua/secrets/camera-{counter}\"\n"
+        );
+        toml::from_str(&text).unwrap()
+    }
+
+    fn status(state: CameraState, frames: u64) -> CameraStatus {
+        CameraStatus {
+            name: "rtsp://192.0.2.x/stream".into(),
+            state,
+            frames,
+            starts: 1,
+            rejected: 0,
+            last_rejected: None,
+        }
+    }
+
+    /// Review finding (issue 17): the daemon's doctor opened a second session to every network
+    /// camera (up to 20 s each), so the technician screen timed out with two silent cameras.
+    /// It answers from the recorder's live state instead, at once.
+    #[test]
+    fn network_cameras_are_reported_from_the_recorders_live_state() {
+        let t = tempfile::tempdir().unwrap();
+        let live = LiveCameras {
+            sysfs: SysfsCameras { root: t.path() },
+            live: Some(vec![
+                (
+                    1,
+                    status(
+                        CameraState::Streaming {
+                            info: StreamInfo {
+                                format: PixelFormat::Mjpeg,
+                                width: 1280,
+                                height: 720,
+                                description: "RTSP MJPEG".into(),
+                            },
+                        },
+                        42,
+                    ),
+                ),
+                (
+                    2,
+                    status(
+                        CameraState::Degraded {
+                            error: "did not answer within 10 s".into(),
+                            retry_in_ms: 6400,
+                        },
+                        0,
+                    ),
+                ),
+            ]),
+        };
+        let started = std::time::Instant::now();
+        assert_eq!(
+            live.network_camera(&camera(1)),
+            Ok("RTSP MJPEG 1280x720 (42 frames)".into())
+        );
+        assert_eq!(
+            live.network_camera(&camera(2)),
+            Err("offline: did not answer within 10 s; next try in 7 s".into())
+        );
+        assert_eq!(
+            live.network_camera(&camera(3)),
+            Err("not running in the daemon".into())
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        let none = LiveCameras {
+            sysfs: SysfsCameras { root: t.path() },
+            live: None,
+        };
+        assert_eq!(
+            none.network_camera(&camera(1)),
+            Err("the daemon runs without a recorder".into())
+        );
+    }
+}

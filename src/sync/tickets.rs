@@ -239,7 +239,7 @@ impl TicketDesk {
                         message,
                         ..
                     }) => {
-                        forget_lease(&self.ctx.db(), lease, &issued, &message)?;
+                        forget_lease(&mut self.ctx.db(), lease, &message)?;
                         continue;
                     }
                     Err(e) => return Err(e),
@@ -260,7 +260,7 @@ impl TicketDesk {
                     message,
                     ..
                 }) => {
-                    forget_lease(&self.ctx.db(), lease, &issued, &message)?;
+                    forget_lease(&mut self.ctx.db(), lease, &message)?;
                 }
                 Err(e) => return Err(e),
             }
@@ -333,7 +333,7 @@ pub fn held(conn: &Connection, counter: u32, now: DateTime<Utc>) -> Result<u64, 
     Ok(conn.query_row(
         "SELECT coalesce(sum(l.last_n - l.first_n + 1
                              - (SELECT count(*) FROM ticket_offline o WHERE o.lease = l.lease)), 0)
-         FROM ticket_leases l WHERE l.counter = ?1 AND l.expires_at > ?2",
+         FROM ticket_leases l WHERE l.counter = ?1 AND l.expires_at > ?2 AND l.closing = 0",
         params![counter, text(now)],
         |r| r.get::<_, i64>(0),
     )? as u64)
@@ -419,14 +419,27 @@ fn mark_closing(conn: &mut Connection, lease: u64) -> Result<Issued, StoreError>
 
 /// The hub refused a lease's report (404: it does not know the lease; 409: a number in it
 /// was issued otherwise, or the lease was closed before): nothing more can be sent for it.
-/// The numbers it held are logged as an error (a person must look at the board), then the
-/// lease is dropped.
-fn forget_lease(
-    conn: &Connection,
-    lease: u64,
-    issued: &Issued,
-    message: &str,
-) -> Result<(), StoreError> {
+/// In one transaction the lease is marked closing (nothing more is issued from it), its final
+/// list read and the lease dropped; every number it had issued is logged as an error (a
+/// person must look at the board for them).
+fn forget_lease(conn: &mut Connection, lease: u64, message: &str) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute(
+        "UPDATE ticket_leases SET closing = 1 WHERE lease = ?1",
+        [lease as i64],
+    )?;
+    let issued: Issued = tx
+        .prepare("SELECT n, issued_at FROM ticket_offline WHERE lease = ?1 ORDER BY n")?
+        .query_map([lease as i64], |r| {
+            Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    tx.execute(
+        "DELETE FROM ticket_offline WHERE lease = ?1",
+        [lease as i64],
+    )?;
+    tx.execute("DELETE FROM ticket_leases WHERE lease = ?1", [lease as i64])?;
+    tx.commit()?;
     if !issued.is_empty() {
         let numbers: Vec<String> = issued
             .iter()
@@ -439,7 +452,6 @@ fn forget_lease(
             "tickets: the hub refused the offline numbers of a lease; check the board for them"
         );
     }
-    conn.execute("DELETE FROM ticket_leases WHERE lease = ?1", [lease as i64])?;
     Ok(())
 }
 

@@ -17,6 +17,33 @@ use v4l::{Device, Format, FourCC};
 use super::{CameraError, FrameSource, PixelData, PixelFormat, RawFrame, StreamInfo};
 use crate::recorder::jpeg;
 
+/// When the driver says the frame was taken, as an `Instant`: its buffer timestamp when that
+/// is `CLOCK_MONOTONIC` (the clock `Instant` uses on Linux; UVC stamps the start of the
+/// frame), so a frame that waited in the queue counts as old as it is. None: the driver's
+/// timestamp is of another clock, or not sane (in the future, or more than 10 s old).
+// `time_t` is i32 on 32-bit targets: the casts are needed there
+#[allow(clippy::unnecessary_cast)]
+fn taken_at(flags: v4l::buffer::Flags, sec: i64, usec: i64) -> Option<std::time::Instant> {
+    use v4l::buffer::Flags;
+    if flags & Flags::TIMESTAMP_MASK != Flags::TIMESTAMP_MONOTONIC {
+        return None;
+    }
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes the timespec it is given; CLOCK_MONOTONIC always exists.
+    if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) } != 0 {
+        return None;
+    }
+    let now_us = now.tv_sec as i64 * 1_000_000 + now.tv_nsec as i64 / 1000;
+    let age_us = now_us - (sec * 1_000_000 + usec);
+    if !(0..=10_000_000).contains(&age_us) {
+        return None;
+    }
+    std::time::Instant::now().checked_sub(Duration::from_micros(age_us as u64))
+}
+
 /// How long `next_frame` waits for the driver before calling the camera stalled.
 pub const FRAME_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -184,7 +211,11 @@ impl FrameSource for V4l2Camera {
             height: s.height,
             data,
             camera_time_ms: None,
-            began: None,
+            began: taken_at(
+                meta.flags,
+                meta.timestamp.sec as _,
+                meta.timestamp.usec as _,
+            ),
         })
     }
 
@@ -210,5 +241,35 @@ mod tests {
             CameraError::NotConnected("/dev/v4l/by-id/no-such-camera".into())
         );
         assert!(cam.next_frame().is_err());
+    }
+
+    /// Issue 16 review: a frame's age counts from when the driver stamped it (a frame that
+    /// waited in the queue is older than its dequeue), when that stamp is CLOCK_MONOTONIC.
+    #[test]
+    fn the_drivers_monotonic_timestamp_dates_the_frame() {
+        use v4l::buffer::Flags;
+        let mut now = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+        #[allow(clippy::unnecessary_cast)]
+        let (sec, usec) = (now.tv_sec as i64, now.tv_nsec as i64 / 1000);
+        // stamped 300 ms ago
+        let (s300, u300) = if usec >= 300_000 {
+            (sec, usec - 300_000)
+        } else {
+            (sec - 1, usec + 700_000)
+        };
+        let at = taken_at(Flags::TIMESTAMP_MONOTONIC, s300, u300).unwrap();
+        let age = at.elapsed();
+        assert!(
+            age >= Duration::from_millis(300) && age < Duration::from_millis(1300),
+            "{age:?}"
+        );
+        // another clock, the future, or absurdly old: not trusted
+        assert!(taken_at(Flags::TIMESTAMP_COPY, s300, u300).is_none());
+        assert!(taken_at(Flags::TIMESTAMP_MONOTONIC, sec + 5, usec).is_none());
+        assert!(taken_at(Flags::TIMESTAMP_MONOTONIC, sec - 60, usec).is_none());
     }
 }

@@ -10,6 +10,7 @@ mod anchor_store;
 mod audit;
 pub mod checkpoint;
 mod commit;
+mod exports;
 pub mod files;
 pub mod group;
 pub mod limits;
@@ -19,7 +20,7 @@ mod verify;
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use commit::insert_row;
 use serde::Serialize;
@@ -384,157 +385,6 @@ impl FootageStore {
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?)
-    }
-
-    /// Pin snapshots (exported cases) and record the export; returns the chain head proven.
-    pub fn pin_for_export(
-        &mut self,
-        record_id: &str,
-        ids: &[i64],
-        now_ms: i64,
-    ) -> Result<(i64, String), FootageError> {
-        let audit = AuditAppend {
-            record_id: Some(record_id),
-            detail: r#"{"action":"pin_for_export"}"#,
-            ..Default::default()
-        };
-        let b = self.begin_export(record_id, ids, &audit, now_ms, None)?;
-        Ok((b.head_seq, b.head_hash))
-    }
-
-    /// Start an export in one transaction: append its audit entry, pin the snapshots, record
-    /// the export with the chain head (which includes that audit entry). Returns what
-    /// [`undo_export`](Self::undo_export) needs if the export then fails. With `out` (the zip
-    /// about to be written, through `<out>.zip.part`) the export is recorded as pending until
-    /// [`finish_export`](Self::finish_export): one cut off by a crash is undone at the next
-    /// writer's start ([`undo_cut_exports`](Self::undo_cut_exports)).
-    pub fn begin_export(
-        &mut self,
-        record_id: &str,
-        ids: &[i64],
-        audit: &AuditAppend,
-        now_ms: i64,
-        out: Option<&Path>,
-    ) -> Result<ExportBegun, FootageError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        audit::append_in(&tx, audit, now_ms)?;
-        let mut newly_pinned = Vec::new();
-        for id in ids {
-            if tx.execute(
-                "UPDATE snapshot SET pinned = 1 WHERE id = ?1 AND pinned = 0",
-                [id],
-            )? == 1
-            {
-                newly_pinned.push(*id);
-            }
-        }
-        let (head_seq, head_hash) = chain_head(&tx)?;
-        let pending = out.map(|p| {
-            (
-                p.to_string_lossy().into_owned(),
-                serde_json::to_string(&newly_pinned).unwrap_or_default(),
-                std::process::id() as i64,
-            )
-        });
-        tx.execute(
-            "INSERT INTO export (record_id, created_at_ms, snapshots, chain_head_seq, \
-             chain_head_hash, pending_out, pending_pins, pending_pid) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![
-                record_id,
-                now_ms,
-                ids.len() as i64,
-                head_seq,
-                head_hash,
-                pending.as_ref().map(|p| &p.0),
-                pending.as_ref().map(|p| &p.1),
-                pending.as_ref().map(|p| p.2),
-            ],
-        )?;
-        let export_id = tx.last_insert_rowid();
-        tx.commit()?;
-        Ok(ExportBegun {
-            export_id,
-            newly_pinned,
-            head_seq,
-            head_hash,
-        })
-    }
-
-    /// Undo a failed export's pins and export row (its audit entry stays: the chain only grows,
-    /// and the attempt happened).
-    pub fn undo_export(&mut self, b: &ExportBegun) -> Result<(), FootageError> {
-        let tx = self.conn.transaction()?;
-        for id in &b.newly_pinned {
-            tx.execute("UPDATE snapshot SET pinned = 0 WHERE id = ?1", [id])?;
-        }
-        tx.execute("DELETE FROM export WHERE id = ?1", [b.export_id])?;
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// The export's zip is in place: it is no longer pending.
-    pub fn finish_export(&mut self, b: &ExportBegun) -> Result<(), FootageError> {
-        self.conn.execute(
-            "UPDATE export SET pending_out = NULL, pending_pins = NULL, pending_pid = NULL \
-             WHERE id = ?1",
-            [b.export_id],
-        )?;
-        Ok(())
-    }
-
-    /// At a writer's start: exports left pending by a process that is gone (a crash or a
-    /// power cut while writing the zip). If the zip made it into place (the cut fell between
-    /// the rename and [`finish_export`](Self::finish_export)) the export stands; otherwise
-    /// its `.zip.part` is removed and its pins released, as a failed export's are. An export
-    /// still being written by a live process (the review server, a CLI export) is left alone.
-    /// Returns how many were undone.
-    pub fn undo_cut_exports(&mut self) -> Result<usize, FootageError> {
-        let pending: Vec<(i64, String, String, i64)> = self
-            .conn
-            .prepare(
-                "SELECT id, pending_out, pending_pins, pending_pid FROM export \
-                 WHERE pending_out IS NOT NULL",
-            )?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-            .collect::<Result<_, _>>()?;
-        let mut undone = 0;
-        for (id, out, pins, pid) in pending {
-            let me = std::process::id() as i64;
-            if pid != me && Path::new(&format!("/proc/{pid}")).exists() {
-                continue;
-            }
-            let zip = PathBuf::from(out);
-            let part = zip.with_extension("zip.part");
-            let b = ExportBegun {
-                export_id: id,
-                newly_pinned: serde_json::from_str(&pins).unwrap_or_default(),
-                head_seq: 0,
-                head_hash: String::new(),
-            };
-            if zip.exists() && !part.exists() {
-                self.finish_export(&b)?;
-                continue;
-            }
-            match std::fs::remove_file(&part) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    tracing::warn!(part = %part.display(), %e, "cannot remove a cut-off export's part file")
-                }
-            }
-            self.undo_export(&b)?;
-            tracing::warn!(
-                export = id,
-                part = %part.display(),
-                pins = b.newly_pinned.len(),
-                "an export cut off by a crash was undone: its part file removed, its pins released"
-            );
-            undone += 1;
-        }
-        Ok(undone)
     }
 
     /// Chain entries with `seq` in `from..=to`, with their stored prev/hash.

@@ -58,7 +58,7 @@ CREATE TABLE pending_delete (
 ) STRICT;
 
 -- Case exports (audit of what left the device and the chain head it was proven against).
--- v5: pending_out/pins/pid, an export being written (NULL once its zip is in place).
+-- v5: pending_out/pins/owner, an export being written (NULL once its zip is in place).
 CREATE TABLE export (
     id INTEGER PRIMARY KEY,
     record_id TEXT NOT NULL,
@@ -66,7 +66,15 @@ CREATE TABLE export (
     snapshots INTEGER NOT NULL,
     chain_head_seq INTEGER NOT NULL,
     chain_head_hash TEXT NOT NULL
-    , pending_out TEXT, pending_pins TEXT, pending_pid INTEGER) STRICT;
+    , pending_out TEXT, pending_pins TEXT, pending_owner TEXT) STRICT;
+
+-- v5: which export holds which snapshot (see migration 0005).
+CREATE TABLE export_pin (
+    export_id INTEGER NOT NULL,
+    snapshot_id INTEGER NOT NULL,
+    PRIMARY KEY (export_id, snapshot_id)
+) STRICT;
+CREATE INDEX export_pin_by_snapshot ON export_pin (snapshot_id);
 
 -- Chain heads signed with the device key (the latest goes to the hub in a heartbeat; exports
 -- carry one). Signed text: see src/recorder/anchor.rs.

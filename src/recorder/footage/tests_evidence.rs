@@ -586,3 +586,90 @@ fn an_export_cut_off_by_a_crash_is_undone_at_the_next_start() {
         .unwrap();
     assert_eq!(pending, None);
 }
+
+/// Review finding: export A (killed after pinning S), then export B of the same record (S
+/// already pinned, so not B's own pin): undoing A at the next start must not release S, which
+/// B's zip holds.
+#[test]
+fn undoing_a_cut_export_never_releases_another_exports_pin() {
+    let t = tempfile::tempdir().unwrap();
+    let audit = AuditAppend {
+        detail: "{}",
+        ..Default::default()
+    };
+    let (a_out, b_out) = (t.path().join("a.zip"), t.path().join("b.zip"));
+    let id = {
+        let (mut st, _) = FootageStore::open_writer(t.path(), 0).unwrap();
+        let f = frame(10);
+        let s = st.ingest(&snap(&f, &rec(1), 1), 1).unwrap();
+        let a = st
+            .begin_export(&rec(1), &[s.id], &audit, 2, Some(&a_out))
+            .unwrap();
+        assert_eq!(a.newly_pinned, vec![s.id]);
+        // A dies here; B exports the same record and finishes
+        let b = st
+            .begin_export(&rec(1), &[s.id], &audit, 3, Some(&b_out))
+            .unwrap();
+        assert!(b.newly_pinned.is_empty());
+        std::fs::write(&b_out, b"b's zip").unwrap();
+        st.finish_export(&b).unwrap();
+        s.id
+    };
+    let (st, _) = FootageStore::open_writer(t.path(), 4).unwrap();
+    let s = &st.list(&Filter::default()).unwrap()[0];
+    assert_eq!((s.id, s.pinned), (id, true), "B's evidence stays pinned");
+    let exports: i64 = st
+        .connection()
+        .query_row("SELECT count(*) FROM export", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(exports, 1, "A's row undone, B's kept");
+}
+
+/// Review finding: when one file of a batch failed to write, the files written after it in
+/// the batch were never removed (the first error returned before they were recorded).
+#[test]
+fn a_batch_whose_first_file_fails_leaves_none_of_its_files() {
+    let t = tempfile::tempdir().unwrap();
+    let (mut st, _) = FootageStore::open_writer(t.path(), 0).unwrap();
+    let (r1, r2) = (rec(1), rec(2));
+    let mut frames = Vec::new();
+    for n in 40..80u8 {
+        frames.push(frame(n));
+    }
+    // the bytes each snapshot's file will hold: its self-description names its sequence
+    let file_sha = |jpeg: &[u8], record: &str, seq: i64| {
+        let s = snap(jpeg, record, 1);
+        chain::sha256_hex(&meta::embed(
+            jpeg,
+            &meta::SnapshotMeta {
+                seq,
+                counter: s.counter,
+                record_id: s.record_id.map(str::to_owned),
+                captured_at_ms: s.captured_at_ms,
+                reason: s.reason.to_owned(),
+                frame_age_ms: s.frame_age_ms,
+                camera_time_ms: s.camera_time_ms,
+            },
+        ))
+    };
+    // two frames whose files land in different shard directories
+    let first = &frames[0];
+    let sha1 = file_sha(first, &r1, 1);
+    let second = frames[1..]
+        .iter()
+        .find(|f| file_sha(f, &r2, 2)[..2] != sha1[..2])
+        .unwrap();
+    // the first file's shard directory cannot be made: a plain file stands in its place
+    let shard = st.dir().path_of(&sha1).parent().unwrap().to_owned();
+    let _ = std::fs::remove_dir(&shard); // made empty when the store was created
+    std::fs::write(&shard, b"in the way").unwrap();
+    let err = st
+        .commit_batch(&[snap(first, &r1, 1), snap(second, &r2, 1)], 1)
+        .unwrap_err();
+    assert!(err.to_string().starts_with("cannot write"), "{err}");
+    std::fs::remove_file(&shard).unwrap();
+    std::fs::create_dir(&shard).unwrap();
+    let left = st.dir().scan().unwrap();
+    assert!(left.content.is_empty(), "orphans: {:?}", left.content);
+    assert!(st.verify(true).unwrap().ok());
+}
