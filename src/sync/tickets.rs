@@ -399,20 +399,27 @@ pub fn issue_from_lease(
 /// The numbers issued offline from one lease: (number, issued_at).
 type Issued = Vec<(u64, String)>;
 
-/// Mark `lease` closing (no number is issued from it any more) and return its issued numbers,
-/// in one transaction: the list is final.
-fn mark_closing(conn: &mut Connection, lease: u64) -> Result<Issued, StoreError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+/// The numbers issued offline from `lease`, in order.
+fn issued_of(conn: &Connection, lease: i64) -> rusqlite::Result<Issued> {
+    conn.prepare("SELECT n, issued_at FROM ticket_offline WHERE lease = ?1 ORDER BY n")?
+        .query_map([lease], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))?
+        .collect()
+}
+
+/// Within `tx`: mark `lease` closing (no number is issued from it any more) and return its
+/// issued numbers, final from here on.
+fn close_in(tx: &rusqlite::Transaction<'_>, lease: u64) -> Result<Issued, StoreError> {
     tx.execute(
         "UPDATE ticket_leases SET closing = 1 WHERE lease = ?1",
         [lease as i64],
     )?;
-    let issued: Issued = tx
-        .prepare("SELECT n, issued_at FROM ticket_offline WHERE lease = ?1 ORDER BY n")?
-        .query_map([lease as i64], |r| {
-            Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
-        })?
-        .collect::<Result<_, _>>()?;
+    Ok(issued_of(tx, lease as i64)?)
+}
+
+/// Mark `lease` closing and return its issued numbers, in one transaction: the list is final.
+fn mark_closing(conn: &mut Connection, lease: u64) -> Result<Issued, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let issued = close_in(&tx, lease)?;
     tx.commit()?;
     Ok(issued)
 }
@@ -424,16 +431,7 @@ fn mark_closing(conn: &mut Connection, lease: u64) -> Result<Issued, StoreError>
 /// person must look at the board for them).
 fn forget_lease(conn: &mut Connection, lease: u64, message: &str) -> Result<(), StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    tx.execute(
-        "UPDATE ticket_leases SET closing = 1 WHERE lease = ?1",
-        [lease as i64],
-    )?;
-    let issued: Issued = tx
-        .prepare("SELECT n, issued_at FROM ticket_offline WHERE lease = ?1 ORDER BY n")?
-        .query_map([lease as i64], |r| {
-            Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
-        })?
-        .collect::<Result<_, _>>()?;
+    let issued = close_in(&tx, lease)?;
     tx.execute(
         "DELETE FROM ticket_offline WHERE lease = ?1",
         [lease as i64],
@@ -464,10 +462,7 @@ fn to_report(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<(u64, Issued)>
         .collect::<Result<_, _>>()?;
     let mut out = Vec::new();
     for (lease, expires_at, closing) in leases {
-        let issued: Issued = conn
-            .prepare("SELECT n, issued_at FROM ticket_offline WHERE lease = ?1 ORDER BY n")?
-            .query_map([lease], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))?
-            .collect::<Result<_, _>>()?;
+        let issued = issued_of(conn, lease)?;
         if !issued.is_empty() || closing || expires_at <= text(now) {
             out.push((lease as u64, issued));
         }
