@@ -256,6 +256,61 @@ pub struct Reported {
     pub issued_at: String,
 }
 
+/// What a lease report does with one reported number, given what the store holds for it
+/// (`known`: the ticket row's `lease_id`, if a ticket with that number exists). Both stores
+/// decide with this, so they cannot drift apart.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ReportedNumber<'a> {
+    /// Already reported from this lease: skipped (a repeated report is harmless).
+    Again,
+    /// Enter it in the queue with this label.
+    Enter(&'a str),
+}
+
+impl Lease {
+    /// Judge `r` for lease `id` (`closed`: the lease was closed by an earlier report); the
+    /// error is the 409's message.
+    pub fn judge<'a>(
+        &'a self,
+        id: u64,
+        closed: bool,
+        r: &Reported,
+        known: Option<Option<i64>>,
+    ) -> Result<ReportedNumber<'a>, String> {
+        if r.number < self.first || r.number > self.last {
+            return Err(format!(
+                "lease {id}: number {} is not in this lease ({}..={})",
+                r.number, self.first, self.last
+            ));
+        }
+        match known {
+            Some(Some(l)) if l == id as i64 => return Ok(ReportedNumber::Again),
+            Some(_) => {
+                return Err(format!(
+                    "lease {id}: number {} was already issued otherwise",
+                    r.number
+                ))
+            }
+            None if closed => {
+                return Err(format!(
+                    "lease {id}: closed; number {} was given back and is void",
+                    r.number
+                ))
+            }
+            None => {}
+        }
+        if chrono::DateTime::parse_from_rfc3339(&r.issued_at).is_err() {
+            return Err(format!(
+                "lease {id}: issued_at {:?} of number {} is not RFC 3339",
+                r.issued_at, r.number
+            ));
+        }
+        Ok(ReportedNumber::Enter(
+            &self.labels[(r.number - self.first) as usize],
+        ))
+    }
+}
+
 /// A checked `POST /v1/tickets/leases/{id}/report` body: the numbers issued, and whether
 /// the rest is given back.
 pub fn parse_report(body: &str) -> Result<(Vec<Reported>, bool), String> {

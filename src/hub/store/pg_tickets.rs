@@ -10,7 +10,7 @@ use deadpool_postgres::Transaction;
 use super::{now_text, pg, HubError, PgStore, QUEUE_CHANNEL};
 use crate::hub::tickets::{
     new_follow_token, Follow, IssueOutcome, IssueRequest, Lease, LeaseRequest, ReportOutcome,
-    Reported, Ticket, TicketRules,
+    Reported, ReportedNumber, Ticket, TicketRules,
 };
 use crate::queue::{QueueEvent, QueueEventKind};
 
@@ -327,12 +327,6 @@ impl PgStore {
         let (lease, _, closed) = lease_row(&tx, id_i).await?.expect("the row just read");
         let mut accepted = Vec::new();
         for r in issued {
-            if r.number < lease.first || r.number > lease.last {
-                return Ok(Err(format!(
-                    "lease {id}: number {} is not in this lease ({}..={})",
-                    r.number, lease.first, lease.last
-                )));
-            }
             let known = tx
                 .query_opt(
                     "SELECT lease_id FROM tickets WHERE counter = $1 AND day = $2 AND n = $3",
@@ -341,29 +335,11 @@ impl PgStore {
                 .await
                 .map_err(pg)?
                 .map(|row| row.get::<_, Option<i64>>(0));
-            match known {
-                Some(Some(l)) if l == id_i => continue,
-                Some(_) => {
-                    return Ok(Err(format!(
-                        "lease {id}: number {} was already issued otherwise",
-                        r.number
-                    )))
-                }
-                None if closed => {
-                    return Ok(Err(format!(
-                        "lease {id}: closed; number {} was given back and is void",
-                        r.number
-                    )))
-                }
-                None => {}
-            }
-            if chrono::DateTime::parse_from_rfc3339(&r.issued_at).is_err() {
-                return Ok(Err(format!(
-                    "lease {id}: issued_at {:?} of number {} is not RFC 3339",
-                    r.issued_at, r.number
-                )));
-            }
-            let label = &lease.labels[(r.number - lease.first) as usize];
+            let label = match lease.judge(id, closed, r, known) {
+                Ok(ReportedNumber::Again) => continue,
+                Ok(ReportedNumber::Enter(label)) => label,
+                Err(refused) => return Ok(Err(refused)),
+            };
             accepted.push(
                 enter(
                     &tx,

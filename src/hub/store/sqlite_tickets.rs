@@ -9,7 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use super::{now_text, HubDb, HubError};
 use crate::hub::tickets::{
     new_follow_token, Follow, IssueOutcome, IssueRequest, Lease, LeaseRequest, ReportOutcome,
-    Reported, Ticket, TicketRules,
+    Reported, ReportedNumber, Ticket, TicketRules,
 };
 use crate::queue::{QueueEvent, QueueEventKind};
 
@@ -278,12 +278,6 @@ impl HubDb {
         let lease = lease_row(&tx, id as i64)?.expect("the row just read");
         let mut accepted = Vec::new();
         for r in issued {
-            if r.number < lease.first || r.number > lease.last {
-                return Ok(Err(format!(
-                    "lease {id}: number {} is not in this lease ({}..={})",
-                    r.number, lease.first, lease.last
-                )));
-            }
             let known: Option<Option<i64>> = tx
                 .query_row(
                     "SELECT lease_id FROM tickets WHERE counter = ?1 AND day = ?2 AND n = ?3",
@@ -291,29 +285,11 @@ impl HubDb {
                     |r| r.get(0),
                 )
                 .optional()?;
-            match known {
-                Some(Some(l)) if l == id as i64 => continue,
-                Some(_) => {
-                    return Ok(Err(format!(
-                        "lease {id}: number {} was already issued otherwise",
-                        r.number
-                    )))
-                }
-                None if closed => {
-                    return Ok(Err(format!(
-                        "lease {id}: closed; number {} was given back and is void",
-                        r.number
-                    )))
-                }
-                None => {}
-            }
-            if chrono::DateTime::parse_from_rfc3339(&r.issued_at).is_err() {
-                return Ok(Err(format!(
-                    "lease {id}: issued_at {:?} of number {} is not RFC 3339",
-                    r.issued_at, r.number
-                )));
-            }
-            let label = &lease.labels[(r.number - lease.first) as usize];
+            let label = match lease.judge(id, closed, r, known) {
+                Ok(ReportedNumber::Again) => continue,
+                Ok(ReportedNumber::Enter(label)) => label,
+                Err(refused) => return Ok(Err(refused)),
+            };
             accepted.push(enter(
                 &tx,
                 device,

@@ -198,6 +198,29 @@ impl FootageStore {
             .map(|(r, _)| r))
     }
 
+    /// The chain entry at an anchored head's seq must have the anchored hash; a problem
+    /// otherwise (`found` None: the chain is shorter).
+    fn check_chain_holds(
+        &self,
+        report: &mut VerifyReport,
+        r: &Receipt,
+    ) -> Result<(), FootageError> {
+        let found: Option<String> = self
+            .conn
+            .query_row("SELECT hash FROM chain WHERE seq = ?1", [r.seq], |x| {
+                x.get(0)
+            })
+            .optional()?;
+        if found.as_deref() != Some(r.hash.as_str()) {
+            report.problems.push(Problem::AnchorMismatch {
+                seq: r.seq,
+                anchored_hash: r.hash.clone(),
+                found,
+            });
+        }
+        Ok(())
+    }
+
     /// `verify --against-hub`: the receipts the hub holds for this device (`GET /v1/anchors`),
     /// each verified with a pinned hub key and for `device`, and the chain must hold every
     /// anchored head. A device whose local receipts were deleted along with a forged chain
@@ -224,19 +247,7 @@ impl FootageStore {
                 });
                 continue;
             }
-            let found: Option<String> = self
-                .conn
-                .query_row("SELECT hash FROM chain WHERE seq = ?1", [r.seq], |x| {
-                    x.get(0)
-                })
-                .optional()?;
-            if found.as_deref() != Some(r.hash.as_str()) {
-                report.problems.push(Problem::AnchorMismatch {
-                    seq: r.seq,
-                    anchored_hash: r.hash.clone(),
-                    found,
-                });
-            }
+            self.check_chain_holds(report, r)?;
             if best.is_none_or(|b| r.seq > b.seq) {
                 best = Some(r);
             }
@@ -298,19 +309,7 @@ impl FootageStore {
                 });
                 continue;
             }
-            let found: Option<String> = self
-                .conn
-                .query_row("SELECT hash FROM chain WHERE seq = ?1", [r.seq], |x| {
-                    x.get(0)
-                })
-                .optional()?;
-            if found.as_deref() != Some(r.hash.as_str()) {
-                report.problems.push(Problem::AnchorMismatch {
-                    seq: r.seq,
-                    anchored_hash: r.hash.clone(),
-                    found,
-                });
-            }
+            self.check_chain_holds(report, &r)?;
             report.anchored = Some(AnchoredHead {
                 seq: r.seq,
                 hash: r.hash,
