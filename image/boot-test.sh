@@ -21,6 +21,10 @@
 #  review  headless Chromium on the host (image/review-check.py) logs in over the forwarded
 #          HTTPS port as the provisioned supervisor, finds the V4L2 snapshot by record ID,
 #          exports the case, and docs/verify-export.py checks the zip with the device's key
+#  printer a USB printer (QEMU has none: dummy_hcd + the kernel's printer gadget, so the real
+#          usblp driver gives /dev/usb/lp0): the kiosk's user prints a sample ticket inside the
+#          kiosk unit's cgroup; the bytes the "printer" got are decoded on the host and compared
+#          with the host's render; paper out and cover open as the daemon's doctor reports them
 #  doctor  `motcua doctor --json`: every check ok, or a warning/failure with a known reason
 #  timing  kernel start -> kiosk first frame / daemon ready (no device-timeout override)
 #  SSH     key from the provisioning file: `motcua doctor` over a forwarded port; passwords refused
@@ -78,6 +82,8 @@ sed -e "s/^token = \"\"/token = \"$TOKEN\"/" -e 's/^password = ""/password = "bo
   -e 's|"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="|"11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="|' \
   "$REPO/image/motcua.toml.template" > "$W/motcua.toml"
 printf '\n[ssh]\nauthorized_keys = ["%s"]\n' "$(cat "$W/ssh_key.pub")" >> "$W/motcua.toml"
+# The ticket printer: the USB printer gadget the image's test-only unit plugs in (usblp).
+printf '\n[printer]\ndevice = "/dev/usb/lp0"\n' >> "$W/motcua.toml"
 echo on > "$W/motcua-boottest"
 mcopy -o -i "$FAT" "$W/motcua.toml" "$W/motcua-boottest" ::/
 mcopy -o -i "$FAT" "$REPO/tests/fixtures/small-catalog.json" ::/boottest-catalog.json
@@ -213,6 +219,9 @@ live() {
     mkdir -p "$W/review"
     timeout 600 "$PY" "$HERE/review-check.py" "https://127.0.0.1:$HTTPS_PORT" giamsat boottest-password-1 \
       000.00.14.H56-261123-0200 "$W/review" $pub 2>&1 | sed 's/^/LIVE: /'
+    # The bytes the USB printer gadget received from the kiosk's print (boot 2's report).
+    gssh 'cat /run/motcua-boottest-printer/printed.bin' > "$W/printed.bin" 2>/dev/null || true
+    echo "LIVE: printed-bytes $(stat -c %s "$W/printed.bin" 2>/dev/null)"
     # 1. Touch: home -> search box -> keyboard K H A I -> first result -> (idle) home.
     dump 0-home
     tap search-box; sleep 4; dump 1-search
@@ -304,6 +313,34 @@ if grep -aq 'MOTCUA_TEST: gpio-sim chip' "$L2"; then
   echo "INFO  PIR edge (BCM 4) at boot 2's report: $(val "$L2" gpio-motion) (the wake is checked below)"
 else
   echo "SKIP  GPIO: $(grep -a 'MOTCUA_TEST: gpio-sim' "$L2" | head -1 | tr -d '\r' | sed 's/.*MOTCUA_TEST: //')"
+fi
+# 8. Printer (issue 20): usblp on a USB printer gadget.
+if grep -aq 'MOTCUA_TEST: printer-node [0-9]' "$L2"; then
+  check 1 "$L2" "USB printer: usblp's /dev/usb/lp0, group lp (udev)" 'printer-node 660:root:lp driver=usblp'
+  check 1 "$L2" "USB printer: the daemon's health reads its status from its own unit" 'printer-health "name":"printer","level":"ok","message":"/dev/usb/lp0: ready"'
+  check 1 "$L2" "USB printer: the kiosk's user prints inside the kiosk unit's device policy" 'printer-print-kiosk printed a sample ticket \([0-9]+ bytes\); the printer is now ready'
+  check 1 "$L2" "USB printer: paper out prints nothing and says so" 'printer-paperout-kiosk .*the ticket was not printed: the printer is out of paper'
+  check 1 "$L2" "USB printer: the daemon's doctor reports paper out" 'printer-paperout-doctor "name":"printer","level":"fail".*out of paper'
+  check 1 "$L2" "USB printer: the daemon's doctor reports cover open" 'printer-coveropen-doctor "name":"printer","level":"fail".*cover open'
+  check 1 "$L2" "USB printer: ready again" 'printer-ready-doctor "name":"printer","level":"ok"'
+  if [ -n "$HOST_MOTCUA" ] && [ -x "$HOST_MOTCUA" ] && [ -s "$W/printed.bin" ]; then
+    if r=$("$HOST_MOTCUA" printer decode "$W/printed.bin" --png "$W/printed.png" 2>&1) &&
+       "$HOST_MOTCUA" printer test --png "$W/printer-host.png" >/dev/null 2>&1; then
+      if cmp -s "$W/printed.png" "$W/printer-host.png"; then
+        pass "USB printer: what the printer received decodes to the host's render of the same ticket, dot for dot ($r)"
+      elif command -v tesseract >/dev/null && tesseract "$W/printed.png" - -l vie 2>/dev/null | grep -q 'Đăng ký khai sinh'; then
+        pass "USB printer: what the printer received decodes and reads back (OCR), though not dot for dot the host's render ($r)"
+      else
+        fail "USB printer: the received page differs from the host's render ($r; $W/printed.png, $W/printer-host.png)"
+      fi
+    else
+      fail "USB printer: the received bytes do not decode: $r"
+    fi
+  else
+    echo "SKIP  USB printer page check: no host motcua or no bytes ($(livev printed-bytes))"
+  fi
+else
+  echo "SKIP  USB printer: $(val "$L2" printer-node)"
 fi
 # 5. Doctor: every check ok, or a warning/failure whose reason the test knows.
 val "$L2" doctor-json > "$W/doctor.json"

@@ -99,6 +99,34 @@ if [ "$n" = 2 ]; then
   else
     say "gpio-button no gpio-sim chip"
   fi
+  # Ticket printer: a USB printer gadget (boottest-printer.sh) seen through the real usblp
+  # driver. The kiosk's user prints inside the kiosk unit's own cgroup, so its device policy
+  # applies; the daemon answers health and doctor from its own unit.
+  PR=/run/motcua-boottest-printer
+  if [ -e /dev/usb/lp0 ] && [ -d $PR ]; then
+    ask() {  # ask OP: one request on the daemon's local socket, the answer's printer entry
+      perl -MIO::Socket::UNIX -e '$s = IO::Socket::UNIX->new(Peer => "/var/lib/motcua/daemon.sock") or die "connect: $!\n";
+        print $s "{\"op\":\"$ARGV[0]\"}\n"; print scalar <$s>' "$1" 2>&1 | grep -o '"name":"printer"[^}]*' | head -1
+    }
+    as_kiosk() {  # as_kiosk CMD...: run as motcua-kiosk inside motcua-kiosk.service's cgroup
+      sh -c 'echo $$ > /sys/fs/cgroup/system.slice/motcua-kiosk.service/cgroup.procs && exec setpriv --reuid=motcua-kiosk --regid=motcua-kiosk --init-groups "$@"' as_kiosk "$@" 2>&1 | tr '\n' ' '
+    }
+    say "printer-node $(stat -c %a:%U:%G /dev/usb/lp0) driver=$(basename "$(readlink /sys/class/usbmisc/lp0/device/driver)")"
+    say "printer-health $(ask health)"
+    : > $PR/received.bin
+    say "printer-print-kiosk $(as_kiosk motcua printer test --device /dev/usb/lp0)"
+    sleep 2; cp $PR/received.bin $PR/printed.bin
+    say "printer-received $(stat -c %s $PR/printed.bin) bytes"
+    echo paper-out > $PR/mode
+    say "printer-paperout-kiosk $(as_kiosk motcua printer test --device /dev/usb/lp0)"
+    say "printer-paperout-doctor $(ask doctor)"
+    echo cover-open > $PR/mode
+    say "printer-coveropen-doctor $(ask doctor)"
+    echo ready > $PR/mode
+    say "printer-ready-doctor $(ask doctor)"
+  else
+    say "printer-node none: $(journalctl -b -u motcua-boottest-printer -o cat --no-pager 2>/dev/null | tail -2 | tr '\n' ' ')"
+  fi
   say "snapshots-verify-2 $(runuser -u motcua -- $M snapshots verify 2>&1 | tr '\n' ' ')"
   say "doctor-json $(motcua --config /etc/motcua/motcua.toml doctor --json 2>/dev/null | tr -d '\n')"
 fi

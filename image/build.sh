@@ -172,6 +172,12 @@ StandardOutput=journal+console
 WantedBy=multi-user.target
 EOF
   chroot "$R" systemctl enable motcua-boottest-gpiosim.service
+  # Test-only too: a USB printer (dummy_hcd + the printer gadget; usblp gives /dev/usb/lp0)
+  # and its printer's side (perl), before the daemon.
+  install -m 0755 "$HERE/boottest-printer.sh" "$R/usr/lib/motcua/boottest-printer.sh"
+  install -m 0644 "$HERE/boottest-printer.pl" "$R/usr/lib/motcua/boottest-printer.pl"
+  install -m 0644 "$HERE/motcua-boottest-printer.service" "$R/etc/systemd/system/"
+  chroot "$R" systemctl enable motcua-boottest-printer.service
 
   # raspi-firmware: root by label, serial console last, no cma override.
   sed -i -e 's/^#ROOTPART=.*/ROOTPART=LABEL=RASPIROOT/' \
@@ -267,6 +273,10 @@ if [ "$REUSE_ROOTFS" = 1 ]; then
   awk '!/^#/ && NF >= 2 {print $2}' "$ROOTFS/etc/fstab" | while read -r mp; do [ -d "$ROOTFS$mp" ] || install -d -m 0755 "$ROOTFS$mp"; done
   install -m 0755 "$HERE/boottest-report.sh" "$ROOTFS/usr/lib/motcua/boottest-report.sh"   # the test-only report, too
   install -m 0755 "$HERE/boottest-gpiosim.sh" "$ROOTFS/usr/lib/motcua/boottest-gpiosim.sh"
+  install -m 0755 "$HERE/boottest-printer.sh" "$ROOTFS/usr/lib/motcua/boottest-printer.sh"
+  install -m 0644 "$HERE/boottest-printer.pl" "$ROOTFS/usr/lib/motcua/boottest-printer.pl"
+  install -m 0644 "$HERE/motcua-boottest-printer.service" "$ROOTFS/etc/systemd/system/"
+  chroot "$ROOTFS" systemctl enable motcua-boottest-printer.service
   stamp "reinstall .deb" $t
 else
 echo "== [1/4] mmdebstrap $SUITE arm64 + $(basename "$DEB") -> $ROOTFS  ($(date +%T))"

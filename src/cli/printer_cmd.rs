@@ -1,5 +1,6 @@
-//! `motcua printer status|test`: a technician's check of the ticket printer — its state in
-//! plain words, and a sample ticket printed, or rendered to a PNG without a printer.
+//! `motcua printer status|test|decode`: a technician's check of the ticket printer — its state
+//! in plain words, a sample ticket printed or rendered to a PNG without a printer, and a
+//! captured ESC/POS byte stream turned back into the page it prints.
 //! Argument parsing and printing only; the work is in `crate::printer`.
 
 use std::path::PathBuf;
@@ -29,6 +30,15 @@ pub enum PrinterCommand {
         /// Dots across the roll: 576 (80 mm) or 384 (58 mm).
         #[arg(long, default_value_t = printer::WIDTH_80MM, value_parser = roll_width)]
         width: usize,
+    },
+    /// Turn an ESC/POS byte stream (what a printer received, e.g. captured on a test rig)
+    /// into the page it prints, as a PNG; say what the stream did.
+    Decode {
+        /// The byte stream.
+        stream: PathBuf,
+        /// Write the page here.
+        #[arg(long)]
+        png: PathBuf,
     },
 }
 
@@ -74,6 +84,26 @@ pub fn run(cmd: PrinterCommand) -> anyhow::Result<()> {
                 "printed a sample ticket ({} bytes); the printer is now {}",
                 job.len(),
                 after.describe()
+            );
+            Ok(())
+        }
+        PrinterCommand::Decode { stream, png } => {
+            let bytes =
+                std::fs::read(&stream).with_context(|| format!("reading {}", stream.display()))?;
+            let d = printer::escpos::decode(&bytes)
+                .with_context(|| format!("decoding {}", stream.display()))?;
+            std::fs::write(&png, d.page.to_png())
+                .with_context(|| format!("writing {}", png.display()))?;
+            println!(
+                "{}: {} bytes, {}initialised, {} status request(s), {} cut(s); wrote {} ({}×{} dots)",
+                stream.display(),
+                bytes.len(),
+                if d.initialised { "" } else { "not " },
+                d.status_requests.len(),
+                d.cuts,
+                png.display(),
+                d.page.width,
+                d.page.height
             );
             Ok(())
         }

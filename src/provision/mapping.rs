@@ -145,6 +145,16 @@ pub fn config_sections(p: &ProvisionFile, pin_hash: Option<&str>) -> Vec<Section
             body: gpio,
         });
     }
+    if let Some(pr) = &p.printer {
+        out.push(Section {
+            name: "printer",
+            body: format!(
+                "device = {}\nwidth = {}\n",
+                q(&pr.device.to_string_lossy()),
+                pr.width
+            ),
+        });
+    }
     out.push(Section {
         name: "review",
         body: format!(

@@ -38,6 +38,9 @@ pub struct ProvisionFile {
     /// A technician's way in: SSH is enabled only when this carries keys (key-only login).
     #[serde(default)]
     pub ssh: Option<Ssh>,
+    /// The ticket printer, when the center has one (written to the device config as is).
+    #[serde(default)]
+    pub printer: Option<crate::printer::PrinterConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -406,6 +409,19 @@ impl ProvisionFile {
                 if let Some(why) = ssh_key_problem(k.trim()) {
                     return err(&format!("ssh.authorized_keys[{i}]"), &why);
                 }
+            }
+        }
+        if let Some(pr) = &self.printer {
+            let dev = pr.device.to_string_lossy();
+            if !dev.starts_with("/dev/") || dev.contains("..") || dev.chars().any(char::is_control)
+            {
+                return err(
+                    "printer.device",
+                    "must be the printer's device node under /dev (a USB printer is /dev/usb/lp0)",
+                );
+            }
+            if let Err(why) = pr.check() {
+                return err("printer.width", &why);
             }
         }
         self.check_network()

@@ -371,3 +371,77 @@ fn doctor_and_health_report_the_printer() {
         .iter()
         .all(|c| c["name"] != "printer"));
 }
+
+/// `motcua printer decode`: a captured stream (status requests around a ticket, as the boot
+/// test's USB printer gadget records it) gives back the very page `printer test --png` draws;
+/// a stream it does not know is refused with the byte offset, and no PNG is written.
+#[test]
+fn printer_decode_turns_a_captured_stream_back_into_the_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let motcua = |args: &[&std::ffi::OsStr]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_motcua"))
+            .args(args)
+            .env_remove("MOTCUA_DATA_DIR")
+            .output()
+            .unwrap()
+    };
+    let (captured, decoded, drawn) = (
+        dir.path().join("captured.bin"),
+        dir.path().join("decoded.png"),
+        dir.path().join("drawn.png"),
+    );
+    let mut stream = printer::status::REQUEST.to_vec();
+    stream.extend(job());
+    stream.extend(printer::status::REQUEST);
+    std::fs::write(&captured, &stream).unwrap();
+    let out = motcua(&[
+        "printer".as_ref(),
+        "decode".as_ref(),
+        captured.as_os_str(),
+        "--png".as_ref(),
+        decoded.as_os_str(),
+    ]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains(&format!(
+            "{} bytes, initialised, 6 status request(s), 1 cut(s)",
+            stream.len()
+        )),
+        "{said}"
+    );
+    let out = motcua(&[
+        "printer".as_ref(),
+        "test".as_ref(),
+        "--png".as_ref(),
+        drawn.as_os_str(),
+    ]);
+    assert!(out.status.success());
+    assert_eq!(
+        std::fs::read(&decoded).unwrap(),
+        std::fs::read(&drawn).unwrap()
+    );
+
+    let bad = dir.path().join("bad.bin");
+    std::fs::write(&bad, [0x1b, b'@', 0x1b, b'Z']).unwrap();
+    let png = dir.path().join("bad.png");
+    let out = motcua(&[
+        "printer".as_ref(),
+        "decode".as_ref(),
+        bad.as_os_str(),
+        "--png".as_ref(),
+        png.as_os_str(),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("decoding {}", bad.display())),
+        "{err}"
+    );
+    assert!(err.contains("ESC/POS stream, byte 2:"), "{err}");
+    assert!(!png.exists());
+}

@@ -692,3 +692,57 @@ fn the_center_section_is_applied_not_left_pending() {
         "{status}"
     );
 }
+
+/// `[printer]` in the provisioning file becomes the device config's `[printer]` (read by
+/// `config.rs`, not left pending); a device outside /dev, a roll width no printer has, or an
+/// unknown key is refused by line and key.
+#[test]
+fn the_ticket_printer_is_provisioned_and_checked() {
+    let with = |body: &str| format!("{}\n[printer]\n{body}", filled());
+    let d = Device::new();
+    let out = d.provision(&with("device = \"/dev/usb/lp0\"\nwidth = 384\n"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let config = d.read("etc/motcua/motcua.toml");
+    assert!(
+        config.contains("\n[printer]\ndevice = \"/dev/usb/lp0\"\nwidth = 384\n"),
+        "{config}"
+    );
+    let parsed =
+        motcua::config::Config::parse(Path::new("motcua.toml"), config.as_bytes()).unwrap();
+    let printer = parsed.printer.unwrap();
+    assert_eq!(
+        (printer.device.as_path(), printer.width),
+        (Path::new("/dev/usb/lp0"), 384)
+    );
+
+    let path = Path::new("/boot/firmware/motcua.toml");
+    // the line of `[printer]`
+    let header = filled().lines().count() + 2;
+    for (body, line, key, message) in [
+        (
+            "device = \"/tmp/lp0\"\n",
+            header + 1,
+            "printer.device",
+            "must be the printer's device node under /dev (a USB printer is /dev/usb/lp0)",
+        ),
+        (
+            "device = \"/dev/usb/lp0\"\nwidth = 500\n",
+            header + 2,
+            "printer.width",
+            "[printer] width = 500: must be 576 (80 mm) or 384 (58 mm)",
+        ),
+        (
+            "device = \"/dev/usb/lp0\"\nspeed = 9600\n",
+            header + 2,
+            "printer.speed",
+            "unknown field `speed`, expected `device` or `width`",
+        ),
+    ] {
+        let err = ProvisionFile::parse(path, with(body).as_bytes()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("/boot/firmware/motcua.toml:{line}: key `{key}`: {message}"),
+            "case {body}"
+        );
+    }
+}
