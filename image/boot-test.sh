@@ -318,6 +318,8 @@ fi
 if grep -aq 'MOTCUA_TEST: printer-node [0-9]' "$L2"; then
   check 1 "$L2" "USB printer: usblp's /dev/usb/lp0, group lp (udev)" 'printer-node 660:root:lp driver=usblp'
   check 1 "$L2" "USB printer: the daemon's health reads its status from its own unit" 'printer-health "name":"printer","level":"ok","message":"/dev/usb/lp0: ready"'
+  grep -aq 'MOTCUA_TEST: printer-kiosk-policy' "$L2" &&
+    check 1 "$L2" "USB printer: as_kiosk is under the kiosk unit's device policy (/dev/fuse, 0666, refused)" 'printer-kiosk-policy .*/dev/fuse: Operation not permitted'
   check 1 "$L2" "USB printer: the kiosk's user prints inside the kiosk unit's device policy" 'printer-print-kiosk printed a sample ticket \([0-9]+ bytes\); the printer is now ready'
   check 1 "$L2" "USB printer: paper out prints nothing and says so" 'printer-paperout-kiosk .*the ticket was not printed: the printer is out of paper'
   check 1 "$L2" "USB printer: the daemon's doctor reports paper out" 'printer-paperout-doctor "name":"printer","level":"fail".*out of paper'

@@ -114,6 +114,8 @@ if [ "$n" = 2 ]; then
     say "printer-node $(stat -c %a:%U:%G /dev/usb/lp0) driver=$(basename "$(readlink /sys/class/usbmisc/lp0/device/driver)")"
     say "printer-health $(ask health)"
     : > $PR/received.bin
+    # (the kiosk unit's device policy does apply to as_kiosk: /dev/fuse is 0666 but not allowed)
+    say "printer-kiosk-policy $(as_kiosk sh -c 'exec 3<>/dev/fuse && echo opened /dev/fuse')"
     say "printer-print-kiosk $(as_kiosk motcua printer test --device /dev/usb/lp0)"
     sleep 2; cp $PR/received.bin $PR/printed.bin
     say "printer-received $(stat -c %s $PR/printed.bin) bytes"
