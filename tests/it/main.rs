@@ -25,6 +25,7 @@ mod hub_tickets;
 mod hub_tls;
 mod ipcam;
 mod ipcam_bench;
+mod ipcam_digest;
 mod ipcam_field;
 mod ipcam_support;
 mod kiosk_big_catalog;
