@@ -128,9 +128,16 @@ impl Drop for Lighttpd {
     }
 }
 
+/// `dir/camera-1` holding `text`, mode 0640 as in the secrets directory.
 pub fn credentials(dir: &Path, text: &str) -> PathBuf {
+    use std::os::unix::fs::OpenOptionsExt;
     let p = dir.join("camera-1");
-    std::fs::File::create(&p)
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o640)
+        .open(&p)
         .unwrap()
         .write_all(text.as_bytes())
         .unwrap();

@@ -38,6 +38,7 @@ mod kiosk_ui;
 mod onvif;
 mod printer;
 mod provision;
+mod provision_cameras;
 mod recorder_cli;
 mod recorder_crash;
 mod recorder_evidence;
