@@ -2,11 +2,12 @@
 //!
 //! Order (each write atomic, so a power cut at any point leaves a consistent device and the
 //! next boot simply applies the file again): validate everything → keys and certificate (kept
-//! if present) → secret files → network units → `/etc/motcua/motcua.toml` (the commit point)
-//! → `provisioned.json` → the FAT copy renamed to `motcua.toml.applied` with secrets blanked →
-//! kernel command line (machine id, hostname) → grow the data partition. A bad file changes
-//! nothing but the error file ([`mapping::paths::ERROR`]), which the kiosk's technician screen
-//! shows. Schema in [`schema`], file mapping in [`mapping`]; see `docs/technician.md`.
+//! if present) → secret files (network cameras' `camera-N` among them) → network units →
+//! `/etc/motcua/motcua.toml` (the commit point) → `provisioned.json` → the FAT copy renamed
+//! to `motcua.toml.applied` with secrets blanked → kernel command line (machine id,
+//! hostname) → grow the data partition. A bad file changes nothing but the error file
+//! ([`mapping::paths::ERROR`]), which the kiosk's technician screen shows. Schema in
+//! [`schema`], file mapping in [`mapping`]; see `docs/technician.md`.
 
 pub mod disk;
 pub mod fsutil;

@@ -2,7 +2,8 @@
 //! parsing and validation.
 //!
 //! This schema belongs to provisioning, not to `config.rs`: it holds secrets (device token,
-//! supervisor password, Wi-Fi passphrase) that never reach `/etc/motcua/motcua.toml`, and
+//! supervisor password, Wi-Fi passphrase, network cameras' passwords) that never reach
+//! `/etc/motcua/motcua.toml`, and
 //! sections whose owners have not landed in `config.rs` yet. Every error names the file, the
 //! line and the key, like `config.rs` does; unknown keys are refused.
 
