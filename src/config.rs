@@ -330,9 +330,21 @@ pub enum ConfigError {
 
 impl Config {
     /// Load `path`. With `required == false` a missing file means all defaults.
+    /// Beyond [`Config::parse`], the files it names are checked where that needs the disk
+    /// (camera credentials files' modes).
     pub fn load(path: &Path, required: bool) -> Result<Config, ConfigError> {
         match std::fs::read(path) {
-            Ok(bytes) => Config::parse(path, &bytes),
+            Ok(bytes) => {
+                let config = Config::parse(path, &bytes)?;
+                config
+                    .recorder
+                    .check_files()
+                    .map_err(|message| ConfigError::Semantic {
+                        path: path.to_owned(),
+                        message,
+                    })?;
+                Ok(config)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
                 Ok(Config::default())
             }

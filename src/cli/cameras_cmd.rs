@@ -50,6 +50,7 @@ pub fn run(cmd: CamerasCommand) -> anyhow::Result<()> {
             Some(Login {
                 user: user.clone(),
                 password: password.to_owned(),
+                camera_offset_ms: 0,
             })
         }
         _ => None,

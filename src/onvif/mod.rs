@@ -1,13 +1,15 @@
 //! ONVIF discovery for the technician (`motcua cameras discover`): a WS-Discovery probe
 //! (`probe`), then for each camera that answered the device and media services' SOAP calls
-//! (`soap`) — GetCapabilities (where the media service is), GetDeviceInformation, GetProfiles,
-//! and GetStreamUri and GetSnapshotUri per profile — so provisioning needs no guesswork.
+//! (`soap`) — GetSystemDateAndTime (the camera's clock dates the login tokens, `clock`),
+//! GetCapabilities (where the media service is), GetDeviceInformation, GetProfiles, and
+//! GetStreamUri and GetSnapshotUri per profile — so provisioning needs no guesswork.
 //! [`render`] prints make, model, URLs and a `[[recorder.cameras]]` snippet that names a
 //! credentials file and never the password; URLs are printed without any user or password a
 //! camera put in them.
 //!
 //! Talks to cameras only; never reads the config or the stores.
 
+pub mod clock;
 pub mod probe;
 pub mod soap;
 
@@ -66,12 +68,21 @@ fn without_credentials(url: &str) -> String {
     }
 }
 
-/// Describe the camera whose device service is `xaddr`.
+/// Describe the camera whose device service is `xaddr`. With a login, the camera's clock is
+/// asked first (GetSystemDateAndTime, unauthenticated) and the tokens are dated by it.
 pub async fn describe(
     client: &reqwest::Client,
     xaddr: &str,
     login: Option<&Login>,
 ) -> Result<Camera, CallError> {
+    let dated = match login {
+        Some(l) => Some(Login {
+            camera_offset_ms: clock::camera_offset_ms(client, xaddr).await?,
+            ..l.clone()
+        }),
+        None => None,
+    };
+    let login = dated.as_ref();
     let body = format!("<GetDeviceInformation xmlns=\"{DEVICE_NS}\"/>");
     let text = soap::call(client, xaddr, "GetDeviceInformation", &body, login).await?;
     let doc = roxmltree::Document::parse(&text).expect("checked by soap::call");

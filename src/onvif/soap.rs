@@ -16,11 +16,14 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// Largest answer read (a camera's GetProfiles is a few kB).
 pub const MAX_ANSWER: usize = 1024 * 1024;
 
-/// User name and password for the camera's ONVIF service.
+/// User name and password for the camera's ONVIF service, and the camera's clock the token's
+/// `Created` is written in.
 #[derive(Clone)]
 pub struct Login {
     pub user: String,
     pub password: String,
+    /// The camera's clock minus the device's, in ms (`clock::camera_offset_ms`; 0 until asked).
+    pub camera_offset_ms: i64,
 }
 
 impl std::fmt::Debug for Login {
@@ -73,11 +76,11 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-/// WS-Security header for `login` with a fresh nonce, created now.
+/// WS-Security header for `login` with a fresh nonce, created now by the camera's clock.
 fn security_header(login: &Login) -> String {
     let mut nonce = [0u8; 16];
     getrandom::fill(&mut nonce).expect("the system's random source");
-    let created = chrono::Utc::now()
+    let created = (chrono::Utc::now() + chrono::TimeDelta::milliseconds(login.camera_offset_ms))
         .format("%Y-%m-%dT%H:%M:%S%.3fZ")
         .to_string();
     let digest = password_digest(&nonce, &created, &login.password);
@@ -274,6 +277,7 @@ mod tests {
         let login = Login {
             user: "a<b".into(),
             password: "s3cret".into(),
+            camera_offset_ms: 0,
         };
         assert_eq!(
             format!("{login:?}"),

@@ -107,17 +107,33 @@ pub fn config_sections(p: &ProvisionFile, pin_hash: Option<&str>) -> Vec<Section
             ),
         });
     }
-    if !p.counters.is_empty() {
-        let mut body = String::new();
-        for c in &p.counters {
+    let mut body = String::new();
+    for c in &p.counters {
+        if let Some(camera) = &c.camera {
             let _ = write!(
                 body,
                 "\n# {}\n[[recorder.cameras]]\ncounter = {}\ndevice = {}\n",
                 c.name.replace('\n', " "),
                 c.id,
-                q(&c.camera)
+                q(camera)
             );
         }
+    }
+    for c in &p.recorder.cameras {
+        let name = p.counters.iter().find(|u| u.id == c.counter).map_or_else(
+            || format!("counter {}", c.counter),
+            |u| u.name.replace('\n', " "),
+        );
+        let _ = write!(
+            body,
+            "\n# {name} (network camera; user and password in its credentials_file)\n\
+             [[recorder.cameras]]\ncounter = {}\ndevice = {}\ncredentials_file = {}\n",
+            c.counter,
+            q(&c.url),
+            q(&abs(&camera_credentials(c.counter)))
+        );
+    }
+    if !body.is_empty() {
         out.push(Section {
             name: "recorder",
             body,
@@ -165,6 +181,11 @@ pub fn config_sections(p: &ProvisionFile, pin_hash: Option<&str>) -> Vec<Section
         ),
     });
     out
+}
+
+/// A network camera's credentials file, relative to the root: `etc/motcua/secrets/camera-N`.
+pub fn camera_credentials(counter: u8) -> String {
+    format!("{}/camera-{counter}", paths::SECRETS)
 }
 
 /// Does this build's `config.rs` know section `name`? (An unknown one is refused by name.)

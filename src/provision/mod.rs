@@ -2,11 +2,12 @@
 //!
 //! Order (each write atomic, so a power cut at any point leaves a consistent device and the
 //! next boot simply applies the file again): validate everything → keys and certificate (kept
-//! if present) → secret files → network units → `/etc/motcua/motcua.toml` (the commit point)
-//! → `provisioned.json` → the FAT copy renamed to `motcua.toml.applied` with secrets blanked →
-//! kernel command line (machine id, hostname) → grow the data partition. A bad file changes
-//! nothing but the error file ([`mapping::paths::ERROR`]), which the kiosk's technician screen
-//! shows. Schema in [`schema`], file mapping in [`mapping`]; see `docs/technician.md`.
+//! if present) → secret files (network cameras' `camera-N` among them) → network units →
+//! `/etc/motcua/motcua.toml` (the commit point) → `provisioned.json` → the FAT copy renamed
+//! to `motcua.toml.applied` with secrets blanked → kernel command line (machine id,
+//! hostname) → grow the data partition. A bad file changes nothing but the error file
+//! ([`mapping::paths::ERROR`]), which the kiosk's technician screen shows. Schema in
+//! [`schema`], file mapping in [`mapping`]; see `docs/technician.md`.
 
 pub mod disk;
 pub mod fsutil;
@@ -314,6 +315,22 @@ pub fn provision(opts: &Options) -> Result<Report, ProvisionError> {
             .map_err(io("cannot remove", &at(paths::TOKEN)))?,
     }
 
+    // Network cameras: `user:password` each in its own file; files of cameras no longer
+    // provisioned are removed (the password does not outlive its camera's entry).
+    let mut cameras = Vec::new();
+    for c in &file.recorder.cameras {
+        let password = c.password.as_ref().expect("checked by parse").get_ref();
+        let rel = mapping::camera_credentials(c.counter);
+        write(
+            &rel,
+            format!("{}:{password}\n", c.user).as_bytes(),
+            0o640,
+            gid,
+        )?;
+        cameras.push(rel);
+    }
+    remove_stale_camera_credentials(&at(paths::SECRETS), &cameras, root)?;
+
     // Network.
     write(
         paths::NETWORK_UNIT,
@@ -395,6 +412,26 @@ pub fn provision(opts: &Options) -> Result<Report, ProvisionError> {
     let json = serde_json::to_string_pretty(&report).expect("report serialises");
     write(paths::STATUS, format!("{json}\n").as_bytes(), 0o644, None)?;
     Ok(report)
+}
+
+/// Remove `camera-N` files in `secrets` that are not among `keep` (paths relative to `root`).
+fn remove_stale_camera_credentials(
+    secrets: &Path,
+    keep: &[String],
+    root: &Path,
+) -> Result<(), ProvisionError> {
+    let entries = std::fs::read_dir(secrets).map_err(io("cannot read", secrets))?;
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let numbered = name
+            .strip_prefix("camera-")
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        let path = e.path();
+        if numbered && !keep.iter().any(|k| root.join(k) == path) {
+            fsutil::remove_if_exists(&path).map_err(io("cannot remove", &path))?;
+        }
+    }
+    Ok(())
 }
 
 /// `…/motcua.toml` → `…/motcua.toml.applied`.

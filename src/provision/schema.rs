@@ -2,7 +2,8 @@
 //! parsing and validation.
 //!
 //! This schema belongs to provisioning, not to `config.rs`: it holds secrets (device token,
-//! supervisor password, Wi-Fi passphrase) that never reach `/etc/motcua/motcua.toml`, and
+//! supervisor password, Wi-Fi passphrase, network cameras' passwords) that never reach
+//! `/etc/motcua/motcua.toml`, and
 //! sections whose owners have not landed in `config.rs` yet. Every error names the file, the
 //! line and the key, like `config.rs` does; unknown keys are refused.
 
@@ -30,6 +31,9 @@ pub struct ProvisionFile {
     pub server: Option<Server>,
     #[serde(default)]
     pub counters: Vec<Counter>,
+    /// Network cameras (an NVR's or the counters' own IP cameras), by URL.
+    #[serde(default)]
+    pub recorder: Recorder,
     #[serde(default)]
     pub gpio: Gpio,
     pub supervisor: Supervisor,
@@ -138,11 +142,38 @@ pub struct Server {
 pub struct Counter {
     pub id: u8,
     pub name: String,
-    /// V4L2 device, preferably a stable `/dev/v4l/by-path/…` or `/dev/v4l/by-id/…` name.
-    pub camera: String,
+    /// V4L2 device, preferably a stable `/dev/v4l/by-path/…` or `/dev/v4l/by-id/…` name;
+    /// omitted when the counter's camera is a network camera (`[[recorder.cameras]]`).
+    #[serde(default)]
+    pub camera: Option<String>,
     /// BCM GPIO number of the counter's capture button.
     #[serde(default)]
     pub button_pin: Option<u8>,
+}
+
+/// `[recorder]` of the provisioning file: network cameras only (USB cameras are
+/// `counters[].camera`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recorder {
+    #[serde(default)]
+    pub cameras: Vec<NetworkCamera>,
+}
+
+/// One network camera: written to motcua.toml as a `[[recorder.cameras]]` entry whose
+/// `credentials_file` is `secrets/camera-<counter>`; the password goes only there.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkCamera {
+    /// The counter it watches (1–32, one camera per counter).
+    pub counter: u8,
+    /// `rtsp://` stream or `http(s)://` snapshot URL, without user or password.
+    pub url: String,
+    /// The camera's (or NVR's) user, preferably a view-only one.
+    pub user: String,
+    /// Secret: written to `secrets/camera-<counter>`, blanked on the FAT copy.
+    #[serde(default)]
+    pub password: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -246,6 +277,12 @@ pub fn secret_spans(p: &ProvisionFile) -> Vec<std::ops::Range<usize>> {
     if let Some(pin) = &p.kiosk.technician_pin {
         spans.push(pin.span());
     }
+    spans.extend(
+        p.recorder
+            .cameras
+            .iter()
+            .filter_map(|c| c.password.as_ref().map(|p| p.span())),
+    );
     spans
 }
 
@@ -351,17 +388,21 @@ impl ProvisionFile {
             if !text_ok(&c.name, 100) {
                 return err(&at("name"), "must be 1 to 100 characters");
             }
-            let device = c.camera.starts_with("/dev/") && !c.camera.contains("..");
-            if !device && c.camera != "synthetic" {
-                return err(
-                    &at("camera"),
-                    "must be a device path such as /dev/video0 (or \"synthetic\" for a test pattern)",
-                );
+            if let Some(camera) = &c.camera {
+                let device = camera.starts_with("/dev/") && !camera.contains("..");
+                if !device && camera != "synthetic" {
+                    return err(
+                        &at("camera"),
+                        "must be a device path such as /dev/video0 (or \"synthetic\" for a test \
+                         pattern); a network camera goes in [[recorder.cameras]]",
+                    );
+                }
             }
             if let Some(p) = c.button_pin {
                 pins.push((p, at("button_pin")));
             }
         }
+        self.check_network_cameras()?;
         if let Some(p) = self.gpio.motion_pin {
             pins.push((p, "gpio.motion_pin".into()));
         }
@@ -427,6 +468,65 @@ impl ProvisionFile {
         self.check_network()
     }
 
+    fn check_network_cameras(&self) -> Result<(), (String, String)> {
+        let err = |k: String, m: String| Err((k, m));
+        for (i, c) in self.recorder.cameras.iter().enumerate() {
+            let at = |f: &str| format!("recorder.cameras[{i}].{f}");
+            if !(1..=32).contains(&c.counter) {
+                return err(at("counter"), "must be 1 to 32".into());
+            }
+            if let Some(j) = self
+                .counters
+                .iter()
+                .position(|u| u.id == c.counter && u.camera.is_some())
+            {
+                return err(
+                    at("counter"),
+                    format!(
+                        "counter {} already has a camera (counters[{j}].camera); remove one of them",
+                        c.counter
+                    ),
+                );
+            }
+            if let Some(j) = self.recorder.cameras[..i]
+                .iter()
+                .position(|o| o.counter == c.counter)
+            {
+                return err(
+                    at("counter"),
+                    format!(
+                        "counter {} already has a camera (recorder.cameras[{j}]); one camera per \
+                         counter",
+                        c.counter
+                    ),
+                );
+            }
+            network_camera_url(&c.url).map_err(|why| (at("url"), why))?;
+            if c.user.is_empty() || c.user.contains(':') || c.user.chars().any(char::is_control) {
+                return err(
+                    at("user"),
+                    "must be the camera's user name (not empty, no ':')".into(),
+                );
+            }
+            let Some(password) = &c.password else {
+                return err(
+                    at("password"),
+                    "give the password of this user; it is written to the secrets directory, \
+                     never to the config"
+                        .into(),
+                );
+            };
+            let p = password.get_ref();
+            if p.is_empty() || p.chars().count() > 128 || p.chars().any(char::is_control) {
+                return err(
+                    at("password"),
+                    "must be 1 to 128 characters on one line".into(),
+                );
+            }
+        }
+        Ok(())
+    }
+
     fn check_network(&self) -> Result<(), (String, String)> {
         let err = |k: &str, m: &str| Err((k.to_owned(), m.to_owned()));
         let n = &self.network;
@@ -486,6 +586,31 @@ impl ProvisionFile {
         }
         Ok(())
     }
+}
+
+/// Why `url` is not a network camera's URL the recorder accepts, if it is not.
+pub fn network_camera_url(url: &str) -> Result<(), String> {
+    use crate::recorder::camera::{http_snapshot::HttpSnapshotCamera, rtsp::RtspCamera};
+    let checked = if url.starts_with("rtsp://") {
+        RtspCamera::new(url, None).map(|_| ())
+    } else if url.starts_with("http://") || url.starts_with("https://") {
+        HttpSnapshotCamera::new(url, None, std::time::Duration::ZERO).map(|_| ())
+    } else {
+        Err(
+            "must start with rtsp://, http:// or https:// (the stream or snapshot URL `motcua \
+             cameras discover` prints)"
+                .into(),
+        )
+    };
+    checked.map_err(|why| {
+        if why.contains("credentials_file") {
+            "must not carry a user name or password; give them as user and password".into()
+        } else if why.starts_with("must") {
+            why
+        } else {
+            format!("is not a URL ({why})")
+        }
+    })
 }
 
 /// `a.b.c.d/nn` → (address, prefix length).

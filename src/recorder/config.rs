@@ -30,6 +30,10 @@ pub struct RecorderConfig {
     /// Seconds between signed chain heads for the hub (60 to 86400); every export signs one too.
     #[serde(default = "default_anchor_interval")]
     pub anchor_interval_secs: u32,
+    /// The directory every network camera's `credentials_file` must be in: the device's
+    /// secrets directory. Leave it on the device; tests and development set their own.
+    #[serde(default = "default_secrets_dir")]
+    pub secrets_dir: PathBuf,
 }
 
 impl Default for RecorderConfig {
@@ -41,12 +45,19 @@ impl Default for RecorderConfig {
             retention: RetentionConfig::default(),
             device_key: default_device_key(),
             anchor_interval_secs: default_anchor_interval(),
+            secrets_dir: default_secrets_dir(),
         }
     }
 }
 
 fn default_device_key() -> PathBuf {
     PathBuf::from("/etc/motcua/secrets/device.key")
+}
+/// The device's secrets directory (`root:motcua`, mode 0750, made by provisioning).
+pub const SECRETS_DIR: &str = "/etc/motcua/secrets";
+
+fn default_secrets_dir() -> PathBuf {
+    PathBuf::from(SECRETS_DIR)
 }
 fn default_anchor_interval() -> u32 {
     600
@@ -207,6 +218,12 @@ impl RecorderConfig {
         if !(60..=86_400).contains(&self.anchor_interval_secs) {
             return Err("recorder.anchor_interval_secs must be between 60 and 86400".into());
         }
+        if !self.secrets_dir.is_absolute() {
+            return Err(format!(
+                "recorder.secrets_dir {} must be an absolute path ({SECRETS_DIR} on the device)",
+                self.secrets_dir.display()
+            ));
+        }
         let mut seen = std::collections::HashSet::new();
         for (i, c) in self.cameras.iter().enumerate() {
             let at = format!("recorder.cameras[{i}]");
@@ -228,6 +245,9 @@ impl RecorderConfig {
                     .map(|_| ())
                 }
                 .map_err(|why| format!("{at}.device {why}"))?;
+                if let Some(f) = &c.credentials_file {
+                    self.check_in_secrets_dir(&at, f)?;
+                }
                 // a trigger waits for the next fetch, at most FIRST_FRAME_WAIT (3 s): a pace
                 // slower than 2 s would make some captures fail for want of a fresh frame
                 if !(200..=2_000).contains(&c.fetch_interval_ms) {
@@ -254,6 +274,53 @@ impl RecorderConfig {
             if c.interval_secs != 0 && c.interval_secs < 10 {
                 return Err(format!("{at}.interval_secs must be 0 (off) or at least 10"));
             }
+        }
+        Ok(())
+    }
+}
+
+impl RecorderConfig {
+    /// A credentials file is named by an absolute path inside `secrets_dir`, without `..`.
+    fn check_in_secrets_dir(&self, at: &str, f: &std::path::Path) -> Result<(), String> {
+        use std::path::Component;
+        let plain = f.is_absolute() && f.components().all(|c| !matches!(c, Component::ParentDir));
+        if plain && f.starts_with(&self.secrets_dir) && f != self.secrets_dir {
+            return Ok(());
+        }
+        Err(format!(
+            "{at}.credentials_file {} is not in the secrets directory {}: move it there (owner \
+             root, group motcua, mode 0640) and give its full path",
+            f.display(),
+            self.secrets_dir.display()
+        ))
+    }
+
+    /// Checks that read the disk (`Config::load`, not `Config::parse`): each network camera's
+    /// credentials file, where it exists, is readable by its owner and group only and
+    /// writable by its owner only. A missing file is left to the camera's own error.
+    pub fn check_files(&self) -> Result<(), String> {
+        use std::os::unix::fs::MetadataExt;
+        for (i, c) in self.cameras.iter().enumerate() {
+            let Some(f) = &c.credentials_file else {
+                continue;
+            };
+            let Ok(meta) = std::fs::metadata(f) else {
+                continue;
+            };
+            let mode = meta.mode() & 0o7777;
+            let why = if mode & 0o007 != 0 {
+                "other users can read or change it"
+            } else if mode & 0o020 != 0 {
+                "its group can change it"
+            } else {
+                continue;
+            };
+            return Err(format!(
+                "recorder.cameras[{i}].credentials_file {} has mode {mode:04o}: {why}; run \
+                 `chown root:motcua {f}` and `chmod 0640 {f}`",
+                f.display(),
+                f = f.display()
+            ));
         }
         Ok(())
     }
@@ -334,5 +401,78 @@ mod tests {
         )
         .unwrap_err()
         .contains("key `recorder.cameras[0].format`"));
+    }
+
+    /// Review finding (issue 17): a credentials file anywhere, with any mode, was accepted.
+    #[test]
+    fn credentials_files_must_be_in_the_secrets_dir() {
+        let cam = |f: &str| {
+            format!("[[recorder.cameras]]\ncounter = 1\ndevice = \"rtsp://192.168.1.64/102\"\ncredentials_file = \"{f}\"\n")
+        };
+        for f in [
+            "/home/pi/camera-1",
+            "/etc/motcua/secrets/../motcua.toml",
+            "camera-1",
+            "/etc/motcua/secrets",
+        ] {
+            assert_eq!(
+                parse(&cam(f)).unwrap_err(),
+                format!("m.toml: recorder.cameras[0].credentials_file {f} is not in the secrets directory /etc/motcua/secrets: move it there (owner root, group motcua, mode 0640) and give its full path")
+            );
+        }
+        parse(&cam("/etc/motcua/secrets/camera-1")).unwrap();
+        // tests and development name their own directory
+        let own = format!(
+            "[recorder]\nsecrets_dir = \"/tmp/s\"\n{}",
+            cam("/tmp/s/camera-1")
+        );
+        parse(&own).unwrap();
+        assert_eq!(
+            parse(&format!("[recorder]\nsecrets_dir = \"s\"\n{}", cam("/etc/motcua/secrets/camera-1"))).unwrap_err(),
+            "m.toml: recorder.secrets_dir s must be an absolute path (/etc/motcua/secrets on the device)"
+        );
+    }
+
+    #[test]
+    fn credentials_files_others_can_read_or_the_group_can_change_are_refused_on_load() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let creds = dir.path().join("camera-1");
+        std::fs::write(&creds, "admin:pw\n").unwrap();
+        let config = dir.path().join("motcua.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[recorder]\nsecrets_dir = \"{d}\"\n[[recorder.cameras]]\ncounter = 1\n\
+                 device = \"rtsp://192.168.1.64/102\"\ncredentials_file = \"{c}\"\n",
+                d = dir.path().display(),
+                c = creds.display()
+            ),
+        )
+        .unwrap();
+        let c = creds.display();
+        for (mode, why) in [
+            (0o644, "other users can read or change it"),
+            (0o604, "other users can read or change it"),
+            (0o642, "other users can read or change it"),
+            (0o660, "its group can change it"),
+        ] {
+            std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(mode)).unwrap();
+            assert_eq!(
+                Config::load(&config, true).unwrap_err().to_string(),
+                format!(
+                    "{}: recorder.cameras[0].credentials_file {c} has mode {mode:04o}: {why}; \
+                     run `chown root:motcua {c}` and `chmod 0640 {c}`",
+                    config.display()
+                )
+            );
+        }
+        for good in [0o640, 0o600, 0o400] {
+            std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(good)).unwrap();
+            Config::load(&config, true).unwrap();
+        }
+        // parse alone never reads the disk
+        std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o644)).unwrap();
+        Config::parse(&config, &std::fs::read(&config).unwrap()).unwrap();
     }
 }

@@ -5,14 +5,17 @@ WS-Discovery on a loopback UDP port (answers a Probe for NetworkVideoTransmitter
 ProbeMatch that relates to it), and the device and media services over HTTP on another
 port: GetCapabilities, GetDeviceInformation, GetProfiles, GetStreamUri, GetSnapshotUri. Every
 SOAP call must carry a WS-Security UsernameToken whose PasswordDigest is
-Base64(SHA-1(nonce + created + password)); otherwise the answer is the ONVIF NotAuthorized
-fault (HTTP 400), as the spec has it.
+Base64(SHA-1(nonce + created + password)) and whose Created is within 5 minutes of the
+camera's clock, as cameras check; otherwise the answer is the ONVIF NotAuthorized fault (HTTP
+400), as the spec has it. GetSystemDateAndTime answers without authentication (the spec).
 
-Usage: onvif_responder.py USER PASSWORD [--malformed CALL]
-  --malformed CALL   answer CALL (e.g. GetProfiles) with XML cut off in the middle
+Usage: onvif_responder.py USER PASSWORD [--malformed CALL] [--clock-skew SECONDS]
+  --malformed CALL       answer CALL (e.g. GetProfiles) with XML cut off in the middle
+  --clock-skew SECONDS   the camera's clock is this far ahead of the host's (negative: behind)
 Prints "READY <udp port> <http port>" once both listen.
 """
 import base64
+import datetime
 import hashlib
 import http.server
 import socket
@@ -21,7 +24,14 @@ import threading
 import xml.etree.ElementTree as ET
 
 USER, PASSWORD = sys.argv[1], sys.argv[2]
-MALFORMED = sys.argv[4] if len(sys.argv) > 4 and sys.argv[3] == "--malformed" else None
+OPTIONS = dict(zip(sys.argv[3::2], sys.argv[4::2]))
+MALFORMED = OPTIONS.get("--malformed")
+SKEW = datetime.timedelta(seconds=int(OPTIONS.get("--clock-skew", "0")))
+MAX_CREATED_OFF = datetime.timedelta(minutes=5)
+
+
+def camera_now():
+    return datetime.datetime.now(datetime.timezone.utc) + SKEW
 
 NS = {
     "s": "http://www.w3.org/2003/05/soap-envelope",
@@ -75,6 +85,17 @@ CHANNEL = {"Profile_1": "101", "Profile_2": "102"}
 
 
 def answer(call, body):
+    if call == "GetSystemDateAndTime":
+        t = camera_now()
+        return (
+            "<tds:GetSystemDateAndTimeResponse><tds:SystemDateAndTime>"
+            "<tt:DateTimeType>Manual</tt:DateTimeType><tt:DaylightSavings>false"
+            "</tt:DaylightSavings><tt:UTCDateTime><tt:Time><tt:Hour>%d</tt:Hour>"
+            "<tt:Minute>%d</tt:Minute><tt:Second>%d</tt:Second></tt:Time><tt:Date>"
+            "<tt:Year>%d</tt:Year><tt:Month>%d</tt:Month><tt:Day>%d</tt:Day></tt:Date>"
+            "</tt:UTCDateTime></tds:SystemDateAndTime></tds:GetSystemDateAndTimeResponse>"
+            % (t.hour, t.minute, t.second, t.year, t.month, t.day)
+        )
     if call == "GetCapabilities":
         return (
             "<tds:GetCapabilitiesResponse><tds:Capabilities><tt:Media>"
@@ -124,7 +145,11 @@ def authorized(env):
     want = base64.b64encode(
         hashlib.sha1(base64.b64decode(nonce) + created.encode() + PASSWORD.encode()).digest()
     ).decode()
-    return user == USER and digest == want
+    try:
+        at = datetime.datetime.fromisoformat(created.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return user == USER and digest == want and abs(at - camera_now()) <= MAX_CREATED_OFF
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -133,7 +158,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         env = ET.fromstring(self.rfile.read(n))
         body = env.find("s:Body", NS)
         call = body[0].tag.split("}")[1] if len(body) else ""
-        if not authorized(env):
+        if call != "GetSystemDateAndTime" and not authorized(env):
             return self.reply(400, NOT_AUTHORIZED)
         if MALFORMED == call:
             return self.reply(200, ENV.format(answer(call, body))[:300])

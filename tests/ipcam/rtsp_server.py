@@ -3,7 +3,8 @@
 gir1.2-gst-rtsp-server-1.0) with Digest authentication, serving a moving test pattern as
 MJPEG (/mjpeg, RTP/JPEG) and as H.264 (/h264, a keyframe every second), a plain red picture
 as H.264 (/h264red), H.264 with a keyframe only every 60 s (/h264longgop) and H.265 (/h265).
-Prints "READY" once it listens.
+Prints "READY" once it listens, then one line per client event: "TEARDOWN <path>" when a
+client sends TEARDOWN, "CLOSED" when a client's connection closes.
 
 Usage: rtsp_server.py PORT USER PASSWORD [WIDTHxHEIGHT]   (default 320x240)
 """
@@ -53,6 +54,17 @@ for path, launch in streams.items():
     )
     mounts.add_factory(path, factory)
 
+
+def on_teardown(client, ctx):
+    print("TEARDOWN %s" % ctx.uri.abspath, flush=True)
+
+
+def on_client(server, client):
+    client.connect("teardown-request", on_teardown)
+    client.connect("closed", lambda c: print("CLOSED", flush=True))
+
+
+server.connect("client-connected", on_client)
 server.attach(None)
 print("READY", flush=True)
 GLib.MainLoop().run()

@@ -208,7 +208,11 @@ fn an_rtsp_mjpeg_stream_arrives_frame_by_frame_with_digest_auth() {
     cam.stop();
     assert_eq!(
         cam.start().unwrap_err(),
-        CameraError::NotConnected(srv.url("/mjpeg"))
+        CameraError::Unreachable {
+            device: srv.url("/mjpeg"),
+            address: format!("127.0.0.1:{}", srv.port),
+            reason: "connection refused".into()
+        }
     );
     srv.plug();
     assert_eq!(cam.start().unwrap().width, 320);
@@ -352,4 +356,72 @@ fn an_rtsp_h264_stream_keeps_keyframes_and_a_snapshot_decodes_one() {
             srv.url("/h264longgop")
         )
     );
+}
+
+/// The review's bug: a powered-off camera read "did not answer". Nothing listening (a closed
+/// loopback port: refused) is "not connected" naming host:port; a server that takes the
+/// connection and never answers RTSP is told apart.
+#[test]
+fn an_rtsp_camera_that_takes_no_connection_is_not_connected_naming_host_and_port() {
+    use motcua::recorder::camera::rtsp::RtspCamera;
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port(); // closed again: nothing listens there
+    let secrets = tempfile::tempdir().unwrap();
+    let creds = credentials(secrets.path(), &format!("{USER}:{PASSWORD}"));
+    let url = format!("rtsp://127.0.0.1:{port}/Streaming/Channels/102");
+    let err = RtspCamera::new(&url, Some(creds.clone()))
+        .unwrap()
+        .start()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("camera {url} is not connected (127.0.0.1:{port}: connection refused)")
+    );
+    assert!(!format!("{err:?}").contains(PASSWORD));
+
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "rtsp://{}/Streaming/Channels/102",
+        silent.local_addr().unwrap()
+    );
+    let err = RtspCamera::new(&url, Some(creds))
+        .unwrap()
+        .start()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("camera {url}: connected but did not answer RTSP within 10 s")
+    );
+}
+
+/// The review's bug: stopping a camera never sent TEARDOWN (retina sends it from a task that
+/// the camera's runtime, dropped at once, cancelled). GStreamer's server reports it.
+#[test]
+fn stopping_an_rtsp_camera_worker_sends_teardown_before_closing() {
+    use motcua::recorder::camera::rtsp::RtspCamera;
+    let srv = RtspServer::start();
+    let secrets = tempfile::tempdir().unwrap();
+    let creds = credentials(secrets.path(), &format!("{USER}:{PASSWORD}"));
+    let cam = RtspCamera::new(&srv.url("/mjpeg"), Some(creds)).unwrap();
+    let mut worker = CameraWorker::spawn(Box::new(cam), 4, Arc::new(RealClocks));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while worker.ring.is_empty() {
+        assert!(Instant::now() < deadline, "{:?}", worker.status().state);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // only the reachability check's connection has come and gone
+    let before = srv.events();
+    assert_eq!(before, ["CLOSED"]);
+    worker.stop();
+    assert_eq!(worker.status().state, CameraState::Stopped);
+    // the worker's stop waited for the answer: TEARDOWN is there as soon as it returns
+    assert_eq!(srv.events()[1..2], ["TEARDOWN /mjpeg"]);
+    let t0 = Instant::now();
+    while srv.events().len() < 3 && t0.elapsed() < Duration::from_secs(2) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(srv.events(), ["CLOSED", "TEARDOWN /mjpeg", "CLOSED"]);
 }

@@ -20,9 +20,11 @@ const REC: &str = "000.00.14.H56-261123-0042";
 
 fn config_text(http: &str, rtsp: &str, creds: &std::path::Path) -> String {
     format!(
-        "[[recorder.cameras]]\ncounter = 3\ndevice = \"{http}\"\ncredentials_file = \"{c}\"\n\
+        "[recorder]\nsecrets_dir = \"{d}\"\n\n\
+         [[recorder.cameras]]\ncounter = 3\ndevice = \"{http}\"\ncredentials_file = \"{c}\"\n\
          fetch_interval_ms = 200\n\n[[recorder.cameras]]\ncounter = 4\ndevice = \"{rtsp}\"\n\
          credentials_file = \"{c}\"\n",
+        d = creds.parent().unwrap().display(),
         c = creds.display()
     )
 }

@@ -128,9 +128,16 @@ impl Drop for Lighttpd {
     }
 }
 
+/// `dir/camera-1` holding `text`, mode 0640 as in the secrets directory.
 pub fn credentials(dir: &Path, text: &str) -> PathBuf {
+    use std::os::unix::fs::OpenOptionsExt;
     let p = dir.join("camera-1");
-    std::fs::File::create(&p)
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o640)
+        .open(&p)
         .unwrap()
         .write_all(text.as_bytes())
         .unwrap();
@@ -141,6 +148,8 @@ pub struct RtspServer {
     pub port: u16,
     size: String,
     child: Option<Child>,
+    /// The server's client events after READY (`TEARDOWN /mjpeg`, `CLOSED`), in order.
+    events: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl RtspServer {
@@ -159,6 +168,7 @@ impl RtspServer {
             port,
             size: size.to_owned(),
             child: None,
+            events: Default::default(),
         };
         s.plug();
         s
@@ -179,12 +189,22 @@ impl RtspServer {
             .stderr(Stdio::null())
             .spawn()
             .expect("/usr/bin/python3 with GStreamer's RTSP server (scripts/setup.sh --tests)");
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        out.read_line(&mut line).unwrap();
         assert_eq!(line.trim(), "READY", "the RTSP server did not start");
+        let events = self.events.clone();
+        std::thread::spawn(move || {
+            for l in out.lines().map_while(Result::ok) {
+                events.lock().unwrap().push(l);
+            }
+        });
         self.child = Some(child);
+    }
+
+    /// The client events the server printed so far.
+    pub fn events(&self) -> Vec<String> {
+        self.events.lock().unwrap().clone()
     }
 
     pub fn unplug(&mut self) {

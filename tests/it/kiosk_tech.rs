@@ -1,7 +1,8 @@
 //! The kiosk's technician side and screen power, through Slint's testing backend: the hidden
 //! gesture and the PIN (with its lockout), the technician screen's facts from a fake system
-//! root, the provisioning-error screen opening by itself and staying through idle, and the
-//! screen going black (backlight off) after `off_after_secs` until a touch.
+//! root, the provisioning-error screen opening by itself and staying through idle, the
+//! screen going black (backlight off) after `off_after_secs` until a touch, and an offline
+//! network camera as the technician sees it.
 
 use std::path::Path;
 use std::time::Duration;
@@ -395,5 +396,127 @@ fn the_doctor_view_shows_the_daemons_checks_units_and_log() {
         )
         .unwrap();
     }
+    rt.block_on(d.stop());
+}
+
+/// Review finding (issue 17): no test showed an offline network camera on the technician
+/// screen. A real daemon with an RTSP camera at counter 3 whose address takes no connection (a
+/// closed loopback port): the screen's health list and its doctor view name the counter, the
+/// camera (scheme, host, port, path), "not connected" with host:port and the reason, and what
+/// to check — and neither shows the user name or password.
+#[test]
+fn an_offline_network_camera_shows_on_the_technician_screen_without_credentials() {
+    use motcua::config::Config;
+    use motcua::daemon::{start, DaemonOptions};
+    const USER: &str = "nvr-viewer";
+    const PASSWORD: &str = "Nvr-pa55word";
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let secrets = dir.path().join("secrets");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::create_dir_all(&secrets).unwrap();
+    let creds = secrets.join("camera-3");
+    std::fs::write(&creds, format!("{USER}:{PASSWORD}\n")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port(); // closed again: nothing listens there
+    let url = format!("rtsp://127.0.0.1:{port}/Streaming/Channels/302");
+    let text = format!(
+        "[recorder]\nsecrets_dir = \"{s}\"\n\n[[recorder.cameras]]\ncounter = 3\n\
+         device = \"{url}\"\ncredentials_file = \"{c}\"\n",
+        s = secrets.display(),
+        c = creds.display()
+    );
+    let cfg_path = dir.path().join("motcua.toml");
+    std::fs::write(&cfg_path, &text).unwrap();
+    let cfg = Config::parse(&cfg_path, text.as_bytes()).unwrap();
+    let mut opts = DaemonOptions::offline(&cfg, &data);
+    opts.system.root = dir.path().join("root");
+    opts.system.config_path = cfg_path;
+    opts.system.health_interval = Duration::from_millis(200);
+    let d = rt.block_on(start(opts)).unwrap();
+
+    let offline = format!("camera {url} is not connected (127.0.0.1:{port}: connection refused)");
+    let want = format!(
+        "camera {url} (counter 3): degraded: {offline}; check the camera's power and network \
+         cable, its address and credentials_file (`motcua doctor`)"
+    );
+    // the daemon's health report has the camera degraded before the screen opens
+    let t0 = std::time::Instant::now();
+    while !d
+        .ctx
+        .device_health
+        .lock()
+        .unwrap()
+        .as_ref()
+        .is_some_and(|r| r.items.iter().any(|i| i.message == want))
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(15),
+            "no offline health line"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let root = tempfile::tempdir().unwrap();
+    put(root.path(), paths::STATUS, &provisioned_json());
+    put(
+        root.path(),
+        paths::APPLIED_THIS_BOOT,
+        "2026-11-23T08:00:00Z\n",
+    );
+    let bundle = parse_bundle(
+        &std::fs::read(SMALL_CATALOG).unwrap(),
+        DEFAULT_MAX_BUNDLE_BYTES,
+    )
+    .unwrap();
+    let services = motcua::kiosk::daemon_link::device_services(&cfg, &data);
+    let sys = root.path().to_owned();
+    let f = fixture_custom(800, 2400, bundle, move |k| {
+        k.services = services;
+        k.system_root = Some(sys);
+    });
+    assert_eq!(screen(&f), "technician");
+    let tech = f.kiosk.window().global::<TechAdapter>();
+    let health: Vec<(String, String, i32)> = slint::Model::iter(&tech.get_health())
+        .map(|l| (l.name.to_string(), l.message.to_string(), l.level))
+        .collect();
+    let camera: Vec<&(String, String, i32)> = health.iter().filter(|h| h.0 == "camera").collect();
+    assert_eq!(
+        camera,
+        [&("camera".to_owned(), want.clone(), 1)],
+        "{health:?}"
+    );
+
+    let checks: Vec<(String, String, i32)> = slint::Model::iter(&tech.get_doctor())
+        .map(|l| (l.name.to_string(), l.message.to_string(), l.level))
+        .collect();
+    let cameras = checks
+        .iter()
+        .find(|c| c.0 == "cameras")
+        .expect("cameras check");
+    let prefix =
+        format!("1 of 1 configured camera(s) missing: counter 3 (offline: {offline}; next try in ");
+    assert!(cameras.1.starts_with(&prefix), "{}", cameras.1);
+    assert_eq!(cameras.2, 2, "fail");
+
+    let shown: String = health
+        .iter()
+        .chain(&checks)
+        .map(|l| format!("{}\n", l.1))
+        .collect();
+    assert!(
+        !shown.contains(PASSWORD) && !shown.contains(USER),
+        "{shown}"
+    );
     rt.block_on(d.stop());
 }

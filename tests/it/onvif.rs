@@ -167,3 +167,47 @@ fn a_malformed_answer_and_silence_are_named() {
         )
     );
 }
+
+/// The review's bug: the UsernameToken was dated by the device's clock, and a camera whose
+/// clock is hours off refused it. The responder's clock runs 3 h ahead (and then 3 h behind)
+/// and refuses a Created more than 5 min from it; discover dates its tokens by the camera.
+#[test]
+fn a_camera_with_a_clock_hours_off_is_described() {
+    for skew in ["10800", "-10800"] {
+        let r = Responder::start(&["--clock-skew", skew]);
+        // A token dated by the device's clock is refused by this camera...
+        let device_service = format!("http://127.0.0.1:{}/onvif/device_service", r.http);
+        let login = motcua::onvif::soap::Login {
+            user: USER.into(),
+            password: PASSWORD.into(),
+            camera_offset_ms: 0,
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let refused = rt.block_on(motcua::onvif::soap::call(
+            &reqwest::Client::new(),
+            &device_service,
+            "GetDeviceInformation",
+            "<GetDeviceInformation xmlns=\"http://www.onvif.org/ver10/device/wsdl\"/>",
+            Some(&login),
+        ));
+        assert_eq!(
+            refused.unwrap_err().to_string(),
+            "refused the user name or password (ONVIF NotAuthorized)"
+        );
+        // ...and discover, which asks the camera's time first, describes it.
+        let (code, out, err) = discover(r.udp, Some(PASSWORD));
+        assert_eq!(code, Some(0), "skew {skew}: {out}{err}");
+        assert!(
+            out.starts_with(&format!(
+                "1 ONVIF camera(s) answered, 1 described\n\ncamera 1: HIKVISION DS-2CD1023G0E-I \
+                 (firmware V5.7.3 build 220112, serial DS-2CD1023G0E-I20220101AAWRJ12345678)\n  \
+                 device service: {device_service}\n"
+            )),
+            "skew {skew}: {out}"
+        );
+        assert!(out.contains("device = \"rtsp://127.0.0.1:554/Streaming/Channels/102\""));
+    }
+}

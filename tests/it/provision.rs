@@ -19,7 +19,7 @@ const PASSWORD: &str = "Mật-khẩu-rất-dài-42";
 /// RFC 8032's test key 1: a valid ed25519 public key (the template's all-zero one is refused).
 const SIGNING_KEY: &str = "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
 
-fn filled() -> String {
+pub(crate) fn filled() -> String {
     TEMPLATE
         .replacen("token = \"\"", &format!("token = \"{TOKEN}\""), 1)
         .replacen("password = \"\"", &format!("password = \"{PASSWORD}\""), 1)
@@ -30,12 +30,12 @@ fn filled() -> String {
         )
 }
 
-struct Device {
+pub(crate) struct Device {
     dir: tempfile::TempDir,
 }
 
 impl Device {
-    fn new() -> Device {
+    pub(crate) fn new() -> Device {
         let d = Device {
             dir: tempfile::tempdir().unwrap(),
         };
@@ -53,26 +53,26 @@ impl Device {
         .unwrap();
         d
     }
-    fn root(&self) -> PathBuf {
+    pub(crate) fn root(&self) -> PathBuf {
         self.dir.path().join("root")
     }
-    fn fat(&self) -> PathBuf {
+    pub(crate) fn fat(&self) -> PathBuf {
         self.dir.path().join("boot/firmware")
     }
     fn file(&self) -> PathBuf {
         self.fat().join("motcua.toml")
     }
-    fn read(&self, rel: &str) -> String {
+    pub(crate) fn read(&self, rel: &str) -> String {
         fs::read_to_string(self.root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
     }
-    fn mode(&self, rel: &str) -> u32 {
+    pub(crate) fn mode(&self, rel: &str) -> u32 {
         fs::metadata(self.root().join(rel))
             .unwrap()
             .permissions()
             .mode()
             & 0o7777
     }
-    fn provision(&self, text: &str) -> Output {
+    pub(crate) fn provision(&self, text: &str) -> Output {
         fs::write(self.file(), text).unwrap();
         Command::new(env!("CARGO_BIN_EXE_motcua"))
             .args(["provision", "--from"])
@@ -354,7 +354,7 @@ fn each_bad_case_names_line_key_and_reason() {
             "camera = \"/dev/video2\"",
             "camera = \"video2\"",
             "counters[1].camera",
-            "must be a device path such as /dev/video0 (or \"synthetic\" for a test pattern)",
+            "must be a device path such as /dev/video0 (or \"synthetic\" for a test pattern); a network camera goes in [[recorder.cameras]]",
         ),
         (
             "motion_pin = 4",

@@ -4,7 +4,10 @@
 //! `GetSnapshotUri` — fetched every `interval` into the same ring USB frames go to.
 //!
 //! - Authentication: HTTP Digest (RFC 7616/2617, via the `digest_auth` crate; what these cameras
-//!   ask for by default) or Basic, chosen from the camera's `WWW-Authenticate` answer. The
+//!   ask for by default) or Basic, chosen from the camera's `WWW-Authenticate` answer. A
+//!   digest nonce is reused (`nc` counts up) until the camera answers 401; then the request is
+//!   retried once with that 401's fresh nonce (cameras that refuse reuse do not all say
+//!   `stale=true`), and only a second 401 means a wrong password. The
 //!   credentials come from a file in the secrets directory (`user:password` on one line) and
 //!   never appear in names, logs or errors: a camera is named by scheme, host and path only.
 //! - Every answer is checked: HTTP 200, at most [`MAX_BYTES`], a JPEG with a frame header and
@@ -178,7 +181,8 @@ impl HttpSnapshotCamera {
         self.io(format!("cannot answer the camera's digest challenge ({e})"))
     }
 
-    /// One GET; learns the authentication scheme from a 401 and retries once.
+    /// One GET; on a 401 learns the authentication scheme (or the fresh digest nonce) from it
+    /// and retries once: a second 401 is a wrong password.
     fn fetch(&mut self) -> Result<RawFrame, CameraError> {
         // `Runtime::block_on`, not a handle's: only it drives a current-thread runtime's I/O
         // and timers.
@@ -213,14 +217,15 @@ impl HttpSnapshotCamera {
                     .iter()
                     .filter_map(|v| v.to_str().ok().map(str::to_owned))
                     .collect();
-                let stale = challenges
-                    .iter()
-                    .any(|c| c.to_ascii_lowercase().contains("stale=true"));
                 if self.credentials.is_none() {
                     return Err(self
                         .io("asks for a user name and password (HTTP 401); set credentials_file"));
                 }
-                if attempt == 1 || (!matches!(self.auth, Auth::None) && !stale) {
+                // One retry with what this 401 asks for: the first request carried no
+                // credentials, or a digest answer to a nonce cached from an earlier 401 —
+                // which a camera that refuses nonce reuse answers with a fresh challenge,
+                // with or without `stale=true`. Basic sent the password as is: refused.
+                if attempt == 1 || matches!(self.auth, Auth::Basic) {
                     return Err(self.io("refused the user name or password (HTTP 401)"));
                 }
                 self.auth = self.learn(&challenges)?;

@@ -69,6 +69,15 @@ pub struct StreamInfo {
 pub enum CameraError {
     #[error("camera {0} is not connected")]
     NotConnected(String),
+    /// A network camera whose address takes no TCP connection (refused, unreachable, no
+    /// answer): powered off, unplugged or a wrong address — not a camera that connects but
+    /// does not answer. `address` is `host:port`, never with credentials.
+    #[error("camera {device} is not connected ({address}: {reason})")]
+    Unreachable {
+        device: String,
+        address: String,
+        reason: String,
+    },
     #[error("camera {device} offers neither MJPEG nor YUYV (it offers {offered})")]
     NoUsableFormat { device: String, offered: String },
     #[error("camera {device}: {message}")]

@@ -14,17 +14,22 @@
 //! maps RTP time to the camera's NTP wall clock, and each frame's RTP timestamp is mapped
 //! through it (frames before the first report have none).
 //!
+//! A camera whose address takes no TCP connection is "not connected (host:port: connection
+//! refused)"; one that connects and then stays silent "connected but did not answer RTSP".
+//! Stopping sends TEARDOWN and waits for the answer (at most [`TEARDOWN_WAIT`]).
+//!
 //! Credentials come from the secrets file (as for snapshot URLs; retina answers Basic and
 //! Digest) and never appear in names or errors.
 
 use std::path::PathBuf;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use retina::client::{
-    Credentials as RtspCredentials, Demuxed, PlayOptions, Session, SessionOptions, SetupOptions,
-    TcpTransportOptions, Transport,
+    Credentials as RtspCredentials, Demuxed, PlayOptions, Session, SessionGroup, SessionOptions,
+    SetupOptions, TcpTransportOptions, Transport,
 };
 use retina::codec::{CodecItem, FrameFormat};
 
@@ -32,6 +37,8 @@ use super::http_snapshot::Credentials;
 use super::{CameraError, FrameSource, PixelData, PixelFormat, RawFrame, StreamInfo};
 use crate::recorder::jpeg;
 
+/// How long the TCP connection to the camera may take before it counts as not connected.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long DESCRIBE/SETUP/PLAY and the first frame may take (cameras and NVRs start their
 /// encoder on the first client).
 pub const START_TIMEOUT: Duration = Duration::from_secs(10);
@@ -40,6 +47,9 @@ pub const FRAME_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long an H.264 stream may go without a keyframe (cameras default to 2–4 s; technicians
 /// set 1–2 s, see docs/cameras.md).
 pub const KEYFRAME_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long stopping waits for the camera to answer TEARDOWN (on the stream's own connection;
+/// retina's default policy for TCP tries that once).
+pub const TEARDOWN_WAIT: Duration = Duration::from_secs(2);
 
 /// What the chosen stream carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +71,10 @@ pub struct RtspCamera {
     stream_index: usize,
     /// The last sender report: the camera's wall clock (Unix ms) at an RTP timestamp.
     sender_report: Option<SenderReport>,
+    /// The sessions of the current runtime, so stopping can wait for their TEARDOWN: retina
+    /// sends it from a task spawned when the session is dropped, which a runtime dropped
+    /// right after would cancel unsent.
+    sessions: Arc<SessionGroup>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -112,6 +126,7 @@ impl RtspCamera {
             size: (0, 0),
             stream_index: 0,
             sender_report: None,
+            sessions: Arc::default(),
         })
     }
 
@@ -177,9 +192,41 @@ impl RtspCamera {
         })
     }
 
+    /// `host:port` of the camera's RTSP service (554 unless the URL says otherwise).
+    fn address(&self) -> String {
+        let port = self.url.port().unwrap_or(554);
+        format!("{}:{port}", self.url.host_str().unwrap_or(""))
+    }
+
+    /// A TCP connection to the camera first, so that a camera powered off, unplugged or at a
+    /// wrong address (refused, unreachable, no answer within [`CONNECT_TIMEOUT`]) reads as
+    /// not connected, apart from one that connects and then does not answer RTSP.
+    async fn reach(&self) -> Result<(), CameraError> {
+        let address = self.address();
+        let connect = tokio::net::TcpStream::connect(address.as_str());
+        let reason = match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
+            Ok(Ok(_)) => return Ok(()),
+            Ok(Err(e)) => match e.kind() {
+                std::io::ErrorKind::ConnectionRefused => "connection refused".to_owned(),
+                std::io::ErrorKind::HostUnreachable => "host unreachable".to_owned(),
+                std::io::ErrorKind::NetworkUnreachable => "network unreachable".to_owned(),
+                std::io::ErrorKind::TimedOut => "no answer".to_owned(),
+                _ => e.to_string(),
+            },
+            Err(_) => format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
+        };
+        Err(CameraError::Unreachable {
+            device: self.shown.clone(),
+            address,
+            reason,
+        })
+    }
+
     async fn open(&mut self) -> Result<Pin<Box<Demuxed>>, CameraError> {
+        self.reach().await?;
         let options = SessionOptions::default()
             .creds(self.credentials()?)
+            .session_group(self.sessions.clone())
             .user_agent(format!("motcua/{}", env!("CARGO_PKG_VERSION")));
         let mut session = Session::describe(self.url.clone(), options)
             .await
@@ -326,12 +373,14 @@ impl FrameSource for RtspCamera {
             .enable_all()
             .build()
             .map_err(|e| self.io(format!("cannot start its runtime: {e}")))?;
+        // One group per runtime: a group's TEARDOWN tasks live and die with their runtime.
+        self.sessions = Arc::default();
         let opened = runtime.block_on(async {
             let mut stream = match tokio::time::timeout(START_TIMEOUT, self.open()).await {
                 Ok(s) => s?,
                 Err(_) => {
                     return Err(self.io(format!(
-                        "did not answer within {} s",
+                        "connected but did not answer RTSP within {} s",
                         START_TIMEOUT.as_secs()
                     )))
                 }
@@ -339,7 +388,14 @@ impl FrameSource for RtspCamera {
             let first = self.next_video(&mut stream).await?;
             Ok::<_, CameraError>((stream, first))
         });
-        let (stream, first) = opened?;
+        let (stream, first) = match opened {
+            Ok(o) => o,
+            Err(e) => {
+                // a session set up before the failure is torn down before the runtime goes
+                runtime.block_on(wait_teardown(&self.sessions));
+                return Err(e);
+            }
+        };
         let (format, kind) = match self.codec {
             Codec::Jpeg => (PixelFormat::Mjpeg, "MJPEG"),
             Codec::H264 => (PixelFormat::H264, "H.264 (keyframes)"),
@@ -371,12 +427,22 @@ impl FrameSource for RtspCamera {
 
     fn stop(&mut self) {
         self.pending = None;
-        // Dropping the session inside its runtime lets retina send TEARDOWN.
-        if let (Some(rt), Some(stream)) = (&self.runtime, self.stream.take()) {
-            let _inside = rt.enter();
-            drop(stream);
+        // Dropping the session inside its runtime spawns retina's TEARDOWN; the runtime is
+        // kept until the camera answered it (or TEARDOWN_WAIT passed).
+        if let Some(rt) = self.runtime.take() {
+            if let Some(stream) = self.stream.take() {
+                let _inside = rt.enter();
+                drop(stream);
+            }
+            rt.block_on(wait_teardown(&self.sessions));
         }
-        self.runtime = None;
+    }
+}
+
+/// Wait (at most [`TEARDOWN_WAIT`]) for the TEARDOWN of every session dropped in `group`.
+async fn wait_teardown(group: &SessionGroup) {
+    if let Ok(Err(e)) = tokio::time::timeout(TEARDOWN_WAIT, group.await_teardown()).await {
+        tracing::debug!(error = %e.to_string().lines().next().unwrap_or(""), "TEARDOWN failed");
     }
 }
 
