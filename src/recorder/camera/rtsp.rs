@@ -38,8 +38,8 @@ use crate::recorder::{jpeg, keyframe_h265};
 pub const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long each later frame may take.
 pub const FRAME_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long an H.264 or H.265 stream may go without a keyframe (cameras default to 2–4 s; technicians
-/// set 1–2 s, see docs/cameras.md).
+/// How long an H.264 or H.265 stream may go without a keyframe (cameras default to 2–4 s;
+/// technicians set 1–2 s, see docs/cameras.md).
 pub const KEYFRAME_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the chosen stream carries.
