@@ -19,6 +19,9 @@ if [ "$INSTALL" = 1 ]; then
   command -v aarch64-linux-gnu-gcc >/dev/null || need+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
   # OpenH264 (the `openh264` crate, H.264 camera keyframes) is C++ built from bundled source.
   command -v aarch64-linux-gnu-g++ >/dev/null || need+=(g++-aarch64-linux-gnu)
+  # libde265 (the `libde265-rs` crate, H.265 camera keyframes) is C++ built with CMake from the
+  # source its sys crate embeds.
+  command -v cmake >/dev/null || need+=(cmake)
   command -v qemu-aarch64-static >/dev/null || need+=(qemu-user-static)
   # The kiosk's linuxkms backend links libudev, libinput, xkbcommon, fontconfig (arm64).
   for p in libudev-dev libinput-dev libxkbcommon-dev libfontconfig-dev; do

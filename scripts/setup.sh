@@ -9,8 +9,9 @@ want_tests=0
 
 # Build: a C compiler for bundled SQLite, pkg-config, fontconfig (Slint asks it for fonts and
 # panics when there is none, so at least one system font too), libclang for the v4l crate's
-# bindgen (real cameras).
-pkgs=(build-essential pkg-config libfontconfig1-dev fonts-dejavu-core libclang-dev curl ca-certificates)
+# bindgen (real cameras), cmake for libde265 (H.265 camera keyframes), which libde265-sys2
+# builds from its embedded source with CMake.
+pkgs=(build-essential pkg-config libfontconfig1-dev fonts-dejavu-core libclang-dev cmake curl ca-certificates)
 if [ "$want_tests" = 1 ]; then
   # Real headless browser for the review UI tests; /usr/bin/time for the benchmarks;
   # Tesseract (Vietnamese) and zbar read printed tickets back in the printer tests; lighttpd
@@ -23,7 +24,7 @@ if [ "$want_tests" = 1 ]; then
   # non-root user); Python venv for Schemathesis and npm for Redocly (scripts/api-conformance.sh).
   pkgs+=(postgresql python3-venv)
   command -v npx >/dev/null 2>&1 || pkgs+=(nodejs npm)
-  # cmake + nasm: libjpeg-turbo (SIMD) built from source for the recorder bench's comparison
+  # nasm (+ cmake): libjpeg-turbo (SIMD) built from source for the recorder bench's comparison
   # (the `turbojpeg` dev-dependency; never in the appliance). python3-venv: the export
   # verifier test installs `cryptography` into a venv when the system Python lacks it.
   pkgs+=(cmake nasm python3 python3-venv)

@@ -218,7 +218,7 @@ pub async fn discover(
 }
 
 /// The profile the snippet uses: an MJPEG stream (stored as sent), else the snapshot URL,
-/// else the smallest H.264 stream (keyframes decoded on trigger).
+/// else the smallest H.264 stream, else the smallest H.265 one (keyframes decoded on trigger).
 fn best(c: &Camera) -> Option<(String, &'static str)> {
     if let Some(u) = c
         .profiles
@@ -231,17 +231,25 @@ fn best(c: &Camera) -> Option<(String, &'static str)> {
     if let Some(u) = c.profiles.iter().find_map(|p| p.snapshot.clone()) {
         return Some((u, "its snapshot URL: a full picture on each fetch"));
     }
-    c.profiles
-        .iter()
-        .filter(|p| p.encoding.eq_ignore_ascii_case("H264"))
-        .min_by_key(|p| p.width * p.height)
-        .and_then(|p| p.stream.clone())
-        .map(|u| {
-            (
-                u,
-                "its smallest H.264 stream: set its I-frame interval to 1-2 s",
-            )
-        })
+    let smallest = |encoding: &str| {
+        c.profiles
+            .iter()
+            .filter(|p| p.encoding.eq_ignore_ascii_case(encoding) && p.stream.is_some())
+            .min_by_key(|p| p.width * p.height)
+            .and_then(|p| p.stream.clone())
+    };
+    if let Some(u) = smallest("H264") {
+        return Some((
+            u,
+            "its smallest H.264 stream: set its I-frame interval to 1-2 s",
+        ));
+    }
+    smallest("H265").map(|u| {
+        (
+            u,
+            "its smallest H.265 stream: set its I-frame interval to 1-2 s",
+        )
+    })
 }
 
 /// The technician's text: each camera with its profiles and a snippet to paste.
@@ -292,9 +300,49 @@ pub fn render(d: &Discovery) -> String {
                  device = \"{url}\"\n    credentials_file = \"/etc/motcua/secrets/camera-{n}\"\n"
             )),
             None => s.push_str(
-                "  no profile this device can record (neither MJPEG, H.264 nor a snapshot URL)\n",
+                "  no profile this device can record (neither MJPEG, H.264, H.265 nor a snapshot URL)\n",
             ),
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(encoding: &str, width: u32, stream: &str) -> Profile {
+        Profile {
+            token: stream.into(),
+            name: stream.into(),
+            encoding: encoding.into(),
+            width,
+            height: width * 9 / 16,
+            stream: Some(format!("rtsp://192.168.1.64/{stream}")),
+            snapshot: None,
+        }
+    }
+
+    #[test]
+    fn an_h265_only_camera_gets_its_smallest_h265_stream_and_h264_comes_first() {
+        let mut cam = Camera {
+            xaddr: "http://192.168.1.64/onvif/device_service".into(),
+            manufacturer: "HIKVISION".into(),
+            model: "DS-2CD1023G2".into(),
+            firmware: "V5.7".into(),
+            serial: "x".into(),
+            profiles: vec![profile("H265", 1920, "main"), profile("H265", 640, "sub")],
+        };
+        assert_eq!(
+            best(&cam),
+            Some((
+                "rtsp://192.168.1.64/sub".into(),
+                "its smallest H.265 stream: set its I-frame interval to 1-2 s"
+            ))
+        );
+        cam.profiles.push(profile("H264", 1280, "third"));
+        assert_eq!(best(&cam).unwrap().0, "rtsp://192.168.1.64/third");
+        cam.profiles = vec![profile("MPEG4", 640, "old")];
+        assert_eq!(best(&cam), None);
+    }
 }

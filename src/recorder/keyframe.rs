@@ -6,28 +6,38 @@
 //! Pi, nothing to match between Debian releases) into a fresh decoder, and encodes the
 //! picture to JPEG with the same encoder YUYV frames use (`jpeg::encode_rgb`).
 //!
-//! H.265 is not decoded here (see docs/cameras.md): such a stream is refused at start.
+//! H.265 keyframes take the same path through libde265 (`keyframe_h265`); this module owns
+//! the error both share and the Annex B splitting.
 
 use crate::recorder::jpeg;
 
-/// Why a kept keyframe could not become a JPEG.
+/// The codec names errors and messages use.
+pub const H264: &str = "H.264";
+pub const H265: &str = "H.265";
+
+/// Why a kept keyframe could not become a JPEG; the first field names the codec.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyframeError {
-    #[error("the H.264 keyframe lacks {0}")]
-    Incomplete(&'static str),
-    #[error("the H.264 keyframe cannot be decoded ({0})")]
-    Decode(String),
+    #[error("the {0} keyframe lacks {1}")]
+    Incomplete(&'static str, &'static str),
+    #[error("the {0} keyframe cannot be decoded ({1})")]
+    Decode(&'static str, String),
     #[error("the decoded picture cannot be encoded to JPEG ({0})")]
     Encode(String),
 }
 
-/// NAL unit types in an Annex B buffer (start codes 00 00 01 or 00 00 00 01).
-fn nal_types(annexb: &[u8]) -> impl Iterator<Item = u8> + '_ {
+/// The NAL units of an Annex B buffer (start codes 00 00 01 or 00 00 00 01), each without its
+/// start code, header byte(s) first.
+pub(crate) fn nal_bodies(annexb: &[u8]) -> impl Iterator<Item = &[u8]> + '_ {
     openh264::nal_units(annexb).filter_map(|nal| {
         // `nal_units` yields each unit with its start code.
-        let body = nal.iter().position(|&b| b == 1).map(|i| &nal[i + 1..])?;
-        body.first().map(|h| h & 0x1f)
+        nal.iter().position(|&b| b == 1).map(|i| &nal[i + 1..])
     })
+}
+
+/// H.264 NAL unit types (the low five bits of the header byte).
+fn nal_types(annexb: &[u8]) -> impl Iterator<Item = u8> + '_ {
+    nal_bodies(annexb).filter_map(|body| body.first().map(|h| h & 0x1f))
 }
 
 /// Check that `annexb` is a whole keyframe: SPS (7), PPS (8) and an IDR slice (5).
@@ -42,13 +52,19 @@ pub fn check_h264(annexb: &[u8]) -> Result<(), KeyframeError> {
         }
     }
     if !sps {
-        return Err(KeyframeError::Incomplete("a sequence parameter set (SPS)"));
+        return Err(KeyframeError::Incomplete(
+            H264,
+            "a sequence parameter set (SPS)",
+        ));
     }
     if !pps {
-        return Err(KeyframeError::Incomplete("a picture parameter set (PPS)"));
+        return Err(KeyframeError::Incomplete(
+            H264,
+            "a picture parameter set (PPS)",
+        ));
     }
     if !idr {
-        return Err(KeyframeError::Incomplete("an IDR slice"));
+        return Err(KeyframeError::Incomplete(H264, "an IDR slice"));
     }
     Ok(())
 }
@@ -58,9 +74,9 @@ pub fn check_h264(annexb: &[u8]) -> Result<(), KeyframeError> {
 pub fn h264_to_jpeg(annexb: &[u8], quality: u8) -> Result<(Vec<u8>, u32, u32), KeyframeError> {
     use openh264::formats::YUVSource;
     check_h264(annexb)?;
-    let mut decoder =
-        openh264::decoder::Decoder::new().map_err(|e| KeyframeError::Decode(e.to_string()))?;
-    let decode_err = |e: openh264::Error| KeyframeError::Decode(e.to_string());
+    let mut decoder = openh264::decoder::Decoder::new()
+        .map_err(|e| KeyframeError::Decode(H264, e.to_string()))?;
+    let decode_err = |e: openh264::Error| KeyframeError::Decode(H264, e.to_string());
     let (rgb, width, height) = {
         let take = |p: &openh264::decoder::DecodedYUV<'_>| {
             let (w, h) = p.dimensions();
@@ -74,7 +90,7 @@ pub fn h264_to_jpeg(annexb: &[u8], quality: u8) -> Result<(Vec<u8>, u32, u32), K
                 let rest = decoder.flush_remaining().map_err(decode_err)?;
                 let p = rest
                     .last()
-                    .ok_or_else(|| KeyframeError::Decode("no picture came out".into()))?;
+                    .ok_or_else(|| KeyframeError::Decode(H264, "no picture came out".into()))?;
                 take(p)
             }
         }
@@ -95,18 +111,21 @@ mod tests {
         let p_slice = [0, 0, 0, 1, 0x41, 0x9a, 0x00];
         assert_eq!(
             check_h264(&p_slice),
-            Err(KeyframeError::Incomplete("a sequence parameter set (SPS)"))
+            Err(KeyframeError::Incomplete(
+                H264,
+                "a sequence parameter set (SPS)"
+            ))
         );
         let mut no_idr = sps.to_vec();
         no_idr.extend_from_slice(&pps);
         no_idr.extend_from_slice(&p_slice);
         assert_eq!(
             check_h264(&no_idr),
-            Err(KeyframeError::Incomplete("an IDR slice"))
+            Err(KeyframeError::Incomplete(H264, "an IDR slice"))
         );
         assert_eq!(
             h264_to_jpeg(b"not h264 at all", 80).unwrap_err(),
-            KeyframeError::Incomplete("a sequence parameter set (SPS)")
+            KeyframeError::Incomplete(H264, "a sequence parameter set (SPS)")
         );
     }
 

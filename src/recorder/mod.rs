@@ -23,6 +23,7 @@ pub mod export_check;
 pub mod footage;
 pub mod jpeg;
 pub mod keyframe;
+pub mod keyframe_h265;
 /// Public only for `benches/recorder.rs` (against libjpeg-turbo) and `fuzz/`.
 #[doc(hidden)]
 pub mod quarter;
@@ -216,6 +217,12 @@ impl Recorder {
                 .map_err(|error| RecorderError::Keyframe { counter, error })?
                 .0
                 .into(),
+            PixelData::H265Keyframe(annexb) => {
+                keyframe_h265::h265_to_jpeg(annexb, self.yuyv_quality)
+                    .map_err(|error| RecorderError::Keyframe { counter, error })?
+                    .0
+                    .into()
+            }
         };
         let (width, height) = jpeg::dimensions(&jpeg).unwrap_or((frame.width, frame.height));
         let new = OwnedSnapshot {
@@ -277,9 +284,16 @@ impl Recorder {
 fn describe(s: &CameraStatus) -> String {
     match &s.state {
         camera::worker::CameraState::Starting => "starting".into(),
-        camera::worker::CameraState::Streaming { info } if info.format == PixelFormat::H264 => {
+        camera::worker::CameraState::Streaming { info }
+            if matches!(info.format, PixelFormat::H264 | PixelFormat::H265) =>
+        {
+            let codec = if info.format == PixelFormat::H264 {
+                keyframe::H264
+            } else {
+                keyframe::H265
+            };
             format!(
-                "streaming H.264, but no keyframe within {} s: set the camera's I-frame \
+                "streaming {codec}, but no keyframe within {} s: set the camera's I-frame \
                  (keyframe) interval to 1–2 s",
                 FIRST_FRAME_WAIT.as_secs()
             )

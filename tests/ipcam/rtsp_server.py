@@ -2,7 +2,9 @@
 """An RTSP server for the IP camera tests: GStreamer's own RTSP server (Debian's
 gir1.2-gst-rtsp-server-1.0) with Digest authentication, serving a moving test pattern as
 MJPEG (/mjpeg, RTP/JPEG) and as H.264 (/h264, a keyframe every second), a plain red picture
-as H.264 (/h264red), H.264 with a keyframe only every 60 s (/h264longgop) and H.265 (/h265).
+as H.264 (/h264red), H.264 with a keyframe only every 60 s (/h264longgop), and as H.265 the
+test pattern (/h265) and the red picture (/h265red), a keyframe every second, and H.265 with a
+keyframe only every 60 s (/h265longgop).
 Prints "READY" once it listens, then one line per client event: "TEARDOWN <path>" when a
 client sends TEARDOWN, "CLOSED" when a client's connection closes.
 
@@ -35,12 +37,15 @@ caps = f"video/x-raw,format=I420,width={width},height={height},framerate=10/1"
 source = f"videotestsrc is-live=true pattern=ball ! {caps}"
 red = f"videotestsrc is-live=true pattern=red ! {caps}"
 x264 = "x264enc tune=zerolatency speed-preset=ultrafast"
+x265 = "x265enc tune=zerolatency speed-preset=ultrafast"
 streams = {
     "/mjpeg": f"( {source} ! jpegenc quality=80 ! rtpjpegpay name=pay0 pt=26 )",
     "/h264": f"( {source} ! {x264} key-int-max=10 ! rtph264pay name=pay0 pt=96 )",
     "/h264red": f"( {red} ! {x264} key-int-max=10 ! rtph264pay name=pay0 pt=96 )",
     "/h264longgop": f"( {source} ! {x264} key-int-max=600 ! rtph264pay name=pay0 pt=96 )",
-    "/h265": f"( {source} ! x265enc tune=zerolatency key-int-max=10 ! rtph265pay name=pay0 pt=96 )",
+    "/h265": f"( {source} ! {x265} key-int-max=10 ! rtph265pay name=pay0 pt=96 )",
+    "/h265red": f"( {red} ! {x265} key-int-max=10 ! rtph265pay name=pay0 pt=96 )",
+    "/h265longgop": f"( {source} ! {x265} key-int-max=600 ! rtph265pay name=pay0 pt=96 )",
 }
 mounts = server.get_mount_points()
 for path, launch in streams.items():

@@ -232,20 +232,6 @@ fn an_rtsp_mjpeg_stream_arrives_frame_by_frame_with_digest_auth() {
         )
     );
     assert!(!format!("{err:?}").contains(PASSWORD));
-
-    // H.265 is refused with the way out, not stored half-done.
-    let err = RtspCamera::new(&srv.url("/h265"), Some(creds))
-        .unwrap()
-        .start()
-        .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        format!(
-            "camera {} offers neither MJPEG nor YUYV (it offers H265; H.265 is not decoded on \
-             this device: set the camera's stream to H.264 or MJPEG, or use its snapshot URL)",
-            srv.url("/h265")
-        )
-    );
 }
 
 #[test]
@@ -424,4 +410,133 @@ fn stopping_an_rtsp_camera_worker_sends_teardown_before_closing() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(srv.events(), ["CLOSED", "TEARDOWN /mjpeg", "CLOSED"]);
+}
+
+#[test]
+fn an_rtsp_h265_stream_keeps_keyframes_and_a_snapshot_decodes_one() {
+    use motcua::recorder::camera::rtsp::RtspCamera;
+    use motcua::recorder::camera::PixelFormat;
+    use motcua::recorder::config::RecorderConfig;
+    use motcua::recorder::{keyframe_h265, Reason, Recorder, RecorderError};
+    let srv = RtspServer::start();
+    let secrets = tempfile::tempdir().unwrap();
+    let creds = credentials(secrets.path(), &format!("{USER}:{PASSWORD}"));
+
+    // The source hands over keyframes only: VPS + SPS + PPS + an IRAP picture, about one a
+    // second (GOP 10 at 10 frames/s), each decodable alone by libde265 into the picture the
+    // camera sees (solid red). x265's open GOP starts with an IDR and goes on with CRA
+    // pictures, which retina does not mark as keyframes: the camera finds them itself.
+    let mut cam = RtspCamera::new(&srv.url("/h265red"), Some(creds.clone())).unwrap();
+    let info = cam.start().unwrap();
+    assert_eq!(info.format, PixelFormat::H265);
+    assert_eq!((info.width, info.height), (320, 240));
+    assert_eq!(
+        info.description,
+        format!("RTSP H.265 (keyframes) {}", srv.url("/h265red"))
+    );
+    let (mut times, mut slices) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        let f = cam.next_frame().unwrap();
+        times.push(Instant::now());
+        let PixelData::H265Keyframe(k) = &f.data else {
+            panic!("expected an H.265 keyframe, got {:?}", f.data)
+        };
+        keyframe_h265::check_h265(k).unwrap();
+        slices.push(keyframe_h265::first_slice_type(k).unwrap());
+        let (j, w, h) = keyframe_h265::h265_to_jpeg(k, 85).unwrap();
+        assert_eq!((w, h), (320, 240));
+        let (r, g, b, size) = mean_rgb(&j);
+        assert_eq!(size, (320, 240));
+        assert!(r > 200 && g < 60 && b < 60, "red picture: mean {r},{g},{b}");
+    }
+    let gap = times[2] - times[1];
+    assert!(
+        gap > Duration::from_millis(500),
+        "frames between keyframes are skipped, not kept: {gap:?}"
+    );
+    assert!(slices.contains(&21), "CRA keyframes are kept: {slices:?}");
+    cam.stop();
+
+    // Through the recorder: a trigger waits for the next keyframe (never older than one frame
+    // interval, as for USB) and stores its decoded JPEG.
+    let data = tempfile::tempdir().unwrap();
+    let cam = RtspCamera::new(&srv.url("/h265red"), Some(creds.clone())).unwrap();
+    let long = RtspCamera::new(&srv.url("/h265longgop"), Some(creds)).unwrap();
+    let (rec, _) = Recorder::start(
+        data.path(),
+        &RecorderConfig::default(),
+        vec![(1, Box::new(cam)), (2, Box::new(long))],
+        Arc::new(RealClocks),
+        false,
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !rec
+        .cameras()
+        .iter()
+        .all(|(_, s)| matches!(s.state, CameraState::Streaming { .. }))
+    {
+        assert!(Instant::now() < deadline, "{:?}", rec.cameras());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let streaming_since = Instant::now();
+    std::thread::sleep(Duration::from_millis(1500)); // the ring's keyframe is now stale
+    let reason = Reason::parse("started").unwrap();
+    let t0 = Instant::now();
+    let snap = rec.capture_for(1, None, &reason).unwrap();
+    let waited = t0.elapsed();
+    assert!(waited < Duration::from_millis(1500), "{waited:?}");
+    assert_eq!((snap.width, snap.height), (320, 240));
+    let age = snap.frame_age_ms.unwrap();
+    assert!(
+        age <= 200,
+        "the keyframe is from after the trigger or within one interval: {age} ms"
+    );
+    let stored = {
+        let st = rec.store().lock().unwrap();
+        std::fs::read(st.dir().path_of(&snap.sha256)).unwrap()
+    };
+    let (r, g, b, size) = mean_rgb(&stored);
+    assert_eq!(size, (320, 240));
+    assert!(
+        r > 200 && g < 60 && b < 60,
+        "stored red picture: {r},{g},{b}"
+    );
+    // Only keyframes reached the ring: about one a second of a 10 frames/s stream, none
+    // rejected as incomplete.
+    let status = rec.cameras()[0].1.clone();
+    let secs = streaming_since.elapsed().as_secs_f64();
+    assert!(
+        status.frames as f64 <= secs + 3.0,
+        "{} frames in {secs:.1} s: only keyframes are kept",
+        status.frames
+    );
+    assert_eq!(status.rejected, 0, "{status:?}");
+
+    // A camera whose keyframes are a minute apart: the trigger waits, then fails with advice.
+    let err = rec.capture_for(2, None, &reason).unwrap_err();
+    assert!(matches!(err, RecorderError::NoFrame { counter: 2, .. }));
+    assert_eq!(
+        err.to_string(),
+        "the camera of counter 2 has no current frame (streaming H.265, but no keyframe \
+         within 3 s: set the camera's I-frame (keyframe) interval to 1–2 s); check its cable"
+    );
+    // ... and the worker says so too once the stream has gone 10 s without one.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let error = loop {
+        let s = rec.cameras()[1].1.clone();
+        if let CameraState::Degraded { error, .. } = s.state {
+            break error;
+        }
+        assert!(Instant::now() < deadline, "{s:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(
+        error,
+        format!(
+            "camera {}: sent no H.265 keyframe for 10 s: set the camera's I-frame (keyframe) \
+             interval to 1–2 s",
+            srv.url("/h265longgop")
+        )
+    );
 }

@@ -7,8 +7,9 @@
 //! Digest) fetched every 500 ms — first idle, then with each camera triggered every 2 s, and
 //! reports its CPU (% of one core, from /proc/self/stat), RSS, and the capture latency per
 //! trigger by kind. The peers: the same harness with 10 synthetic MJPEG cameras (what 10 USB
-//! cameras cost the recorder), and `ffmpeg` grabbing one frame of the H.264 stream per
-//! trigger (what "decode on trigger" costs done the obvious way).
+//! cameras cost the recorder), `ffmpeg` grabbing one frame of the H.264 stream per
+//! trigger (what "decode on trigger" costs done the obvious way), and 3 RTSP H.265 cameras
+//! (libde265 decoding on trigger) for the H.265 row.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -202,6 +203,22 @@ fn ten_network_cameras() {
         "(GStreamer's RTSP server, encoding MJPEG and H.264 for them: {:.1} % of one core)",
         (ticks(&server) - t0) as f64 / hz / w0.elapsed().as_secs_f64() * 100.0
     );
+}
+
+#[test]
+#[ignore = "a measurement for docs/benchmarks.md, run by hand"]
+fn three_h265_cameras() {
+    let rtsp = RtspServer::start_sized("640x360");
+    let secrets = tempfile::tempdir().unwrap();
+    let creds = credentials(secrets.path(), &format!("{USER}:{PASSWORD}"));
+    let mut sources: Sources = Vec::new();
+    let mut kinds = Vec::new();
+    for counter in 1..=3u32 {
+        let cam = RtspCamera::new(&rtsp.url("/h265"), Some(creds.clone())).unwrap();
+        sources.push((counter, Box::new(cam)));
+        kinds.push((counter, "RTSP H.265"));
+    }
+    measure("3 RTSP H.265 cameras", sources, &kinds);
 }
 
 #[test]

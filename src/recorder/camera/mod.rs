@@ -1,6 +1,6 @@
 //! Counter cameras: the [`FrameSource`] trait with its implementations side by side — the
 //! real V4L2 camera (`v4l2.rs`, feature `v4l2`), a network camera's HTTP snapshot URL
-//! (`http_snapshot.rs`) or RTSP MJPEG/H.264 stream (`rtsp.rs`), and the synthetic one
+//! (`http_snapshot.rs`) or RTSP MJPEG/H.264/H.265 stream (`rtsp.rs`), and the synthetic one
 //! (`synthetic.rs`, for tests and the demo) — and the worker thread that keeps a camera
 //! streaming into its ring,
 //! degrading and retrying with backoff when it disappears (`worker.rs`).
@@ -26,6 +26,8 @@ pub enum PixelFormat {
     Yuyv,
     /// H.264 from a network camera: only keyframes are kept, decoded to JPEG at snapshot time.
     H264,
+    /// H.265 from a network camera: kept and decoded the same way.
+    H265,
 }
 
 /// The pixels of one frame.
@@ -37,6 +39,9 @@ pub enum PixelData {
     Yuyv { data: Arc<[u8]>, stride: u32 },
     /// One H.264 keyframe, Annex B: SPS, PPS and the IDR access unit (`recorder::keyframe`).
     H264Keyframe(Arc<[u8]>),
+    /// One H.265 keyframe, Annex B: VPS, SPS, PPS and the IRAP access unit
+    /// (`recorder::keyframe_h265`).
+    H265Keyframe(Arc<[u8]>),
 }
 
 /// One frame from a camera, stamped when it was dequeued.

@@ -2,13 +2,14 @@
 //! RTSP client Moonfire NVR is built on, which copes with the quirks of cheap IP cameras.
 //!
 //! MJPEG streams (RTP/JPEG, RFC 2435; retina rebuilds each full JPEG) go into the ring as
-//! sent, like a USB camera's MJPEG. H.264 streams put only their keyframes in the ring (each
-//! IDR access unit with its SPS and PPS, Annex B, as retina's `FrameFormat::SIMPLE` gives
-//! them), stamped on arrival; the frames between are dropped unread and a snapshot decodes the
-//! keyframe (`recorder::keyframe`). A stream with no keyframe for [`KEYFRAME_TIMEOUT`] fails
-//! with advice on the camera's I-frame interval. H.265 streams are refused with a reason (no
-//! decoder on the device yet). RTP comes interleaved on the RTSP TCP connection, which
-//! crosses NAT and firewalls and loses nothing on a busy LAN.
+//! sent, like a USB camera's MJPEG. H.264 and H.265 streams put only their keyframes in the
+//! ring (each IDR access unit with its SPS and PPS, or each H.265 IRAP access unit with its
+//! VPS, SPS and PPS, Annex B, as retina's `FrameFormat::SIMPLE` gives them), stamped on
+//! arrival; the frames between are dropped unread and a snapshot decodes the keyframe
+//! (`recorder::keyframe`, `recorder::keyframe_h265`). A stream with no keyframe for
+//! [`KEYFRAME_TIMEOUT`] fails with advice on the camera's I-frame interval. RTP comes
+//! interleaved on the RTSP TCP connection, which crosses NAT and firewalls and loses nothing
+//! on a busy LAN.
 //!
 //! The camera's clock is kept beside each frame, never trusted: the last RTCP sender report
 //! maps RTP time to the camera's NTP wall clock, and each frame's RTP timestamp is mapped
@@ -31,11 +32,11 @@ use retina::client::{
     Credentials as RtspCredentials, Demuxed, PlayOptions, Session, SessionGroup, SessionOptions,
     SetupOptions, TcpTransportOptions, Transport,
 };
-use retina::codec::{CodecItem, FrameFormat};
+use retina::codec::{CodecItem, FrameFormat, VideoParametersCodec};
 
 use super::http_snapshot::Credentials;
 use super::{CameraError, FrameSource, PixelData, PixelFormat, RawFrame, StreamInfo};
-use crate::recorder::jpeg;
+use crate::recorder::{jpeg, keyframe_h265};
 
 /// How long the TCP connection to the camera may take before it counts as not connected.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -44,8 +45,8 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long each later frame may take.
 pub const FRAME_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long an H.264 stream may go without a keyframe (cameras default to 2–4 s; technicians
-/// set 1–2 s, see docs/cameras.md).
+/// How long an H.264 or H.265 stream may go without a keyframe (cameras default to 2–4 s;
+/// technicians set 1–2 s, see docs/cameras.md).
 pub const KEYFRAME_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long stopping waits for the camera to answer TEARDOWN (on the stream's own connection;
 /// retina's default policy for TCP tries that once).
@@ -56,6 +57,18 @@ pub const TEARDOWN_WAIT: Duration = Duration::from_secs(2);
 enum Codec {
     Jpeg,
     H264,
+    H265,
+}
+
+impl Codec {
+    /// The codec's name in messages (`None` for MJPEG, which has no keyframes to wait for).
+    fn keyframe_codec(self) -> Option<&'static str> {
+        match self {
+            Codec::Jpeg => None,
+            Codec::H264 => Some(crate::recorder::keyframe::H264),
+            Codec::H265 => Some(crate::recorder::keyframe::H265),
+        }
+    }
 }
 
 pub struct RtspCamera {
@@ -238,23 +251,18 @@ impl RtspCamera {
             .filter(|(_, s)| s.media() == "video")
             .map(|(i, s)| (i, s.encoding_name().to_ascii_uppercase()))
             .collect();
-        // MJPEG first (stored as sent, nothing to decode), then H.264.
+        // MJPEG first (stored as sent, nothing to decode), then H.264, then H.265.
         let pick = |name: &str| video.iter().find(|(_, n)| n == name).map(|(i, _)| *i);
-        let (i, codec) = match (pick("JPEG"), pick("H264")) {
-            (Some(i), _) => (i, Codec::Jpeg),
-            (None, Some(i)) => (i, Codec::H264),
-            (None, None) => {
+        let (i, codec) = match (pick("JPEG"), pick("H264"), pick("H265")) {
+            (Some(i), _, _) => (i, Codec::Jpeg),
+            (None, Some(i), _) => (i, Codec::H264),
+            (None, None, Some(i)) => (i, Codec::H265),
+            (None, None, None) => {
                 let offered: Vec<&str> = video.iter().map(|(_, n)| n.as_str()).collect();
                 return Err(CameraError::NoUsableFormat {
                     device: self.shown.clone(),
                     offered: if offered.is_empty() {
                         "no video".into()
-                    } else if offered.contains(&"H265") {
-                        format!(
-                            "{}; H.265 is not decoded on this device: set the camera's stream \
-                             to H.264 or MJPEG, or use its snapshot URL",
-                            offered.join(", ")
-                        )
                     } else {
                         offered.join(", ")
                     },
@@ -269,7 +277,7 @@ impl RtspCamera {
                 i,
                 SetupOptions::default()
                     .transport(Transport::Tcp(TcpTransportOptions::default()))
-                    // Annex B with SPS/PPS before every keyframe: each keyframe decodes alone.
+                    // Annex B with (VPS/)SPS/PPS before every keyframe: each decodes alone.
                     .frame_format(FrameFormat::SIMPLE),
             )
             .await
@@ -283,7 +291,7 @@ impl RtspCamera {
     }
 
     /// The next frame for the ring from an open stream: every MJPEG frame, or the next H.264
-    /// keyframe (within [`KEYFRAME_TIMEOUT`]; the frames between are skipped).
+    /// or H.265 keyframe (within [`KEYFRAME_TIMEOUT`]; the frames between are skipped).
     async fn next_video(
         &mut self,
         stream: &mut Pin<Box<Demuxed>>,
@@ -310,30 +318,48 @@ impl RtspCamera {
                         });
                     }
                 }
-                Some(Ok(CodecItem::VideoFrame(f))) => match self.codec {
-                    Codec::Jpeg => {
+                Some(Ok(CodecItem::VideoFrame(f))) => {
+                    let Some(codec) = self.codec.keyframe_codec() else {
                         let at = self.camera_time(&f);
                         return self.frame_from(f.data(), at);
-                    }
-                    Codec::H264 if f.is_random_access_point() => {
-                        let i = f.stream_id();
-                        if let Some(retina::codec::ParametersRef::Video(v)) =
-                            stream.streams().get(i).and_then(|s| s.parameters())
+                    };
+                    // retina (0.4.21) marks only IDR pictures as random access points; an
+                    // H.265 CRA or BLA picture is one too, but comes without its VPS, SPS
+                    // and PPS, which are put before it here from the session's parameters.
+                    let cra_or_bla = !f.is_random_access_point()
+                        && self.codec == Codec::H265
+                        && keyframe_h265::starts_irap(f.data());
+                    if f.is_random_access_point() || cra_or_bla {
+                        let mut sets = Vec::new();
+                        if let Some(retina::codec::ParametersRef::Video(v)) = stream
+                            .streams()
+                            .get(f.stream_id())
+                            .and_then(|s| s.parameters())
                         {
                             self.size = v.pixel_dimensions();
+                            if let (true, VideoParametersCodec::H265 { vps, sps, pps }) =
+                                (cra_or_bla, v.codec_params())
+                            {
+                                sets = keyframe_h265::annexb(&[vps, sps, pps]);
+                            }
                         }
                         let at = self.camera_time(&f);
-                        return self.keyframe_from(f.into_data(), at);
+                        let data = if sets.is_empty() {
+                            f.into_data()
+                        } else {
+                            sets.extend_from_slice(f.data());
+                            sets
+                        };
+                        return self.keyframe_from(data, at);
                     }
-                    Codec::H264 if tokio::time::Instant::now() > keyframe_by => {
+                    if tokio::time::Instant::now() > keyframe_by {
                         return Err(self.io(format!(
-                            "sent no H.264 keyframe for {} s: set the camera's I-frame \
+                            "sent no {codec} keyframe for {} s: set the camera's I-frame \
                              (keyframe) interval to 1–2 s",
                             KEYFRAME_TIMEOUT.as_secs()
-                        )))
+                        )));
                     }
-                    Codec::H264 => continue,
-                },
+                }
                 Some(Ok(_)) => continue, // RTCP, audio, metadata
             }
         }
@@ -349,14 +375,21 @@ impl RtspCamera {
         data: Vec<u8>,
         camera_time_ms: Option<i64>,
     ) -> Result<RawFrame, CameraError> {
-        crate::recorder::keyframe::check_h264(&data).map_err(|e| CameraError::BadFrame {
+        let bad = |e: crate::recorder::keyframe::KeyframeError| CameraError::BadFrame {
             device: self.shown.clone(),
             message: e.to_string(),
-        })?;
+        };
+        let data = if self.codec == Codec::H265 {
+            keyframe_h265::check_h265(&data).map_err(bad)?;
+            PixelData::H265Keyframe(data.into())
+        } else {
+            crate::recorder::keyframe::check_h264(&data).map_err(bad)?;
+            PixelData::H264Keyframe(data.into())
+        };
         Ok(RawFrame {
             width: self.size.0,
             height: self.size.1,
-            data: PixelData::H264Keyframe(data.into()),
+            data,
             camera_time_ms,
             began: None,
         })
@@ -399,6 +432,7 @@ impl FrameSource for RtspCamera {
         let (format, kind) = match self.codec {
             Codec::Jpeg => (PixelFormat::Mjpeg, "MJPEG"),
             Codec::H264 => (PixelFormat::H264, "H.264 (keyframes)"),
+            Codec::H265 => (PixelFormat::H265, "H.265 (keyframes)"),
         };
         let info = StreamInfo {
             format,

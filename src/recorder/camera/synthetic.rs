@@ -68,7 +68,9 @@ impl SyntheticCamera {
                     jpegs.push(jpeg::encode_rgb(&rgb, width, height, 85).expect("valid size"))
                 }
                 PixelFormat::Yuyv => yuyv.push(rgb_to_yuyv(&rgb, width, height).into()),
-                PixelFormat::H264 => panic!("the synthetic camera makes MJPEG or YUYV"),
+                PixelFormat::H264 | PixelFormat::H265 => {
+                    panic!("the synthetic camera makes MJPEG or YUYV")
+                }
             }
         }
         SyntheticCamera {
@@ -140,7 +142,9 @@ impl FrameSource for SyntheticCamera {
                 data: self.yuyv[p].clone(),
                 stride: self.width * 2,
             },
-            PixelFormat::H264 => unreachable!("refused in SyntheticCamera::new"),
+            PixelFormat::H264 | PixelFormat::H265 => {
+                unreachable!("refused in SyntheticCamera::new")
+            }
         };
         Ok(RawFrame {
             width: self.width,

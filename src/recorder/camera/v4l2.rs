@@ -96,6 +96,7 @@ fn fourcc_of(f: PixelFormat) -> FourCC {
         PixelFormat::Mjpeg => FourCC::new(b"MJPG"),
         PixelFormat::Yuyv => FourCC::new(b"YUYV"),
         PixelFormat::H264 => FourCC::new(b"H264"),
+        PixelFormat::H265 => FourCC::new(b"HEVC"),
     }
 }
 
@@ -199,10 +200,10 @@ impl FrameSource for V4l2Camera {
                 }
             }
             // Never asked of a USB camera (the config offers MJPEG and YUYV only).
-            PixelFormat::H264 => {
+            PixelFormat::H264 | PixelFormat::H265 => {
                 return Err(CameraError::BadFrame {
                     device: name,
-                    message: "H.264 from a USB camera is not decoded".into(),
+                    message: "H.264 or H.265 from a USB camera is not decoded".into(),
                 })
             }
         };
