@@ -254,6 +254,44 @@ pub struct Lease {
 pub struct Reported {
     pub number: u64,
     pub issued_at: String,
+    /// The `Idempotency-Key` of the device's `POST /v1/tickets` for the same citizen that got
+    /// no answer (the hub may have issued it: a ghost), which this number replaced.
+    pub replaces: Option<String>,
+}
+
+/// What entering a reported number does about the online request it replaces, given the
+/// ticket issued under that key (`ghost`: whether it was called), if any. Both stores decide
+/// with this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replaced {
+    /// The request did issue a ticket nobody holds: void it (taken out of the waiting line,
+    /// as a called ticket is) — the citizen holds the offline number.
+    Void,
+    /// No ticket under the key: the reported ticket takes the key, so a late copy of the
+    /// request answers with it instead of issuing a number.
+    Claim,
+    /// The ghost was called already: nothing left to undo.
+    Settled,
+}
+
+impl Replaced {
+    pub fn judge(ghost: Option<bool>) -> Replaced {
+        match ghost {
+            None => Replaced::Claim,
+            Some(false) => Replaced::Void,
+            Some(true) => Replaced::Settled,
+        }
+    }
+
+    /// The request body stored with a claimed key: `counter` and no procedure (a late copy
+    /// naming a procedure gets 409, and no number either).
+    pub fn claimed_request(counter: u32) -> String {
+        IssueRequest {
+            counter,
+            procedure: None,
+        }
+        .canonical()
+    }
 }
 
 /// What a lease report does with one reported number, given what the store holds for it
@@ -334,7 +372,20 @@ pub fn parse_report(body: &str) -> Result<(Vec<Reported>, bool), String> {
         let serde_json::Value::Object(o) = item else {
             return Err(format!("issued[{i}]: an object {{number, issued_at}}"));
         };
-        only(o, &["number", "issued_at"]).map_err(|e| format!("issued[{i}]: {e}"))?;
+        only(o, &["number", "issued_at", "replaces"]).map_err(|e| format!("issued[{i}]: {e}"))?;
+        let replaces = match o.get("replaces") {
+            None => None,
+            Some(serde_json::Value::String(k))
+                if !k.is_empty() && k.len() <= 128 && k.bytes().all(|b| b.is_ascii_graphic()) =>
+            {
+                Some(k.clone())
+            }
+            Some(_) => {
+                return Err(format!(
+                    "issued[{i}].replaces: an Idempotency-Key (1-128 visible ASCII characters)"
+                ))
+            }
+        };
         let number = o
             .get("number")
             .and_then(as_count)
@@ -348,6 +399,7 @@ pub fn parse_report(body: &str) -> Result<(Vec<Reported>, bool), String> {
         out.push(Reported {
             number,
             issued_at: issued_at.to_owned(),
+            replaces,
         });
     }
     Ok((out, close))

@@ -12,11 +12,14 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::params;
 use serde::Deserialize;
 
 use super::context::SyncContext;
+use super::ticket_store::{
+    forget_lease, held, issue_from_lease, issuing_counters, lease_granted, lease_key, mark_closing,
+    to_report, Issued,
+};
 use super::SyncError;
 use crate::daemon::shutdown::Shutdown;
 use crate::store::StoreError;
@@ -113,20 +116,15 @@ struct HubLease {
 pub struct TicketDesk {
     ctx: Arc<SyncContext>,
     config: TicketsConfig,
-    /// Counters this device issues for: each keeps a lease.
+    /// Counters issued for since the start that the catalog does not list (each keeps a
+    /// lease, as the catalog's counters do).
     wanted: Mutex<BTreeSet<u32>>,
     wake: tokio::sync::Notify,
 }
 
-fn text(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-fn random_key(what: &str) -> String {
-    let mut raw = [0u8; 12];
-    let _ = getrandom::fill(&mut raw);
-    let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{what}-{hex}")
+/// Did a ticket POST fail without a definite answer from the hub (it may have issued it)?
+fn unanswered(e: &SyncError) -> bool {
+    e.is_offline() || matches!(e, SyncError::Server { .. } | SyncError::Truncated { .. })
 }
 
 impl TicketDesk {
@@ -141,6 +139,15 @@ impl TicketDesk {
 
     /// A ticket for `counter`: from the hub, else (the hub unreachable or failing) from a
     /// lease. `key` makes a retry of the same tap the same ticket.
+    ///
+    /// No ghost tickets: a POST without a definite answer (timeout, cut connection, 5xx) may
+    /// have been committed by the hub. It is sent once more with the same key — the hub
+    /// answers a repeated key with the ticket it already issued — and only if that too goes
+    /// unanswered is a number taken from the lease. The key is then written with that number
+    /// and goes with its report, and the hub voids (marks no-show) any ticket issued under
+    /// the key, or, if there is none, keeps the key on the reported ticket so that a late copy
+    /// of the POST issues nothing. The wait before a lease number is at most twice
+    /// `hub_timeout_ms`.
     pub async fn take(
         &self,
         counter: u32,
@@ -155,7 +162,7 @@ impl TicketDesk {
             .unwrap_or_else(|e| e.into_inner())
             .insert(counter);
         let Ok(client) = self.ctx.client() else {
-            return self.take_offline(counter);
+            return self.take_offline(counter, None);
         };
         let mut body = serde_json::json!({ "counter": counter });
         if let Some(p) = procedure {
@@ -163,10 +170,20 @@ impl TicketDesk {
         }
         let body = body.to_string();
         let timeout = Duration::from_millis(self.config.hub_timeout_ms);
-        match client
+        let mut answer = client
             .post_json("/v1/tickets", Some(key), &body, timeout)
-            .await
-        {
+            .await;
+        if let Err(e) = &answer {
+            if unanswered(e) {
+                tracing::warn!(
+                    "ticket: no answer from the hub ({e}); asking again with the same key"
+                );
+                answer = client
+                    .post_json("/v1/tickets", Some(key), &body, timeout)
+                    .await;
+            }
+        }
+        match answer {
             Ok(bytes) => {
                 let t: HubTicket = serde_json::from_slice(&bytes)
                     .map_err(|e| format!("the hub's ticket answer: {e}"))?;
@@ -184,19 +201,19 @@ impl TicketDesk {
                     issued_at: t.issued_at,
                 })
             }
-            Err(e) if e.is_offline() || matches!(e, SyncError::Server { .. }) => {
+            Err(e) if unanswered(&e) => {
                 tracing::warn!(
                     "ticket: the hub could not be reached ({e}); issuing from the lease"
                 );
-                self.take_offline(counter)
+                self.take_offline(counter, Some(key))
             }
             Err(e) => Err(e.to_string()),
         }
     }
 
-    fn take_offline(&self, counter: u32) -> Result<IssuedTicket, String> {
+    fn take_offline(&self, counter: u32, key: Option<&str>) -> Result<IssuedTicket, String> {
         let now = self.ctx.clock.now();
-        match issue_from_lease(&mut self.ctx.db(), counter, now) {
+        match issue_from_lease(&mut self.ctx.db(), counter, now, key) {
             Ok(Some(t)) => Ok(t),
             Ok(None) => Err(format!(
                 "no connection to the central server and no numbers held for counter {counter}"
@@ -224,7 +241,13 @@ impl TicketDesk {
             let timeout = client.request_timeout();
             let send = |issued: &Issued, close: bool| {
                 let body = serde_json::json!({
-                    "issued": issued.iter().map(|(n, at)| serde_json::json!({"number": n, "issued_at": at})).collect::<Vec<_>>(),
+                    "issued": issued.iter().map(|(n, at, key)| {
+                        let mut item = serde_json::json!({"number": n, "issued_at": at});
+                        if let Some(k) = key {
+                            item["replaces"] = k.as_str().into();
+                        }
+                        item
+                    }).collect::<Vec<_>>(),
                     "close": close,
                 })
                 .to_string();
@@ -265,27 +288,34 @@ impl TicketDesk {
                 Err(e) => return Err(e),
             }
         }
-        let wanted: Vec<u32> = self
-            .wanted
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .copied()
-            .collect();
+        // The catalog's counters (so a restart during a cut still has numbers for every
+        // counter the kiosk offers), and any other counter issued for since the start.
+        let mut wanted: BTreeSet<u32> = issuing_counters(&self.ctx.db())?.into_iter().collect();
+        wanted.extend(self.wanted.lock().unwrap_or_else(|e| e.into_inner()).iter());
         for counter in wanted {
             if held(&self.ctx.db(), counter, now)? > 0 {
                 continue;
             }
             let body = serde_json::json!({ "counter": counter, "count": self.config.lease_size })
                 .to_string();
-            let bytes = client
+            let key = lease_key(&self.ctx.db(), counter)?;
+            let bytes = match client
                 .post_json(
                     "/v1/tickets/leases",
-                    Some(&random_key("lease")),
+                    Some(&key),
                     &body,
                     client.request_timeout(),
                 )
-                .await?;
+                .await
+            {
+                Ok(b) => b,
+                // the key was used with another body (lease_size changed): a new key next time
+                Err(SyncError::Rejected { status: 409, .. }) => {
+                    lease_granted(&self.ctx.db(), counter)?;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             let l: HubLease = serde_json::from_slice(&bytes)
                 .map_err(|e| SyncError::Protocol(format!("the hub's lease answer: {e}")))?;
             if l.labels.len() as u64 != l.last.saturating_sub(l.first) + 1 {
@@ -293,10 +323,12 @@ impl TicketDesk {
                     "the hub's lease labels do not match its numbers".into(),
                 ));
             }
-            self.ctx
-                .db()
-                .execute(
-                    "INSERT INTO ticket_leases (lease, counter, day, first_n, last_n, labels, expires_at)
+            // The lease and the end of its key in one transaction: a crash between the two
+            // cannot ask for (and store) the same lease again.
+            let mut db = self.ctx.db();
+            let tx = db.transaction().map_err(StoreError::from)?;
+            tx.execute(
+                    "INSERT OR IGNORE INTO ticket_leases (lease, counter, day, first_n, last_n, labels, expires_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                     params![
                         l.lease as i64,
@@ -309,6 +341,8 @@ impl TicketDesk {
                     ],
                 )
                 .map_err(StoreError::from)?;
+            lease_granted(&tx, counter)?;
+            tx.commit().map_err(StoreError::from)?;
         }
         Ok(reported)
     }
@@ -325,180 +359,5 @@ impl TicketDesk {
                 _ = shutdown.recv() => break,
             }
         }
-    }
-}
-
-/// Numbers still held for `counter` (live leases, not yet issued).
-pub fn held(conn: &Connection, counter: u32, now: DateTime<Utc>) -> Result<u64, StoreError> {
-    Ok(conn.query_row(
-        "SELECT coalesce(sum(l.last_n - l.first_n + 1
-                             - (SELECT count(*) FROM ticket_offline o WHERE o.lease = l.lease)), 0)
-         FROM ticket_leases l WHERE l.counter = ?1 AND l.expires_at > ?2 AND l.closing = 0",
-        params![counter, text(now)],
-        |r| r.get::<_, i64>(0),
-    )? as u64)
-}
-
-/// The next leased number of `counter`, written (committed) before it is returned.
-pub fn issue_from_lease(
-    conn: &mut Connection,
-    counter: u32,
-    now: DateTime<Utc>,
-) -> Result<Option<IssuedTicket>, StoreError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let next = tx
-        .query_row(
-            "SELECT l.lease, l.first_n, l.labels,
-                    coalesce((SELECT max(n) + 1 FROM ticket_offline o WHERE o.lease = l.lease), l.first_n)
-             FROM ticket_leases l
-             WHERE l.counter = ?1 AND l.expires_at > ?2 AND l.closing = 0
-               AND coalesce((SELECT max(n) + 1 FROM ticket_offline o WHERE o.lease = l.lease), l.first_n) <= l.last_n
-             ORDER BY l.first_n LIMIT 1",
-            params![counter, text(now)],
-            |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, i64>(3)?,
-                ))
-            },
-        )
-        .optional()?;
-    let Some((lease, first, labels, n)) = next else {
-        return Ok(None);
-    };
-    let labels: Vec<String> = serde_json::from_str(&labels).unwrap_or_default();
-    let Some(label) = labels.get((n - first) as usize).cloned() else {
-        return Ok(None);
-    };
-    let at = text(now);
-    tx.execute(
-        "INSERT INTO ticket_offline (lease, n, label, issued_at) VALUES (?1, ?2, ?3, ?4)",
-        params![lease, n, label, at],
-    )?;
-    let waiting: i64 = tx
-        .query_row(
-            "SELECT waiting FROM queue_counters WHERE counter = ?1",
-            [counter],
-            |r| r.get(0),
-        )
-        .optional()?
-        .unwrap_or(0);
-    tx.commit()?;
-    Ok(Some(IssuedTicket {
-        ticket: label,
-        counter,
-        ahead: waiting.max(0) as u32,
-        follow_url: None,
-        offline: true,
-        issued_at: at,
-    }))
-}
-
-/// The numbers issued offline from one lease: (number, issued_at).
-type Issued = Vec<(u64, String)>;
-
-/// The numbers issued offline from `lease`, in order.
-fn issued_of(conn: &Connection, lease: i64) -> rusqlite::Result<Issued> {
-    conn.prepare("SELECT n, issued_at FROM ticket_offline WHERE lease = ?1 ORDER BY n")?
-        .query_map([lease], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))?
-        .collect()
-}
-
-/// Within `tx`: mark `lease` closing (no number is issued from it any more) and return its
-/// issued numbers, final from here on.
-fn close_in(tx: &rusqlite::Transaction<'_>, lease: u64) -> Result<Issued, StoreError> {
-    tx.execute(
-        "UPDATE ticket_leases SET closing = 1 WHERE lease = ?1",
-        [lease as i64],
-    )?;
-    Ok(issued_of(tx, lease as i64)?)
-}
-
-/// Mark `lease` closing and return its issued numbers, in one transaction: the list is final.
-fn mark_closing(conn: &mut Connection, lease: u64) -> Result<Issued, StoreError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let issued = close_in(&tx, lease)?;
-    tx.commit()?;
-    Ok(issued)
-}
-
-/// The hub refused a lease's report (404: it does not know the lease; 409: a number in it
-/// was issued otherwise, or the lease was closed before): nothing more can be sent for it.
-/// In one transaction the lease is marked closing (nothing more is issued from it), its final
-/// list read and the lease dropped; every number it had issued is logged as an error (a
-/// person must look at the board for them).
-fn forget_lease(conn: &mut Connection, lease: u64, message: &str) -> Result<(), StoreError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let issued = close_in(&tx, lease)?;
-    tx.execute(
-        "DELETE FROM ticket_offline WHERE lease = ?1",
-        [lease as i64],
-    )?;
-    tx.execute("DELETE FROM ticket_leases WHERE lease = ?1", [lease as i64])?;
-    tx.commit()?;
-    if !issued.is_empty() {
-        let numbers: Vec<String> = issued
-            .iter()
-            .map(|(n, at)| format!("{n} at {at}"))
-            .collect();
-        tracing::error!(
-            lease,
-            hub = message,
-            numbers = %numbers.join(", "),
-            "tickets: the hub refused the offline numbers of a lease; check the board for them"
-        );
-    }
-    Ok(())
-}
-
-/// Leases to report: those with numbers issued offline, expired ones (to give back), and
-/// those whose closing report had no answer.
-fn to_report(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<(u64, Issued)>, StoreError> {
-    let leases: Vec<(i64, String, bool)> = conn
-        .prepare("SELECT lease, expires_at, closing FROM ticket_leases ORDER BY lease")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? != 0)))?
-        .collect::<Result<_, _>>()?;
-    let mut out = Vec::new();
-    for (lease, expires_at, closing) in leases {
-        let issued = issued_of(conn, lease)?;
-        if !issued.is_empty() || closing || expires_at <= text(now) {
-            out.push((lease as u64, issued));
-        }
-    }
-    Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Review finding (issue 20): a number taken offline while the closing report was on its
-    /// way could be one the hub gave back and issued again. Once a lease is marked closing it
-    /// issues nothing, its final list holds every number it issued, and it stays to report
-    /// until the hub has answered.
-    #[test]
-    fn a_closing_lease_issues_nothing_more_and_stays_to_report() {
-        let t = tempfile::tempdir().unwrap();
-        let path = t.path().join("catalog.db");
-        let mut conn = Connection::open(&path).unwrap();
-        crate::store::migrate::migrate(&mut conn, &path).unwrap();
-        let now: DateTime<Utc> = "2026-12-06T02:00:00Z".parse().unwrap();
-        conn.execute(
-            "INSERT INTO ticket_leases (lease, counter, day, first_n, last_n, labels, expires_at)
-             VALUES (7, 1, '2026-12-06', 3, 5, '[\"1003\",\"1004\",\"1005\"]', '2026-12-06T17:00:00Z')",
-            [],
-        )
-        .unwrap();
-        let a = issue_from_lease(&mut conn, 1, now).unwrap().unwrap();
-        assert_eq!(a.ticket, "1003");
-        let listed = mark_closing(&mut conn, 7).unwrap();
-        assert_eq!(listed, vec![(3, text(now))]);
-        assert!(
-            issue_from_lease(&mut conn, 1, now).unwrap().is_none(),
-            "a closing lease issued a number"
-        );
-        assert_eq!(to_report(&conn, now).unwrap(), vec![(7, listed)]);
     }
 }

@@ -188,6 +188,7 @@ async fn exercise(store: &Store, second: &Store) {
     let rep = |n: u64| Reported {
         number: n,
         issued_at: "2026-12-07T01:10:00Z".into(),
+        replaces: None,
     };
     let out = store
         .report_lease("kiosk-1", lease.lease, &[rep(42), rep(43)], false)

@@ -9,8 +9,8 @@ use deadpool_postgres::Transaction;
 
 use super::{now_text, pg, HubError, PgStore, QUEUE_CHANNEL};
 use crate::hub::tickets::{
-    new_follow_token, Follow, IssueOutcome, IssueRequest, Lease, LeaseRequest, ReportOutcome,
-    Reported, ReportedNumber, Ticket, TicketRules,
+    new_follow_token, Follow, IssueOutcome, IssueRequest, Lease, LeaseRequest, Replaced,
+    ReportOutcome, Reported, ReportedNumber, Ticket, TicketRules,
 };
 use crate::queue::{QueueEvent, QueueEventKind};
 
@@ -340,6 +340,34 @@ impl PgStore {
                 Ok(ReportedNumber::Enter(label)) => label,
                 Err(refused) => return Ok(Err(refused)),
             };
+            let claimed = Replaced::claimed_request(lease.counter);
+            let key = match &r.replaces {
+                None => None,
+                Some(k) => {
+                    let ghost: Option<bool> = tx
+                        .query_opt(
+                            "SELECT called FROM tickets WHERE device = $1 AND idempotency_key = $2",
+                            &[&device, k],
+                        )
+                        .await
+                        .map_err(pg)?
+                        .map(|row| row.get(0));
+                    match Replaced::judge(ghost) {
+                        Replaced::Void => {
+                            tx.execute(
+                                "UPDATE tickets SET called = TRUE
+                                 WHERE device = $1 AND idempotency_key = $2",
+                                &[&device, k],
+                            )
+                            .await
+                            .map_err(pg)?;
+                            None
+                        }
+                        Replaced::Claim => Some((k.as_str(), claimed.as_str())),
+                        Replaced::Settled => None,
+                    }
+                }
+            };
             accepted.push(
                 enter(
                     &tx,
@@ -348,7 +376,7 @@ impl PgStore {
                     &lease.day,
                     r.number,
                     label,
-                    None,
+                    key,
                     None,
                     &r.issued_at,
                     Some(id_i),

@@ -8,8 +8,8 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::{now_text, HubDb, HubError};
 use crate::hub::tickets::{
-    new_follow_token, Follow, IssueOutcome, IssueRequest, Lease, LeaseRequest, ReportOutcome,
-    Reported, ReportedNumber, Ticket, TicketRules,
+    new_follow_token, Follow, IssueOutcome, IssueRequest, Lease, LeaseRequest, Replaced,
+    ReportOutcome, Reported, ReportedNumber, Ticket, TicketRules,
 };
 use crate::queue::{QueueEvent, QueueEventKind};
 
@@ -290,6 +290,31 @@ impl HubDb {
                 Ok(ReportedNumber::Enter(label)) => label,
                 Err(refused) => return Ok(Err(refused)),
             };
+            let claimed = Replaced::claimed_request(lease.counter);
+            let key = match &r.replaces {
+                None => None,
+                Some(k) => {
+                    let ghost: Option<bool> = tx
+                        .query_row(
+                            "SELECT called FROM tickets WHERE device = ?1 AND idempotency_key = ?2",
+                            params![device, k],
+                            |r| Ok(r.get::<_, i64>(0)? != 0),
+                        )
+                        .optional()?;
+                    match Replaced::judge(ghost) {
+                        Replaced::Void => {
+                            tx.execute(
+                                "UPDATE tickets SET called = 1
+                                 WHERE device = ?1 AND idempotency_key = ?2",
+                                params![device, k],
+                            )?;
+                            None
+                        }
+                        Replaced::Claim => Some((k.as_str(), claimed.as_str())),
+                        Replaced::Settled => None,
+                    }
+                }
+            };
             accepted.push(enter(
                 &tx,
                 device,
@@ -297,7 +322,7 @@ impl HubDb {
                 &lease.day,
                 r.number,
                 label,
-                None,
+                key,
                 None,
                 &r.issued_at,
                 Some(id as i64),
