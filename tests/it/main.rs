@@ -20,6 +20,7 @@ mod hub_load;
 mod hub_locking;
 mod hub_store;
 mod hub_support;
+mod hub_ticket_keys;
 mod hub_ticket_load;
 mod hub_tickets;
 mod hub_tls;

@@ -152,6 +152,26 @@ async fn lock_counter(tx: &Transaction<'_>, counter: u32) -> Result<(), HubError
     Ok(())
 }
 
+/// Lock `device`'s idempotency key `key` until the transaction ends (taken before the
+/// counter's lock, always in that order). Two requests with one key but different bodies take
+/// different counters' locks; without this, both would find no row and the second insert
+/// would fail on the unique key (a 500). With it, the second sees the first's row and gets
+/// the repeat or the 409 conflict, as on SQLite, where `BEGIN IMMEDIATE` serializes all.
+async fn lock_key(
+    tx: &Transaction<'_>,
+    table: &str,
+    device: &str,
+    key: &str,
+) -> Result<(), HubError> {
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(7270004, hashtext($1 || '/' || $2 || '/' || $3))",
+        &[&table, &device, &key],
+    )
+    .await
+    .map_err(pg)?;
+    Ok(())
+}
+
 /// Take `count` numbers of `counter` on `day`: the first one.
 async fn take(tx: &Transaction<'_>, counter: u32, day: &str, count: u32) -> Result<u64, HubError> {
     let count = count as i64;
@@ -209,6 +229,7 @@ impl PgStore {
         let canonical = req.canonical();
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(pg)?;
+        lock_key(&tx, "tickets", device, key).await?;
         lock_counter(&tx, req.counter).await?;
         let earlier = tx
             .query_opt(
@@ -257,6 +278,7 @@ impl PgStore {
         let canonical = req.canonical();
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(pg)?;
+        lock_key(&tx, "ticket_leases", device, key).await?;
         lock_counter(&tx, req.counter).await?;
         let earlier = tx
             .query_opt(
