@@ -94,6 +94,13 @@ impl TicketRules {
         (date.to_string(), next)
     }
 
+    /// The center's local date at `now`: the day whose tickets a call at `now` takes out of the
+    /// line, and whose first waiting ticket `hub queue call` calls. Both stores are given this
+    /// day (never the latest day in the table: a leftover row dated later must not hide today).
+    pub fn today(&self, now: DateTime<Utc>) -> String {
+        self.day(now).0
+    }
+
     pub fn prefix(&self, counter: u32) -> String {
         self.prefixes
             .get(&counter)

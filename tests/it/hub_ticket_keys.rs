@@ -189,3 +189,63 @@ async fn repeated_keys_on_postgres() {
     same_key_at_once(&a, &b).await;
     replaces(&a).await;
 }
+
+/// A call is judged on today's tickets: a row dated later (a leftover, or a hub clock that
+/// was once wrong) hides neither today's first waiting ticket nor today's call.
+async fn call_on_today(store: &Store) {
+    let rules = TicketRules::default();
+    let issue = |key: &'static str, now: DateTime<Utc>| {
+        let rules = rules.clone();
+        async move {
+            match store
+                .issue_ticket("kiosk-1", key, &req(5), &rules, now)
+                .await
+                .unwrap()
+            {
+                IssueOutcome::New(t) => t,
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    // 5001 dated 2026-12-09, then today's (2026-12-06) 5001 and 5002.
+    let later = issue("later", Utc.with_ymd_and_hms(2026, 12, 9, 2, 0, 0).unwrap()).await;
+    let first = issue("first", at(2, 0)).await;
+    let second = issue("second", at(2, 1)).await;
+    assert_eq!(later.day, "2026-12-09");
+    let today = rules.today(at(2, 30));
+    assert_eq!(today, "2026-12-06");
+    assert_eq!(store.next_ticket(5, &today).await.unwrap(), "5001");
+    let call = motcua::queue::QueueEvent {
+        seq: 0,
+        counter: 5,
+        kind: motcua::queue::QueueEventKind::Called,
+        ticket: Some("5001".into()),
+        record_id: None,
+        waiting: None,
+        at: "2026-12-06T02:30:00Z".into(),
+    };
+    store.push_event(&call, &today).await.unwrap();
+    assert!(store.follow(&first.follow).await.unwrap().unwrap().called);
+    assert!(!store.follow(&later.follow).await.unwrap().unwrap().called);
+    let f = store.follow(&second.follow).await.unwrap().unwrap();
+    assert_eq!((f.ahead, f.called), (0, false));
+    assert_eq!(store.next_ticket(5, &today).await.unwrap(), "5002");
+}
+
+#[tokio::test]
+async fn calls_are_judged_on_today_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&Database::Sqlite(dir.path().to_owned()))
+        .await
+        .unwrap();
+    call_on_today(&store).await;
+}
+
+#[tokio::test]
+async fn calls_are_judged_on_today_on_postgres() {
+    let pg = Postgres::start();
+    let store = Store::open(&Database::Postgres(pg.create_db("hub").await))
+        .await
+        .unwrap();
+    call_on_today(&store).await;
+}

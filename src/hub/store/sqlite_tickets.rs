@@ -13,8 +13,9 @@ use crate::hub::tickets::{
 };
 use crate::queue::{QueueEvent, QueueEventKind};
 
-/// A call of a ticket takes it out of the waiting line (for "how many ahead").
-pub(super) fn mark_called(conn: &Connection, e: &QueueEvent) -> rusqlite::Result<()> {
+/// A call of a ticket takes it out of the waiting line (for "how many ahead"): the ticket of
+/// that label issued on `today` (`TicketRules::today`; labels repeat every day).
+pub(super) fn mark_called(conn: &Connection, e: &QueueEvent, today: &str) -> rusqlite::Result<()> {
     if let (Some(label), true) = (
         &e.ticket,
         matches!(
@@ -26,10 +27,9 @@ pub(super) fn mark_called(conn: &Connection, e: &QueueEvent) -> rusqlite::Result
         ),
     ) {
         conn.execute(
-            // the counter's latest day only: labels repeat every day
             "UPDATE tickets SET called = 1 WHERE counter = ?1 AND label = ?2 AND called = 0 \
-             AND day = (SELECT max(day) FROM tickets WHERE counter = ?1)",
-            params![e.counter, label],
+             AND day = ?3",
+            params![e.counter, label, today],
         )?;
     }
     Ok(())
