@@ -101,6 +101,15 @@ impl TicketRules {
         self.day(now).0
     }
 
+    /// `now` on the center's clock, as a ticket prints it ("08:30 06/12/2026").
+    pub fn clock_text(&self, now: DateTime<Utc>) -> String {
+        jiff::Timestamp::from_second(now.timestamp())
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+            .to_zoned(self.zone.clone())
+            .strftime("%H:%M %d/%m/%Y")
+            .to_string()
+    }
+
     pub fn prefix(&self, counter: u32) -> String {
         self.prefixes
             .get(&counter)

@@ -40,6 +40,10 @@ pub struct TicketsConfig {
     /// A second ticket within this many seconds of the last one asks "take another?" first.
     #[serde(default = "default_confirm_within")]
     pub confirm_within_secs: u32,
+    /// The center's time zone, an IANA name as hub.toml's `time_zone` (default
+    /// "Asia/Ho_Chi_Minh", UTC+07:00): "today" for the wait estimate and the printed time.
+    #[serde(default)]
+    pub time_zone: Option<String>,
 }
 
 fn default_lease_size() -> u32 {
@@ -62,12 +66,24 @@ impl Default for TicketsConfig {
             hub_timeout_ms: default_hub_timeout_ms(),
             per_minute: default_per_minute(),
             confirm_within_secs: default_confirm_within(),
+            time_zone: None,
         }
     }
 }
 
 impl TicketsConfig {
+    /// The center's day and clock, by the one definition the hub uses (`TicketRules`).
+    pub fn rules(&self) -> crate::hub::tickets::TicketRules {
+        crate::hub::tickets::TicketRules::new(self.time_zone.as_deref(), Default::default())
+            .unwrap_or_default()
+    }
+
     pub fn check(&self) -> Result<(), String> {
+        if let Err(e) =
+            crate::hub::tickets::TicketRules::new(self.time_zone.as_deref(), Default::default())
+        {
+            return Err(format!("[tickets] {e}"));
+        }
         if !(1..=50).contains(&self.lease_size) {
             return Err(format!(
                 "[tickets] lease_size = {}: must be 1–50",
@@ -359,5 +375,42 @@ impl TicketDesk {
                 _ = shutdown.recv() => break,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use chrono::{TimeZone as _, Utc};
+
+    use crate::config::Config;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        Config::parse(Path::new("/etc/motcua/motcua.toml"), text.as_bytes())
+            .map_err(|e| e.to_string())
+    }
+
+    /// Review finding (issue 20): the kiosk judged "today" in a hard-coded UTC+7. The center's
+    /// zone is `[tickets] time_zone` (the hub's definition, `TicketRules`), default Vietnam.
+    #[test]
+    fn the_center_time_zone_is_configured_and_checked() {
+        let midnight = Utc.with_ymd_and_hms(2026, 12, 6, 17, 0, 0).unwrap();
+        let default = parse("").unwrap().tickets.rules();
+        assert_eq!(default.today(midnight), "2026-12-07");
+        assert_eq!(default.clock_text(midnight), "00:00 07/12/2026");
+        let utc = parse("[tickets]\ntime_zone = \"UTC\"\n")
+            .unwrap()
+            .tickets
+            .rules();
+        assert_eq!(utc.today(midnight), "2026-12-06");
+        assert_eq!(utc.clock_text(midnight), "17:00 06/12/2026");
+        let err = parse("[tickets]\ntime_zone = \"Mars/Olympus\"\n").unwrap_err();
+        assert!(
+            err.starts_with(
+                "/etc/motcua/motcua.toml: [tickets] time_zone \"Mars/Olympus\" is not a known time zone"
+            ),
+            "{err}"
+        );
     }
 }
