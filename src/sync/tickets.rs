@@ -44,6 +44,10 @@ pub struct TicketsConfig {
     /// "Asia/Ho_Chi_Minh", UTC+07:00): "today" for the wait estimate and the printed time.
     #[serde(default)]
     pub time_zone: Option<String>,
+    /// The hub's address as a citizen's phone reaches it, for the follow page in the ticket's
+    /// QR code (`{public_url}/t/{token}`); default `[sync] server_url`.
+    #[serde(default)]
+    pub public_url: Option<String>,
 }
 
 fn default_lease_size() -> u32 {
@@ -67,6 +71,7 @@ impl Default for TicketsConfig {
             per_minute: default_per_minute(),
             confirm_within_secs: default_confirm_within(),
             time_zone: None,
+            public_url: None,
         }
     }
 }
@@ -83,6 +88,9 @@ impl TicketsConfig {
             crate::hub::tickets::TicketRules::new(self.time_zone.as_deref(), Default::default())
         {
             return Err(format!("[tickets] {e}"));
+        }
+        if let Some(u) = &self.public_url {
+            check_public_url(u).map_err(|e| format!("[tickets] public_url {e}"))?;
         }
         if !(1..=50).contains(&self.lease_size) {
             return Err(format!(
@@ -104,6 +112,30 @@ impl TicketsConfig {
         }
         Ok(())
     }
+}
+
+/// A follow page's base address: http(s), a host, no user name, query or fragment. Plain
+/// http is allowed (the page carries no secret; the phone may be on the center's Wi-Fi).
+fn check_public_url(url: &str) -> Result<(), String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("{url:?} is not a URL ({e})"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!("{url:?} must start with https:// or http://"));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(format!("{url:?} names no host"));
+    }
+    if !parsed.username().is_empty()
+        || parsed.password().is_some()
+        || parsed.query().is_some()
+        || parsed.fragment().is_some()
+        || url.len() > super::server_url::MAX_LEN
+    {
+        return Err(format!(
+            "{url:?} must be a plain address (no user name, query or fragment, at most {} characters)",
+            super::server_url::MAX_LEN
+        ));
+    }
+    Ok(())
 }
 
 pub use crate::appliance::IssuedTicket;
@@ -210,7 +242,11 @@ impl TicketDesk {
                     ahead: t.ahead.min(u32::MAX as u64) as u32,
                     follow_url: Some(format!(
                         "{}/t/{}",
-                        client.base_url().trim_end_matches('/'),
+                        self.config
+                            .public_url
+                            .as_deref()
+                            .unwrap_or(client.base_url())
+                            .trim_end_matches('/'),
                         t.follow
                     )),
                     offline: false,
@@ -405,6 +441,20 @@ mod tests {
             .rules();
         assert_eq!(utc.today(midnight), "2026-12-06");
         assert_eq!(utc.clock_text(midnight), "17:00 06/12/2026");
+        // public_url: an http(s) address, checked at load.
+        let c = parse("[tickets]\npublic_url = \"https://hub.example.vn/motcua/\"\n").unwrap();
+        assert_eq!(
+            c.tickets.public_url.as_deref(),
+            Some("https://hub.example.vn/motcua/")
+        );
+        assert_eq!(
+            parse("[tickets]\npublic_url = \"ftp://hub.example.vn\"\n").unwrap_err(),
+            "/etc/motcua/motcua.toml: [tickets] public_url \"ftp://hub.example.vn\" must start \
+             with https:// or http://"
+        );
+        assert!(parse("[tickets]\npublic_url = \"hub.example.vn\"\n")
+            .unwrap_err()
+            .contains("is not a URL"));
         let err = parse("[tickets]\ntime_zone = \"Mars/Olympus\"\n").unwrap_err();
         assert!(
             err.starts_with(

@@ -4,7 +4,7 @@
 //! lease after two lost answers voids the hub's ghost on reconcile (or claims the key when
 //! there is no ghost); a lease request whose answer was lost is sent again with the same key
 //! after a restart (one block, not two); and the catalog's counters hold leases after a
-//! restart during a cut.
+//! restart during a cut. Also: the QR's follow link uses `[tickets] public_url`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -181,4 +181,25 @@ async fn after_a_restart_during_a_cut_every_catalog_counter_has_numbers() {
     assert_eq!((t.ticket.as_str(), t.offline), ("2001", true));
     let t = d.take(3, None, "off-2").await.unwrap();
     assert_eq!((t.ticket.as_str(), t.offline), ("3001", true));
+}
+
+#[tokio::test]
+async fn the_follow_link_uses_the_public_url() {
+    let hub = TestHub::start().await;
+    let app = Appliance::new(&hub.url(), &hub.token, vec![hub.pinned()]);
+    let d = TicketDesk::new(
+        Arc::clone(&app.ctx),
+        TicketsConfig {
+            public_url: Some("https://hub.example.vn/motcua/".into()),
+            ..TicketsConfig::default()
+        },
+    );
+    let t = d.take(1, None, "tap-1").await.unwrap();
+    let url = t.follow_url.unwrap();
+    let token = url
+        .strip_prefix("https://hub.example.vn/motcua/t/")
+        .unwrap_or_else(|| panic!("{url}"));
+    // The token is the hub's: its follow page knows it.
+    let f = hub.state.store().follow(token).await.unwrap().unwrap();
+    assert_eq!(f.ticket, "1001");
 }
