@@ -110,6 +110,26 @@ impl TicketRules {
             .to_string()
     }
 
+    /// The day a lease asked at `now` is for, and when it expires: today (`wanted` None or
+    /// today) or the next local day; another day is refused (the 409's message).
+    pub fn lease_day(
+        &self,
+        now: DateTime<Utc>,
+        wanted: Option<chrono::NaiveDate>,
+    ) -> Result<(String, DateTime<Utc>), String> {
+        let (today, midnight) = self.day(now);
+        let next = self.day(midnight);
+        match wanted.map(|d| d.to_string()) {
+            None => Ok((today, midnight)),
+            Some(d) if d == today => Ok((today, midnight)),
+            Some(d) if d == next.0 => Ok(next),
+            Some(d) => Err(format!(
+                "day {d}: a lease is for today ({today}) or the next day ({}) of the center",
+                next.0
+            )),
+        }
+    }
+
     pub fn prefix(&self, counter: u32) -> String {
         self.prefixes
             .get(&counter)
@@ -133,10 +153,13 @@ pub struct IssueRequest {
 }
 
 /// A checked `POST /v1/tickets/leases` body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeaseRequest {
     pub counter: u32,
     pub count: u32,
+    /// The center's day the numbers are for: today (None) or the next day, so a device that
+    /// starts the morning offline still holds numbers.
+    pub day: Option<chrono::NaiveDate>,
 }
 
 fn object(body: &str) -> Result<serde_json::Map<String, serde_json::Value>, String> {
@@ -206,7 +229,15 @@ impl IssueRequest {
 impl LeaseRequest {
     pub fn parse(body: &str) -> Result<LeaseRequest, String> {
         let m = object(body)?;
-        only(&m, &["counter", "count"])?;
+        only(&m, &["counter", "count", "day"])?;
+        let day = match m.get("day") {
+            None => None,
+            Some(serde_json::Value::String(d)) => Some(
+                chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                    .map_err(|_| format!("day: {d:?} is not a date (YYYY-MM-DD)"))?,
+            ),
+            Some(_) => return Err("day: a date (YYYY-MM-DD)".into()),
+        };
         let count = match m.get("count").and_then(as_count) {
             Some(n @ 1..) if n <= MAX_LEASE as u64 => n as u32,
             _ => return Err(format!("count: an integer 1..={MAX_LEASE} is required")),
@@ -214,11 +245,18 @@ impl LeaseRequest {
         Ok(LeaseRequest {
             counter: counter(&m)?,
             count,
+            day,
         })
     }
 
     pub fn canonical(&self) -> String {
-        serde_json::json!({ "counter": self.counter, "count": self.count }).to_string()
+        match self.day {
+            None => serde_json::json!({ "counter": self.counter, "count": self.count }),
+            Some(d) => serde_json::json!({
+                "counter": self.counter, "count": self.count, "day": d.to_string()
+            }),
+        }
+        .to_string()
     }
 }
 

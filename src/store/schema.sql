@@ -141,8 +141,10 @@ CREATE TABLE ticket_offline (
     PRIMARY KEY (lease, n)
 ) STRICT;
 
--- The key of the pending lease request of each counter, until the lease is granted.
+-- The key of the pending lease request of each counter and day, until the lease is granted.
 CREATE TABLE ticket_lease_keys (
-    counter INTEGER PRIMARY KEY,
-    key     TEXT NOT NULL
+    counter INTEGER NOT NULL,
+    day     TEXT NOT NULL,
+    key     TEXT NOT NULL,
+    PRIMARY KEY (counter, day)
 ) STRICT;

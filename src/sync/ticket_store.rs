@@ -13,13 +13,19 @@ fn text(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// Numbers still held for `counter` (live leases, not yet issued).
-pub fn held(conn: &Connection, counter: u32, now: DateTime<Utc>) -> Result<u64, StoreError> {
+/// Numbers still held for `counter` on the center's `day` (live leases, not yet issued).
+pub fn held(
+    conn: &Connection,
+    counter: u32,
+    day: &str,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
     Ok(conn.query_row(
         "SELECT coalesce(sum(l.last_n - l.first_n + 1
                              - (SELECT count(*) FROM ticket_offline o WHERE o.lease = l.lease)), 0)
-         FROM ticket_leases l WHERE l.counter = ?1 AND l.expires_at > ?2 AND l.closing = 0",
-        params![counter, text(now)],
+         FROM ticket_leases l
+         WHERE l.counter = ?1 AND l.day = ?3 AND l.expires_at > ?2 AND l.closing = 0",
+        params![counter, text(now), day],
         |r| r.get::<_, i64>(0),
     )? as u64)
 }
@@ -28,9 +34,12 @@ pub fn held(conn: &Connection, counter: u32, now: DateTime<Utc>) -> Result<u64, 
 /// idempotency key of a `POST /v1/tickets` whose outcome is unknown (sent, no answer) for the
 /// same citizen; it goes with the report, so that the hub voids the ticket that POST may have
 /// issued (a "ghost") — see `TicketDesk::take`.
+/// Only a lease of `today` (the center's day at `now`) is issued from: the next day's block
+/// waits for its day.
 pub fn issue_from_lease(
     conn: &mut Connection,
     counter: u32,
+    today: &str,
     now: DateTime<Utc>,
     key: Option<&str>,
 ) -> Result<Option<IssuedTicket>, StoreError> {
@@ -40,10 +49,10 @@ pub fn issue_from_lease(
             "SELECT l.lease, l.first_n, l.labels,
                     coalesce((SELECT max(n) + 1 FROM ticket_offline o WHERE o.lease = l.lease), l.first_n)
              FROM ticket_leases l
-             WHERE l.counter = ?1 AND l.expires_at > ?2 AND l.closing = 0
+             WHERE l.counter = ?1 AND l.expires_at > ?2 AND l.closing = 0 AND l.day = ?3
                AND coalesce((SELECT max(n) + 1 FROM ticket_offline o WHERE o.lease = l.lease), l.first_n) <= l.last_n
              ORDER BY l.first_n LIMIT 1",
-            params![counter, text(now)],
+            params![counter, text(now), today],
             |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
@@ -166,27 +175,28 @@ pub fn to_report(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<(u64, Issu
 /// until that lease is granted ([`lease_granted`]), so a request whose answer was lost (or cut
 /// by a restart) is sent again with it and the hub answers with the same lease instead of
 /// leasing a second block.
-pub fn lease_key(conn: &Connection, counter: u32) -> Result<String, StoreError> {
+pub fn lease_key(conn: &Connection, counter: u32, day: &str) -> Result<String, StoreError> {
     let mut raw = [0u8; 12];
     let _ = getrandom::fill(&mut raw);
     let fresh: String = raw.iter().map(|b| format!("{b:02x}")).collect();
     conn.execute(
-        "INSERT INTO ticket_lease_keys (counter, key) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-        params![counter, format!("lease-{fresh}")],
+        "INSERT INTO ticket_lease_keys (counter, day, key) VALUES (?1, ?2, ?3)
+         ON CONFLICT DO NOTHING",
+        params![counter, day, format!("lease-{fresh}")],
     )?;
     Ok(conn.query_row(
-        "SELECT key FROM ticket_lease_keys WHERE counter = ?1",
-        [counter],
+        "SELECT key FROM ticket_lease_keys WHERE counter = ?1 AND day = ?2",
+        params![counter, day],
         |r| r.get(0),
     )?)
 }
 
 /// The lease asked for with `counter`'s key is stored (or the hub refused the key): the next
 /// lease request takes a new key.
-pub fn lease_granted(conn: &Connection, counter: u32) -> Result<(), StoreError> {
+pub fn lease_granted(conn: &Connection, counter: u32, day: &str) -> Result<(), StoreError> {
     conn.execute(
-        "DELETE FROM ticket_lease_keys WHERE counter = ?1",
-        [counter],
+        "DELETE FROM ticket_lease_keys WHERE counter = ?1 AND day = ?2",
+        params![counter, day],
     )?;
     Ok(())
 }
@@ -221,14 +231,16 @@ mod tests {
             [],
         )
         .unwrap();
-        let a = issue_from_lease(&mut conn, 1, now, Some("tap-1"))
+        let a = issue_from_lease(&mut conn, 1, "2026-12-06", now, Some("tap-1"))
             .unwrap()
             .unwrap();
         assert_eq!(a.ticket, "1003");
         let listed = mark_closing(&mut conn, 7).unwrap();
         assert_eq!(listed, vec![(3, text(now), Some("tap-1".to_string()))]);
         assert!(
-            issue_from_lease(&mut conn, 1, now, None).unwrap().is_none(),
+            issue_from_lease(&mut conn, 1, "2026-12-06", now, None)
+                .unwrap()
+                .is_none(),
             "a closing lease issued a number"
         );
         assert_eq!(to_report(&conn, now).unwrap(), vec![(7, listed)]);

@@ -265,7 +265,8 @@ impl TicketDesk {
 
     fn take_offline(&self, counter: u32, key: Option<&str>) -> Result<IssuedTicket, String> {
         let now = self.ctx.clock.now();
-        match issue_from_lease(&mut self.ctx.db(), counter, now, key) {
+        let today = self.config.rules().today(now);
+        match issue_from_lease(&mut self.ctx.db(), counter, &today, now, key) {
             Ok(Some(t)) => Ok(t),
             Ok(None) => Err(format!(
                 "no connection to the central server and no numbers held for counter {counter}"
@@ -344,13 +345,29 @@ impl TicketDesk {
         // counter the kiosk offers), and any other counter issued for since the start.
         let mut wanted: BTreeSet<u32> = issuing_counters(&self.ctx.db())?.into_iter().collect();
         wanted.extend(self.wanted.lock().unwrap_or_else(|e| e.into_inner()).iter());
-        for counter in wanted {
-            if held(&self.ctx.db(), counter, now)? > 0 {
+        // A block for today and one for the next day, so a unit that starts the morning
+        // offline still issues (the center's day by [tickets] time_zone, as the hub's).
+        let rules = self.config.rules();
+        let (today, midnight) = rules.day(now);
+        let days = [today.clone(), rules.today(midnight)];
+        self.ctx
+            .db()
+            .execute("DELETE FROM ticket_lease_keys WHERE day < ?1", [&today])
+            .map_err(StoreError::from)?;
+        let pairs: Vec<(u32, String)> = wanted
+            .into_iter()
+            .flat_map(|c| days.iter().map(move |d| (c, d.clone())))
+            .collect();
+        for (counter, day) in pairs {
+            let day = day.as_str();
+            if held(&self.ctx.db(), counter, day, now)? > 0 {
                 continue;
             }
-            let body = serde_json::json!({ "counter": counter, "count": self.config.lease_size })
-                .to_string();
-            let key = lease_key(&self.ctx.db(), counter)?;
+            let body = serde_json::json!({
+                "counter": counter, "count": self.config.lease_size, "day": day
+            })
+            .to_string();
+            let key = lease_key(&self.ctx.db(), counter, day)?;
             let bytes = match client
                 .post_json(
                     "/v1/tickets/leases",
@@ -363,7 +380,7 @@ impl TicketDesk {
                 Ok(b) => b,
                 // the key was used with another body (lease_size changed): a new key next time
                 Err(SyncError::Rejected { status: 409, .. }) => {
-                    lease_granted(&self.ctx.db(), counter)?;
+                    lease_granted(&self.ctx.db(), counter, day)?;
                     continue;
                 }
                 Err(e) => return Err(e),
@@ -393,7 +410,7 @@ impl TicketDesk {
                     ],
                 )
                 .map_err(StoreError::from)?;
-            lease_granted(&tx, counter)?;
+            lease_granted(&tx, counter, day)?;
             tx.commit().map_err(StoreError::from)?;
         }
         Ok(reported)

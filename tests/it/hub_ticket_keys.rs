@@ -71,6 +71,7 @@ async fn same_key_at_once(a: &Arc<Store>, b: &Arc<Store>) {
             let r = LeaseRequest {
                 counter: 1 + i % 2,
                 count: 3,
+                day: None,
             };
             store
                 .lease_tickets("kiosk-1", "lease-same", &r, &rules, at(2, 0))
@@ -110,6 +111,7 @@ async fn replaces(store: &Store) {
             &LeaseRequest {
                 counter: 3,
                 count: 2,
+                day: None,
             },
             &rules,
             at(3, 0),
@@ -248,4 +250,53 @@ async fn calls_are_judged_on_today_on_postgres() {
         .await
         .unwrap();
     call_on_today(&store).await;
+}
+
+/// A lease for the next local day (review item 4), on both stores: its numbers start that
+/// day's sequence and expire at the midnight after it; a day further on is refused.
+async fn next_day_lease(store: &Store) {
+    let rules = TicketRules::default();
+    let ask = |day: &str| LeaseRequest {
+        counter: 6,
+        count: 2,
+        day: Some(day.parse().unwrap()),
+    };
+    // 23:30 on the 6th in Hanoi: the next day is the 7th.
+    let now = Utc.with_ymd_and_hms(2026, 12, 6, 16, 30, 0).unwrap();
+    let next = store
+        .lease_tickets("kiosk-1", "next", &ask("2026-12-07"), &rules, now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (next.day.as_str(), next.first, next.expires_at.as_str()),
+        ("2026-12-07", 1, "2026-12-07T17:00:00Z")
+    );
+    let err = store
+        .lease_tickets("kiosk-1", "later", &ask("2026-12-08"), &rules, now)
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(
+        err,
+        "day 2026-12-08: a lease is for today (2026-12-06) or the next day (2026-12-07) of the center"
+    );
+}
+
+#[tokio::test]
+async fn next_day_leases_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&Database::Sqlite(dir.path().to_owned()))
+        .await
+        .unwrap();
+    next_day_lease(&store).await;
+}
+
+#[tokio::test]
+async fn next_day_leases_on_postgres() {
+    let pg = Postgres::start();
+    let store = Store::open(&Database::Postgres(pg.create_db("hub").await))
+        .await
+        .unwrap();
+    next_day_lease(&store).await;
 }

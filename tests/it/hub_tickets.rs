@@ -150,6 +150,7 @@ async fn exercise(store: &Store, second: &Store) {
     let lease_req = LeaseRequest {
         counter: 1,
         count: 5,
+        day: None,
     };
     let lease = store
         .lease_tickets("kiosk-1", "L1", &lease_req, &rules, at(18, 0, 0))
@@ -171,6 +172,7 @@ async fn exercise(store: &Store, second: &Store) {
     let other = LeaseRequest {
         counter: 1,
         count: 6,
+        day: None,
     };
     let err = store
         .lease_tickets("kiosk-1", "L1", &other, &rules, at(18, 5, 0))

@@ -156,9 +156,11 @@ async fn a_lease_request_with_a_lost_answer_gets_the_same_lease_after_a_restart(
     let ctx = reopen(&app, &hub, &front.url());
     let d = desk(&ctx);
     assert_eq!(d.reconcile().await.unwrap(), 0);
-    let held = motcua::sync::ticket_store::held(&ctx.db(), 1, chrono::Utc::now()).unwrap();
+    let now = chrono::Utc::now();
+    let today = TicketRules::default().today(now);
+    let held = motcua::sync::ticket_store::held(&ctx.db(), 1, &today, now).unwrap();
     assert_eq!(held, 3);
-    // One block was leased, not two: the next online number is 1004.
+    // One block was leased for today, not two: the next online number is 1004.
     assert_eq!(d.take(1, None, "tap-1").await.unwrap().ticket, "1004");
 }
 

@@ -297,7 +297,10 @@ impl PgStore {
             let lease = lease_row(&tx, r.get(0)).await?.expect("the row just read");
             return Ok(Ok(lease.0));
         }
-        let (day, midnight) = rules.day(now);
+        let (day, midnight) = match rules.lease_day(now, req.day) {
+            Ok(d) => d,
+            Err(refused) => return Ok(Err(refused)),
+        };
         let first = take(&tx, req.counter, &day, req.count).await?;
         let last = first + req.count as u64 - 1;
         let labels: Vec<String> = (first..=last)

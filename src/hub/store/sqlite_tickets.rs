@@ -223,7 +223,10 @@ impl HubDb {
             }
             return Ok(Ok(lease_row(&tx, id)?.expect("the row just read")));
         }
-        let (day, midnight) = rules.day(now);
+        let (day, midnight) = match rules.lease_day(now, req.day) {
+            Ok(d) => d,
+            Err(refused) => return Ok(Err(refused)),
+        };
         let first = take(&tx, req.counter, &day, req.count)?;
         let last = first + req.count as u64 - 1;
         let labels: Vec<String> = (first..=last)
