@@ -327,22 +327,30 @@ pub fn run(ctx: &Context, global_data_dir: Option<&Path>, cmd: HubCommand) -> an
             let record_id = record
                 .map(|r| RecordId::parse(&r).with_context(|| format!("record ID {r:?}")))
                 .transpose()?;
+            // the center's day by hub.toml's time_zone, as the running hub judges it
+            let today = w.config.ticket_rules()?.today(chrono::Utc::now());
             let e = runtime()?.block_on(async {
                 let store = Store::open(&w.db).await?;
                 let ticket = match (kind, ticket) {
-                    (QueueEventKind::Called, None) => Some(store.next_ticket(counter).await?),
+                    (QueueEventKind::Called, None) => {
+                        Some(store.next_ticket(counter, &today).await?)
+                    }
                     (_, t) => t,
                 };
                 store
-                    .push_event(&QueueEvent {
-                        seq: 0,
-                        counter,
-                        kind,
-                        ticket,
-                        record_id,
-                        waiting,
-                        at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    })
+                    .push_event(
+                        &QueueEvent {
+                            seq: 0,
+                            counter,
+                            kind,
+                            ticket,
+                            record_id,
+                            waiting,
+                            at: chrono::Utc::now()
+                                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                        },
+                        &today,
+                    )
                     .await
             })?;
             println!("{}", serde_json::to_string(&e)?);

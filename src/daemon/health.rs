@@ -35,14 +35,16 @@ pub struct HealthParts {
 }
 
 /// The printer's line in the health report: ready (or no status to read) is ok; paper low,
-/// paper out, cover open, offline or absent is degraded — tickets are still issued, and the
+/// paper out, cover open, offline, absent or not permitted is degraded — tickets are still issued, and the
 /// kiosk asks citizens to photograph the number.
 pub fn printer_item(cfg: &crate::printer::PrinterConfig) -> crate::device::health::HealthItem {
     use crate::printer::status::PrinterState as P;
     let state = crate::printer::device::UsbPrinter::new(&cfg.device).status();
     let level = match state {
         P::Ready | P::NoStatus => HealthLevel::Ok,
-        P::PaperLow | P::PaperOut | P::CoverOpen | P::Offline | P::Absent => HealthLevel::Degraded,
+        P::PaperLow | P::PaperOut | P::CoverOpen | P::Offline | P::Absent | P::NoPermission => {
+            HealthLevel::Degraded
+        }
     };
     crate::device::health::HealthItem {
         name: "printer".into(),

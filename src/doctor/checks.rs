@@ -321,6 +321,9 @@ pub(super) fn printer(config: &Config) -> Option<Check> {
         P::PaperOut => Check::fail("printer", summary, "load a new roll of thermal paper"),
         P::CoverOpen => Check::fail("printer", summary, "close the printer's cover until it clicks"),
         P::Offline => Check::fail("printer", summary, "look at the printer's error light; switch it off and on"),
+        P::NoPermission => Check::fail("printer", summary,
+            "add the services' users to group lp (`usermod -aG lp motcua`, `usermod -aG lp motcua-kiosk`; \
+             the packaged units list lp in SupplementaryGroups), then restart them; `ls -l` the device: it should be group lp, mode 0660"),
         P::Absent => Check::fail("printer", summary,
             "check the USB cable and the printer's power; `ls /dev/usb/` should list the device in [printer] device"),
     })

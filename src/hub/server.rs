@@ -161,7 +161,8 @@ impl HubState {
 
     /// Append an event and wake the long-polls at once.
     pub async fn push_event(&self, e: &QueueEvent) -> Result<QueueEvent, HubError> {
-        let stored = self.inner.store.push_event(e).await?;
+        let today = self.ticket_rules().today(chrono::Utc::now());
+        let stored = self.inner.store.push_event(e, &today).await?;
         raise(&self.inner.head, stored.seq);
         Ok(stored)
     }

@@ -94,6 +94,42 @@ impl TicketRules {
         (date.to_string(), next)
     }
 
+    /// The center's local date at `now`: the day whose tickets a call at `now` takes out of the
+    /// line, and whose first waiting ticket `hub queue call` calls. Both stores are given this
+    /// day (never the latest day in the table: a leftover row dated later must not hide today).
+    pub fn today(&self, now: DateTime<Utc>) -> String {
+        self.day(now).0
+    }
+
+    /// `now` on the center's clock, as a ticket prints it ("08:30 06/12/2026").
+    pub fn clock_text(&self, now: DateTime<Utc>) -> String {
+        jiff::Timestamp::from_second(now.timestamp())
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+            .to_zoned(self.zone.clone())
+            .strftime("%H:%M %d/%m/%Y")
+            .to_string()
+    }
+
+    /// The day a lease asked at `now` is for, and when it expires: today (`wanted` None or
+    /// today) or the next local day; another day is refused (the 409's message).
+    pub fn lease_day(
+        &self,
+        now: DateTime<Utc>,
+        wanted: Option<chrono::NaiveDate>,
+    ) -> Result<(String, DateTime<Utc>), String> {
+        let (today, midnight) = self.day(now);
+        let next = self.day(midnight);
+        match wanted.map(|d| d.to_string()) {
+            None => Ok((today, midnight)),
+            Some(d) if d == today => Ok((today, midnight)),
+            Some(d) if d == next.0 => Ok(next),
+            Some(d) => Err(format!(
+                "day {d}: a lease is for today ({today}) or the next day ({}) of the center",
+                next.0
+            )),
+        }
+    }
+
     pub fn prefix(&self, counter: u32) -> String {
         self.prefixes
             .get(&counter)
@@ -117,10 +153,13 @@ pub struct IssueRequest {
 }
 
 /// A checked `POST /v1/tickets/leases` body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeaseRequest {
     pub counter: u32,
     pub count: u32,
+    /// The center's day the numbers are for: today (None) or the next day, so a device that
+    /// starts the morning offline still holds numbers.
+    pub day: Option<chrono::NaiveDate>,
 }
 
 fn object(body: &str) -> Result<serde_json::Map<String, serde_json::Value>, String> {
@@ -190,7 +229,15 @@ impl IssueRequest {
 impl LeaseRequest {
     pub fn parse(body: &str) -> Result<LeaseRequest, String> {
         let m = object(body)?;
-        only(&m, &["counter", "count"])?;
+        only(&m, &["counter", "count", "day"])?;
+        let day = match m.get("day") {
+            None => None,
+            Some(serde_json::Value::String(d)) => Some(
+                chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                    .map_err(|_| format!("day: {d:?} is not a date (YYYY-MM-DD)"))?,
+            ),
+            Some(_) => return Err("day: a date (YYYY-MM-DD)".into()),
+        };
         let count = match m.get("count").and_then(as_count) {
             Some(n @ 1..) if n <= MAX_LEASE as u64 => n as u32,
             _ => return Err(format!("count: an integer 1..={MAX_LEASE} is required")),
@@ -198,11 +245,18 @@ impl LeaseRequest {
         Ok(LeaseRequest {
             counter: counter(&m)?,
             count,
+            day,
         })
     }
 
     pub fn canonical(&self) -> String {
-        serde_json::json!({ "counter": self.counter, "count": self.count }).to_string()
+        match self.day {
+            None => serde_json::json!({ "counter": self.counter, "count": self.count }),
+            Some(d) => serde_json::json!({
+                "counter": self.counter, "count": self.count, "day": d.to_string()
+            }),
+        }
+        .to_string()
     }
 }
 
@@ -254,6 +308,44 @@ pub struct Lease {
 pub struct Reported {
     pub number: u64,
     pub issued_at: String,
+    /// The `Idempotency-Key` of the device's `POST /v1/tickets` for the same citizen that got
+    /// no answer (the hub may have issued it: a ghost), which this number replaced.
+    pub replaces: Option<String>,
+}
+
+/// What entering a reported number does about the online request it replaces, given the
+/// ticket issued under that key (`ghost`: whether it was called), if any. Both stores decide
+/// with this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replaced {
+    /// The request did issue a ticket nobody holds: void it (taken out of the waiting line,
+    /// as a called ticket is) — the citizen holds the offline number.
+    Void,
+    /// No ticket under the key: the reported ticket takes the key, so a late copy of the
+    /// request answers with it instead of issuing a number.
+    Claim,
+    /// The ghost was called already: nothing left to undo.
+    Settled,
+}
+
+impl Replaced {
+    pub fn judge(ghost: Option<bool>) -> Replaced {
+        match ghost {
+            None => Replaced::Claim,
+            Some(false) => Replaced::Void,
+            Some(true) => Replaced::Settled,
+        }
+    }
+
+    /// The request body stored with a claimed key: `counter` and no procedure (a late copy
+    /// naming a procedure gets 409, and no number either).
+    pub fn claimed_request(counter: u32) -> String {
+        IssueRequest {
+            counter,
+            procedure: None,
+        }
+        .canonical()
+    }
 }
 
 /// What a lease report does with one reported number, given what the store holds for it
@@ -334,7 +426,20 @@ pub fn parse_report(body: &str) -> Result<(Vec<Reported>, bool), String> {
         let serde_json::Value::Object(o) = item else {
             return Err(format!("issued[{i}]: an object {{number, issued_at}}"));
         };
-        only(o, &["number", "issued_at"]).map_err(|e| format!("issued[{i}]: {e}"))?;
+        only(o, &["number", "issued_at", "replaces"]).map_err(|e| format!("issued[{i}]: {e}"))?;
+        let replaces = match o.get("replaces") {
+            None => None,
+            Some(serde_json::Value::String(k))
+                if !k.is_empty() && k.len() <= 128 && k.bytes().all(|b| b.is_ascii_graphic()) =>
+            {
+                Some(k.clone())
+            }
+            Some(_) => {
+                return Err(format!(
+                    "issued[{i}].replaces: an Idempotency-Key (1-128 visible ASCII characters)"
+                ))
+            }
+        };
         let number = o
             .get("number")
             .and_then(as_count)
@@ -348,6 +453,7 @@ pub fn parse_report(body: &str) -> Result<(Vec<Reported>, bool), String> {
         out.push(Reported {
             number,
             issued_at: issued_at.to_owned(),
+            replaces,
         });
     }
     Ok((out, close))

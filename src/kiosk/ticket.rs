@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, FixedOffset, NaiveDate};
+use chrono::{DateTime, FixedOffset, Utc};
 
 use crate::catalog::Lang;
 use crate::printer::status::PrinterState;
@@ -87,8 +87,14 @@ impl Limits {
 }
 
 /// Seconds each of today's served tickets took at `counter`: from `started` to the next
-/// `finished` or `no_show` there, for events on `today` (Vietnam time).
-pub fn served_today(db: &Path, counter: u32, today: NaiveDate) -> Vec<u64> {
+/// `finished` or `no_show` there, for events on `today` ("2026-12-06") in the center's time
+/// zone (`rules`, `[tickets] time_zone`).
+pub fn served_today(
+    db: &Path,
+    counter: u32,
+    today: &str,
+    rules: &crate::hub::tickets::TicketRules,
+) -> Vec<u64> {
     let Ok(conn) = crate::store::open_connection(db, crate::store::Access::ReadOnly) else {
         return Vec::new();
     };
@@ -101,14 +107,13 @@ pub fn served_today(db: &Path, counter: u32, today: NaiveDate) -> Vec<u64> {
                 .collect::<Result<Vec<_>, _>>()
         })
         .unwrap_or_default();
-    let ict = FixedOffset::east_opt(7 * 3600).expect("UTC+7");
     let mut started: Option<DateTime<FixedOffset>> = None;
     let mut out = Vec::new();
     for (kind, at) in rows.into_iter().rev() {
         let Ok(at) = DateTime::parse_from_rfc3339(&at) else {
             continue;
         };
-        if at.with_timezone(&ict).date_naive() != today {
+        if rules.today(at.with_timezone(&Utc)) != today {
             started = None;
             continue;
         }
@@ -327,10 +332,20 @@ mod tests {
             ev(5, Started, "2026-12-06T01:10:00Z"),
             ev(6, NoShow, "2026-12-06T01:12:00Z"),
             ev(7, Issued, "2026-12-06T01:13:00Z"),
+            // 06:00 on the 6th in Vietnam, 23:00 on the 5th in UTC
+            ev(8, Started, "2026-12-06T06:00:00+07:00"),
+            ev(9, Finished, "2026-12-06T06:01:00+07:00"),
         ];
         crate::store::queue_store::apply_events(&mut conn, &events).unwrap();
-        let today = NaiveDate::from_ymd_opt(2026, 12, 6).unwrap();
-        assert_eq!(served_today(&db, 2, today), [420, 120]);
-        assert_eq!(served_today(&db, 3, today), Vec::<u64>::new());
+        let rules = crate::hub::tickets::TicketRules::default();
+        assert_eq!(served_today(&db, 2, "2026-12-06", &rules), [420, 120, 60]);
+        assert_eq!(
+            served_today(&db, 3, "2026-12-06", &rules),
+            Vec::<u64>::new()
+        );
+        // A center configured in UTC: the zone decides which day a service belongs to.
+        let utc = crate::hub::tickets::TicketRules::new(Some("UTC"), Default::default()).unwrap();
+        assert_eq!(served_today(&db, 2, "2026-12-06", &utc), [420, 120]);
+        assert_eq!(served_today(&db, 2, "2026-12-05", &utc), [300, 60]);
     }
 }

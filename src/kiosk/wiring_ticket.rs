@@ -26,7 +26,9 @@ struct Job {
     center: String,
     lang: Lang,
     catalog_db: Option<PathBuf>,
-    today: chrono::NaiveDate,
+    /// The center's day ("2026-12-06", `[tickets] time_zone`).
+    today: String,
+    rules: crate::hub::tickets::TicketRules,
     printer: Option<crate::printer::PrinterConfig>,
     printed_at: String,
 }
@@ -166,7 +168,8 @@ fn job(state: &Shared, want: Want) -> Job {
         .find(|c| c.number == want.counter)
         .map(|c| super::queue_board::counter_display_name(c.name.get(s.lang), c.number))
         .unwrap_or_default();
-    let now = s.now();
+    let now = s.now().with_timezone(&chrono::Utc);
+    let rules = s.tickets.deps.limits.rules();
     Job {
         key: ticket::new_key(),
         procedure_code: procedure.map(|p| p.code.clone()),
@@ -179,11 +182,10 @@ fn job(state: &Shared, want: Want) -> Job {
             .unwrap_or_else(|| s.bundle.center.name.get(Lang::Vi).to_owned()),
         lang: s.lang,
         catalog_db: s.catalog_db.clone(),
-        today: now
-            .with_timezone(&chrono::FixedOffset::east_opt(7 * 3600).expect("UTC+7"))
-            .date_naive(),
+        today: rules.today(now),
         printer: s.tickets.deps.printer.clone(),
-        printed_at: now.format("%H:%M %d/%m/%Y").to_string(),
+        printed_at: rules.clock_text(now),
+        rules,
         want,
     }
 }
@@ -194,7 +196,7 @@ fn run(services: &dyn crate::appliance::ApplianceServices, job: &Job) -> Result<
     let served = job
         .catalog_db
         .as_deref()
-        .map(|db| ticket::served_today(db, t.counter, job.today))
+        .map(|db| ticket::served_today(db, t.counter, &job.today, &job.rules))
         .unwrap_or_default();
     let wait = ticket::wait_minutes(t.ahead, ticket::median(&served));
     let printed = match &job.printer {

@@ -68,12 +68,17 @@ impl UsbPrinter {
         Ok(f)
     }
 
-    /// The printer's state now. A missing device is `Absent`; silence is `NoStatus`.
+    /// The printer's state now. A missing device is `Absent`, one this process may not open
+    /// `NoPermission`; silence is `NoStatus`.
     pub fn status(&self) -> PrinterState {
         let mut f = match self.open() {
             Ok(f) => f,
-            Err(PrintError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-                return PrinterState::Absent
+            Err(PrintError::Io { source, .. }) => {
+                let state = state_of_open_error(&source);
+                if source.kind() != std::io::ErrorKind::NotFound {
+                    tracing::warn!("printer {}: {source}", self.path.display());
+                }
+                return state;
             }
             Err(e) => {
                 tracing::warn!("{e}");
@@ -90,6 +95,12 @@ impl UsbPrinter {
             Ok(f) => f,
             Err(PrintError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
                 return Err(PrintError::NotReady(PrinterState::Absent))
+            }
+            Err(PrintError::Io { source, path })
+                if state_of_open_error(&source) == PrinterState::NoPermission =>
+            {
+                tracing::warn!("printer {}: {source}", path.display());
+                return Err(PrintError::NotReady(PrinterState::NoPermission));
             }
             Err(e) => return Err(e),
         };
@@ -109,6 +120,16 @@ impl UsbPrinter {
             PrinterState::NoStatus => PrinterState::NoStatus,
             _ => status_of(&mut f, &self.path),
         })
+    }
+}
+
+/// What a failed open of the device says about the printer: gone (ENOENT, ENODEV, ENXIO: the
+/// node is missing or its printer unplugged) is `Absent`; EACCES/EPERM is `NoPermission` (the
+/// node exists, this user may not open it); anything else `Absent`, logged by the caller.
+pub fn state_of_open_error(e: &std::io::Error) -> PrinterState {
+    match e.raw_os_error() {
+        Some(libc::EACCES | libc::EPERM) => PrinterState::NoPermission,
+        _ => PrinterState::Absent,
     }
 }
 

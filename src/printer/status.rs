@@ -24,6 +24,9 @@ pub enum PrinterState {
     Offline,
     /// No printer at the configured device.
     Absent,
+    /// The device exists but this process may not open it (EACCES/EPERM): its user is not in
+    /// the device's group (`lp` for `/dev/usb/lp*`).
+    NoPermission,
     /// The device takes data but does not answer status requests.
     NoStatus,
 }
@@ -46,6 +49,9 @@ impl PrinterState {
             PrinterState::CoverOpen => "cover open: close it",
             PrinterState::Offline => "offline (printer error): check the printer",
             PrinterState::Absent => "not connected: check the USB cable and power",
+            PrinterState::NoPermission => {
+                "permission denied: the service's user may not open the device; it needs group lp"
+            }
             PrinterState::NoStatus => "connected; it does not report paper or cover state",
         }
     }

@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_sync.sql"),
     include_str!("migrations/0004_search_parts.sql"),
     include_str!("migrations/0005_tickets.sql"),
+    include_str!("migrations/0006_ticket_keys.sql"),
 ];
 
 pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -131,10 +131,20 @@ CREATE TABLE ticket_leases (
     closing    INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 
+-- key: the key of an unanswered online request the number replaces (the hub voids its ticket)
 CREATE TABLE ticket_offline (
     lease     INTEGER NOT NULL REFERENCES ticket_leases (lease) ON DELETE CASCADE,
     n         INTEGER NOT NULL,
     label     TEXT NOT NULL,
     issued_at TEXT NOT NULL,
+    key       TEXT,
     PRIMARY KEY (lease, n)
+) STRICT;
+
+-- The key of the pending lease request of each counter and day, until the lease is granted.
+CREATE TABLE ticket_lease_keys (
+    counter INTEGER NOT NULL,
+    day     TEXT NOT NULL,
+    key     TEXT NOT NULL,
+    PRIMARY KEY (counter, day)
 ) STRICT;

@@ -16,6 +16,7 @@ pub mod queue_sync;
 pub mod schedule;
 pub mod server_url;
 pub mod state;
+pub mod ticket_store;
 pub mod tickets;
 pub mod uploader;
 

@@ -12,11 +12,14 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::params;
 use serde::Deserialize;
 
 use super::context::SyncContext;
+use super::ticket_store::{
+    forget_lease, held, issue_from_lease, issuing_counters, lease_granted, lease_key, mark_closing,
+    to_report, Issued,
+};
 use super::SyncError;
 use crate::daemon::shutdown::Shutdown;
 use crate::store::StoreError;
@@ -37,6 +40,14 @@ pub struct TicketsConfig {
     /// A second ticket within this many seconds of the last one asks "take another?" first.
     #[serde(default = "default_confirm_within")]
     pub confirm_within_secs: u32,
+    /// The center's time zone, an IANA name as hub.toml's `time_zone` (default
+    /// "Asia/Ho_Chi_Minh", UTC+07:00): "today" for the wait estimate and the printed time.
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    /// The hub's address as a citizen's phone reaches it, for the follow page in the ticket's
+    /// QR code (`{public_url}/t/{token}`); default `[sync] server_url`.
+    #[serde(default)]
+    pub public_url: Option<String>,
 }
 
 fn default_lease_size() -> u32 {
@@ -59,12 +70,28 @@ impl Default for TicketsConfig {
             hub_timeout_ms: default_hub_timeout_ms(),
             per_minute: default_per_minute(),
             confirm_within_secs: default_confirm_within(),
+            time_zone: None,
+            public_url: None,
         }
     }
 }
 
 impl TicketsConfig {
+    /// The center's day and clock, by the one definition the hub uses (`TicketRules`).
+    pub fn rules(&self) -> crate::hub::tickets::TicketRules {
+        crate::hub::tickets::TicketRules::new(self.time_zone.as_deref(), Default::default())
+            .unwrap_or_default()
+    }
+
     pub fn check(&self) -> Result<(), String> {
+        if let Err(e) =
+            crate::hub::tickets::TicketRules::new(self.time_zone.as_deref(), Default::default())
+        {
+            return Err(format!("[tickets] {e}"));
+        }
+        if let Some(u) = &self.public_url {
+            check_public_url(u).map_err(|e| format!("[tickets] public_url {e}"))?;
+        }
         if !(1..=50).contains(&self.lease_size) {
             return Err(format!(
                 "[tickets] lease_size = {}: must be 1–50",
@@ -85,6 +112,30 @@ impl TicketsConfig {
         }
         Ok(())
     }
+}
+
+/// A follow page's base address: http(s), a host, no user name, query or fragment. Plain
+/// http is allowed (the page carries no secret; the phone may be on the center's Wi-Fi).
+fn check_public_url(url: &str) -> Result<(), String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("{url:?} is not a URL ({e})"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!("{url:?} must start with https:// or http://"));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(format!("{url:?} names no host"));
+    }
+    if !parsed.username().is_empty()
+        || parsed.password().is_some()
+        || parsed.query().is_some()
+        || parsed.fragment().is_some()
+        || url.len() > super::server_url::MAX_LEN
+    {
+        return Err(format!(
+            "{url:?} must be a plain address (no user name, query or fragment, at most {} characters)",
+            super::server_url::MAX_LEN
+        ));
+    }
+    Ok(())
 }
 
 pub use crate::appliance::IssuedTicket;
@@ -113,20 +164,15 @@ struct HubLease {
 pub struct TicketDesk {
     ctx: Arc<SyncContext>,
     config: TicketsConfig,
-    /// Counters this device issues for: each keeps a lease.
+    /// Counters issued for since the start that the catalog does not list (each keeps a
+    /// lease, as the catalog's counters do).
     wanted: Mutex<BTreeSet<u32>>,
     wake: tokio::sync::Notify,
 }
 
-fn text(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-fn random_key(what: &str) -> String {
-    let mut raw = [0u8; 12];
-    let _ = getrandom::fill(&mut raw);
-    let hex: String = raw.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{what}-{hex}")
+/// Did a ticket POST fail without a definite answer from the hub (it may have issued it)?
+fn unanswered(e: &SyncError) -> bool {
+    e.is_offline() || matches!(e, SyncError::Server { .. } | SyncError::Truncated { .. })
 }
 
 impl TicketDesk {
@@ -141,6 +187,15 @@ impl TicketDesk {
 
     /// A ticket for `counter`: from the hub, else (the hub unreachable or failing) from a
     /// lease. `key` makes a retry of the same tap the same ticket.
+    ///
+    /// No ghost tickets: a POST without a definite answer (timeout, cut connection, 5xx) may
+    /// have been committed by the hub. It is sent once more with the same key — the hub
+    /// answers a repeated key with the ticket it already issued — and only if that too goes
+    /// unanswered is a number taken from the lease. The key is then written with that number
+    /// and goes with its report, and the hub voids (marks no-show) any ticket issued under
+    /// the key, or, if there is none, keeps the key on the reported ticket so that a late copy
+    /// of the POST issues nothing. The wait before a lease number is at most twice
+    /// `hub_timeout_ms`.
     pub async fn take(
         &self,
         counter: u32,
@@ -155,7 +210,7 @@ impl TicketDesk {
             .unwrap_or_else(|e| e.into_inner())
             .insert(counter);
         let Ok(client) = self.ctx.client() else {
-            return self.take_offline(counter);
+            return self.take_offline(counter, None);
         };
         let mut body = serde_json::json!({ "counter": counter });
         if let Some(p) = procedure {
@@ -163,10 +218,20 @@ impl TicketDesk {
         }
         let body = body.to_string();
         let timeout = Duration::from_millis(self.config.hub_timeout_ms);
-        match client
+        let mut answer = client
             .post_json("/v1/tickets", Some(key), &body, timeout)
-            .await
-        {
+            .await;
+        if let Err(e) = &answer {
+            if unanswered(e) {
+                tracing::warn!(
+                    "ticket: no answer from the hub ({e}); asking again with the same key"
+                );
+                answer = client
+                    .post_json("/v1/tickets", Some(key), &body, timeout)
+                    .await;
+            }
+        }
+        match answer {
             Ok(bytes) => {
                 let t: HubTicket = serde_json::from_slice(&bytes)
                     .map_err(|e| format!("the hub's ticket answer: {e}"))?;
@@ -177,26 +242,31 @@ impl TicketDesk {
                     ahead: t.ahead.min(u32::MAX as u64) as u32,
                     follow_url: Some(format!(
                         "{}/t/{}",
-                        client.base_url().trim_end_matches('/'),
+                        self.config
+                            .public_url
+                            .as_deref()
+                            .unwrap_or(client.base_url())
+                            .trim_end_matches('/'),
                         t.follow
                     )),
                     offline: false,
                     issued_at: t.issued_at,
                 })
             }
-            Err(e) if e.is_offline() || matches!(e, SyncError::Server { .. }) => {
+            Err(e) if unanswered(&e) => {
                 tracing::warn!(
                     "ticket: the hub could not be reached ({e}); issuing from the lease"
                 );
-                self.take_offline(counter)
+                self.take_offline(counter, Some(key))
             }
             Err(e) => Err(e.to_string()),
         }
     }
 
-    fn take_offline(&self, counter: u32) -> Result<IssuedTicket, String> {
+    fn take_offline(&self, counter: u32, key: Option<&str>) -> Result<IssuedTicket, String> {
         let now = self.ctx.clock.now();
-        match issue_from_lease(&mut self.ctx.db(), counter, now) {
+        let today = self.config.rules().today(now);
+        match issue_from_lease(&mut self.ctx.db(), counter, &today, now, key) {
             Ok(Some(t)) => Ok(t),
             Ok(None) => Err(format!(
                 "no connection to the central server and no numbers held for counter {counter}"
@@ -224,7 +294,13 @@ impl TicketDesk {
             let timeout = client.request_timeout();
             let send = |issued: &Issued, close: bool| {
                 let body = serde_json::json!({
-                    "issued": issued.iter().map(|(n, at)| serde_json::json!({"number": n, "issued_at": at})).collect::<Vec<_>>(),
+                    "issued": issued.iter().map(|(n, at, key)| {
+                        let mut item = serde_json::json!({"number": n, "issued_at": at});
+                        if let Some(k) = key {
+                            item["replaces"] = k.as_str().into();
+                        }
+                        item
+                    }).collect::<Vec<_>>(),
                     "close": close,
                 })
                 .to_string();
@@ -265,27 +341,50 @@ impl TicketDesk {
                 Err(e) => return Err(e),
             }
         }
-        let wanted: Vec<u32> = self
-            .wanted
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-            .copied()
+        // The catalog's counters (so a restart during a cut still has numbers for every
+        // counter the kiosk offers), and any other counter issued for since the start.
+        let mut wanted: BTreeSet<u32> = issuing_counters(&self.ctx.db())?.into_iter().collect();
+        wanted.extend(self.wanted.lock().unwrap_or_else(|e| e.into_inner()).iter());
+        // A block for today and one for the next day, so a unit that starts the morning
+        // offline still issues (the center's day by [tickets] time_zone, as the hub's).
+        let rules = self.config.rules();
+        let (today, midnight) = rules.day(now);
+        let days = [today.clone(), rules.today(midnight)];
+        self.ctx
+            .db()
+            .execute("DELETE FROM ticket_lease_keys WHERE day < ?1", [&today])
+            .map_err(StoreError::from)?;
+        let pairs: Vec<(u32, String)> = wanted
+            .into_iter()
+            .flat_map(|c| days.iter().map(move |d| (c, d.clone())))
             .collect();
-        for counter in wanted {
-            if held(&self.ctx.db(), counter, now)? > 0 {
+        for (counter, day) in pairs {
+            let day = day.as_str();
+            if held(&self.ctx.db(), counter, day, now)? > 0 {
                 continue;
             }
-            let body = serde_json::json!({ "counter": counter, "count": self.config.lease_size })
-                .to_string();
-            let bytes = client
+            let body = serde_json::json!({
+                "counter": counter, "count": self.config.lease_size, "day": day
+            })
+            .to_string();
+            let key = lease_key(&self.ctx.db(), counter, day)?;
+            let bytes = match client
                 .post_json(
                     "/v1/tickets/leases",
-                    Some(&random_key("lease")),
+                    Some(&key),
                     &body,
                     client.request_timeout(),
                 )
-                .await?;
+                .await
+            {
+                Ok(b) => b,
+                // the key was used with another body (lease_size changed): a new key next time
+                Err(SyncError::Rejected { status: 409, .. }) => {
+                    lease_granted(&self.ctx.db(), counter, day)?;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             let l: HubLease = serde_json::from_slice(&bytes)
                 .map_err(|e| SyncError::Protocol(format!("the hub's lease answer: {e}")))?;
             if l.labels.len() as u64 != l.last.saturating_sub(l.first) + 1 {
@@ -293,10 +392,12 @@ impl TicketDesk {
                     "the hub's lease labels do not match its numbers".into(),
                 ));
             }
-            self.ctx
-                .db()
-                .execute(
-                    "INSERT INTO ticket_leases (lease, counter, day, first_n, last_n, labels, expires_at)
+            // The lease and the end of its key in one transaction: a crash between the two
+            // cannot ask for (and store) the same lease again.
+            let mut db = self.ctx.db();
+            let tx = db.transaction().map_err(StoreError::from)?;
+            tx.execute(
+                    "INSERT OR IGNORE INTO ticket_leases (lease, counter, day, first_n, last_n, labels, expires_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                     params![
                         l.lease as i64,
@@ -309,6 +410,8 @@ impl TicketDesk {
                     ],
                 )
                 .map_err(StoreError::from)?;
+            lease_granted(&tx, counter, day)?;
+            tx.commit().map_err(StoreError::from)?;
         }
         Ok(reported)
     }
@@ -328,177 +431,53 @@ impl TicketDesk {
     }
 }
 
-/// Numbers still held for `counter` (live leases, not yet issued).
-pub fn held(conn: &Connection, counter: u32, now: DateTime<Utc>) -> Result<u64, StoreError> {
-    Ok(conn.query_row(
-        "SELECT coalesce(sum(l.last_n - l.first_n + 1
-                             - (SELECT count(*) FROM ticket_offline o WHERE o.lease = l.lease)), 0)
-         FROM ticket_leases l WHERE l.counter = ?1 AND l.expires_at > ?2 AND l.closing = 0",
-        params![counter, text(now)],
-        |r| r.get::<_, i64>(0),
-    )? as u64)
-}
-
-/// The next leased number of `counter`, written (committed) before it is returned.
-pub fn issue_from_lease(
-    conn: &mut Connection,
-    counter: u32,
-    now: DateTime<Utc>,
-) -> Result<Option<IssuedTicket>, StoreError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let next = tx
-        .query_row(
-            "SELECT l.lease, l.first_n, l.labels,
-                    coalesce((SELECT max(n) + 1 FROM ticket_offline o WHERE o.lease = l.lease), l.first_n)
-             FROM ticket_leases l
-             WHERE l.counter = ?1 AND l.expires_at > ?2 AND l.closing = 0
-               AND coalesce((SELECT max(n) + 1 FROM ticket_offline o WHERE o.lease = l.lease), l.first_n) <= l.last_n
-             ORDER BY l.first_n LIMIT 1",
-            params![counter, text(now)],
-            |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, i64>(3)?,
-                ))
-            },
-        )
-        .optional()?;
-    let Some((lease, first, labels, n)) = next else {
-        return Ok(None);
-    };
-    let labels: Vec<String> = serde_json::from_str(&labels).unwrap_or_default();
-    let Some(label) = labels.get((n - first) as usize).cloned() else {
-        return Ok(None);
-    };
-    let at = text(now);
-    tx.execute(
-        "INSERT INTO ticket_offline (lease, n, label, issued_at) VALUES (?1, ?2, ?3, ?4)",
-        params![lease, n, label, at],
-    )?;
-    let waiting: i64 = tx
-        .query_row(
-            "SELECT waiting FROM queue_counters WHERE counter = ?1",
-            [counter],
-            |r| r.get(0),
-        )
-        .optional()?
-        .unwrap_or(0);
-    tx.commit()?;
-    Ok(Some(IssuedTicket {
-        ticket: label,
-        counter,
-        ahead: waiting.max(0) as u32,
-        follow_url: None,
-        offline: true,
-        issued_at: at,
-    }))
-}
-
-/// The numbers issued offline from one lease: (number, issued_at).
-type Issued = Vec<(u64, String)>;
-
-/// The numbers issued offline from `lease`, in order.
-fn issued_of(conn: &Connection, lease: i64) -> rusqlite::Result<Issued> {
-    conn.prepare("SELECT n, issued_at FROM ticket_offline WHERE lease = ?1 ORDER BY n")?
-        .query_map([lease], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))?
-        .collect()
-}
-
-/// Within `tx`: mark `lease` closing (no number is issued from it any more) and return its
-/// issued numbers, final from here on.
-fn close_in(tx: &rusqlite::Transaction<'_>, lease: u64) -> Result<Issued, StoreError> {
-    tx.execute(
-        "UPDATE ticket_leases SET closing = 1 WHERE lease = ?1",
-        [lease as i64],
-    )?;
-    Ok(issued_of(tx, lease as i64)?)
-}
-
-/// Mark `lease` closing and return its issued numbers, in one transaction: the list is final.
-fn mark_closing(conn: &mut Connection, lease: u64) -> Result<Issued, StoreError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let issued = close_in(&tx, lease)?;
-    tx.commit()?;
-    Ok(issued)
-}
-
-/// The hub refused a lease's report (404: it does not know the lease; 409: a number in it
-/// was issued otherwise, or the lease was closed before): nothing more can be sent for it.
-/// In one transaction the lease is marked closing (nothing more is issued from it), its final
-/// list read and the lease dropped; every number it had issued is logged as an error (a
-/// person must look at the board for them).
-fn forget_lease(conn: &mut Connection, lease: u64, message: &str) -> Result<(), StoreError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let issued = close_in(&tx, lease)?;
-    tx.execute(
-        "DELETE FROM ticket_offline WHERE lease = ?1",
-        [lease as i64],
-    )?;
-    tx.execute("DELETE FROM ticket_leases WHERE lease = ?1", [lease as i64])?;
-    tx.commit()?;
-    if !issued.is_empty() {
-        let numbers: Vec<String> = issued
-            .iter()
-            .map(|(n, at)| format!("{n} at {at}"))
-            .collect();
-        tracing::error!(
-            lease,
-            hub = message,
-            numbers = %numbers.join(", "),
-            "tickets: the hub refused the offline numbers of a lease; check the board for them"
-        );
-    }
-    Ok(())
-}
-
-/// Leases to report: those with numbers issued offline, expired ones (to give back), and
-/// those whose closing report had no answer.
-fn to_report(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<(u64, Issued)>, StoreError> {
-    let leases: Vec<(i64, String, bool)> = conn
-        .prepare("SELECT lease, expires_at, closing FROM ticket_leases ORDER BY lease")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? != 0)))?
-        .collect::<Result<_, _>>()?;
-    let mut out = Vec::new();
-    for (lease, expires_at, closing) in leases {
-        let issued = issued_of(conn, lease)?;
-        if !issued.is_empty() || closing || expires_at <= text(now) {
-            out.push((lease as u64, issued));
-        }
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::path::Path;
 
-    /// Review finding (issue 20): a number taken offline while the closing report was on its
-    /// way could be one the hub gave back and issued again. Once a lease is marked closing it
-    /// issues nothing, its final list holds every number it issued, and it stays to report
-    /// until the hub has answered.
+    use chrono::{TimeZone as _, Utc};
+
+    use crate::config::Config;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        Config::parse(Path::new("/etc/motcua/motcua.toml"), text.as_bytes())
+            .map_err(|e| e.to_string())
+    }
+
+    /// Review finding (issue 20): the kiosk judged "today" in a hard-coded UTC+7. The center's
+    /// zone is `[tickets] time_zone` (the hub's definition, `TicketRules`), default Vietnam.
     #[test]
-    fn a_closing_lease_issues_nothing_more_and_stays_to_report() {
-        let t = tempfile::tempdir().unwrap();
-        let path = t.path().join("catalog.db");
-        let mut conn = Connection::open(&path).unwrap();
-        crate::store::migrate::migrate(&mut conn, &path).unwrap();
-        let now: DateTime<Utc> = "2026-12-06T02:00:00Z".parse().unwrap();
-        conn.execute(
-            "INSERT INTO ticket_leases (lease, counter, day, first_n, last_n, labels, expires_at)
-             VALUES (7, 1, '2026-12-06', 3, 5, '[\"1003\",\"1004\",\"1005\"]', '2026-12-06T17:00:00Z')",
-            [],
-        )
-        .unwrap();
-        let a = issue_from_lease(&mut conn, 1, now).unwrap().unwrap();
-        assert_eq!(a.ticket, "1003");
-        let listed = mark_closing(&mut conn, 7).unwrap();
-        assert_eq!(listed, vec![(3, text(now))]);
-        assert!(
-            issue_from_lease(&mut conn, 1, now).unwrap().is_none(),
-            "a closing lease issued a number"
+    fn the_center_time_zone_is_configured_and_checked() {
+        let midnight = Utc.with_ymd_and_hms(2026, 12, 6, 17, 0, 0).unwrap();
+        let default = parse("").unwrap().tickets.rules();
+        assert_eq!(default.today(midnight), "2026-12-07");
+        assert_eq!(default.clock_text(midnight), "00:00 07/12/2026");
+        let utc = parse("[tickets]\ntime_zone = \"UTC\"\n")
+            .unwrap()
+            .tickets
+            .rules();
+        assert_eq!(utc.today(midnight), "2026-12-06");
+        assert_eq!(utc.clock_text(midnight), "17:00 06/12/2026");
+        // public_url: an http(s) address, checked at load.
+        let c = parse("[tickets]\npublic_url = \"https://hub.example.vn/motcua/\"\n").unwrap();
+        assert_eq!(
+            c.tickets.public_url.as_deref(),
+            Some("https://hub.example.vn/motcua/")
         );
-        assert_eq!(to_report(&conn, now).unwrap(), vec![(7, listed)]);
+        assert_eq!(
+            parse("[tickets]\npublic_url = \"ftp://hub.example.vn\"\n").unwrap_err(),
+            "/etc/motcua/motcua.toml: [tickets] public_url \"ftp://hub.example.vn\" must start \
+             with https:// or http://"
+        );
+        assert!(parse("[tickets]\npublic_url = \"hub.example.vn\"\n")
+            .unwrap_err()
+            .contains("is not a URL"));
+        let err = parse("[tickets]\ntime_zone = \"Mars/Olympus\"\n").unwrap_err();
+        assert!(
+            err.starts_with(
+                "/etc/motcua/motcua.toml: [tickets] time_zone \"Mars/Olympus\" is not a known time zone"
+            ),
+            "{err}"
+        );
     }
 }

@@ -265,3 +265,29 @@ fn release_files_check_out_with_only_what_is_shipped() {
     assert_eq!(os["extract_size"], 4096);
     assert_eq!(os["image_download_size"], 10);
 }
+
+/// Review finding (issue 20): neither service could open the ticket printer (DevicePolicy
+/// closed without the USB printer's major, and neither user in group lp); `doctor` said "not
+/// connected". Both units now allow char major "usb" and both users are in lp.
+#[test]
+fn both_services_may_open_the_ticket_printer() {
+    let sysusers = read("systemd/motcua.sysusers");
+    for unit in ["motcua-daemon", "motcua-kiosk"] {
+        let text = read(&format!("systemd/{unit}.service"));
+        assert!(
+            values(&text, "DeviceAllow").contains(&"char-usb rw".to_owned()),
+            "{unit}"
+        );
+        assert!(
+            values(&text, "SupplementaryGroups")
+                .iter()
+                .any(|v| v.split_whitespace().any(|g| g == "lp")),
+            "{unit}"
+        );
+        let user = unit.strip_suffix("-daemon").unwrap_or(unit);
+        assert!(
+            sysusers.lines().any(|l| l == format!("m {user} lp")),
+            "{user}"
+        );
+    }
+}

@@ -271,7 +271,7 @@ async fn a_day_of_a_province_on_postgres() {
                             at: "2026-12-05T08:00:00+07:00".into(),
                         };
                         let s = Instant::now();
-                        store.push_event(&e).await.unwrap();
+                        store.push_event(&e, "2026-12-05").await.unwrap();
                         latencies.push(s.elapsed());
                     }
                 }

@@ -47,7 +47,7 @@ async fn exercise_store(store: &Store, hub_key: &SigningKey) {
     assert_eq!(store.head().await.unwrap(), 0);
     for n in 1..=3 {
         let e = store
-            .push_event(&event(n, QueueEventKind::Called))
+            .push_event(&event(n, QueueEventKind::Called), "2026-12-06")
             .await
             .unwrap();
         assert_eq!(e.seq, n as u64);
@@ -56,7 +56,7 @@ async fn exercise_store(store: &Store, hub_key: &SigningKey) {
         counter: 0,
         ..event(1, QueueEventKind::Called)
     };
-    assert!(store.push_event(&bad).await.is_err());
+    assert!(store.push_event(&bad, "2026-12-06").await.is_err());
     assert_eq!(store.head().await.unwrap(), 3);
     let after1: Vec<u64> = store
         .events_after(1, 10)
@@ -67,8 +67,8 @@ async fn exercise_store(store: &Store, hub_key: &SigningKey) {
         .collect();
     assert_eq!(after1, [2, 3]);
     assert_eq!(store.events_after(0, 2).await.unwrap().len(), 2);
-    assert_eq!(store.next_ticket(4).await.unwrap(), "4001");
-    assert_eq!(store.next_ticket(4).await.unwrap(), "4002");
+    assert_eq!(store.next_ticket(4, "2026-12-06").await.unwrap(), "4001");
+    assert_eq!(store.next_ticket(4, "2026-12-06").await.unwrap(), "4002");
     // Records.
     let id: motcua::record::RecordId = "000.00.14.H56-261201-0001".parse().unwrap();
     assert_eq!(store.record(&id).await.unwrap(), None);

@@ -53,7 +53,7 @@ async fn store_run(name: &str, store: &Store) {
     for i in 0..N {
         let e = super::hub_store::event(1 + (i % 8) as u32, QueueEventKind::Called);
         let t0 = Instant::now();
-        store.push_event(&e).await.unwrap();
+        store.push_event(&e, "2026-12-06").await.unwrap();
         events.push(t0.elapsed());
     }
     let (t50, t99) = (pct(&mut tickets, 0.5), pct(&mut tickets, 0.99));

@@ -99,7 +99,7 @@ async fn exercise(store: &Store, second: &Store) {
     );
     let mut call = super::hub_store::event(1, QueueEventKind::Called);
     call.ticket = Some("1001".into());
-    store.push_event(&call).await.unwrap();
+    store.push_event(&call, "2026-12-07").await.unwrap();
     // the call is today's 1001; yesterday's line (labels repeat every day) is not touched
     assert!(store.follow(&d.follow).await.unwrap().unwrap().called);
     let follow = store.follow(&b.follow).await.unwrap().unwrap();
@@ -107,13 +107,13 @@ async fn exercise(store: &Store, second: &Store) {
     assert!(store.follow(&"0".repeat(64)).await.unwrap().is_none());
     // `hub queue call` without a ticket calls the first issued ticket waiting (review
     // finding: it used a sequence of its own, unrelated to the numbers citizens hold)
-    assert_eq!(store.next_ticket(2).await.unwrap(), "B001");
+    assert_eq!(store.next_ticket(2, "2026-12-06").await.unwrap(), "B001");
     let mut call = super::hub_store::event(2, QueueEventKind::Called);
     call.ticket = Some("B001".into());
-    store.push_event(&call).await.unwrap();
+    store.push_event(&call, "2026-12-06").await.unwrap();
     assert!(store.follow(&c.follow).await.unwrap().unwrap().called);
     // nothing issued waits: the counter's own sequence, as before tickets
-    assert_eq!(store.next_ticket(2).await.unwrap(), "2001");
+    assert_eq!(store.next_ticket(2, "2026-12-06").await.unwrap(), "2001");
 
     // Two stores (two hub processes) issuing at once: numbers 2..=41 of the new day, each
     // once, and queue sequence numbers without a gap.
@@ -150,6 +150,7 @@ async fn exercise(store: &Store, second: &Store) {
     let lease_req = LeaseRequest {
         counter: 1,
         count: 5,
+        day: None,
     };
     let lease = store
         .lease_tickets("kiosk-1", "L1", &lease_req, &rules, at(18, 0, 0))
@@ -171,6 +172,7 @@ async fn exercise(store: &Store, second: &Store) {
     let other = LeaseRequest {
         counter: 1,
         count: 6,
+        day: None,
     };
     let err = store
         .lease_tickets("kiosk-1", "L1", &other, &rules, at(18, 5, 0))
@@ -188,6 +190,7 @@ async fn exercise(store: &Store, second: &Store) {
     let rep = |n: u64| Reported {
         number: n,
         issued_at: "2026-12-07T01:10:00Z".into(),
+        replaces: None,
     };
     let out = store
         .report_lease("kiosk-1", lease.lease, &[rep(42), rep(43)], false)

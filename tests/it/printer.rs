@@ -352,6 +352,50 @@ fn doctor_and_health_report_the_printer() {
         )
     );
     assert_eq!(health(&absent).level, HealthLevel::Degraded);
+    // A device that exists but may not be opened (review finding: it was "not connected").
+    // The tests run as root, who opens any /dev node; /proc/sys/kernel/version refuses
+    // O_RDWR with EACCES even to root (sysctl files check their mode bits), the errno a
+    // /dev/usb/lp0 of group lp gives a user outside lp. This proves the real open path maps
+    // EACCES to the permission message; not that a given user lacks lp.
+    let denied = std::path::Path::new("/proc/sys/kernel/version");
+    let opened = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(denied);
+    assert_eq!(
+        opened.unwrap_err().raw_os_error(),
+        Some(13),
+        "this kernel lets root open a 0444 sysctl for writing"
+    );
+    let c = doctor(denied);
+    assert_eq!(c["level"], "fail");
+    assert_eq!(
+        c["summary"],
+        "/proc/sys/kernel/version: permission denied: the service's user may not open the \
+         device; it needs group lp"
+    );
+    assert!(
+        c["next"]
+            .as_str()
+            .unwrap()
+            .contains("usermod -aG lp motcua"),
+        "{c}"
+    );
+    let h = health(denied);
+    assert_eq!(h.level, HealthLevel::Degraded);
+    assert!(h.message.ends_with("it needs group lp"), "{}", h.message);
+    // EPERM (a unit's DevicePolicy refusing the node) reads the same; ENOENT is absent.
+    use motcua::printer::device::state_of_open_error;
+    use motcua::printer::status::PrinterState;
+    let errno = std::io::Error::from_raw_os_error;
+    assert_eq!(state_of_open_error(&errno(1)), PrinterState::NoPermission);
+    assert_eq!(state_of_open_error(&errno(2)), PrinterState::Absent);
+    assert!(matches!(
+        motcua::printer::device::UsbPrinter::new(denied).print(b"x"),
+        Err(motcua::printer::device::PrintError::NotReady(
+            motcua::printer::status::PrinterState::NoPermission
+        ))
+    ));
     // No [printer]: no printer check.
     let cfg = dir.path().join("none.toml");
     std::fs::write(&cfg, "").unwrap();

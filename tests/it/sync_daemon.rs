@@ -109,7 +109,7 @@ async fn queue_events_arrive_in_order_and_none_are_lost_across_a_hub_restart() {
         for n in from..to {
             hub.state
                 .db()
-                .push_event(&event(1 + n % 3, kinds[(n % 3) as usize], n))
+                .push_event(&event(1 + n % 3, kinds[(n % 3) as usize], n), "2026-12-06")
                 .unwrap();
         }
     };

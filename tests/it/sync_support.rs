@@ -140,6 +140,11 @@ pub enum Fault {
     Proxy,
     /// Accept and hang up at once.
     HangUp,
+    /// Forward the request to the hub, throw its answer away and say nothing for 30 s: the
+    /// hub did the work, the client never learns it (a lost answer).
+    LoseAnswer,
+    /// `LoseAnswer` for the next request only, then `Proxy`.
+    LoseAnswerOnce,
     Status500,
     /// Headers, then one byte every 100 ms.
     SlowDrip,
@@ -182,7 +187,14 @@ impl FaultFront {
                 let Ok((stream, _)) = listener.accept().await else {
                     return;
                 };
-                let fault = m.lock().unwrap().clone();
+                let fault = {
+                    let mut mode = m.lock().unwrap();
+                    let f = mode.clone();
+                    if matches!(f, Fault::LoseAnswerOnce) {
+                        *mode = Fault::Proxy;
+                    }
+                    f
+                };
                 let w = Arc::clone(&w);
                 tokio::spawn(async move {
                     let _ = handle(stream, fault, upstream, w).await;
@@ -236,6 +248,27 @@ async fn handle(
     };
     match fault {
         Fault::HangUp => Ok(()),
+        Fault::LoseAnswer | Fault::LoseAnswerOnce => {
+            let text = String::from_utf8_lossy(&head).to_string();
+            let len: usize = text
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse().ok())?
+                })
+                .unwrap_or(0);
+            let mut body = vec![0u8; len];
+            client.read_exact(&mut body).await?;
+            let mut up = TcpStream::connect(upstream).await?;
+            up.write_all(text.replace("\r\n\r\n", "\r\nConnection: close\r\n\r\n").as_bytes())
+                .await?;
+            up.write_all(&body).await?;
+            let mut answer = Vec::new();
+            up.read_to_end(&mut answer).await?;
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            Ok(())
+        }
         Fault::Proxy => {
             // One request per connection, so a mode change applies to the next request.
             let text = String::from_utf8_lossy(&head).replace("\r\n\r\n", "\r\nConnection: close\r\n\r\n");

@@ -1,7 +1,8 @@
 //! Offline ticket issuing against a real hub on loopback: tickets online, a lease, the hub
 //! killed, tickets from the lease (committed to catalog.db before they are returned, so a
 //! restarted daemon does not hand them out again), the hub back, reconciliation — and the
-//! day's numbers are unique, and every one is in the hub's queue.
+//! day's numbers are unique, and every one is in the hub's queue; the next day's block is
+//! issued from on the next day (the device's clock moved on, the hub down).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -116,10 +117,15 @@ async fn offline_numbers_are_reconciled_and_never_issued_twice() {
         ["1001", "1002", "1003", "1004", "1005", "1006", "1010"]
     );
 
-    // A lease expires at the center's midnight: a day later it issues nothing.
+    // The desk also holds the next day's block (review item 4): a unit that starts the next
+    // morning offline issues that day's first numbers. A lease expires at the center's
+    // midnight: two days later nothing is left.
     hub.kill();
     app.clock.set(chrono::Duration::days(1));
-    let err = d.take(1, None, "tomorrow").await.unwrap_err();
+    let t = d.take(1, None, "tomorrow").await.unwrap();
+    assert_eq!((t.ticket.as_str(), t.offline), ("1001", true));
+    app.clock.set(chrono::Duration::days(2));
+    let err = d.take(1, None, "after").await.unwrap_err();
     assert!(
         err.starts_with("no connection to the central server"),
         "{err}"

@@ -240,12 +240,15 @@ impl Store {
         both!(self, db => db.envelope(version), pg => pg.envelope(version).await)
     }
 
-    pub async fn push_event(&self, e: &QueueEvent) -> Result<QueueEvent, HubError> {
-        both!(self, db => db.push_event(e), pg => pg.push_event(e).await)
+    /// Append a queue event; a call takes `today`'s ticket of its label out of the line
+    /// (`today`: `TicketRules::today`, the center's day).
+    pub async fn push_event(&self, e: &QueueEvent, today: &str) -> Result<QueueEvent, HubError> {
+        both!(self, db => db.push_event(e, today), pg => pg.push_event(e, today).await)
     }
 
-    pub async fn next_ticket(&self, counter: u32) -> Result<String, HubError> {
-        both!(self, db => db.next_ticket(counter), pg => pg.next_ticket(counter).await)
+    /// The first waiting ticket of `today` at `counter`, else the counter's own sequence.
+    pub async fn next_ticket(&self, counter: u32, today: &str) -> Result<String, HubError> {
+        both!(self, db => db.next_ticket(counter, today), pg => pg.next_ticket(counter, today).await)
     }
 
     pub async fn head(&self) -> Result<u64, HubError> {

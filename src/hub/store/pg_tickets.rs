@@ -9,8 +9,8 @@ use deadpool_postgres::Transaction;
 
 use super::{now_text, pg, HubError, PgStore, QUEUE_CHANNEL};
 use crate::hub::tickets::{
-    new_follow_token, Follow, IssueOutcome, IssueRequest, Lease, LeaseRequest, ReportOutcome,
-    Reported, ReportedNumber, Ticket, TicketRules,
+    new_follow_token, Follow, IssueOutcome, IssueRequest, Lease, LeaseRequest, Replaced,
+    ReportOutcome, Reported, ReportedNumber, Ticket, TicketRules,
 };
 use crate::queue::{QueueEvent, QueueEventKind};
 
@@ -152,6 +152,26 @@ async fn lock_counter(tx: &Transaction<'_>, counter: u32) -> Result<(), HubError
     Ok(())
 }
 
+/// Lock `device`'s idempotency key `key` until the transaction ends (taken before the
+/// counter's lock, always in that order). Two requests with one key but different bodies take
+/// different counters' locks; without this, both would find no row and the second insert
+/// would fail on the unique key (a 500). With it, the second sees the first's row and gets
+/// the repeat or the 409 conflict, as on SQLite, where `BEGIN IMMEDIATE` serializes all.
+async fn lock_key(
+    tx: &Transaction<'_>,
+    table: &str,
+    device: &str,
+    key: &str,
+) -> Result<(), HubError> {
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(7270004, hashtext($1 || '/' || $2 || '/' || $3))",
+        &[&table, &device, &key],
+    )
+    .await
+    .map_err(pg)?;
+    Ok(())
+}
+
 /// Take `count` numbers of `counter` on `day`: the first one.
 async fn take(tx: &Transaction<'_>, counter: u32, day: &str, count: u32) -> Result<u64, HubError> {
     let count = count as i64;
@@ -209,6 +229,7 @@ impl PgStore {
         let canonical = req.canonical();
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(pg)?;
+        lock_key(&tx, "tickets", device, key).await?;
         lock_counter(&tx, req.counter).await?;
         let earlier = tx
             .query_opt(
@@ -257,6 +278,7 @@ impl PgStore {
         let canonical = req.canonical();
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(pg)?;
+        lock_key(&tx, "ticket_leases", device, key).await?;
         lock_counter(&tx, req.counter).await?;
         let earlier = tx
             .query_opt(
@@ -275,7 +297,10 @@ impl PgStore {
             let lease = lease_row(&tx, r.get(0)).await?.expect("the row just read");
             return Ok(Ok(lease.0));
         }
-        let (day, midnight) = rules.day(now);
+        let (day, midnight) = match rules.lease_day(now, req.day) {
+            Ok(d) => d,
+            Err(refused) => return Ok(Err(refused)),
+        };
         let first = take(&tx, req.counter, &day, req.count).await?;
         let last = first + req.count as u64 - 1;
         let labels: Vec<String> = (first..=last)
@@ -340,6 +365,34 @@ impl PgStore {
                 Ok(ReportedNumber::Enter(label)) => label,
                 Err(refused) => return Ok(Err(refused)),
             };
+            let claimed = Replaced::claimed_request(lease.counter);
+            let key = match &r.replaces {
+                None => None,
+                Some(k) => {
+                    let ghost: Option<bool> = tx
+                        .query_opt(
+                            "SELECT called FROM tickets WHERE device = $1 AND idempotency_key = $2",
+                            &[&device, k],
+                        )
+                        .await
+                        .map_err(pg)?
+                        .map(|row| row.get(0));
+                    match Replaced::judge(ghost) {
+                        Replaced::Void => {
+                            tx.execute(
+                                "UPDATE tickets SET called = TRUE
+                                 WHERE device = $1 AND idempotency_key = $2",
+                                &[&device, k],
+                            )
+                            .await
+                            .map_err(pg)?;
+                            None
+                        }
+                        Replaced::Claim => Some((k.as_str(), claimed.as_str())),
+                        Replaced::Settled => None,
+                    }
+                }
+            };
             accepted.push(
                 enter(
                     &tx,
@@ -348,7 +401,7 @@ impl PgStore {
                     &lease.day,
                     r.number,
                     label,
-                    None,
+                    key,
                     None,
                     &r.issued_at,
                     Some(id_i),

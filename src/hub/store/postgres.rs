@@ -373,7 +373,7 @@ impl PgStore {
 
     /// Append an event: numbered, inserted and announced in one statement (the counter row's
     /// lock orders concurrent writers, from any hub process).
-    pub async fn push_event(&self, e: &QueueEvent) -> Result<QueueEvent, HubError> {
+    pub async fn push_event(&self, e: &QueueEvent, today: &str) -> Result<QueueEvent, HubError> {
         let mut e = e.clone();
         e.seq = 0;
         e.check().map_err(HubError::Refused)?;
@@ -390,7 +390,7 @@ impl PgStore {
                       -- A call takes the ticket out of the waiting line (for how many are ahead).
                       u AS (UPDATE tickets SET called = TRUE
                             WHERE $8 AND counter = $1 AND label = $3 AND NOT called
-                              AND day = (SELECT max(day) FROM tickets WHERE counter = $1))
+                              AND day = $9)
                  SELECT seq, pg_notify($7, seq::text)::text FROM i",
                 &[
                     &(e.counter as i32),
@@ -401,6 +401,7 @@ impl PgStore {
                     &e.at,
                     &QUEUE_CHANNEL,
                     &tickets::is_call(e.kind),
+                    &today,
                 ],
             )
             .await
@@ -411,13 +412,13 @@ impl PgStore {
 
     /// As the SQLite store's `next_ticket`: the first waiting issued ticket, else the
     /// counter's own sequence.
-    pub async fn next_ticket(&self, counter: u32) -> Result<String, HubError> {
+    pub async fn next_ticket(&self, counter: u32, today: &str) -> Result<String, HubError> {
         let c = self.client().await?;
         let waiting = c
             .query_opt(
-                "SELECT label FROM tickets WHERE counter = $1 AND NOT called \
-                 AND day = (SELECT max(day) FROM tickets WHERE counter = $1) ORDER BY n LIMIT 1",
-                &[&(counter as i32)],
+                "SELECT label FROM tickets WHERE counter = $1 AND NOT called AND day = $2 \
+                 ORDER BY n LIMIT 1",
+                &[&(counter as i32), &today],
             )
             .await
             .map_err(pg)?;

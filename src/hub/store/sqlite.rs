@@ -305,7 +305,9 @@ impl HubDb {
     }
 
     /// Append a queue event; the hub assigns the sequence number (any `seq` given is ignored).
-    pub fn push_event(&mut self, e: &QueueEvent) -> Result<QueueEvent, HubError> {
+    /// `today`: the center's day (`TicketRules::today`), whose ticket a call takes out of the
+    /// waiting line.
+    pub fn push_event(&mut self, e: &QueueEvent, today: &str) -> Result<QueueEvent, HubError> {
         let mut e = e.clone();
         e.seq = 0;
         e.check().map_err(HubError::Refused)?;
@@ -322,21 +324,21 @@ impl HubDb {
         )?;
         e.seq = next as u64;
         crate::store::queue_store::insert_event(&tx, &e)?;
-        tickets::mark_called(&tx, &e)?;
+        tickets::mark_called(&tx, &e, today)?;
         tx.commit()?;
         Ok(e)
     }
 
-    /// The ticket `hub queue call` calls at `counter`: the first issued ticket of the
-    /// counter's latest day not yet called; with no issued ticket waiting, the next of the
+    /// The ticket `hub queue call` calls at `counter`: the first issued ticket of `today` (the
+    /// center's day, `TicketRules::today`) not yet called; with no issued ticket waiting, the next of the
     /// counter's own sequence (counter·1000 + n: a center that does not issue through the hub).
-    pub fn next_ticket(&mut self, counter: u32) -> Result<String, HubError> {
+    pub fn next_ticket(&mut self, counter: u32, today: &str) -> Result<String, HubError> {
         let waiting: Option<String> = self
             .conn
             .query_row(
-                "SELECT label FROM tickets WHERE counter = ?1 AND called = 0 \
-                 AND day = (SELECT max(day) FROM tickets WHERE counter = ?1) ORDER BY n LIMIT 1",
-                [counter],
+                "SELECT label FROM tickets WHERE counter = ?1 AND called = 0 AND day = ?2 \
+                 ORDER BY n LIMIT 1",
+                params![counter, today],
                 |r| r.get(0),
             )
             .optional()?;

@@ -8,13 +8,14 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::{now_text, HubDb, HubError};
 use crate::hub::tickets::{
-    new_follow_token, Follow, IssueOutcome, IssueRequest, Lease, LeaseRequest, ReportOutcome,
-    Reported, ReportedNumber, Ticket, TicketRules,
+    new_follow_token, Follow, IssueOutcome, IssueRequest, Lease, LeaseRequest, Replaced,
+    ReportOutcome, Reported, ReportedNumber, Ticket, TicketRules,
 };
 use crate::queue::{QueueEvent, QueueEventKind};
 
-/// A call of a ticket takes it out of the waiting line (for "how many ahead").
-pub(super) fn mark_called(conn: &Connection, e: &QueueEvent) -> rusqlite::Result<()> {
+/// A call of a ticket takes it out of the waiting line (for "how many ahead"): the ticket of
+/// that label issued on `today` (`TicketRules::today`; labels repeat every day).
+pub(super) fn mark_called(conn: &Connection, e: &QueueEvent, today: &str) -> rusqlite::Result<()> {
     if let (Some(label), true) = (
         &e.ticket,
         matches!(
@@ -26,10 +27,9 @@ pub(super) fn mark_called(conn: &Connection, e: &QueueEvent) -> rusqlite::Result
         ),
     ) {
         conn.execute(
-            // the counter's latest day only: labels repeat every day
             "UPDATE tickets SET called = 1 WHERE counter = ?1 AND label = ?2 AND called = 0 \
-             AND day = (SELECT max(day) FROM tickets WHERE counter = ?1)",
-            params![e.counter, label],
+             AND day = ?3",
+            params![e.counter, label, today],
         )?;
     }
     Ok(())
@@ -223,7 +223,10 @@ impl HubDb {
             }
             return Ok(Ok(lease_row(&tx, id)?.expect("the row just read")));
         }
-        let (day, midnight) = rules.day(now);
+        let (day, midnight) = match rules.lease_day(now, req.day) {
+            Ok(d) => d,
+            Err(refused) => return Ok(Err(refused)),
+        };
         let first = take(&tx, req.counter, &day, req.count)?;
         let last = first + req.count as u64 - 1;
         let labels: Vec<String> = (first..=last)
@@ -290,6 +293,31 @@ impl HubDb {
                 Ok(ReportedNumber::Enter(label)) => label,
                 Err(refused) => return Ok(Err(refused)),
             };
+            let claimed = Replaced::claimed_request(lease.counter);
+            let key = match &r.replaces {
+                None => None,
+                Some(k) => {
+                    let ghost: Option<bool> = tx
+                        .query_row(
+                            "SELECT called FROM tickets WHERE device = ?1 AND idempotency_key = ?2",
+                            params![device, k],
+                            |r| Ok(r.get::<_, i64>(0)? != 0),
+                        )
+                        .optional()?;
+                    match Replaced::judge(ghost) {
+                        Replaced::Void => {
+                            tx.execute(
+                                "UPDATE tickets SET called = 1
+                                 WHERE device = ?1 AND idempotency_key = ?2",
+                                params![device, k],
+                            )?;
+                            None
+                        }
+                        Replaced::Claim => Some((k.as_str(), claimed.as_str())),
+                        Replaced::Settled => None,
+                    }
+                }
+            };
             accepted.push(enter(
                 &tx,
                 device,
@@ -297,7 +325,7 @@ impl HubDb {
                 &lease.day,
                 r.number,
                 label,
-                None,
+                key,
                 None,
                 &r.issued_at,
                 Some(id as i64),
