@@ -113,6 +113,22 @@ pub fn heartbeat(body: &str) -> Result<Map<String, Value>, String> {
         None | Some(Value::Object(_)) => {}
         Some(_) => return Err("footage_head: expected a JSON object".into()),
     }
+    match field("update") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(u)) => {
+            for name in ["state", "version"] {
+                match u.get(name) {
+                    Some(Value::String(s)) if s.chars().count() <= 64 => {}
+                    _ => {
+                        return Err(format!(
+                            "heartbeat: update.{name} must be a string of at most 64 characters"
+                        ))
+                    }
+                }
+            }
+        }
+        Some(_) => return Err("heartbeat: update must be an object".into()),
+    }
     Ok(o)
 }
 

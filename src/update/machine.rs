@@ -245,6 +245,10 @@ impl<S: Source, I: Installer, R: Rebooter> Machine<S, I, R> {
         &self.installer
     }
 
+    pub fn config(&self) -> &UpdateConfig {
+        &self.config
+    }
+
     pub fn report(&self) -> UpdateReport {
         let status = self.installer.status().ok();
         UpdateReport {

@@ -53,3 +53,4 @@ mod sync_hub;
 mod sync_support;
 mod sync_wire;
 mod ticket_offline;
+mod update_ota;
