@@ -95,7 +95,7 @@ enum Wanted {
     Whole,
     /// Bytes `start..=end`.
     Part(u64, u64),
-    /// A range past the end: 416.
+    /// A range past the end: ignored too (the whole file), see [`bundle`].
     Unsatisfiable,
 }
 
@@ -170,18 +170,9 @@ async fn bundle(
     let (status, start, len) = match wanted(&headers, size) {
         Wanted::Whole => (StatusCode::OK, 0, size),
         Wanted::Part(s, e) => (StatusCode::PARTIAL_CONTENT, s, e - s + 1),
-        Wanted::Unsatisfiable => {
-            let mut resp = ApiError(
-                StatusCode::RANGE_NOT_SATISFIABLE,
-                format!("the bundle has {size} bytes"),
-            )
-            .into_response();
-            resp.headers_mut().insert(
-                header::CONTENT_RANGE,
-                HeaderValue::from_str(&format!("bytes */{size}")).expect("ascii"),
-            );
-            return Ok(resp);
-        }
+        // A range past the end is ignored like any unusable one (RFC 9110 §14.2 allows it;
+        // a device resuming from a `.part` at or past the size starts over on a 200).
+        Wanted::Unsatisfiable => (StatusCode::OK, 0, size),
     };
     file.seek(SeekFrom::Start(start))
         .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;

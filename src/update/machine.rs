@@ -259,11 +259,12 @@ impl<S: Source, I: Installer, R: Rebooter> Machine<S, I, R> {
                 .or(self.slot.clone()),
             version: status
                 .as_ref()
-                .and_then(|s| s.booted_version().map(str::to_owned))
+                .and_then(|s| s.booted_version().map(|v| v.chars().take(64).collect()))
                 .unwrap_or_else(|| self.fallback_version.clone()),
             target: self.state.phase.offer().map(|o| o.version.clone()),
             last: self.state.last.clone(),
-            error: self.error.clone(),
+            // bounded as the hub accepts it (docs/api/openapi.yaml, Heartbeat.update)
+            error: self.error.as_ref().map(|e| e.chars().take(1000).collect()),
         }
     }
 
