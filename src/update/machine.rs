@@ -336,14 +336,20 @@ impl<S: Source, I: Installer, R: Rebooter> Machine<S, I, R> {
                 if offer.version == current {
                     return Ok(false);
                 }
-                if let Some(Outcome::Failed { sha256, .. }) = &self.state.last {
-                    if *sha256 == offer.sha256 {
+                match &self.state.last {
+                    Some(Outcome::Failed { sha256, .. }) if *sha256 == offer.sha256 => {
                         tracing::debug!(
                             "update {}: failed before; not trying it again",
                             offer.version
                         );
                         return Ok(false);
                     }
+                    // Installed and confirmed already: RAUC may name the version otherwise (the
+                    // bundle manifest's), or the slot was rolled back by hand; never loop.
+                    Some(Outcome::Confirmed { version, .. }) if *version == offer.version => {
+                        return Ok(false);
+                    }
+                    _ => {}
                 }
                 self.set(Phase::Downloading { offer })?;
                 Ok(true)

@@ -154,6 +154,13 @@ async fn a_good_update_waits_for_a_quiet_moment_and_is_confirmed() {
     m.tick(&QUIET, t).await.unwrap();
     assert_eq!(rig.phase(), "idle");
     assert_eq!(rig.hub.asked.lock().unwrap().last().unwrap().0, "1.1");
+    // Rolled back by hand (`rauc status mark-active other`): 1.1, confirmed once, is not
+    // installed again by itself.
+    rig.slots.fall_back().unwrap();
+    let mut m = rig.machine(UpdateConfig::default());
+    m.tick(&QUIET, t).await.unwrap();
+    assert_eq!(rig.phase(), "idle");
+    assert_eq!(rig.slots.counts().unwrap().1, 1);
 }
 
 #[tokio::test]
