@@ -33,6 +33,8 @@ m() { "$bin" --config "$work/none.toml" "$@"; }
 m hub keygen --data "$work/hub" >/dev/null 2>&1
 m hub publish tests/fixtures/small-catalog.json --expires-in-days 30 --data "$work/hub" >/dev/null
 token=$(m hub device add conformance --data "$work/hub" 2>/dev/null)
+head -c 4096 /dev/urandom > "$work/bundle.raucb"
+m hub update publish --channel stable --version 1.1 --bundle "$work/bundle.raucb" --devices conformance --data "$work/hub" >/dev/null
 m hub record set 000.00.14.H56-200203-0118 --stage in-progress --due 2026-12-31 --data "$work/hub" >/dev/null
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 m hub serve --listen "127.0.0.1:$port" --data "$work/hub" 2>"$work/hub.log" &

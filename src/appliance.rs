@@ -137,4 +137,11 @@ pub trait ApplianceServices: Send + Sync + 'static {
         let _ = (counter, procedure, key);
         Err("this kiosk has no ticket service".into())
     }
+    /// Tell the appliance the kiosk has drawn (`drawn`) and how long it has been untouched:
+    /// the update task confirms a new version and picks a quiet moment from it. Nothing to
+    /// do without a daemon.
+    fn report_kiosk(&self, drawn: bool, idle_secs: u64) -> Result<(), String> {
+        let _ = (drawn, idle_secs);
+        Ok(())
+    }
 }

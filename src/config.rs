@@ -52,6 +52,9 @@ pub struct Config {
     /// Supervisor review UI (`docs/config.md`, "## [review]").
     #[serde(default)]
     pub review: crate::review::config::ReviewConfig,
+    /// Software updates from the hub (`docs/config.md`, "## [update]").
+    #[serde(default)]
+    pub update: crate::update::config::UpdateConfig,
     /// True when the file has a `[review]` table: the daemon then serves the review UI.
     #[serde(skip)]
     pub review_enabled: bool,
@@ -428,6 +431,7 @@ impl Config {
         self.recorder.check().map_err(semantic)?;
         self.sync.check().map_err(semantic)?;
         self.review.check().map_err(semantic)?;
+        self.update.check().map_err(semantic)?;
         Ok(())
     }
 

@@ -4,7 +4,7 @@
 //! Map: `catalog` (model, bundle validation, fees, demo), `store` (SQLite), `search`
 //! (Vietnamese-aware procedure search), `current` (the catalog being served), `config`,
 //! `cli` (subcommands), `sync` + `daemon` (the link to the central server and the kiosk's
-//! local socket), `hub` (the reference central server), `onvif` (finding network cameras). See `docs/` and `README.md`.
+//! local socket), `hub` (the reference central server), `update` (A/B software updates through RAUC), `onvif` (finding network cameras). See `docs/` and `README.md`.
 
 pub mod appliance;
 pub mod catalog;
@@ -28,3 +28,4 @@ pub mod review;
 pub mod search;
 pub mod store;
 pub mod sync;
+pub mod update;

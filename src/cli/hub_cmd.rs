@@ -1,4 +1,4 @@
-//! `motcua hub serve|keygen|publish|device|queue|record|anchors|admin`: the central server and
+//! `motcua hub serve|keygen|publish|device|queue|record|anchors|admin|update`: the central server and
 //! its administration. Every command works on the hub's directory (`--data DIR`, or the global
 //! `--data-dir DIR`, or `MOTCUA_HUB_DIR`, else `motcua-hub` in the user's data directory) and,
 //! with `--database postgres://…`, on PostgreSQL instead of `DIR/hub.db`. A running
@@ -107,6 +107,10 @@ pub enum HubCommand {
     /// Fleet page accounts.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Software updates for the appliances: publish a bundle to a channel with a staged
+    /// rollout, list, pause, resume, promote (docs/updates.md).
+    #[command(subcommand)]
+    Update(super::hub_update_cmd::UpdateCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -172,14 +176,14 @@ pub enum StageArg {
 }
 
 /// The hub's directory and database for a command.
-struct Where {
-    dir: PathBuf,
-    db: Database,
+pub(super) struct Where {
+    pub(super) dir: PathBuf,
+    pub(super) db: Database,
     config: HubConfig,
 }
 
 impl HubDir {
-    fn resolve(&self, global_data_dir: Option<&Path>) -> anyhow::Result<Where> {
+    pub(super) fn resolve(&self, global_data_dir: Option<&Path>) -> anyhow::Result<Where> {
         let dir = self
             .data
             .clone()
@@ -202,7 +206,7 @@ impl HubDir {
     }
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?)
@@ -404,6 +408,7 @@ pub fn run(ctx: &Context, global_data_dir: Option<&Path>, cmd: HubCommand) -> an
             eprintln!("admin {name} can sign in to the fleet page (/fleet)");
             Ok(())
         }
+        HubCommand::Update(cmd) => super::hub_update_cmd::run(global_data_dir, cmd),
     }
 }
 
@@ -438,7 +443,8 @@ async fn serve(
     };
     let state = HubState::connect(&w.db, key.clone())
         .await?
-        .with_ticket_rules(w.config.ticket_rules()?);
+        .with_ticket_rules(w.config.ticket_rules()?)
+        .with_bundle_dir(&w.dir);
     let listener = tokio::net::TcpListener::bind(endpoint.addr)
         .await
         .with_context(|| format!("cannot listen on {}", endpoint.addr))?;

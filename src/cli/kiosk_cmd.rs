@@ -107,6 +107,9 @@ fn no_display_hint(err: impl std::fmt::Display) -> anyhow::Error {
     )
 }
 
+/// How often the kiosk tells the daemon it is drawing and how long it has been idle.
+pub const KIOSK_STATUS_EVERY: Duration = Duration::from_secs(10);
+
 pub fn run_kiosk(ctx: &Context, args: KioskArgs) -> anyhow::Result<()> {
     let catalog = CurrentCatalog::load(&ctx.data_dir)
         .with_context(|| format!("loading the catalog from {}", ctx.data_dir.display()))?;
@@ -140,7 +143,34 @@ pub fn run_kiosk(ctx: &Context, args: KioskArgs) -> anyhow::Result<()> {
             s.ready();
         }
     });
+    // The first frame and the idle time, to the daemon every few seconds (its update task
+    // confirms a new version and picks a quiet moment to reboot from them).
+    let reporter = slint::Timer::default();
+    if which == Services::Daemon {
+        let services = crate::kiosk::daemon_link::device_services(&ctx.config, &ctx.data_dir);
+        let (tx, rx) = std::sync::mpsc::channel::<u64>();
+        std::thread::Builder::new()
+            .name("kiosk-status".into())
+            .spawn(move || {
+                while let Ok(idle) = rx.recv() {
+                    if let Err(e) = services.report_kiosk(true, idle) {
+                        tracing::debug!("kiosk_status: {e}");
+                    }
+                }
+            })
+            .context("starting the kiosk-status thread")?;
+        let idle = kiosk.idle_probe();
+        // The event loop's first turn: the window is up and its first frame drawn.
+        let first = tx.clone();
+        slint::Timer::single_shot(Duration::ZERO, move || {
+            let _ = first.send(0);
+        });
+        reporter.start(slint::TimerMode::Repeated, KIOSK_STATUS_EVERY, move || {
+            let _ = tx.send(idle());
+        });
+    }
     let result = slint::run_event_loop().map_err(no_display_hint);
+    drop(reporter);
     if let Some(s) = service.borrow_mut().take() {
         s.stopping();
     }

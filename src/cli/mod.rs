@@ -10,6 +10,7 @@ mod daemon_cmd;
 mod doctor_cmd;
 mod fee_cmd;
 pub mod hub_cmd;
+mod hub_update_cmd;
 mod kiosk_cmd;
 mod printer_cmd;
 mod provision_cmd;

@@ -119,4 +119,12 @@ impl ApplianceServices for DaemonClient {
             Ok(other) => Err(format!("unexpected answer {other:?}")),
         }
     }
+
+    fn report_kiosk(&self, drawn: bool, idle_secs: u64) -> Result<(), String> {
+        match self.call(&Request::KioskStatus { drawn, idle_secs }) {
+            Ok(Response::Stored) => Ok(()),
+            Ok(Response::Error(e)) | Err(e) => Err(e.message),
+            Ok(other) => Err(format!("unexpected answer {other:?}")),
+        }
+    }
 }

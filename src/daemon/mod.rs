@@ -12,6 +12,7 @@ pub mod client;
 pub mod device;
 pub mod doctor_run;
 pub mod health;
+pub mod kiosk_signal;
 pub mod liveness;
 pub mod log_ring;
 pub mod protocol;
@@ -265,6 +266,16 @@ pub async fn start(opts: DaemonOptions) -> anyhow::Result<RunningDaemon> {
         tracing::warn!("no [sync] server_url: running offline-only; ratings wait in the outbox");
     }
     let tickets = crate::sync::tickets::TicketDesk::new(Arc::clone(&ctx), config.tickets.clone());
+    let kiosk = Arc::new(kiosk_signal::KioskSignal::default());
+    if ctx.is_configured() && config.update.enabled {
+        tasks.spawn(crate::update::agent::run(
+            Arc::clone(&ctx),
+            config.update.clone(),
+            opts.data_dir.clone(),
+            update_signals(Arc::clone(&ctx), Arc::clone(&kiosk), config),
+            shutdown.clone(),
+        ));
+    }
     if ctx.is_configured() {
         tasks.spawn(Arc::clone(&tickets).run(std::time::Duration::from_secs(15), shutdown.clone()));
     }
@@ -288,6 +299,7 @@ pub async fn start(opts: DaemonOptions) -> anyhow::Result<RunningDaemon> {
             recorder: recorder.clone(),
         }),
         tickets,
+        kiosk: Arc::clone(&kiosk),
     });
     let socket_done = Arc::new(AtomicBool::new(false));
     let done = Arc::clone(&socket_done);
@@ -376,6 +388,41 @@ pub async fn start(opts: DaemonOptions) -> anyhow::Result<RunningDaemon> {
         device,
         notify,
         watchdog,
+    })
+}
+
+/// What the update task needs to know each tick (docs/updates.md, "Quiet moments").
+fn update_signals(
+    ctx: Arc<SyncContext>,
+    kiosk: Arc<kiosk_signal::KioskSignal>,
+    config: &Config,
+) -> Box<dyn Fn() -> crate::update::machine::Signals + Send + Sync> {
+    use crate::queue::CounterStatus;
+    let window = config.update.window();
+    let quiet = Duration::from_secs(config.kiosk.idle_home_secs.into());
+    Box::new(move || {
+        use chrono::Timelike as _;
+        let now = chrono::Local::now();
+        let serving = crate::store::queue_store::board(&ctx.db())
+            .map(|b| {
+                b.iter()
+                    .any(|c| matches!(c.status, CounterStatus::Serving | CounterStatus::Called))
+            })
+            .unwrap_or(true);
+        let health_fault = ctx
+            .device_health
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .is_some_and(|h| h.level == crate::device::health::HealthLevel::Fault);
+        crate::update::machine::Signals {
+            in_window: window.contains(now.hour() * 60 + now.minute()),
+            kiosk_idle: kiosk.idle_for(quiet, std::time::Instant::now()),
+            serving,
+            kiosk_drawn: kiosk.drawn(),
+            health_fault,
+            synced: ctx.link.state() == crate::appliance::LinkState::Online,
+        }
     })
 }
 

@@ -51,6 +51,13 @@ pub enum Request {
         procedure: Option<String>,
         key: String,
     },
+    /// The kiosk about itself, every few seconds: `drawn` once its first frame is on the
+    /// screen, `idle_secs` since the last touch. Answered `"stored"`. The update task
+    /// confirms a new version only after a first frame, and reboots only when idle.
+    KioskStatus {
+        drawn: bool,
+        idle_secs: u64,
+    },
 }
 
 /// A snapshot the daemon took for a `capture` request (field names as in `snapshots list`).

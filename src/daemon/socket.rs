@@ -71,6 +71,8 @@ pub struct Services {
     pub doctor: Arc<dyn Fn() -> DoctorView + Send + Sync>,
     /// Queue tickets (hub, or leased numbers through a network cut).
     pub tickets: Arc<crate::sync::tickets::TicketDesk>,
+    /// The kiosk's latest `kiosk_status` (first frame, idle time).
+    pub kiosk: Arc<super::kiosk_signal::KioskSignal>,
 }
 
 /// Captures per counter a limited client may ask for within [`CAPTURE_WINDOW`].
@@ -269,6 +271,11 @@ async fn handle(stream: UnixStream, svc: Arc<Services>, mut shutdown: Shutdown) 
                         }
                     }
                 }
+                Ok(Request::KioskStatus { drawn, idle_secs }) => {
+                    svc.kiosk
+                        .report(drawn, idle_secs, std::time::Instant::now());
+                    Response::Stored
+                }
                 Ok(req) => answer(&svc.ctx, req).await,
                 Err(e) => Response::Error(WireError::failed(format!("bad request: {e}"))),
             },
@@ -333,6 +340,7 @@ async fn answer(ctx: &Arc<SyncContext>, req: Request) -> Response {
         Request::Capture { .. }
         | Request::Subscribe
         | Request::Doctor
+        | Request::KioskStatus { .. }
         | Request::TakeTicket { .. } => Response::Error(WireError::failed("not handled here")),
         Request::LinkState => Response::Link(ctx.link.state()),
         Request::Health => {

@@ -1,5 +1,5 @@
 //! `motcua doctor`: one list of checks a technician runs on site — config, stores, cameras,
-//! GPIO, display, ticket printer, clock, server, disk, power and temperature — each ok / warn / fail with what
+//! GPIO, display, ticket printer, clock, server, disk, power and temperature, update slots — each ok / warn / fail with what
 //! to do next, and an exit code for the worst (0 ok, 1 warn, 2 fail).
 //!
 //! Every check reads under an injectable root and through small probe traits, so tests run on
@@ -8,6 +8,7 @@
 mod checks;
 pub mod server;
 mod system;
+mod update;
 pub mod view;
 
 use std::path::{Path, PathBuf};
@@ -138,6 +139,7 @@ pub fn run(inp: &DoctorInputs<'_>) -> DoctorReport {
     checks.push(system::clock(inp.root, inp.kernel_clock_synced, inp.now));
     checks.push(inp.server.check());
     checks.extend(checks::health(inp.root, &inp.data_dir));
+    checks.push(update::check(inp.root, &inp.data_dir, config));
     DoctorReport {
         worst: checks
             .iter()

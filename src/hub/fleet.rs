@@ -126,6 +126,37 @@ struct Shown {
     health: String,
     catalog: Option<u64>,
     software: String,
+    /// "slot B · 1.1 · idle", and the last failed update's version and reason.
+    update: String,
+    update_failed: Option<String>,
+}
+
+/// The update column of a heartbeat: state line, and the failure when the last update failed.
+fn update_cell(hb: Option<&serde_json::Value>) -> (String, Option<String>) {
+    let Some(u) = hb.and_then(|h| h.get("update")).filter(|u| u.is_object()) else {
+        return ("—".into(), None);
+    };
+    let text = |k: &str| u.get(k).and_then(|v| v.as_str());
+    let mut line = format!(
+        "slot {} · {} · {}",
+        text("slot").unwrap_or("?"),
+        text("version").unwrap_or("?"),
+        text("state").unwrap_or("?")
+    );
+    if let Some(t) = text("target") {
+        line.push_str(&format!(" → {t}"));
+    }
+    let failed = u
+        .get("last")
+        .filter(|l| l.get("result").and_then(|r| r.as_str()) == Some("failed"))
+        .map(|l| {
+            format!(
+                "{}: {}",
+                l.get("version").and_then(|v| v.as_str()).unwrap_or("?"),
+                l.get("reason").and_then(|v| v.as_str()).unwrap_or("?")
+            )
+        });
+    (line, failed)
 }
 
 fn shown(row: FleetRow, now: DateTime<Utc>) -> Shown {
@@ -148,7 +179,10 @@ fn shown(row: FleetRow, now: DateTime<Utc>) -> Shown {
         .and_then(|v| v.as_str())
         .unwrap_or("—")
         .to_owned();
+    let (update, update_failed) = update_cell(hb);
     Shown {
+        update,
+        update_failed,
         silent: last_seen.is_none_or(|t| now - t > SILENT_AFTER),
         row,
         last_seen,
@@ -176,6 +210,7 @@ const COLUMNS: &[(&str, &str)] = &[
     ("health", "Health"),
     ("catalog", "Catalog"),
     ("software", "Software"),
+    ("update", "Update"),
     ("anchor", "Last anchored head"),
 ];
 
@@ -196,6 +231,7 @@ fn arrange(mut rows: Vec<Shown>, q: &FleetQuery) -> Vec<Shown> {
             "health" => a.health.cmp(&b.health),
             "catalog" => a.catalog.cmp(&b.catalog),
             "software" => a.software.cmp(&b.software),
+            "update" => a.update.cmp(&b.update),
             "anchor" => a
                 .row
                 .last_anchor
@@ -317,6 +353,10 @@ fn render(
                                 td.health { (s.health) }
                                 td.catalog { @match s.catalog { Some(v) => (v), None => "—" } }
                                 td.software { (s.software) }
+                                td.update {
+                                    (s.update)
+                                    @if let Some(f) = &s.update_failed { " " span.flag.failed title=(f) { "UPDATE FAILED " (f) } }
+                                }
                                 td.anchor {
                                     @match &s.row.last_anchor {
                                         Some(a) => {
@@ -393,5 +433,25 @@ mod tests {
             ["b-kiosk", "c-kiosk"]
         );
         assert_eq!(age(now - chrono::Duration::minutes(12), now), "12 min ago");
+    }
+
+    #[test]
+    fn the_update_column_shows_slot_version_state_and_a_failure() {
+        assert_eq!(update_cell(None), ("—".into(), None));
+        let hb = serde_json::json!({"update": {"state": "idle", "slot": "A", "version": "1.0",
+            "last": {"result": "failed", "version": "1.1", "reason": "the kiosk never drew"}}});
+        assert_eq!(
+            update_cell(Some(&hb)),
+            (
+                "slot A · 1.0 · idle".into(),
+                Some("1.1: the kiosk never drew".into())
+            )
+        );
+        let hb = serde_json::json!({"update": {"state": "installed", "slot": "A",
+            "version": "1.0", "target": "1.1", "last": {"result": "confirmed"}}});
+        assert_eq!(
+            update_cell(Some(&hb)),
+            ("slot A · 1.0 · installed → 1.1".into(), None)
+        );
     }
 }

@@ -10,6 +10,7 @@
 pub mod anchors;
 pub mod api;
 mod api_tickets;
+mod api_updates;
 pub mod config;
 pub mod fleet;
 pub mod keys;
@@ -18,6 +19,7 @@ pub mod server;
 pub mod sim;
 pub mod store;
 pub mod tickets;
+pub mod updates;
 pub mod validate;
 
 pub use server::{serve, serve_tls, HubState};

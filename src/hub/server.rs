@@ -53,6 +53,8 @@ pub(super) struct Inner {
     pub answers: Mutex<Answers>,
     /// Ticket numbering: the center's time zone and counter prefixes.
     pub tickets: super::tickets::TicketRules,
+    /// Update bundle files (`DIR/updates`); None: this hub serves no bundles.
+    pub bundles: Option<super::updates::BundleStore>,
 }
 
 /// Long-poll answers valid for one (head, catalog).
@@ -96,12 +98,10 @@ impl HubState {
         let db = HubDb::open(dir)?;
         let (head, latest) = (db.head()?, db.latest()?.map_or(0, |p| p.version));
         let store = Store::Sqlite(Arc::new(Mutex::new(db)));
-        Ok(HubState::new(
-            store,
-            keys::load_signing_key(dir).ok(),
-            head,
-            latest,
-        ))
+        Ok(
+            HubState::new(store, keys::load_signing_key(dir).ok(), head, latest)
+                .with_bundle_dir(dir),
+        )
     }
 
     /// A hub on `database`, signing receipts with `key`.
@@ -109,7 +109,24 @@ impl HubState {
         let store = Store::open(db).await?;
         let head = store.head().await?;
         let latest = store.latest().await?.map_or(0, |p| p.version);
-        Ok(HubState::new(store, key, head, latest))
+        let state = HubState::new(store, key, head, latest);
+        Ok(match db {
+            Database::Sqlite(dir) => state.with_bundle_dir(dir),
+            Database::Postgres(_) => state,
+        })
+    }
+
+    /// Serve update bundles from `hub_dir/updates` (before serving, like
+    /// [`HubState::with_ticket_rules`]). Several hub processes on one PostgreSQL database
+    /// need this directory shared (or the same files copied to each).
+    ///
+    /// # Panics
+    /// When the state was already cloned.
+    pub fn with_bundle_dir(mut self, hub_dir: &std::path::Path) -> HubState {
+        Arc::get_mut(&mut self.inner)
+            .expect("with_bundle_dir before the state is shared")
+            .bundles = Some(super::updates::BundleStore::new(hub_dir));
+        self
     }
 
     fn new(store: Store, key: Option<SigningKey>, head: u64, latest: u64) -> HubState {
@@ -125,6 +142,7 @@ impl HubState {
                 login_checks: tokio::sync::Semaphore::new(super::fleet::CONCURRENT_LOGIN_CHECKS),
                 answers: Mutex::new(Answers::default()),
                 tickets: Default::default(),
+                bundles: None,
             }),
         }
     }
@@ -248,6 +266,7 @@ pub async fn serve_tls(
     let watcher = tokio::spawn(state.clone().watch_other_writers());
     let app = super::api::router(state.clone())
         .merge(super::api_tickets::router(state.clone()))
+        .merge(super::api_updates::router(state.clone()))
         .merge(super::fleet::router(state.clone()));
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let (stop_tx, stop_rx) = watch::channel(false);

@@ -113,6 +113,36 @@ pub fn heartbeat(body: &str) -> Result<Map<String, Value>, String> {
         None | Some(Value::Object(_)) => {}
         Some(_) => return Err("footage_head: expected a JSON object".into()),
     }
+    match field("update") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(u)) => {
+            for name in ["state", "version"] {
+                match u.get(name) {
+                    Some(Value::String(s)) if s.chars().count() <= 64 => {}
+                    _ => {
+                        return Err(format!(
+                            "heartbeat: update.{name} must be a string of at most 64 characters"
+                        ))
+                    }
+                }
+            }
+            for (name, max) in [("slot", 64), ("target", 64), ("error", 1000)] {
+                match u.get(name) {
+                    None | Some(Value::Null) => {}
+                    Some(Value::String(s)) if s.chars().count() <= max => {}
+                    _ => {
+                        return Err(format!(
+                            "heartbeat: update.{name} must be null or a string of at most {max} characters"
+                        ))
+                    }
+                }
+            }
+            if !matches!(u.get("last"), None | Some(Value::Null | Value::Object(_))) {
+                return Err("heartbeat: update.last must be null or an object".into());
+            }
+        }
+        Some(_) => return Err("heartbeat: update must be an object".into()),
+    }
     Ok(o)
 }
 

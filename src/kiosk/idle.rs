@@ -46,6 +46,11 @@ impl IdleTimer {
         std::mem::take(&mut self.attracting)
     }
 
+    /// How long since the last touch.
+    pub fn idle_for(&self, now: Instant) -> Duration {
+        now.saturating_duration_since(self.last_touch)
+    }
+
     pub fn is_attracting(&self) -> bool {
         self.attracting
     }

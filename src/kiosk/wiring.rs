@@ -256,6 +256,15 @@ impl Kiosk {
         &self.window
     }
 
+    /// Seconds since the last touch, as a probe for the UI thread (`kiosk_status`).
+    pub fn idle_probe(&self) -> impl Fn() -> u64 + 'static {
+        let state = self.state.clone();
+        move || match state.try_borrow() {
+            Ok(s) => s.idle.idle_for(s.clock.now()).as_secs(),
+            Err(_) => 0,
+        }
+    }
+
     /// What the idle timer runs every second (tests call it after moving a mock clock).
     pub fn tick(&self) {
         tick(&self.window, &self.state);

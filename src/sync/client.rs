@@ -21,6 +21,10 @@ use super::error::{classify_status, StatusClass, SyncError};
 use crate::queue::QueueEvent;
 use crate::record::{RecordId, RecordStatus};
 
+#[path = "update_calls.rs"]
+mod update_calls;
+pub use update_calls::{Ranged, UpdateOffer};
+
 /// Largest queue batch or small JSON answer read, in bytes.
 pub const MAX_SMALL_BODY: u64 = 1024 * 1024;
 /// Most events the server sends in one batch.

@@ -148,6 +148,8 @@ pub struct SyncContext {
     /// The latest signed footage chain head (sent with heartbeats) and the hub's receipts
     /// coming back (stored by the recorder's anchoring thread).
     pub footage_anchor: Arc<AnchorMailbox>,
+    /// The update task's latest report (slot, version, state), for heartbeats and the doctor.
+    pub update_report: Mutex<Option<serde_json::Value>>,
 }
 
 impl SyncContext {
@@ -182,6 +184,7 @@ impl SyncContext {
             beats: SyncBeats::default(),
             device_health: Mutex::new(None),
             footage_anchor: Arc::new(AnchorMailbox::default()),
+            update_report: Mutex::new(None),
         }))
     }
 

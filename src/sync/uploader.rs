@@ -36,6 +36,10 @@ pub struct Heartbeat {
     /// answers with a receipt; docs/storage.md, "Anchored heads").
     #[serde(skip_serializing_if = "Option::is_none")]
     pub footage_head: Option<FootageHead>,
+    /// Slot, running version and update state (`update::machine::UpdateReport`), when the
+    /// update task runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update: Option<serde_json::Value>,
 }
 
 /// A heartbeat's answer: the receipt for its `footage_head`, if it carried one.
@@ -66,6 +70,11 @@ pub fn enqueue_heartbeat(ctx: &SyncContext) -> Result<(), SyncError> {
             .unwrap_or_else(|e| e.into_inner())
             .clone(),
         footage_head: ctx.footage_anchor.head(),
+        update: ctx
+            .update_report
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone(),
     };
     let body = serde_json::to_string(&hb).map_err(|e| SyncError::Protocol(e.to_string()))?;
     let key = format!("hb-{}-{}", ctx.settings.device_name, now.timestamp_millis());

@@ -52,7 +52,8 @@ fn broken_config_is_a_failed_check_with_exit_2() {
             "disk",
             "filesystems",
             "power",
-            "temperature"
+            "temperature",
+            "update"
         ]
     );
 }

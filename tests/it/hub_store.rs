@@ -41,6 +41,61 @@ pub fn signed_head(device: &str, seq: u64, hash_byte: u8, key: &SigningKey) -> F
     h
 }
 
+/// Update releases: the same rows and judgements on either store.
+async fn exercise_updates(store: &Store) {
+    use motcua::hub::updates::{choose, Change};
+    let now = chrono::Utc::now();
+    let sha = "ab".repeat(32);
+    let r = store
+        .publish_update("stable", "1.1", &sha, 10, 10, &["pi-a".into()], now)
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.percent, r.devices.clone(), r.paused),
+        (10, vec!["pi-a".to_owned()], false)
+    );
+    let e = store
+        .publish_update("stable", "1.1", &sha, 10, 10, &[], now)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "channel \"stable\" already has version \"1.1\"; publish a new version"
+    );
+    let e = store
+        .change_update(r.id, Change::Percent(5))
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .ends_with("a rollout only grows (pause it instead)"),
+        "{e}"
+    );
+    assert_eq!(
+        store
+            .change_update(r.id, Change::Percent(40))
+            .await
+            .unwrap()
+            .percent,
+        40
+    );
+    assert!(
+        store
+            .change_update(r.id, Change::Pause)
+            .await
+            .unwrap()
+            .paused
+    );
+    let all = store.updates().await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!((all[0].percent, all[0].paused), (40, true));
+    assert_eq!(choose(&all, "stable", "pi-a", None), None, "paused");
+    store.change_update(r.id, Change::Resume).await.unwrap();
+    let all = store.updates().await.unwrap();
+    assert_eq!(choose(&all, "stable", "pi-a", None).unwrap().version, "1.1");
+    assert!(store.change_update(999, Change::Pause).await.is_err());
+}
+
 async fn exercise_store(store: &Store, hub_key: &SigningKey) {
     let now = chrono::Utc::now();
     // Queue: the hub numbers events 1, 2, 3…; tickets per counter.
@@ -219,6 +274,7 @@ async fn store_on_sqlite() {
         .await
         .unwrap();
     exercise_store(&store, &SigningKey::from_bytes(&[1; 32])).await;
+    exercise_updates(&store).await;
     // Anchors are append-only in the file itself.
     let db = rusqlite::Connection::open(dir.path().join("hub.db")).unwrap();
     let err = db.execute("UPDATE anchors SET hash = 'x'", []).unwrap_err();
@@ -235,6 +291,7 @@ async fn store_on_postgres() {
         .await
         .unwrap();
     exercise_store(&store, &SigningKey::from_bytes(&[1; 32])).await;
+    exercise_updates(&store).await;
     let err = pg
         .sql(&url, "UPDATE anchors SET hash = 'x'")
         .await

@@ -57,3 +57,4 @@ mod sync_support;
 mod sync_wire;
 mod ticket_offline;
 mod ticket_retry;
+mod update_ota;

@@ -106,6 +106,11 @@ impl TestHub {
         format!("http://{}", self.addr)
     }
 
+    /// The hub's directory (hub.db, signing key, update bundles).
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     /// Crash the server (connections dropped, nothing listening); hub.db stays.
     pub fn kill(&mut self) {
         if let Some((tx, thread)) = self.server.take() {
@@ -159,11 +164,15 @@ pub enum Fault {
     /// 200 JSON with `Content-Encoding: <coding>`, announcing this body's length and sending
     /// only its first half.
     CodedTruncated(&'static str, Vec<u8>),
+    /// Forward to the hub, but hang up after this many bytes of its answer (a cut link).
+    ProxyCut(u64),
 }
 
 pub struct FaultFront {
     pub addr: SocketAddr,
     pub mode: Arc<Mutex<Fault>>,
+    /// The request heads seen, in order.
+    pub heads: Arc<Mutex<Vec<String>>>,
     /// Body bytes the front managed to write in `Endless` mode.
     pub written: Arc<AtomicU64>,
     task: JoinHandle<()>,
@@ -181,7 +190,8 @@ impl FaultFront {
         let addr = listener.local_addr().unwrap();
         let mode = Arc::new(Mutex::new(Fault::Proxy));
         let written = Arc::new(AtomicU64::new(0));
-        let (m, w) = (Arc::clone(&mode), Arc::clone(&written));
+        let heads = Arc::new(Mutex::new(Vec::new()));
+        let (m, w, h) = (Arc::clone(&mode), Arc::clone(&written), Arc::clone(&heads));
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
@@ -195,15 +205,16 @@ impl FaultFront {
                     }
                     f
                 };
-                let w = Arc::clone(&w);
+                let (w, h) = (Arc::clone(&w), Arc::clone(&h));
                 tokio::spawn(async move {
-                    let _ = handle(stream, fault, upstream, w).await;
+                    let _ = handle(stream, fault, upstream, w, h).await;
                 });
             }
         });
         FaultFront {
             addr,
             mode,
+            heads,
             written,
             task,
         }
@@ -235,11 +246,16 @@ async fn handle(
     fault: Fault,
     upstream: SocketAddr,
     written: Arc<AtomicU64>,
+    heads: Arc<Mutex<Vec<String>>>,
 ) -> std::io::Result<()> {
     if matches!(fault, Fault::HangUp) {
         return Ok(());
     }
     let head = read_head(&mut client).await?;
+    heads
+        .lock()
+        .unwrap()
+        .push(String::from_utf8_lossy(&head).into_owned());
     let ok_head = |ct: &str, len: Option<usize>| {
         let len = len
             .map(|l| format!("Content-Length: {l}\r\n"))
@@ -276,6 +292,23 @@ async fn handle(
             up.write_all(text.as_bytes()).await?;
             tokio::io::copy_bidirectional(&mut client, &mut up).await?;
             Ok(())
+        }
+        Fault::ProxyCut(limit) => {
+            let text = String::from_utf8_lossy(&head).replace("\r\n\r\n", "\r\nConnection: close\r\n\r\n");
+            let mut up = TcpStream::connect(upstream).await?;
+            up.write_all(text.as_bytes()).await?;
+            let mut sent = 0u64;
+            let mut buf = vec![0u8; 4096];
+            while sent < limit {
+                let n = up.read(&mut buf).await?;
+                if n == 0 {
+                    break;
+                }
+                let n = n.min((limit - sent) as usize);
+                client.write_all(&buf[..n]).await?;
+                sent += n as u64;
+            }
+            client.flush().await
         }
         Fault::Status500 => {
             client

@@ -20,6 +20,7 @@ use super::anchors::{FootageHead, Receipt};
 use super::tickets::{
     Follow, IssueOutcome, IssueRequest, Lease, LeaseRequest, ReportOutcome, Reported, TicketRules,
 };
+use super::updates::{Change, Release};
 use crate::catalog::BundleError;
 use crate::queue::QueueEvent;
 use crate::record::{RecordId, RecordStatus};
@@ -383,6 +384,32 @@ impl Store {
     /// Every ticket number entered for `day`: (counter, number, label), in order.
     pub async fn tickets_of_day(&self, day: &str) -> Result<Vec<(u32, u64, String)>, HubError> {
         both!(self, db => db.tickets_of_day(day), pg => pg.tickets_of_day(day).await)
+    }
+
+    /// Record a release of a bundle already in the bundle store (`hub::updates`).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn publish_update(
+        &self,
+        channel: &str,
+        version: &str,
+        sha256: &str,
+        size: u64,
+        percent: u8,
+        devices: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<Release, HubError> {
+        both!(self, db => db.publish_update(channel, version, sha256, size, percent, devices, now),
+              pg => pg.publish_update(channel, version, sha256, size, percent, devices, now).await)
+    }
+
+    /// Every release, newest first.
+    pub async fn updates(&self) -> Result<Vec<Release>, HubError> {
+        both!(self, db => db.updates(), pg => pg.updates().await)
+    }
+
+    /// Pause, resume or widen release `id`.
+    pub async fn change_update(&self, id: u64, change: Change) -> Result<Release, HubError> {
+        both!(self, db => db.change_update(id, change), pg => pg.change_update(id, change).await)
     }
 
     pub async fn set_admin(&self, name: &str, phc: &str) -> Result<(), HubError> {

@@ -169,10 +169,27 @@ CREATE TABLE tickets (
 );
 CREATE INDEX tickets_label ON tickets (counter, label) WHERE NOT called;
 ",
+    // 4: software updates (docs/updates.md); `devices` is a JSON array of names.
+    "
+CREATE TABLE updates (
+    id           BIGSERIAL PRIMARY KEY,
+    channel      TEXT NOT NULL,
+    version      TEXT NOT NULL,
+    sha256       TEXT NOT NULL,
+    size         BIGINT NOT NULL,
+    percent      INTEGER NOT NULL,
+    devices      TEXT NOT NULL,
+    paused       BOOLEAN NOT NULL DEFAULT FALSE,
+    published_at TEXT NOT NULL,
+    UNIQUE (channel, version)
+);
+",
 ];
 
 #[path = "pg_tickets.rs"]
 mod tickets;
+#[path = "pg_updates.rs"]
+mod updates;
 
 /// A PostgreSQL error as a hub error, with the server's message when there is one.
 fn pg(e: tokio_postgres::Error) -> HubError {

@@ -149,10 +149,27 @@ CREATE TABLE tickets (
 ) STRICT;
 CREATE INDEX tickets_label ON tickets (counter, label) WHERE called = 0;
 ",
+    // 4: software updates (docs/updates.md); `devices` is a JSON array of names.
+    "
+CREATE TABLE updates (
+    id           INTEGER PRIMARY KEY,
+    channel      TEXT NOT NULL,
+    version      TEXT NOT NULL,
+    sha256       TEXT NOT NULL,
+    size         INTEGER NOT NULL,
+    percent      INTEGER NOT NULL,
+    devices      TEXT NOT NULL,
+    paused       INTEGER NOT NULL DEFAULT 0,
+    published_at TEXT NOT NULL,
+    UNIQUE (channel, version)
+) STRICT;
+",
 ];
 
 #[path = "sqlite_tickets.rs"]
 mod tickets;
+#[path = "sqlite_updates.rs"]
+mod updates;
 
 pub struct HubDb {
     conn: Connection,

@@ -1,0 +1,333 @@
+//! Each path of the update state machine, with the fake slots and a scripted hub.
+
+use std::sync::Mutex;
+
+use super::*;
+use crate::update::installer::FakeSlots;
+
+#[derive(Default)]
+struct Hub {
+    offer: Mutex<Option<UpdateOffer>>,
+    /// Errors the next fetches return, in order: (message, permanent).
+    fetch_errors: Mutex<Vec<(String, bool)>>,
+    asked: Mutex<Vec<(String, Option<String>)>>,
+}
+
+impl Source for &Hub {
+    async fn offer(
+        &self,
+        _channel: &str,
+        current: &str,
+        want: Option<&str>,
+    ) -> Result<Option<UpdateOffer>, String> {
+        self.asked
+            .lock()
+            .unwrap()
+            .push((current.to_owned(), want.map(str::to_owned)));
+        Ok(self.offer.lock().unwrap().clone())
+    }
+
+    async fn fetch(
+        &self,
+        offer: &UpdateOffer,
+        dir: &Path,
+        _max: u64,
+    ) -> Result<PathBuf, (String, bool)> {
+        let mut errs = self.fetch_errors.lock().unwrap();
+        if !errs.is_empty() {
+            return Err(errs.remove(0));
+        }
+        let path = crate::update::download::paths(dir, offer).1;
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(&path, b"bundle").unwrap();
+        Ok(path)
+    }
+}
+
+fn offer(version: &str) -> UpdateOffer {
+    let sha = format!("{:0>64}", version.replace('.', ""));
+    UpdateOffer {
+        id: 1,
+        channel: "stable".into(),
+        version: version.into(),
+        size: 6,
+        url: format!("/v1/update/bundles/{sha}"),
+        sha256: sha,
+    }
+}
+
+const QUIET: Signals = Signals {
+    in_window: true,
+    kiosk_idle: true,
+    serving: false,
+    kiosk_drawn: false,
+    health_fault: false,
+    synced: false,
+};
+const CONFIRMED: Signals = Signals {
+    kiosk_drawn: true,
+    synced: true,
+    ..QUIET
+};
+
+struct Rig {
+    dir: tempfile::TempDir,
+    slots: FakeSlots,
+    hub: Hub,
+}
+
+impl Rig {
+    fn new() -> Rig {
+        let dir = tempfile::tempdir().unwrap();
+        let slots = FakeSlots::open(&dir.path().join("slots.json"), "1.0").unwrap();
+        let hub = Hub::default();
+        *hub.offer.lock().unwrap() = Some(offer("1.1"));
+        Rig { dir, slots, hub }
+    }
+
+    /// The machine as a (re)started daemon opens it.
+    fn machine(&self, config: UpdateConfig) -> Machine<&Hub, FakeSlots, FakeSlots> {
+        Machine::open(
+            &self.dir.path().join(UPDATE_DIR),
+            config,
+            &self.hub,
+            self.slots.clone(),
+            self.slots.clone(),
+            "0.0",
+        )
+    }
+
+    fn phase(&self) -> String {
+        load_state(&self.dir.path().join(UPDATE_DIR))
+            .phase
+            .name()
+            .into()
+    }
+}
+
+#[tokio::test]
+async fn a_good_update_waits_for_a_quiet_moment_and_is_confirmed() {
+    let rig = Rig::new();
+    let t = Instant::now();
+    let mut m = rig.machine(UpdateConfig::default());
+    let busy = Signals {
+        serving: true,
+        ..QUIET
+    };
+    m.tick(&busy, t).await.unwrap();
+    assert_eq!(rig.phase(), "installed");
+    assert_eq!(rig.slots.counts().unwrap(), (0, 1));
+    for not_quiet in [
+        busy,
+        Signals {
+            in_window: false,
+            ..QUIET
+        },
+        Signals {
+            kiosk_idle: false,
+            ..QUIET
+        },
+    ] {
+        m.tick(&not_quiet, t).await.unwrap();
+        assert_eq!(rig.phase(), "installed");
+    }
+    m.tick(&QUIET, t).await.unwrap();
+    assert_eq!(rig.phase(), "rebooting");
+    assert_eq!(rig.slots.counts().unwrap(), (1, 1));
+    m.tick(&QUIET, t).await.unwrap();
+    assert_eq!(rig.phase(), "rebooting", "same boot: waits for the reboot");
+
+    assert_eq!(rig.slots.boot().unwrap(), "B");
+    let mut m = rig.machine(UpdateConfig::default());
+    m.tick(&QUIET, t).await.unwrap();
+    assert_eq!(rig.phase(), "confirming");
+    m.tick(&CONFIRMED, t).await.unwrap();
+    assert_eq!(rig.phase(), "idle");
+    assert!(matches!(
+        &m.state().last,
+        Some(Outcome::Confirmed { version, .. }) if version == "1.1"
+    ));
+    let s = rig.slots.status().unwrap();
+    assert_eq!(s.booted_version(), Some("1.1"));
+    assert_eq!(s.slots[1].boot_status.as_deref(), Some("good"));
+    // The hub still offers 1.1: it is what runs now, so nothing happens.
+    m.tick(&QUIET, t).await.unwrap();
+    assert_eq!(rig.phase(), "idle");
+    assert_eq!(rig.hub.asked.lock().unwrap().last().unwrap().0, "1.1");
+    // Rolled back by hand (`rauc status mark-active other`): 1.1, confirmed once, is not
+    // installed again by itself.
+    rig.slots.fall_back().unwrap();
+    let mut m = rig.machine(UpdateConfig::default());
+    m.tick(&QUIET, t).await.unwrap();
+    assert_eq!(rig.phase(), "idle");
+    assert_eq!(rig.slots.counts().unwrap().1, 1);
+}
+
+#[tokio::test]
+async fn a_kiosk_that_never_draws_is_rolled_back_and_not_retried() {
+    let rig = Rig::new();
+    let t = Instant::now();
+    let mut m = rig.machine(UpdateConfig::default());
+    m.tick(&QUIET, t).await.unwrap();
+    rig.slots.boot().unwrap();
+    let mut m = rig.machine(UpdateConfig::default());
+    let healthy_but_blank = Signals {
+        synced: true,
+        ..QUIET
+    };
+    m.tick(&healthy_but_blank, t).await.unwrap();
+    m.tick(&healthy_but_blank, t + Duration::from_secs(599))
+        .await
+        .unwrap();
+    assert_eq!(rig.phase(), "confirming");
+    m.tick(&healthy_but_blank, t + Duration::from_secs(600))
+        .await
+        .unwrap();
+    assert_eq!(rig.phase(), "rolling_back");
+    assert_eq!(rig.slots.counts().unwrap().0, 2, "a reboot was asked");
+    assert_eq!(rig.slots.boot().unwrap(), "A");
+    let mut m = rig.machine(UpdateConfig::default());
+    m.tick(&QUIET, t).await.unwrap();
+    assert_eq!(rig.phase(), "idle");
+    let Some(Outcome::Failed {
+        version, reason, ..
+    }) = &m.state().last
+    else {
+        panic!("{:?}", m.state());
+    };
+    assert_eq!(version, "1.1");
+    assert_eq!(
+        reason,
+        "not confirmed within 600 s (the kiosk never drew its first frame); marked bad, back to slot A"
+    );
+    m.tick(&QUIET, t).await.unwrap();
+    assert_eq!(rig.phase(), "idle", "the failed bundle is not tried again");
+    assert_eq!(rig.slots.counts().unwrap().1, 1);
+    assert_eq!(m.report().version, "1.0");
+}
+
+#[tokio::test]
+async fn a_new_slot_that_never_boots_is_reported_failed() {
+    let rig = Rig::new();
+    let t = Instant::now();
+    rig.machine(UpdateConfig::default())
+        .tick(&QUIET, t)
+        .await
+        .unwrap();
+    assert_eq!(rig.slots.fall_back().unwrap(), "A");
+    let mut m = rig.machine(UpdateConfig::default());
+    m.tick(&QUIET, t).await.unwrap();
+    assert!(matches!(
+        &m.state().last,
+        Some(Outcome::Failed { reason, .. })
+            if reason == "the new slot did not boot; the bootloader went back to slot A"
+    ));
+}
+
+#[tokio::test]
+async fn power_cuts_resume_download_install_and_confirmation() {
+    let rig = Rig::new();
+    let t = Instant::now();
+    rig.hub
+        .fetch_errors
+        .lock()
+        .unwrap()
+        .push(("cut after 3 bytes".into(), false));
+    let mut m = rig.machine(UpdateConfig::default());
+    assert_eq!(m.tick(&QUIET, t).await.unwrap_err(), "cut after 3 bytes");
+    assert_eq!(m.report().error.as_deref(), Some("cut after 3 bytes"));
+    assert_eq!(rig.phase(), "downloading");
+
+    // Cut while installing: the state says installing, the bundle is there; install again.
+    let dir = rig.dir.path().join(UPDATE_DIR);
+    let o = offer("1.1");
+    std::fs::write(crate::update::download::paths(&dir, &o).1, b"bundle").unwrap();
+    save_state(
+        &dir,
+        &UpdateState {
+            phase: Phase::Installing {
+                offer: o,
+                from_slot: "A".into(),
+            },
+            last: None,
+        },
+    )
+    .unwrap();
+    let mut m = rig.machine(UpdateConfig::default());
+    m.tick(
+        &Signals {
+            in_window: false,
+            ..QUIET
+        },
+        t,
+    )
+    .await
+    .unwrap();
+    assert_eq!(rig.phase(), "installed");
+
+    // Cut after the install, before the quiet reboot: RAUC made B primary, B boots.
+    rig.slots.boot().unwrap();
+    let mut m = rig.machine(UpdateConfig::default());
+    m.tick(&QUIET, t).await.unwrap();
+    assert_eq!(rig.phase(), "confirming");
+
+    // Cut while confirming, B comes up again: confirmation starts over in the new boot.
+    rig.slots.boot().unwrap();
+    let mut m = rig.machine(UpdateConfig::default());
+    m.tick(&QUIET, t).await.unwrap();
+    assert_eq!(rig.phase(), "confirming");
+    // Another cut and the bootloader has run out of tries for B: back on A, failed.
+    rig.slots.fall_back().unwrap();
+    let mut m = rig.machine(UpdateConfig::default());
+    m.tick(&QUIET, t).await.unwrap();
+    assert_eq!(rig.phase(), "idle");
+    assert!(
+        matches!(&m.state().last, Some(Outcome::Failed { reason, .. })
+        if reason.starts_with("power was lost before the new version was confirmed"))
+    );
+}
+
+#[tokio::test]
+async fn refused_bundles_fail_and_keep_the_running_slot() {
+    let rig = Rig::new();
+    rig.hub
+        .fetch_errors
+        .lock()
+        .unwrap()
+        .push(("over max_bundle_bytes".into(), true));
+    let mut m = rig.machine(UpdateConfig::default());
+    assert!(m.tick(&QUIET, Instant::now()).await.is_err());
+    assert_eq!(rig.phase(), "idle");
+    assert!(
+        matches!(&m.state().last, Some(Outcome::Failed { reason, .. }) if reason == "over max_bundle_bytes")
+    );
+    assert_eq!(rig.slots.counts().unwrap(), (0, 0));
+    assert_eq!(rig.slots.status().unwrap().booted, "A");
+}
+
+#[tokio::test]
+async fn a_pinned_device_asks_for_its_version() {
+    let rig = Rig::new();
+    *rig.hub.offer.lock().unwrap() = None;
+    let config = UpdateConfig {
+        pinned_version: Some("1.0".into()),
+        ..UpdateConfig::default()
+    };
+    rig.machine(config)
+        .tick(&QUIET, Instant::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        rig.hub.asked.lock().unwrap()[0],
+        ("1.0".to_owned(), Some("1.0".to_owned()))
+    );
+    assert_eq!(rig.phase(), "idle");
+}
+
+#[test]
+fn a_damaged_state_file_is_set_aside() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(STATE_FILE), b"{not json").unwrap();
+    assert_eq!(load_state(dir.path()).phase, Phase::Idle);
+    assert!(dir.path().join("state.json.bad").exists());
+}
