@@ -80,7 +80,11 @@ pub fn escape(s: &str) -> String {
 fn security_header(login: &Login) -> String {
     let mut nonce = [0u8; 16];
     getrandom::fill(&mut nonce).expect("the system's random source");
-    let created = (chrono::Utc::now() + chrono::TimeDelta::milliseconds(login.camera_offset_ms))
+    // (an absurd camera date cannot overflow: the device's clock then)
+    let now = chrono::Utc::now();
+    let created = chrono::TimeDelta::try_milliseconds(login.camera_offset_ms)
+        .and_then(|d| now.checked_add_signed(d))
+        .unwrap_or(now)
         .format("%Y-%m-%dT%H:%M:%S%.3fZ")
         .to_string();
     let digest = password_digest(&nonce, &created, &login.password);

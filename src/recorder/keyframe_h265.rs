@@ -169,8 +169,18 @@ impl<'a> Plane<'a> {
 
 /// The decoded picture (cropped to its conformance window by libde265) as RGB8. BT.709
 /// when the stream says so, else BT.601; limited range unless the stream says full.
+/// The largest keyframe decoded (4096×2176, DCI 4K): cameras send 1080p or 4K; more is a
+/// broken or hostile stream, refused before a decoder allocates for it.
+pub const MAX_PIXELS: u64 = 4096 * 2176;
+
 fn to_rgb(img: &Image<'_>) -> Result<(Vec<u8>, u32, u32), KeyframeError> {
     let (w, h) = (img.width(Channel::Y), img.height(Channel::Y));
+    if u64::from(w) * u64::from(h) > MAX_PIXELS {
+        return Err(KeyframeError::Decode(
+            H265,
+            format!("a {w}×{h} picture is larger than {MAX_PIXELS} pixels"),
+        ));
+    }
     let (wu, hu) = (w as usize, h as usize);
     let (sx, sy) = match img.chroma_format() {
         ChromaFormat::C420 => (2, 2),

@@ -98,9 +98,12 @@ impl TicketsConfig {
                 self.lease_size
             ));
         }
-        if !(100..=30_000).contains(&self.hub_timeout_ms) {
+        // Two tries of the hub, then the lease, inside the kiosk's wait for the daemon
+        // (15 s): a longer wait would leave a number nobody holds and a second tap.
+        if !(100..=7_000).contains(&self.hub_timeout_ms) {
             return Err(format!(
-                "[tickets] hub_timeout_ms = {}: must be 100–30000",
+                "[tickets] hub_timeout_ms = {}: must be 100–7000 (a tap tries the hub twice \
+                 within the kiosk's 15 s)",
                 self.hub_timeout_ms
             ));
         }
@@ -192,7 +195,8 @@ impl TicketDesk {
     /// have been committed by the hub. It is sent once more with the same key — the hub
     /// answers a repeated key with the ticket it already issued — and only if that too goes
     /// unanswered is a number taken from the lease. The key is then written with that number
-    /// and goes with its report, and the hub voids (marks no-show) any ticket issued under
+    /// and goes with its report, and the hub voids (marks called, with no queue event) any
+    /// ticket issued under
     /// the key, or, if there is none, keeps the key on the reported ticket so that a late copy
     /// of the POST issues nothing. The wait before a lease number is at most twice
     /// `hub_timeout_ms`.
@@ -363,9 +367,13 @@ impl TicketDesk {
             if held(&self.ctx.db(), counter, day, now)? > 0 {
                 continue;
             }
-            let body = serde_json::json!({
-                "counter": counter, "count": self.config.lease_size, "day": day
-            })
+            // `day` only for the next day: a hub from before next-day leases refuses the key
+            // (and defaults to today), so today's lease still comes from it.
+            let body = if day == today {
+                serde_json::json!({"counter": counter, "count": self.config.lease_size})
+            } else {
+                serde_json::json!({"counter": counter, "count": self.config.lease_size, "day": day})
+            }
             .to_string();
             let key = lease_key(&self.ctx.db(), counter, day)?;
             let bytes = match client
@@ -379,8 +387,21 @@ impl TicketDesk {
             {
                 Ok(b) => b,
                 // the key was used with another body (lease_size changed): a new key next time
-                Err(SyncError::Rejected { status: 409, .. }) => {
+                Err(SyncError::Rejected {
+                    status: 409,
+                    message,
+                    ..
+                }) => {
+                    tracing::warn!(counter, day, "the hub refused a lease request: {message}");
                     lease_granted(&self.ctx.db(), counter, day)?;
+                    continue;
+                }
+                // the next day's block refused (a hub without next-day leases, or a day the
+                // hub's clock does not agree with): today's blocks and the rest go on
+                Err(SyncError::Rejected {
+                    status, message, ..
+                }) if day != today && (400..500).contains(&status) => {
+                    tracing::warn!(counter, day, status, "no next-day lease: {message}");
                     continue;
                 }
                 Err(e) => return Err(e),

@@ -6,7 +6,10 @@ from a wrong password except by trying the fresh nonce once. Python standard lib
 
 Serves JPEG_FILE at /picture (Digest, qop=auth, MD5, realm "IP Camera"). The password is read
 from PASSWORD_FILE on every request (a test changes it to play a password changed on the
-camera). GET /stats (no auth) answers `requests=N ok=N reused=N wrong=N` for /picture.
+camera). GET /stats (no auth) answers `requests=N ok=N reused=N wrong=N` for /picture. While a file
+`basic` exists next to PASSWORD_FILE, the camera plays a downgrade (someone answering at its
+address asking for Basic): every request gets a Basic challenge, and a Basic answer is
+counted in `basic=N` (GET /stats then ends with ` basic=N`).
 
 Usage: digest_once.py USER PASSWORD_FILE JPEG_FILE
 Prints "READY <port>" once it listens.
@@ -19,10 +22,11 @@ import sys
 import threading
 
 USER, PASSWORD_FILE, JPEG_FILE = sys.argv[1], sys.argv[2], sys.argv[3]
+BASIC = os.path.join(os.path.dirname(PASSWORD_FILE), "basic")
 REALM = "IP Camera"
 lock = threading.Lock()
 fresh = set()
-stats = {"requests": 0, "ok": 0, "reused": 0, "wrong": 0}
+stats = {"requests": 0, "ok": 0, "reused": 0, "wrong": 0, "basic": 0}
 
 
 def md5(s):
@@ -41,12 +45,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.path == "/stats":
             with lock:
                 text = "requests=%(requests)d ok=%(ok)d reused=%(reused)d wrong=%(wrong)d" % stats
+                if stats["basic"] or os.path.exists(BASIC):
+                    text += " basic=%(basic)d" % stats
             return self.reply(200, "text/plain", text.encode())
         if self.path != "/picture":
             return self.reply(404, "text/plain", b"not found")
         with lock:
             stats["requests"] += 1
         header = self.headers.get("Authorization", "")
+        if os.path.exists(BASIC):
+            if header.startswith("Basic "):
+                with lock:
+                    stats["basic"] += 1
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="%s"' % REALM)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if not header.startswith("Digest "):
             return self.challenge()
         f = {k: a or b for k, a, b in re.findall(r'(\w+)=(?:"([^"]*)"|([^,\s]*))', header[7:])}

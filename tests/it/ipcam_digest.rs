@@ -122,3 +122,27 @@ fn a_camera_refusing_nonce_reuse_gets_one_retry_with_its_fresh_nonce() {
     );
     assert_eq!(srv.stats(), "requests=12 ok=4 reused=4 wrong=2");
 }
+
+/// Once Digest worked, a 401 asking for Basic (a spoofed address on the LAN, or a camera
+/// reset) is refused: the password is never sent in clear.
+#[test]
+fn a_downgrade_from_digest_to_basic_is_refused_and_no_password_goes_in_clear() {
+    let srv = DigestOnce::start();
+    let secrets = tempfile::tempdir().unwrap();
+    let creds = credentials(secrets.path(), &format!("{USER}:{PASSWORD}"));
+    let mut cam = camera(&srv.url(), creds);
+    cam.start().unwrap();
+    cam.next_frame().unwrap();
+    std::fs::write(srv.dir.path().join("basic"), "").unwrap();
+    let err = cam.next_frame().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "camera {}: asked for Basic authentication after Digest (HTTP 401): refused, so the \
+             password is not sent in clear; check who answers at this address",
+            srv.url()
+        )
+    );
+    // the cached nonce's request, answered with the Basic challenge; no Basic answer sent
+    assert_eq!(srv.stats(), "requests=3 ok=1 reused=0 wrong=0 basic=0");
+}

@@ -379,6 +379,12 @@ impl PgStore {
                         .map(|row| row.get(0));
                     match Replaced::judge(ghost) {
                         Replaced::Void => {
+                            // queue_head before the ticket's row, in the order a call
+                            // (push_event) takes them: voiding the ghost while an officer
+                            // calls it must wait, not deadlock
+                            tx.query_one("SELECT seq FROM queue_head FOR UPDATE", &[])
+                                .await
+                                .map_err(pg)?;
                             tx.execute(
                                 "UPDATE tickets SET called = TRUE
                                  WHERE device = $1 AND idempotency_key = $2",

@@ -228,7 +228,16 @@ impl HttpSnapshotCamera {
                 if attempt == 1 || matches!(self.auth, Auth::Basic) {
                     return Err(self.io("refused the user name or password (HTTP 401)"));
                 }
-                self.auth = self.learn(&challenges)?;
+                let learned = self.learn(&challenges)?;
+                // A camera that spoke Digest does not ask for Basic out of the blue: whoever
+                // answers so (a spoofed address on the LAN) would get the password in clear.
+                if matches!(self.auth, Auth::Digest(_)) && matches!(learned, Auth::Basic) {
+                    return Err(self.io(
+                        "asked for Basic authentication after Digest (HTTP 401): refused, so \
+                         the password is not sent in clear; check who answers at this address",
+                    ));
+                }
+                self.auth = learned;
                 continue;
             }
             if resp.status() != StatusCode::OK {

@@ -379,6 +379,20 @@ impl RtspCamera {
             device: self.shown.clone(),
             message: e.to_string(),
         };
+        // The decoders allocate what the stream's parameter sets declare: a hostile or broken
+        // camera claiming 30000×30000 must not take the recorder's memory.
+        let pixels = u64::from(self.size.0) * u64::from(self.size.1);
+        if pixels > keyframe_h265::MAX_PIXELS {
+            return Err(CameraError::BadFrame {
+                device: self.shown.clone(),
+                message: format!(
+                    "a {}×{} picture is larger than the {} pixels this device decodes (4096×2176)",
+                    self.size.0,
+                    self.size.1,
+                    keyframe_h265::MAX_PIXELS
+                ),
+            });
+        }
         let data = if self.codec == Codec::H265 {
             keyframe_h265::check_h265(&data).map_err(bad)?;
             PixelData::H265Keyframe(data.into())
@@ -496,6 +510,24 @@ mod tests {
         };
         assert_eq!(sr.at(90_000 + 45_000), 1_796_526_001_000);
         assert_eq!(sr.at(0), 1_796_525_999_500);
+    }
+
+    /// A stream whose parameter sets declare a picture larger than the decoders' bound is
+    /// refused as a bad frame before any decoder allocates for it.
+    #[test]
+    fn a_keyframe_larger_than_4k_is_refused_before_decoding() {
+        let mut cam = RtspCamera::new("rtsp://192.168.1.64/x", None).unwrap();
+        cam.codec = Codec::H265;
+        cam.size = (30_000, 30_000);
+        let err = cam.keyframe_from(vec![0, 0, 1, 0x40], None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "camera rtsp://192.168.1.64/x sent a bad frame: a 30000×30000 picture is larger \
+             than the 8912896 pixels this device decodes (4096×2176)"
+        );
+        cam.size = (4096, 2176);
+        let err = cam.keyframe_from(vec![0, 0, 1, 0x40], None).unwrap_err();
+        assert!(err.to_string().contains("lacks"), "{err}");
     }
 
     #[test]
