@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use clap::Subcommand;
 
 use super::hub_cmd::{runtime, HubDir};
-use crate::hub::updates::{BundleStore, Change, Release};
+use crate::hub::updates::{BundleStore, Change, NewRelease, Release};
 use crate::hub::Store;
 
 /// Largest bundle the hub takes (a bundle is no larger than the compressed root filesystem).
@@ -105,12 +105,14 @@ pub fn run(global_data_dir: Option<&Path>, cmd: UpdateCommand) -> anyhow::Result
                 let (sha, size) = BundleStore::new(&w.dir).import(&bundle, MAX_HUB_BUNDLE_BYTES)?;
                 store
                     .publish_update(
-                        &channel,
-                        &version,
-                        &sha,
-                        size,
-                        percent,
-                        &devices,
+                        &NewRelease {
+                            channel: &channel,
+                            version: &version,
+                            sha256: &sha,
+                            size,
+                            percent,
+                            devices: &devices,
+                        },
                         chrono::Utc::now(),
                     )
                     .await

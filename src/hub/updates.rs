@@ -38,6 +38,19 @@ pub struct Release {
     pub published_at: String,
 }
 
+/// A release to record: a bundle already in the bundle store, for a channel and a rollout.
+#[derive(Debug, Clone, Copy)]
+pub struct NewRelease<'a> {
+    pub channel: &'a str,
+    pub version: &'a str,
+    /// Lower-case hex SHA-256 of the bundle file.
+    pub sha256: &'a str,
+    pub size: u64,
+    /// 0–100 (see [`Release::percent`]).
+    pub percent: u8,
+    pub devices: &'a [String],
+}
+
 /// A change to a release (`hub update pause|resume|promote`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {

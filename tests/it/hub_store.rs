@@ -41,13 +41,25 @@ pub fn signed_head(device: &str, seq: u64, hash_byte: u8, key: &SigningKey) -> F
     h
 }
 
+/// Version 1.1 of channel "stable", 10 % and `devices`.
+fn release<'a>(sha256: &'a str, devices: &'a [String]) -> motcua::hub::updates::NewRelease<'a> {
+    motcua::hub::updates::NewRelease {
+        channel: "stable",
+        version: "1.1",
+        sha256,
+        size: 10,
+        percent: 10,
+        devices,
+    }
+}
+
 /// Update releases: the same rows and judgements on either store.
 async fn exercise_updates(store: &Store) {
     use motcua::hub::updates::{choose, Change};
     let now = chrono::Utc::now();
     let sha = "ab".repeat(32);
     let r = store
-        .publish_update("stable", "1.1", &sha, 10, 10, &["pi-a".into()], now)
+        .publish_update(&release(&sha, &["pi-a".into()]), now)
         .await
         .unwrap();
     assert_eq!(
@@ -55,7 +67,7 @@ async fn exercise_updates(store: &Store) {
         (10, vec!["pi-a".to_owned()], false)
     );
     let e = store
-        .publish_update("stable", "1.1", &sha, 10, 10, &[], now)
+        .publish_update(&release(&sha, &[]), now)
         .await
         .unwrap_err();
     assert_eq!(

@@ -25,12 +25,14 @@ async fn publish(hub: &TestHub) -> (Vec<u8>, String) {
     hub.state
         .store()
         .publish_update(
-            "stable",
-            "1.1",
-            &sha,
-            size,
-            0,
-            &["kiosk-1".into()],
+            &motcua::hub::updates::NewRelease {
+                channel: "stable",
+                version: "1.1",
+                sha256: &sha,
+                size,
+                percent: 0,
+                devices: &["kiosk-1".into()],
+            },
             chrono::Utc::now(),
         )
         .await

@@ -20,7 +20,7 @@ use super::anchors::{FootageHead, Receipt};
 use super::tickets::{
     Follow, IssueOutcome, IssueRequest, Lease, LeaseRequest, ReportOutcome, Reported, TicketRules,
 };
-use super::updates::{Change, Release};
+use super::updates::{Change, NewRelease, Release};
 use crate::catalog::BundleError;
 use crate::queue::QueueEvent;
 use crate::record::{RecordId, RecordStatus};
@@ -387,19 +387,12 @@ impl Store {
     }
 
     /// Record a release of a bundle already in the bundle store (`hub::updates`).
-    #[allow(clippy::too_many_arguments)]
     pub async fn publish_update(
         &self,
-        channel: &str,
-        version: &str,
-        sha256: &str,
-        size: u64,
-        percent: u8,
-        devices: &[String],
+        new: &NewRelease<'_>,
         now: DateTime<Utc>,
     ) -> Result<Release, HubError> {
-        both!(self, db => db.publish_update(channel, version, sha256, size, percent, devices, now),
-              pg => pg.publish_update(channel, version, sha256, size, percent, devices, now).await)
+        both!(self, db => db.publish_update(new, now), pg => pg.publish_update(new, now).await)
     }
 
     /// Every release, newest first.

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use tokio_postgres::Row;
 
 use super::{now_text, pg, HubError, PgStore};
-use crate::hub::updates::{self, Change, Release};
+use crate::hub::updates::{self, Change, NewRelease, Release};
 
 const COLUMNS: &str = "id, channel, version, sha256, size, percent, devices, paused, published_at";
 
@@ -27,17 +27,19 @@ fn release(r: &Row) -> Release {
 
 impl PgStore {
     /// Record a release of a bundle already in the bundle store.
-    #[allow(clippy::too_many_arguments)]
     pub async fn publish_update(
         &self,
-        channel: &str,
-        version: &str,
-        sha256: &str,
-        size: u64,
-        percent: u8,
-        devices: &[String],
+        new: &NewRelease<'_>,
         now: DateTime<Utc>,
     ) -> Result<Release, HubError> {
+        let NewRelease {
+            channel,
+            version,
+            sha256,
+            size,
+            percent,
+            devices,
+        } = *new;
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(pg)?;
         tx.batch_execute("SELECT pg_advisory_xact_lock(7270019)")

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::{now_text, HubDb, HubError};
-use crate::hub::updates::{self, Change, Release};
+use crate::hub::updates::{self, Change, NewRelease, Release};
 
 const COLUMNS: &str = "id, channel, version, sha256, size, percent, devices, paused, published_at";
 
@@ -33,17 +33,19 @@ fn all(conn: &Connection) -> Result<Vec<Release>, HubError> {
 
 impl HubDb {
     /// Record a release of a bundle already in the bundle store.
-    #[allow(clippy::too_many_arguments)]
     pub fn publish_update(
         &mut self,
-        channel: &str,
-        version: &str,
-        sha256: &str,
-        size: u64,
-        percent: u8,
-        devices: &[String],
+        new: &NewRelease<'_>,
         now: DateTime<Utc>,
     ) -> Result<Release, HubError> {
+        let NewRelease {
+            channel,
+            version,
+            sha256,
+            size,
+            percent,
+            devices,
+        } = *new;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
