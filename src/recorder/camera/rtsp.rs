@@ -297,8 +297,11 @@ impl RtspCamera {
         stream: &mut Pin<Box<Demuxed>>,
     ) -> Result<RawFrame, CameraError> {
         let keyframe_by = tokio::time::Instant::now() + KEYFRAME_TIMEOUT;
+        // Counted from the last video frame, not the last packet: a camera whose encoder froze
+        // but which still sends RTCP sender reports is stalled, not streaming.
+        let mut video_by = tokio::time::Instant::now() + FRAME_TIMEOUT;
         loop {
-            let item = tokio::time::timeout(FRAME_TIMEOUT, stream.next())
+            let item = tokio::time::timeout_at(video_by, stream.next())
                 .await
                 .map_err(|_| self.io(format!("sent no frame for {} s", FRAME_TIMEOUT.as_secs())))?;
             match item {
@@ -319,10 +322,18 @@ impl RtspCamera {
                     }
                 }
                 Some(Ok(CodecItem::VideoFrame(f))) => {
+                    video_by = tokio::time::Instant::now() + FRAME_TIMEOUT;
                     let Some(codec) = self.codec.keyframe_codec() else {
                         let at = self.camera_time(&f);
                         return self.frame_from(f.data(), at);
                     };
+                    // retina also counts an access unit with no picture at all (only SEI or
+                    // parameter sets) as random access: nothing to keep, and no bad frame.
+                    if self.codec == Codec::H265
+                        && keyframe_h265::first_slice_type(f.data()).is_none()
+                    {
+                        continue;
+                    }
                     // retina (0.4.21) marks only IDR pictures as random access points; an
                     // H.265 CRA or BLA picture is one too, but comes without its VPS, SPS
                     // and PPS, which are put before it here from the session's parameters.
