@@ -5,8 +5,10 @@
 #
 # It works on a sparse copy of the image grown by GROW_MIB (so the data-partition grow is
 # exercised), puts a filled-in provisioning file, a catalog and the `motcua-boottest` switch on
-# the FAT partition with mtools (no loop devices), and boots the image's own kernel, initrd
-# and cmdline.txt (re-read before boot 2: provisioning adds the machine id and hostname).
+# the FAT partition with mtools (no loop devices), and boots it as the Pi does after its
+# firmware: Debian's U-Boot (u-boot-qemu's qemu_arm64; u-boot-rpi on the Pi) runs the card's
+# boot.scr, which picks slot A or B and loads that slot's kernel and initrd with the arguments in
+# motcua-cmdline.env (provisioning adds the machine id and hostname there).
 # The image's test-only unit (motcua-boottest.service) prints MOTCUA_TEST: lines on the console.
 #
 # Boot 2 also proves the appliance through its installed units, as their own users:
@@ -45,6 +47,7 @@ W=$(readlink -f "${2:-./boottest}")
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-600}; GROW_MIB=${GROW_MIB:-512}; SMP=${SMP:-2}; MEM=${MEM:-2G}
 REQUIRE_APP=${REQUIRE_APP:-1}
 PY=/usr/bin/python3
+UBOOT=/usr/lib/u-boot/qemu_arm64/u-boot.bin
 # Tools: installed when missing (as root; INSTALL=0 to only check). On bookworm, QEMU comes from
 # bookworm-backports (7.2 cannot boot the trixie-backports kernel's virtio-gpu reliably).
 if [ "${INSTALL:-1}" = 1 ] && [ "$(id -u)" = 0 ]; then
@@ -53,6 +56,7 @@ if [ "${INSTALL:-1}" = 1 ] && [ "$(id -u)" = 0 ]; then
   command -v mcopy >/dev/null || need+=(mtools)
   command -v sfdisk >/dev/null || need+=(fdisk)
   command -v xz >/dev/null || need+=(xz-utils)
+  [ -e /usr/lib/u-boot/qemu_arm64/u-boot.bin ] || need+=(u-boot-qemu)
   if [ ${#need[@]} -gt 0 ]; then
     opt=()
     if grep -qs 'VERSION_CODENAME=bookworm' /etc/os-release; then
@@ -64,6 +68,7 @@ if [ "${INSTALL:-1}" = 1 ] && [ "$(id -u)" = 0 ]; then
   fi
 fi
 for c in qemu-system-aarch64 mcopy mdir sfdisk xz; do command -v $c >/dev/null || { echo "missing $c (apt-get install -t bookworm-backports qemu-system-arm; mtools fdisk xz-utils)" >&2; exit 1; }; done
+[ -e "$UBOOT" ] || { echo "missing $UBOOT (apt-get install u-boot-qemu)" >&2; exit 1; }
 mkdir -p "$W"; rm -f "$W"/serial-*.log "$W"/screen-*.png "$W"/qmp.sock
 IMG="$W/disk.img"
 echo "== copy $SRC -> $IMG (+${GROW_MIB} MiB)"
@@ -84,6 +89,13 @@ sed -e "s/^token = \"\"/token = \"$TOKEN\"/" -e 's/^password = ""/password = "bo
 printf '\n[ssh]\nauthorized_keys = ["%s"]\n' "$(cat "$W/ssh_key.pub")" >> "$W/motcua.toml"
 # The ticket printer: the USB printer gadget the image's test-only unit plugs in (usblp).
 printf '\n[printer]\ndevice = "/dev/usb/lp0"\n' >> "$W/motcua.toml"
+# QEMU's serial console is ttyAMA0 (the Pi's is ttyS1); vivid: one capture-only node,
+# /dev/video0 (counter 2's camera). Kept by provisioning, which adds the machine id and
+# hostname to the same line. No device-timeout override (the 90 s wait was
+# wpa_supplicant@wlan0's, now gone).
+mtype -i "$FAT" ::/motcua-cmdline.env > "$W/motcua-cmdline.env"
+sed -i -e '/^motcua_bootargs=/{s/console=ttyS[0-9][^ ]*//g; s/console=ttyAMA[0-9][^ ]*//g; s/  */ /g; s/ *$/ console=ttyAMA0 modules-load=vivid vivid.n_devs=1 vivid.node_types=0x1/}' "$W/motcua-cmdline.env"
+mcopy -o -i "$FAT" "$W/motcua-cmdline.env" ::/
 echo on > "$W/motcua-boottest"
 mcopy -o -i "$FAT" "$W/motcua.toml" "$W/motcua-boottest" ::/
 mcopy -o -i "$FAT" "$REPO/tests/fixtures/small-catalog.json" ::/boottest-catalog.json
@@ -105,19 +117,10 @@ EOF
 # function: touch, SSH, HTTPS while the guest runs), then kill -9 or quit.
 boot() {
   local n=$1 marker=$2 kill=$3 log="$W/serial-$1.log"
-  local K I
-  K=$(mdir -b -i "$FAT" ::/ | sed -n 's|^::/\(vmlinuz-.*\)$|\1|p' | sort -V | tail -1)
-  I=$(mdir -b -i "$FAT" ::/ | sed -n 's|^::/\(initrd.img-.*\)$|\1|p' | sort -V | tail -1)
-  mcopy -o -n -i "$FAT" "::/$K" "$W/vmlinuz"; mcopy -o -n -i "$FAT" "::/$I" "$W/initrd.img"
-  mcopy -o -n -i "$FAT" ::/cmdline.txt "$W/cmdline.txt"
-  local cmdline
-  # No device-timeout override (the 90 s wait was wpa_supplicant@wlan0's, now gone). vivid:
-  # one capture-only node, /dev/video0 (counter 2's camera), if the kernel has it.
-  cmdline="$(sed -e 's/console=ttyS[0-9][^ ]*//g; s/console=ttyAMA[0-9]*[^ ]*//g' "$W/cmdline.txt" | tr -s ' ' | tr -d '\n') console=ttyAMA0 modules-load=vivid vivid.n_devs=1 vivid.node_types=0x1"
-  echo "== boot $n: $K; cmdline: $cmdline"
+  echo "== boot $n: U-Boot ($UBOOT) -> boot.scr; $(mtype -i "$FAT" ::/motcua-cmdline.env | grep '^motcua_bootargs=')"
   local t0=$SECONDS; T0_NS=$(date +%s%N); FIRST_SERIAL_NS=""
   qemu-system-aarch64 -M virt -cpu cortex-a72 -smp "$SMP" -m "$MEM" \
-    -kernel "$W/vmlinuz" -initrd "$W/initrd.img" -append "$cmdline" \
+    -bios "$UBOOT" \
     -drive file="$IMG",format=raw,if=virtio,cache=writeback \
     -nic user,model=virtio-net-pci,hostfwd=tcp:127.0.0.1:$SSH_PORT-:22,hostfwd=tcp:127.0.0.1:$HTTPS_PORT-:8443 \
     -device virtio-gpu-pci -device virtio-tablet-pci -device virtio-keyboard-pci -display none -monitor none \
@@ -245,6 +248,9 @@ check 1 "$L2" "second boot ran the report"        'boot=2'
 check 1 "$L2" "kiosk user reads the installed catalog" 'kiosk-catalog catalog: version 3'
 check "$REQUIRE_APP" "$L2" "daemon socket 0660 for the kiosk's group" 'kiosk-socket 660:motcua:motcua-kiosk'
 check 1 "$L2" "machine id kept on the cmdline"    'cmdline .*systemd.machine_id='
+check 1 "$L1" "U-Boot's boot.scr booted slot A (root on vda2)" 'ab rauc.slot=A root=/dev/vda2 BOOT_ORDER=A B'
+check 1 "$L2" "slot A again on boot 2, its tries restored (marked good)" 'ab rauc.slot=A root=/dev/vda2 BOOT_ORDER=A B BOOT_A_LEFT=[23]'
+check 1 "$L2" "RAUC sees slot A booted"            'rauc-status .*"booted":"A"'
 check 1 "$L2" "hostname from the device name"     'hostname kiosk-sanh-chinh'
 check "$REQUIRE_APP" "$L2" "daemon active after the kill" 'daemon-state active restarts=0'
 check "$REQUIRE_APP" "$L2" "kiosk active after the kill"  'unit motcua-kiosk active'

@@ -23,6 +23,9 @@ say "modes $(stat -c '%n=%a:%U:%G' /etc/motcua/secrets /etc/motcua/secrets/* /et
 say "fat $(ls $B | grep -i motcua | tr '\n' ' ')"
 say "fat-token-line $(grep '^token' $B/motcua.toml.applied 2>/dev/null)"
 say "cmdline $(cat /proc/cmdline)"
+# A/B (docs/updates.md): the slot U-Boot chose, the root it mounted, the slot state, RAUC's view.
+say "ab $(grep -o 'rauc.slot=[AB]' /proc/cmdline) root=$(findmnt -no SOURCE /) $(fw_printenv BOOT_ORDER BOOT_A_LEFT BOOT_B_LEFT 2>&1 | tr '\n' ' ')"
+say "rauc-status $(rauc status --output-format=json 2>&1 | tr -d '\n' | cut -c1-800)"
 say "hostname $(hostname) machine-id $(cat /etc/machine-id)"
 [ -e /run/motcua-provision/error ] && say "provision-error $(tail -1 /run/motcua-provision/error)"
 [ -e /etc/motcua/provisioned.json ] && say "provisioned $(tr -d '\n' < /etc/motcua/provisioned.json | tr -s ' ')"

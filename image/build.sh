@@ -6,14 +6,21 @@
 #        -> FAT boot partition (mkfs.vfat -C + mcopy), ext4 root and data (mke2fs -d)
 #        -> MBR on a plain file (sfdisk) + dd -> .bmap, .img.xz, .sha256, Raspberry Pi Imager JSON.
 #
-# Layout:  p1 RASPIFIRM  vfat  /boot/firmware  kernel, DTBs, config.txt, cmdline.txt, motcua.toml
-#          p2 RASPIROOT  ext4  /               mounted read-only (fstab and kernel cmdline `ro`)
-#          p3 MOTCUADATA ext4  /srv/motcua     grown to fill the card at first boot; bind-mounted:
+# Layout:  p1 RASPIFIRM  vfat  /boot/firmware  Pi firmware, DTBs, config.txt (kernel=u-boot.bin),
+#                                              U-Boot, boot.scr (image/ab/boot.cmd), the slot
+#                                              state motcua-boot.env, motcua-cmdline.env, motcua.toml
+#          p2 slot A     ext4  /               root, read-only (kernel and initrd in its /boot)
+#          p3 slot B     ext4  /               the other root: empty until the first update
+#                                              (RAUC, docs/updates.md); the same size as A
+#          p4 MOTCUADATA ext4  /srv/motcua     grown to fill the card at first boot; bind-mounted:
 #                                /srv/motcua/etc     -> /etc/motcua      (config, secrets)
 #                                /srv/motcua/lib     -> /var/lib/motcua  (catalog, queue, footage)
 #                                /srv/motcua/journal -> /var/log/journal (persistent journal)
 #                                /srv/motcua/systemd -> /var/lib/systemd (random seed, clock, backlight)
+#                                /srv/motcua/rauc    RAUC's data directory (slot status)
 #          tmpfs: /tmp, /var/tmp, /var/log (but the journal), /var/cache
+#          Boot: Pi firmware -> U-Boot (u-boot-rpi) -> boot.scr picks A or B (tries per slot,
+#          fallback) -> the slot's /vmlinuz, /initrd.img, root=PARTUUID=6d6f7463-0<2|3>.
 #
 # Usage:   image/build.sh [OUTDIR]              (as root; default OUTDIR=./out)
 # Env:     DEB=path/to/motcua_*_arm64.deb       default: newest in target/aarch64-unknown-linux-gnu/debian/
@@ -21,18 +28,23 @@
 #          MIRROR=http://deb.debian.org/debian  BOOT_MIB=256  DATA_MIB=128  XZ=1  BMAP=1
 #          VERSION=(from the .deb)              URL_BASE=https://host/dir/ (where the .img.xz is
 #                                               served; needed for the Imager JSON, docs/image.md)
+#          SLOT_MIB=(max(1536, root + 50 %)) size of each root slot partition
+#          RAUC_KEYS=OUTDIR/rauc-keys           bundle signing keys (image/ab/keys.sh makes development
+#                                               keys when missing; docs/updates.md for real ones)
+#          BUNDLE=1                             also OUTDIR/NAME.raucb, the update bundle of this root
 #          REUSE_ROOTFS=1                       skip mmdebstrap: reinstall the .deb into OUTDIR/rootfs
 #                                               from a previous run and reassemble (development)
 # Needs:   mmdebstrap qemu-user-static binfmt-support arch-test dosfstools mtools e2fsprogs fdisk
-#          xz-utils bmap-tools (INSTALL=1, the default, installs them)
+#          xz-utils bmap-tools u-boot-tools rauc squashfs-tools openssl (INSTALL=1, the default,
+#          installs them)
 set -euo pipefail
 SELF=$(readlink -f "$0")
 HERE=$(dirname "$SELF")
 
 write_fstab() {  # write_fstab ROOTFS
   cat > "$1/etc/fstab" <<'EOF'
-# Read-only root; everything that changes lives on the data partition or in RAM.
-LABEL=RASPIROOT      /                ext4   ro,noatime                                  0 1
+# Read-only root (slot A or B: mounted by the initramfs from root=PARTUUID=… that U-Boot's
+# boot script passes, `ro`); everything that changes lives on the data partition or in RAM.
 LABEL=RASPIFIRM      /boot/firmware   vfat   rw,noatime,umask=0077,flush,quiet           0 2
 LABEL=MOTCUADATA     /srv/motcua      ext4   rw,noatime,nodev,nosuid,commit=5            0 2
 /srv/motcua/etc      /etc/motcua      none   bind,x-systemd.requires-mounts-for=/srv/motcua 0 0
@@ -71,6 +83,7 @@ if [ "${1:-}" = "__customize" ]; then
     install -d -m 0755 "$src"          # empty mount point on the read-only root
   done
   chown root:systemd-journal "$D/journal" 2>/dev/null || true; chmod 2755 "$D/journal"
+  install -d -m 0700 "$D/rauc"        # RAUC's data-directory (slot status), root only
 
   # Every mount point must exist on the read-only root (else: emergency mode at boot).
   awk '!/^#/ && NF >= 2 {print $2}' "$R/etc/fstab" | while read -r mp; do
@@ -202,7 +215,10 @@ EOF
   # Read-only root on the kernel command line too (raspi-firmware writes `rw`).
   sed -i -e 's/ rw / ro /; s/ rw$/ ro/' "$R/boot/firmware/cmdline.txt"
   grep -qw ro "$R/boot/firmware/cmdline.txt" || sed -i 's/$/ ro/' "$R/boot/firmware/cmdline.txt"
-  # The technician's template next to cmdline.txt.
+  # A/B: U-Boot, boot.scr, slot state, RAUC and the daemon's privileges (after the kernel
+  # hooks, which rewrite config.txt and cmdline.txt).
+  "$HERE/ab/install.sh" "$R" "$RAUC_KEYS/ca.cert.pem"
+  # The technician's template next to config.txt.
   cp "$R/usr/share/motcua/motcua.toml.template" "$R/boot/firmware/motcua.toml.template"
   # Hardening scores with the image's own systemd (reported in docs/systemd.md).
   for u in motcua-daemon motcua-kiosk; do
@@ -237,7 +253,7 @@ IMG="$OUT/$NAME.img"
 [ "$(id -u)" = 0 ] || { echo "must run as root (mmdebstrap --mode=root, chroot)" >&2; exit 1; }
 if [ "$INSTALL" = 1 ]; then
   missing=()
-  for p in mmdebstrap qemu-user-static binfmt-support arch-test dosfstools mtools e2fsprogs fdisk xz-utils bmap-tools; do
+  for p in mmdebstrap qemu-user-static binfmt-support arch-test dosfstools mtools e2fsprogs fdisk xz-utils bmap-tools u-boot-tools rauc squashfs-tools openssl; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
   done
   [ ${#missing[@]} = 0 ] || { apt-get update -q; DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"; }
@@ -247,6 +263,9 @@ if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then update-binfmts --enable 
 arch-test arm64 >/dev/null || { echo "arm64 binaries cannot be executed (qemu-user-static/binfmt)" >&2; exit 1; }
 
 mkdir -p "$OUT"; ROOTFS="$OUT/rootfs"; rm -rf "$OUT/parts"
+RAUC_KEYS=$(readlink -m "${RAUC_KEYS:-$OUT/rauc-keys}"); export RAUC_KEYS
+"$HERE/ab/keys.sh" "$RAUC_KEYS"
+BUNDLE=${BUNDLE:-1}
 [ "${REUSE_ROOTFS:-0}" = 1 ] && [ -d "$ROOTFS/srv/motcua" ] || { REUSE_ROOTFS=0; rm -rf "$ROOTFS"; }
 T0=$SECONDS; declare -a TIMES
 stamp() { TIMES+=("$(printf '%-28s %5ds' "$1" $((SECONDS-$2)))"); }
@@ -256,6 +275,9 @@ PKGS="systemd-sysv,udev,kmod,dbus,e2fsprogs,dosfstools,fdisk,initramfs-tools,zst
 PKGS="$PKGS,firmware-brcm80211,iproute2,systemd-resolved,systemd-timesyncd,wpasupplicant,fonts-dejavu-core,less"
 # SSH for technicians: runs only when provisioning installed authorized keys (key-only).
 PKGS="$PKGS,openssh-server"
+# A/B updates (docs/updates.md): U-Boot for the Pi, RAUC and its D-Bus service, fw_setenv for
+# RAUC's U-Boot backend, polkit for the daemon's reboot.
+PKGS="$PKGS,u-boot-rpi,rauc,rauc-service,libubootenv-tool,polkitd"
 [ -n "${EXTRA_PACKAGES:-}" ] && PKGS="$PKGS,$EXTRA_PACKAGES"
 SOURCES=("deb $MIRROR $SUITE main non-free-firmware")
 case "$SUITE" in sid|unstable) ;; *)
@@ -277,6 +299,7 @@ if [ "$REUSE_ROOTFS" = 1 ]; then
   install -m 0644 "$HERE/boottest-printer.pl" "$ROOTFS/usr/lib/motcua/boottest-printer.pl"
   install -m 0644 "$HERE/motcua-boottest-printer.service" "$ROOTFS/etc/systemd/system/"
   chroot "$ROOTFS" systemctl enable motcua-boottest-printer.service
+  "$HERE/ab/install.sh" "$ROOTFS" "$RAUC_KEYS/ca.cert.pem"
   stamp "reinstall .deb" $t
 else
 echo "== [1/4] mmdebstrap $SUITE arm64 + $(basename "$DEB") -> $ROOTFS  ($(date +%T))"
@@ -304,22 +327,35 @@ mv "$ROOTFS/srv/motcua" "$P/data"; install -d -m 755 "$ROOTFS/srv/motcua"
 restore() { rmdir "$ROOTFS/boot/firmware" "$ROOTFS/srv/motcua"; mv "$P/firmware" "$ROOTFS/boot/firmware"; mv "$P/data" "$ROOTFS/srv/motcua"; }
 used_kib=$(du -sk --apparent-size "$ROOTFS" | cut -f1)
 ROOT_MIB=${ROOT_MIB:-$(( used_kib*12/10/1024 + 128 ))}
+# Each slot partition leaves room for bigger releases; the root filesystem itself (and so the
+# bundle) stays the size of this one.
+SLOT_MIB=${SLOT_MIB:-$(( ROOT_MIB*3/2 > 1536 ? ROOT_MIB*3/2 : 1536 ))}
+[ "$SLOT_MIB" -ge "$ROOT_MIB" ] || { restore; echo "SLOT_MIB=$SLOT_MIB < root $ROOT_MIB MiB" >&2; exit 1; }
 mke2fs -q -t ext4 -L RASPIROOT -m 0 -d "$ROOTFS" "$P/root.ext4" "${ROOT_MIB}M" || { restore; exit 1; }
 restore
-rm -f "$IMG"; truncate -s $((START_MIB + BOOT_MIB + ROOT_MIB + DATA_MIB))M "$IMG"
+A0=$((START_MIB + BOOT_MIB)); B0=$((A0 + SLOT_MIB)); D0=$((B0 + SLOT_MIB))
+rm -f "$IMG"; truncate -s $((D0 + DATA_MIB))M "$IMG"
+# label-id: the PARTUUIDs RAUC's system.conf names (image/ab/install.sh): 6d6f7463-02 and -03.
 sfdisk -q "$IMG" <<EOF
 label: dos
+label-id: 0x6d6f7463
 unit: sectors
 start=$((START_MIB*2048)), size=$((BOOT_MIB*2048)), type=c, bootable
-start=$(((START_MIB+BOOT_MIB)*2048)), size=$((ROOT_MIB*2048)), type=83
-start=$(((START_MIB+BOOT_MIB+ROOT_MIB)*2048)), size=$((DATA_MIB*2048)), type=83
+start=$((A0*2048)), size=$((SLOT_MIB*2048)), type=83
+start=$((B0*2048)), size=$((SLOT_MIB*2048)), type=83
+start=$((D0*2048)), size=$((DATA_MIB*2048)), type=83
 EOF
 dd if="$P/boot.vfat" of="$IMG" bs=1M seek=$START_MIB conv=notrunc,sparse status=none
-dd if="$P/root.ext4" of="$IMG" bs=1M seek=$((START_MIB+BOOT_MIB)) conv=notrunc,sparse status=none
-dd if="$P/data.ext4" of="$IMG" bs=1M seek=$((START_MIB+BOOT_MIB+ROOT_MIB)) conv=notrunc,sparse status=none
+dd if="$P/root.ext4" of="$IMG" bs=1M seek=$A0 conv=notrunc,sparse status=none
+dd if="$P/data.ext4" of="$IMG" bs=1M seek=$D0 conv=notrunc,sparse status=none
 fsck.vfat -n "$P/boot.vfat" >/dev/null; e2fsck -fn "$P/root.ext4" >/dev/null; e2fsck -fn "$P/data.ext4" >/dev/null
-rm -rf "$P"
 stamp "assemble (vfat+2 ext4+sfdisk)" $t
+if [ "$BUNDLE" = 1 ]; then
+  echo "== bundle  ($(date +%T))"; t=$SECONDS
+  RAUC_KEYS=$RAUC_KEYS "$REPO/image/bundle.sh" "$P/root.ext4" "$VERSION" "$IMG.raucb"
+  stamp "rauc bundle (verity, xz)" $t
+fi
+rm -rf "$P"
 
 if [ "$BMAP" = 1 ]; then
   echo "== [3/4] bmap  ($(date +%T))"; t=$SECONDS
@@ -338,6 +374,6 @@ echo "== result"
 sfdisk -l "$IMG" | sed -n '/^Device/,$p'
 printf 'image: %s  apparent %s MiB, allocated %s MiB\n' "$IMG" $(( $(stat -c %s "$IMG")/1048576 )) $(( $(du -k "$IMG" | cut -f1)/1024 ))
 [ -e "$IMG.xz" ] && printf 'xz:    %s MiB\n' $(( $(stat -c %s "$IMG.xz")/1048576 ))
-sed 's/^/cmdline.txt: /' "$ROOTFS/boot/firmware/cmdline.txt"
+sed 's/^/motcua-cmdline.env: /' "$ROOTFS/boot/firmware/motcua-cmdline.env"
 printf '%s\n' "${TIMES[@]}"
 printf '%-28s %5ds\n' "TOTAL" $((SECONDS-T0))

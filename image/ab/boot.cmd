@@ -12,8 +12,8 @@
 # A state file that does not read back (missing, or torn by a power cut during a write) means
 # the defaults: A first, 3 tries each — a slot that boots.
 #
-# Status: issue 19, first step. Checked in QEMU by image/ab/uboot-check.sh (U-Boot only, no
-# kernel); not yet in the image (image/build.sh still makes one root partition).
+# Checked in QEMU by image/ab/uboot-check.sh (slot logic, U-Boot only) and by booting the
+# image (image/boot-test.sh, image/ota-test.sh: kernel, initrd and root from the slot).
 echo "motcua: A/B boot script"
 setenv BOOT_ORDER
 setenv BOOT_A_LEFT
@@ -53,8 +53,11 @@ echo "MOTCUA_SLOT ${bootslot} part ${bootpart} order ${BOOT_ORDER} A=${BOOT_A_LE
 # Kernel, initrd and root from the chosen slot's ext4 (/vmlinuz and /initrd.img are Debian's
 # symlinks); the root by PARTUUID, so the same line works for mmcblk0p2 and vda2.
 part uuid ${devtype} ${devnum}:${bootpart} rootuuid
+# The initrd 80 MiB above the kernel: rpi_arm64's ramdisk_addr_r is only 38 MiB above its
+# kernel_addr_r, less than Debian's arm64 Image (about 50 MiB, uncompressed).
+setexpr motcua_rd ${kernel_addr_r} + 0x5000000
 if load ${devtype} ${devnum}:${bootpart} ${kernel_addr_r} /vmlinuz; then
-  if load ${devtype} ${devnum}:${bootpart} ${ramdisk_addr_r} /initrd.img; then
+  if load ${devtype} ${devnum}:${bootpart} ${motcua_rd} /initrd.img; then
     setenv initrd_size ${filesize}
     # Console, machine id, hostname: written by the image build and by provisioning.
     setenv motcua_bootargs
@@ -62,7 +65,7 @@ if load ${devtype} ${devnum}:${bootpart} ${kernel_addr_r} /vmlinuz; then
       env import -t ${scriptaddr} ${filesize} motcua_bootargs
     fi
     setenv bootargs "${motcua_bootargs} root=PARTUUID=${rootuuid} ro rootwait rauc.slot=${bootslot}"
-    booti ${kernel_addr_r} ${ramdisk_addr_r}:${initrd_size} ${fdt_addr}
+    booti ${kernel_addr_r} ${motcua_rd}:${initrd_size} ${fdt_addr}
   fi
 fi
 # Nothing to boot in this slot: the try is spent; start again (the next slot when none is left).

@@ -169,6 +169,45 @@ pub fn cmdline_with(cmdline: &str, machine_id: &str, hostname: &str) -> Option<S
     (new != cmdline.trim()).then(|| new + "\n")
 }
 
+/// The A/B image's kernel arguments file on the FAT partition, read by U-Boot's boot script
+/// (`image/ab/boot.cmd`, `env import -t`): one line `motcua_bootargs=<arguments>`.
+pub const CMDLINE_ENV: &str = "motcua-cmdline.env";
+
+/// [`cmdline_with`] for `motcua-cmdline.env`: the `motcua_bootargs=` line gets the machine id
+/// and hostname; other lines are kept. A file without that line is an error (a card whose
+/// boot script would ignore what is written).
+pub fn cmdline_env_with(
+    text: &str,
+    machine_id: &str,
+    hostname: &str,
+) -> Result<Option<String>, String> {
+    const KEY: &str = "motcua_bootargs=";
+    let mut found = false;
+    let mut changed = false;
+    let mut out = String::new();
+    for line in text.lines() {
+        match line.strip_prefix(KEY) {
+            Some(args) if !found => {
+                found = true;
+                match cmdline_with(args, machine_id, hostname) {
+                    Some(new) => {
+                        changed = true;
+                        out.push_str(KEY);
+                        out.push_str(new.trim_end());
+                    }
+                    None => out.push_str(line),
+                }
+            }
+            _ => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    if !found {
+        return Err(format!("no line starting with {KEY}"));
+    }
+    Ok(changed.then_some(out))
+}
+
 /// 32 lower-case hex digits, not all zero.
 pub fn valid_machine_id(id: &str) -> bool {
     id.len() == 32
@@ -201,5 +240,21 @@ mod tests {
         assert!(!cmdline_with(base, "uninitialized", "h")
             .unwrap()
             .contains("machine_id"));
+    }
+
+    #[test]
+    fn cmdline_env_line_gets_id_and_hostname() {
+        let id = "0123456789abcdef0123456789abcdef";
+        let base = "# kernel arguments\nmotcua_bootargs=console=tty0 fsck.repair=yes\n";
+        let new = cmdline_env_with(base, id, "quay-1").unwrap().unwrap();
+        assert_eq!(
+            new,
+            format!("# kernel arguments\nmotcua_bootargs=console=tty0 fsck.repair=yes systemd.machine_id={id} systemd.hostname=quay-1\n")
+        );
+        assert_eq!(cmdline_env_with(&new, id, "quay-1").unwrap(), None);
+        assert_eq!(
+            cmdline_env_with("console=tty0\n", id, "h").unwrap_err(),
+            "no line starting with motcua_bootargs="
+        );
     }
 }

@@ -452,16 +452,28 @@ pub fn blank_secrets(text: &str, spans: &[std::ops::Range<usize>], now: &str) ->
     format!("# Applied by motcua provision at {now}. Secrets were removed from this copy;\n# to change settings, fill them in again and save it as motcua.toml.\n{out}")
 }
 
+/// Put the machine id and hostname on the kernel command line, in `motcua-cmdline.env` (the
+/// A/B image: U-Boot's boot script reads `motcua_bootargs=` from it) or else `cmdline.txt`
+/// (the Pi firmware's own file, images without U-Boot).
 fn update_cmdline(opts: &Options, hostname: &str) -> Result<bool, String> {
     let Some(fat) = opts.from.parent() else {
         return Ok(false);
     };
-    let path = fat.join("cmdline.txt");
-    let Ok(old) = std::fs::read_to_string(&path) else {
-        return Ok(false);
-    };
     let id = std::fs::read_to_string(opts.root.join("etc/machine-id")).unwrap_or_default();
-    match disk::cmdline_with(&old, id.trim(), hostname) {
+    let env_path = fat.join(disk::CMDLINE_ENV);
+    let (path, new) = if let Ok(old) = std::fs::read_to_string(&env_path) {
+        let new = disk::cmdline_env_with(&old, id.trim(), hostname)
+            .map_err(|e| format!("{}: {e}", env_path.display()))?;
+        (env_path, new)
+    } else {
+        let path = fat.join("cmdline.txt");
+        let Ok(old) = std::fs::read_to_string(&path) else {
+            return Ok(false);
+        };
+        let new = disk::cmdline_with(&old, id.trim(), hostname);
+        (path, new)
+    };
+    match new {
         None => Ok(false),
         Some(new) => fsutil::write_atomic(&path, new.as_bytes(), 0o644, None)
             .map(|()| true)

@@ -402,19 +402,24 @@ impl HubClient {
                     let wire = body.wire_bytes();
                     return Ok((body.finish()?, wire));
                 }
-                Err(e) if e.is_timeout() => {
-                    return Err(SyncError::Timeout {
-                        what: what.to_owned(),
-                        after: timeout,
-                    })
-                }
-                Err(e) => {
-                    return Err(SyncError::Truncated {
-                        got: body.wire_bytes(),
-                        detail: innermost(&e),
-                    })
-                }
+                Err(e) => return Err(chunk_error(&e, what, timeout, body.wire_bytes())),
             }
+        }
+    }
+}
+
+/// A body that stopped coming: the request's timeout (`what`, after `timeout`), or cut off
+/// after `got` bytes.
+fn chunk_error(e: &reqwest::Error, what: &str, timeout: Duration, got: u64) -> SyncError {
+    if e.is_timeout() {
+        SyncError::Timeout {
+            what: what.to_owned(),
+            after: timeout,
+        }
+    } else {
+        SyncError::Truncated {
+            got,
+            detail: innermost(e),
         }
     }
 }

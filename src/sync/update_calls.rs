@@ -7,9 +7,7 @@ use std::time::Duration;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, RANGE};
 use serde::{Deserialize, Serialize};
 
-use super::{
-    expect_json, header_str, innermost, HubClient, StatusClass, SyncError, MAX_SMALL_BODY,
-};
+use super::{expect_json, header_str, HubClient, StatusClass, SyncError, MAX_SMALL_BODY};
 
 /// The hub's answer to "which update should I have".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -160,18 +158,7 @@ impl HubClient {
                     sink(&chunk)?;
                 }
                 Ok(None) => return Ok(ranged),
-                Err(e) if e.is_timeout() => {
-                    return Err(SyncError::Timeout {
-                        what: what.to_owned(),
-                        after: timeout,
-                    })
-                }
-                Err(e) => {
-                    return Err(SyncError::Truncated {
-                        got,
-                        detail: innermost(&e),
-                    })
-                }
+                Err(e) => return Err(super::chunk_error(&e, what, timeout, got)),
             }
         }
     }

@@ -55,6 +55,49 @@ impl Source for HubSource {
     }
 }
 
+/// RAUC's system configuration: a system with it has A/B slots (the image).
+pub const RAUC_SYSTEM_CONF: &str = "/etc/rauc/system.conf";
+/// How often [`keep_running_slot_good`] looks again while an update is on probation.
+const SETTLE_RETRY: Duration = Duration::from_secs(60);
+
+/// Mark the running slot good when it is the known-good one: nothing is on probation (the
+/// phase is not `rebooting`, `confirming` or `rolling_back`, where the booted slot may be the
+/// new, unproven one and the [`Machine`] decides). Returns whether it marked.
+///
+/// U-Boot's boot script takes one try from the slot at every boot (`image/ab/boot.cmd`); a
+/// slot never marked good would run out of tries after three boots and the other slot — empty
+/// until the first update — would be tried. So this runs at every boot, whether or not updates
+/// are enabled or a hub is configured.
+pub fn mark_if_settled(dir: &Path, installer: &dyn Installer) -> Result<bool, String> {
+    match super::machine::load_state(dir).phase {
+        Phase::Rebooting { .. } | Phase::Confirming { .. } | Phase::RollingBack { .. } => Ok(false),
+        _ => installer.mark_good().map(|()| true),
+    }
+}
+
+/// [`mark_if_settled`] with RAUC, once per daemon start; while an update is on probation it
+/// looks again every minute (a rollback ends in `idle` within the same boot).
+pub async fn keep_running_slot_good(data_dir: PathBuf, mut shutdown: Shutdown) {
+    let dir = update_dir(&data_dir);
+    loop {
+        let d = dir.clone();
+        let r = tokio::task::spawn_blocking(move || mark_if_settled(&d, &Rauc::default())).await;
+        match r {
+            Ok(Ok(true)) => {
+                tracing::info!("update: the running slot is marked good");
+                return;
+            }
+            Ok(Ok(false)) => {}
+            Ok(Err(e)) => tracing::warn!("update: cannot mark the running slot good: {e}"),
+            Err(e) => tracing::warn!("update: {e}"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(SETTLE_RETRY) => {}
+            _ = shutdown.recv() => return,
+        }
+    }
+}
+
 /// `<data dir>/update`.
 pub fn update_dir(data_dir: &Path) -> PathBuf {
     data_dir.join(UPDATE_DIR)

@@ -331,3 +331,38 @@ fn a_damaged_state_file_is_set_aside() {
     assert_eq!(load_state(dir.path()).phase, Phase::Idle);
     assert!(dir.path().join("state.json.bad").exists());
 }
+
+#[tokio::test]
+async fn the_running_slot_is_marked_good_unless_a_new_one_is_on_probation() {
+    use crate::update::agent::mark_if_settled;
+    let rig = Rig::new();
+    let dir = rig.dir.path().join(UPDATE_DIR);
+    let good = |slots: &FakeSlots, name: &str| {
+        slots
+            .status()
+            .unwrap()
+            .slots
+            .into_iter()
+            .find(|s| s.bootname == name)
+            .and_then(|s| s.boot_status)
+    };
+    // Idle, never updated (no state file): slot A is the known-good one.
+    assert!(mark_if_settled(&dir, &rig.slots).unwrap());
+    // Installed into B and rebooted into it: B is on probation and stays unmarked.
+    let t = Instant::now();
+    rig.machine(UpdateConfig::default())
+        .tick(&QUIET, t)
+        .await
+        .unwrap();
+    assert_eq!(rig.phase(), "rebooting");
+    rig.slots.boot().unwrap();
+    rig.slots.mark_bad().unwrap(); // as if B's status were unknown to RAUC
+    assert!(!mark_if_settled(&dir, &rig.slots).unwrap());
+    assert_eq!(good(&rig.slots, "B").as_deref(), Some("bad"));
+    // The kiosk draws: the machine confirms (marks B good itself), then idle again.
+    let mut m = rig.machine(UpdateConfig::default());
+    m.tick(&CONFIRMED, t).await.unwrap();
+    assert_eq!(rig.phase(), "idle");
+    assert!(mark_if_settled(&dir, &rig.slots).unwrap());
+    assert_eq!(good(&rig.slots, "B").as_deref(), Some("good"));
+}

@@ -1,0 +1,97 @@
+#!/bin/bash
+# install.sh - make a customised root filesystem an A/B root (docs/updates.md): U-Boot and its
+# boot script on the FAT tree, the slot state file, RAUC's system.conf and keyring, and the
+# privileges the daemon (user motcua) needs to install and reboot. Run by image/build.sh on the
+# host, after the kernel and initramfs are in place (raspi-firmware's hooks rewrite config.txt).
+#
+# Usage: image/ab/install.sh ROOTFS KEYRING.pem
+# Needs on the host: mkimage and mkenvimage (u-boot-tools). In the rootfs: u-boot-rpi, rauc,
+#   rauc-service, libubootenv-tool, polkitd (image/build.sh's package list).
+set -euo pipefail
+HERE=$(dirname "$(readlink -f "$0")")
+R=$1; KEYRING=$2
+F="$R/boot/firmware"
+# The partitions' PARTUUIDs are <disk id>-<number>; build.sh writes this disk id.
+DISK_ID=6d6f7463
+
+# --- the FAT side: firmware -> U-Boot -> boot.scr ------------------------------------------
+install -m 0644 "$R/usr/lib/u-boot/rpi_arm64/u-boot.bin" "$F/u-boot.bin"
+# raspi-firmware wrote kernel=vmlinuz-<version> and initramfs lines; the kernel now comes
+# from the booted slot, so the FAT copies would only go stale.
+sed -i -e 's/^kernel=.*/kernel=u-boot.bin/' -e '/^initramfs /d' "$F/config.txt"
+grep -qx 'kernel=u-boot.bin' "$F/config.txt" || echo 'kernel=u-boot.bin' >> "$F/config.txt"
+rm -f "$F"/vmlinuz-* "$F"/initrd.img-*
+mkimage -q -A arm64 -T script -C none -n "motcua A/B" -d "$HERE/boot.cmd" "$F/boot.scr" >/dev/null
+# Kernel arguments besides root=: raspi-firmware's cmdline.txt without root, ro, rootwait
+# (boot.scr adds them for the chosen slot). Provisioning adds the machine id and hostname.
+if [ -f "$F/cmdline.txt" ]; then
+args=$(tr ' ' '\n' < "$F/cmdline.txt" | grep -v -E '^(root=.*|ro|rw|rootwait)$' | grep . | tr '\n' ' ' | sed 's/ $//')
+printf '# Kernel arguments for both slots (U-Boot: image/ab/boot.cmd adds root=, ro, rootwait,\n# rauc.slot=). Provisioning adds systemd.machine_id= and systemd.hostname=.\nmotcua_bootargs=%s\n' \
+  "$args" > "$F/motcua-cmdline.env"
+rm -f "$F/cmdline.txt"
+fi
+# The slot state in RAUC's U-Boot contract, CRC-checked (16 KiB): slot A first, 3 tries each.
+printf 'BOOT_ORDER=A B\nBOOT_A_LEFT=3\nBOOT_B_LEFT=3\n' > "$R/tmp/motcua-boot.txt"
+mkenvimage -s 0x4000 -o "$F/motcua-boot.env" "$R/tmp/motcua-boot.txt"
+rm -f "$R/tmp/motcua-boot.txt"
+# Linux's side of the same file (fw_printenv / fw_setenv; RAUC's uboot backend calls them).
+echo "/boot/firmware/motcua-boot.env 0x0000 0x4000" > "$R/etc/fw_env.config"
+
+# --- RAUC --------------------------------------------------------------------------------
+install -d -m 0755 "$R/etc/rauc"
+install -m 0644 "$KEYRING" "$R/etc/rauc/keyring.pem"
+cat > "$R/etc/rauc/system.conf" <<EOF
+# motcua A/B root (docs/updates.md). Slots by PARTUUID: /dev/mmcblk0p2 on the Pi, vda2 in QEMU.
+[system]
+compatible=motcua-rpi-arm64
+bootloader=uboot
+# Slot status on the data partition (the root is read-only).
+data-directory=/srv/motcua/rauc
+# Verity bundles only: the signature covers a hash tree checked block by block.
+bundle-formats=-plain
+
+[keyring]
+path=/etc/rauc/keyring.pem
+
+[slot.rootfs.0]
+device=/dev/disk/by-partuuid/$DISK_ID-02
+type=ext4
+bootname=A
+
+[slot.rootfs.1]
+device=/dev/disk/by-partuuid/$DISK_ID-03
+type=ext4
+bootname=B
+EOF
+# Only the daemon decides a new slot is good (kiosk drew, health, sync: src/update/machine.rs).
+ln -sf /dev/null "$R/etc/systemd/system/rauc-mark-good.service"
+
+# --- privileges for the daemon (user motcua, no capabilities) ------------------------------
+# RAUC's D-Bus service: install, mark, read status. Its stock policy admits only root.
+install -d "$R/etc/dbus-1/system.d"
+cat > "$R/etc/dbus-1/system.d/motcua-rauc.conf" <<'EOF'
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<!-- motcua: the appliance daemon installs updates and marks slots through RAUC (docs/updates.md). -->
+<busconfig>
+  <policy user="motcua">
+    <allow send_destination="de.pengutronix.rauc" send_interface="de.pengutronix.rauc.Installer"/>
+    <allow send_destination="de.pengutronix.rauc" send_interface="org.freedesktop.DBus.Properties"/>
+    <allow send_destination="de.pengutronix.rauc" send_interface="org.freedesktop.DBus.Introspectable"/>
+  </policy>
+</busconfig>
+EOF
+# logind asks polkit whether user motcua may reboot (`systemctl reboot` at a quiet moment).
+install -d -m 0755 "$R/etc/polkit-1/rules.d"
+cat > "$R/etc/polkit-1/rules.d/50-motcua-reboot.rules" <<'EOF'
+// motcua: the appliance daemon reboots into an installed update at a quiet moment, and back
+// after a failed one (docs/updates.md). Nothing else.
+polkit.addRule(function(action, subject) {
+    if (subject.user == "motcua" &&
+        (action.id == "org.freedesktop.login1.reboot" ||
+         action.id == "org.freedesktop.login1.reboot-multiple-sessions")) {
+        return polkit.Result.YES;
+    }
+});
+EOF
+echo "A/B: U-Boot $(strings "$F/u-boot.bin" | grep -m1 -o 'U-Boot 20[0-9.]*[^ ]*'), boot.scr, RAUC $(chroot "$R" rauc --version 2>/dev/null | awk '{print $2}'), slots $DISK_ID-02/03"

@@ -1,0 +1,270 @@
+#!/bin/bash
+# ota-test.sh - the whole over-the-air update cycle of the A/B image in QEMU (docs/updates.md):
+# a real hub on the host (HTTPS, its own CA), the image booted through Debian's U-Boot
+# (u-boot-qemu, the same boot.scr as the Pi's u-boot-rpi), RAUC in the guest, signed bundles.
+#
+#  1. good update    slot A -> B: published on the hub, found by the daemon at its default
+#                    poll interval, downloaded, installed by RAUC, rebooted at a quiet moment,
+#                    confirmed (kiosk drew, health, sync). Catalog and footage intact,
+#                    `snapshots verify` clean. Publish -> confirmed must be <= 15 min.
+#  2. power cuts     SIGKILL of QEMU while RAUC writes the other slot: the running slot boots,
+#                    the install is done again; SIGKILL during the new slot's first boot: it
+#                    boots again (tries left) and is confirmed. A working slot every time.
+#  3. broken update  a bundle whose kiosk never draws (its unit masked): B boots, is not
+#                    confirmed within confirm_timeout_secs, marked bad; A boots again and the
+#                    hub's record of the device says the update failed, with the reason.
+#  Screendumps after each boot: WORKDIR/screen-*.png.
+#
+# Usage:  image/ota-test.sh IMAGE.img [WORKDIR]      (as root: builds bundles, runs QEMU)
+# Env:    RAUC_KEYS=<image dir>/rauc-keys (the keys the image was built with)
+#         MOTCUA=target/release/motcua or target/debug/motcua (the host's hub)
+#         BOOT_TIMEOUT=600  SMP=2  MEM=2G  CONFIRM_S=300 (the device's confirm_timeout_secs)
+#         STEPS="good cuts broken" (a subset to run)
+# Output: PASS/FAIL lines, INFO timings; exit 0 when every check passed.
+set -euo pipefail
+HERE=$(dirname "$(readlink -f "$0")")
+REPO=$(readlink -f "$HERE/..")
+SRC=$(readlink -f "${1:?usage: image/ota-test.sh IMAGE.img [WORKDIR]}")
+W=$(readlink -m "${2:-./otatest}")
+BOOT_TIMEOUT=${BOOT_TIMEOUT:-600}; SMP=${SMP:-2}; MEM=${MEM:-2G}; CONFIRM_S=${CONFIRM_S:-300}
+STEPS=${STEPS:-good cuts broken}
+KEYS=$(readlink -m "${RAUC_KEYS:-$(dirname "$SRC")/rauc-keys}")
+M=${MOTCUA:-$(ls -t "$REPO"/target/release/motcua "$REPO"/target/debug/motcua 2>/dev/null | head -1 || true)}
+UBOOT=/usr/lib/u-boot/qemu_arm64/u-boot.bin
+PY=/usr/bin/python3
+for c in qemu-system-aarch64 mcopy mtype sfdisk debugfs dumpe2fs rauc openssl sqlite3 ssh; do
+  command -v $c >/dev/null || { echo "missing $c" >&2; exit 1; }
+done
+[ -e "$UBOOT" ] || { echo "missing $UBOOT (apt-get install u-boot-qemu)" >&2; exit 1; }
+[ -x "$M" ] || { echo "no host motcua (cargo build, or MOTCUA=)" >&2; exit 1; }
+[ -s "$KEYS/signing.key.pem" ] || { echo "no signing keys in $KEYS (the image's RAUC_KEYS)" >&2; exit 1; }
+
+rm -rf "$W"; mkdir -p "$W"; cd "$W"
+fails=0
+pass() { echo "PASS  $*"; }
+fail() { echo "FAIL  $*"; fails=$((fails + 1)); }
+info() { echo "INFO  $*"; }
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+SSH_PORT=$(free_port); HUB_PORT=$(free_port)
+
+echo "== disk: $SRC -> $W/disk.img (+512 MiB)"
+cp --sparse=always "$SRC" disk.img; truncate -s +512M disk.img
+part_start() { sfdisk -d disk.img | awk -F'[=,]' -v n="$1" '$0 ~ "img"n" :" {gsub(/ /,"",$2); print $2}'; }
+FAT="disk.img@@$(( $(part_start 1) * 512 ))"
+mtype -i "$FAT" ::/boot.scr >/dev/null 2>&1 || { echo "not an A/B image (no boot.scr on the FAT partition)" >&2; exit 1; }
+
+echo "== bundles from slot A's root filesystem"
+A0=$(part_start 2)
+dd if=disk.img of=p2.img bs=512 skip="$A0" count=$((64 * 2048)) status=none
+blocks=$(dumpe2fs -h p2.img 2>/dev/null | awk -F: '/^Block count/ {gsub(/ /,"",$2); print $2}')
+bsize=$(dumpe2fs -h p2.img 2>/dev/null | awk -F: '/^Block size/ {gsub(/ /,"",$2); print $2}')
+rm -f p2.img
+dd if=disk.img of=root.ext4 bs=512 skip="$A0" count=$((blocks * bsize / 512)) conv=sparse status=none
+BASE=$(debugfs -R "cat /var/lib/dpkg/status" root.ext4 2>/dev/null | awk '/^Package: /{p=($2=="motcua")} p && /^Version: /{print $2; exit}' || true)
+BASE=${BASE:-0.1.0}
+V1="$BASE+ota1"; V2="$BASE+ota2"; VB="$BASE+broken"
+RAUC_KEYS=$KEYS "$REPO/image/bundle.sh" root.ext4 "$V1" good1.raucb
+RAUC_KEYS=$KEYS "$REPO/image/bundle.sh" root.ext4 "$V2" good2.raucb
+cp --sparse=always root.ext4 broken.ext4
+debugfs -w -R "symlink /etc/systemd/system/motcua-kiosk.service /dev/null" broken.ext4 >/dev/null 2>&1
+debugfs -R "stat /etc/systemd/system/motcua-kiosk.service" broken.ext4 2>/dev/null | grep -q 'Fast link dest: "/dev/null"' \
+  || { echo "could not mask the kiosk in the broken root" >&2; exit 1; }
+RAUC_KEYS=$KEYS "$REPO/image/bundle.sh" broken.ext4 "$VB" broken.raucb
+rm -f broken.ext4
+xz_root=$(xz -T2 -6 -c root.ext4 | wc -c); b1=$(stat -c %s good1.raucb)
+info "bundle $((b1 / 1048576)) MiB; the root filesystem compressed with xz -6: $((xz_root / 1048576)) MiB"
+[ "$b1" -le "$xz_root" ] && pass "bundle ($b1 B) no larger than the compressed root filesystem ($xz_root B)" \
+  || fail "bundle ($b1 B) larger than the compressed root filesystem ($xz_root B)"
+rm -f root.ext4
+
+echo "== hub on 127.0.0.1:$HUB_PORT (the guest's 10.0.2.2), HTTPS from its own CA"
+H="$W/hub"; mkdir -p "$H"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=ota-test CA" \
+  -addext "basicConstraints=critical,CA:true" -addext "keyUsage=critical,keyCertSign" \
+  -keyout ca.key -out hub-ca.pem 2>/dev/null
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=10.0.2.2" \
+  -keyout hub.key -out hub.csr 2>/dev/null
+printf 'subjectAltName=IP:10.0.2.2,IP:127.0.0.1\nbasicConstraints=CA:false\nextendedKeyUsage=serverAuth\n' > hub.ext
+openssl x509 -req -in hub.csr -CA hub-ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile hub.ext -out hub.crt 2>/dev/null
+PUB=$("$M" hub keygen --data "$H" 2>/dev/null | grep -Eo '[A-Za-z0-9+/]{43}=' | head -1)
+TOKEN=$("$M" hub device add ota-1 --center "OTA test" --data "$H" 2>/dev/null | tail -1)
+"$M" hub publish "$REPO/tests/fixtures/small-catalog.json" --expires-in-days 30 --data "$H" >/dev/null
+"$M" hub serve --data "$H" --listen "127.0.0.1:$HUB_PORT" --tls-cert hub.crt --tls-key hub.key > hub.log 2>&1 &
+HUB_PID=$!
+QPID=""
+trap 'kill -9 ${QPID:-} 2>/dev/null || true; kill $HUB_PID 2>/dev/null || true' EXIT
+publish() {  # publish VERSION BUNDLE -> the release id
+  "$M" hub update publish --data "$H" --channel stable --version "$1" --bundle "$2" --percent 100 2>&1 | tee -a publish.log
+}
+device_update() {  # the hub's copy of the device's latest heartbeat, its "update" object
+  sqlite3 "$H/hub.db" "SELECT last_heartbeat FROM devices WHERE name = 'ota-1'" 2>/dev/null |
+    "$PY" -c 'import json,sys; t=sys.stdin.read().strip(); print(json.dumps(json.loads(t).get("update")) if t else "")' 2>/dev/null || true
+}
+
+echo "== provisioning file"
+rm -f ssh_key ssh_key.pub; ssh-keygen -q -t ed25519 -N "" -C ota-test -f ssh_key
+sed -e "s/^token = \"\"/token = \"$TOKEN\"/" -e 's/^password = ""/password = "ota-test-password-1"/' \
+  -e 's|^camera = "/dev/video[0-9]"|camera = "synthetic"|' \
+  -e "s|^url = \"https://motcua.example.gov.vn\"|url = \"https://10.0.2.2:$HUB_PORT\"|" \
+  -e "s|\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"|\"$PUB\"|" \
+  -e '/^button_pin/d' -e '/^motion_pin/d' -e '/^led_pin/d' \
+  "$REPO/image/motcua.toml.template" > motcua.toml
+printf '\n[ssh]\nauthorized_keys = ["%s"]\n' "$(cat ssh_key.pub)" >> motcua.toml
+mcopy -o -i "$FAT" motcua.toml ::/
+# QEMU's serial console is ttyAMA0 (the Pi's is ttyS1).
+mtype -i "$FAT" ::/motcua-cmdline.env > motcua-cmdline.env
+sed -i -e '/^motcua_bootargs=/{s/console=ttyS[0-9][^ ]*//g; s/  */ /g; s/ *$/ console=ttyAMA0/}' motcua-cmdline.env
+mcopy -o -i "$FAT" motcua-cmdline.env ::/
+
+# ---- QEMU: one process until a power cut; the guest's own reboots go through U-Boot again.
+RUN=0
+start() {
+  RUN=$((RUN + 1)); LOG="$W/serial-$RUN.log"; : > "$LOG"
+  qemu-system-aarch64 -M virt -cpu cortex-a72 -smp "$SMP" -m "$MEM" -bios "$UBOOT" \
+    -drive file="$W/disk.img",format=raw,if=virtio,cache=writeback \
+    -nic user,model=virtio-net-pci,hostfwd=tcp:127.0.0.1:$SSH_PORT-:22 \
+    -device virtio-gpu-pci -device virtio-tablet-pci -display none -monitor none \
+    -serial file:"$LOG" -qmp unix:"$W/qmp.sock",server=on,wait=off 2>"$W/qemu-$RUN.err" &
+  QPID=$!
+  echo "   QEMU run $RUN (pid $QPID)"
+}
+power_cut() { kill -9 "$QPID" 2>/dev/null || true; wait "$QPID" 2>/dev/null || true; QPID=""; echo "   power cut (SIGKILL of QEMU) at $(date +%T)"; }
+qmp() {
+  "$PY" - "$W/qmp.sock" "$1" <<'EOF'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile('rw'); f.readline()
+f.write('{"execute":"qmp_capabilities"}\n'); f.flush(); f.readline()
+f.write(sys.argv[2] + '\n'); f.flush()
+while True:
+    line = f.readline()
+    if not line or '"return"' in line or '"error"' in line: break
+EOF
+}
+SHOT=0
+screen() {  # screen NAME: a screendump of the kiosk now
+  SHOT=$((SHOT + 1)); local f="$W/screen-$SHOT-$1.png"
+  qmp "{\"execute\":\"screendump\",\"arguments\":{\"filename\":\"$f\",\"format\":\"png\"}}" >/dev/null 2>&1 || true
+  [ -s "$f" ] && echo "   screendump $f"
+}
+g() { ssh -q -i "$W/ssh_key" -p "$SSH_PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+        -o ConnectTimeout=5 -o BatchMode=yes root@127.0.0.1 "$@"; }
+# slots_seen: the U-Boot slot lines of this run, in order ("A B ...").
+slots_seen() { tr -d '\r' < "$LOG" | sed -n 's/^MOTCUA_SLOT \([AB]\) part.*/\1/p' | tr '\n' ' ' | sed 's/ $//'; }
+wait_for() {  # wait_for SECONDS WHAT COMMAND...: until COMMAND succeeds; 1 on timeout
+  local until=$((SECONDS + $1)) what=$2; shift 2
+  while [ $SECONDS -lt $until ]; do
+    "$@" >/dev/null 2>&1 && return 0
+    kill -0 "$QPID" 2>/dev/null || { echo "   QEMU exited while waiting for: $what"; return 1; }
+    sleep 5
+  done
+  echo "   timed out waiting for: $what"; return 1
+}
+slot_line_count() { [ "$(tr -d '\r' < "$LOG" | grep -c '^MOTCUA_SLOT [AB] part')" -ge "$1" ]; }
+daemon_up() { g 'systemctl is-active -q motcua-daemon && test -S /var/lib/motcua/daemon.sock'; }
+kiosk_up() { g 'systemctl is-active -q motcua-kiosk'; }
+phase() { g 'cat /var/lib/motcua/update/state.json 2>/dev/null' | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(d["phase"]["phase"])' 2>/dev/null || echo "?"; }
+last_result() { g 'cat /var/lib/motcua/update/state.json 2>/dev/null' | "$PY" -c 'import json,sys; l=json.load(sys.stdin).get("last") or {}; print(l.get("result",""), l.get("version",""), l.get("reason",""))' 2>/dev/null || true; }
+is_phase() { [ "$(phase)" = "$1" ]; }
+is_last() { last_result | grep -q "^$1 $2"; }
+booted() { g 'rauc status --output-format=json' | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["booted"])' 2>/dev/null || echo "?"; }
+M_G="motcua --config /etc/motcua/motcua.toml --data-dir /var/lib/motcua"
+data_state() {  # catalog and footage as the daemon's user sees them
+  g "runuser -u motcua -- $M_G catalog stats 2>&1 | head -2 | tr '\n' ' '; echo; runuser -u motcua -- $M_G snapshots list --counter 1 2>&1 >/dev/null | tail -1"
+}
+
+# ---- 1. boot slot A, provision, point the daemon at the hub
+echo "== 1. first boot (slot A): provisioning"
+start
+wait_for "$BOOT_TIMEOUT" "SSH and the daemon on the first boot" daemon_up || true
+[ "$(slots_seen)" = "A" ] && pass "U-Boot booted slot A (boot.scr: $(tr -d '\r' < "$LOG" | grep -m1 '^MOTCUA_SLOT'))" || fail "U-Boot slot lines: [$(slots_seen)]"
+info "rauc status: $(g 'rauc status --detailed --output-format=json' 2>&1 | tr -d '\n' | cut -c1-900)"
+g "cat > /etc/motcua/hub-ca.pem" < hub-ca.pem
+g "sed -i '/^\[sync\]/a ca_file = \"/etc/motcua/hub-ca.pem\"' /etc/motcua/motcua.toml
+   printf '\n[update]\nwindow = \"00:00-00:00\"\nconfirm_timeout_secs = $CONFIRM_S\n' >> /etc/motcua/motcua.toml
+   systemctl restart motcua-daemon"
+wait_for 300 "the daemon after the config change" daemon_up || true
+for i in 1 2 3; do
+  g "runuser -u motcua -- $M_G snapshots capture --counter 1 --record 000.00.14.H56-261206-000$i --reason manual" >/dev/null 2>&1 || true
+done
+wait_for 300 "a heartbeat at the hub" sh -c "[ -n \"\$(sqlite3 '$H/hub.db' \"SELECT last_heartbeat FROM devices WHERE name='ota-1'\")\" ]" \
+  && pass "the device syncs with the hub (HTTPS, pinned CA)" || fail "no heartbeat from the device at the hub"
+wait_for 120 "slot A marked good" sh -c "ssh -q -i '$W/ssh_key' -p $SSH_PORT -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null root@127.0.0.1 fw_printenv BOOT_A_LEFT | grep -qx BOOT_A_LEFT=3" \
+  && pass "the running slot is marked good at boot (BOOT_A_LEFT=3)" || fail "slot A not marked good: $(g 'fw_printenv' 2>&1 | tr '\n' ' ')"
+DATA0=$(data_state); info "data before updates: $DATA0"
+screen boot-A
+info "doctor update: $(g 'motcua --config /etc/motcua/motcua.toml doctor 2>&1 | grep -i -A3 update | tr -s " " | tr "\n" "|"')"
+
+if [[ " $STEPS " == *" good "* ]]; then
+  echo "== good update $V1: publish -> confirmed at the default poll interval (300 s)"
+  T_PUB=$SECONDS; publish "$V1" good1.raucb
+  if wait_for 900 "the quiet reboot into B" slot_line_count 2 && wait_for "$BOOT_TIMEOUT" "the daemon on B" daemon_up \
+     && wait_for 600 "confirmation of $V1" is_last confirmed "$V1"; then
+    dt=$((SECONDS - T_PUB))
+    [ "$dt" -le 900 ] && pass "publish -> confirmed on slot B in $dt s (floor 900 s)" || fail "publish -> confirmed took $dt s (floor 900 s)"
+  else fail "good update not confirmed (phase $(phase), last: $(last_result))"; fi
+  [ "$(slots_seen)" = "A B" ] && pass "slots booted: A then B" || fail "slots booted: [$(slots_seen)]"
+  [ "$(booted)" = B ] && pass "RAUC: booted B" || fail "RAUC booted: $(booted)"
+  D=$(data_state); [ "$D" = "$DATA0" ] && pass "catalog and footage intact across the update: $D" || fail "data changed: [$DATA0] -> [$D]"
+  v=$(g "runuser -u motcua -- $M_G snapshots verify 2>&1" | tr '\n' ' '); grep -qiE 'error|fail|broken|mismatch' <<<"$v" && fail "snapshots verify: $v" || pass "snapshots verify clean: $v"
+  wait_for 300 "the hub sees $V1 on B" sh -c "sqlite3 '$H/hub.db' \"SELECT last_heartbeat FROM devices WHERE name='ota-1'\" | grep -q '\"slot\":\"B\"'" \
+    && pass "the hub's record: $(device_update)" || fail "the hub's record: $(device_update)"
+  screen after-update-B
+fi
+
+if [[ " $STEPS " == *" cuts "* ]]; then
+  echo "== power cuts with $V2: during the install, then during the new slot's first boot"
+  g "sed -i 's/^\[update\]/[update]\npoll_interval_secs = 20/' /etc/motcua/motcua.toml && systemctl restart motcua-daemon"
+  FROM=$(booted); TO=$([ "$FROM" = A ] && echo B || echo A)
+  publish "$V2" good2.raucb >/dev/null
+  if wait_for 600 "the install of $V2 to start" is_phase installing; then
+    # Cut while RAUC writes the slot, once its log says so (else after 60 s of installing).
+    wait_for 60 "RAUC writing slot $TO" g "journalctl -u rauc -b --no-pager | grep -qiE '(copying|writing) image'" || true
+    info "RAUC's log before the cut: $(g "journalctl -u rauc -b --no-pager -o cat | tail -4" 2>&1 | tr '\n' '|')"
+    sleep 5; power_cut
+  else fail "never saw the install start (phase $(phase))"; power_cut; fi
+  start
+  wait_for "$BOOT_TIMEOUT" "the daemon after the cut during install" daemon_up || true
+  [ "$(slots_seen)" = "$FROM" ] && pass "cut during install: slot $FROM (the running one) booted" || fail "cut during install: slots [$(slots_seen)]"
+  screen after-install-cut-$FROM
+  if wait_for 900 "the reboot into $TO after the install was done again" slot_line_count 2; then
+    sleep 25; power_cut
+  else fail "no reboot into $TO after the cut (phase $(phase), last: $(last_result))"; power_cut; fi
+  start
+  if wait_for "$BOOT_TIMEOUT" "the daemon after the cut during the first boot" daemon_up \
+     && wait_for 600 "confirmation of $V2" is_last confirmed "$V2"; then
+    pass "cut during the first boot of $TO: booted $(slots_seen) again, $V2 confirmed"
+  else fail "after the cut during the first boot: slots [$(slots_seen)], phase $(phase), last: $(last_result)"; fi
+  [ "$(booted)" = "$TO" ] && pass "RAUC: booted $TO" || fail "RAUC booted: $(booted)"
+  D=$(data_state); [ "$D" = "$DATA0" ] && pass "catalog and footage intact after the cuts" || fail "data changed: [$DATA0] -> [$D]"
+  screen after-cuts-$TO
+fi
+
+if [[ " $STEPS " == *" broken "* ]]; then
+  echo "== broken update $VB (the kiosk never draws): rolled back"
+  g "grep -q '^poll_interval_secs' /etc/motcua/motcua.toml || { sed -i 's/^\[update\]/[update]\npoll_interval_secs = 20/' /etc/motcua/motcua.toml && systemctl restart motcua-daemon; }"
+  FROM=$(booted); TO=$([ "$FROM" = A ] && echo B || echo A)
+  n0=$(tr -d '\r' < "$LOG" | grep -c '^MOTCUA_SLOT [AB] part' || true)
+  publish "$VB" broken.raucb >/dev/null
+  if wait_for 900 "the reboot into $TO" slot_line_count $((n0 + 1)); then
+    wait_for "$BOOT_TIMEOUT" "SSH on the broken slot" g true || true
+    sleep 30; screen broken-$TO
+    info "on $TO: kiosk $(g 'systemctl is-active motcua-kiosk' 2>&1), phase $(phase)"
+  else fail "no reboot into $TO (phase $(phase), last: $(last_result))"; fi
+  if wait_for $((CONFIRM_S + 600)) "the rollback reboot" slot_line_count $((n0 + 2)) \
+     && wait_for "$BOOT_TIMEOUT" "the daemon after the rollback" daemon_up \
+     && wait_for 300 "the failure recorded" is_last failed "$VB"; then
+    pass "rolled back: slots $(slots_seen | tr ' ' '\n' | tail -3 | tr '\n' ' ')— $(last_result)"
+  else fail "no rollback: slots [$(slots_seen)], phase $(phase), last: $(last_result)"; fi
+  [ "$(booted)" = "$FROM" ] && pass "RAUC: booted $FROM again" || fail "RAUC booted: $(booted)"
+  wait_for 300 "the hub hears of the failure" sh -c "sqlite3 '$H/hub.db' \"SELECT last_heartbeat FROM devices WHERE name='ota-1'\" | grep -q '\"result\":\"failed\"'" \
+    && pass "the hub's record: $(device_update)" || fail "the hub's record: $(device_update)"
+  D=$(data_state); [ "$D" = "$DATA0" ] && pass "catalog and footage intact after the rollback" || fail "data changed: [$DATA0] -> [$D]"
+  sleep 20; screen after-rollback-$FROM
+fi
+
+info "doctor update: $(g 'motcua --config /etc/motcua/motcua.toml doctor 2>&1 | grep -i -A3 update | tr -s " " | tr "\n" "|"')"
+info "rauc status: $(g 'rauc status --detailed --output-format=json' 2>&1 | tr -d '\n' | cut -c1-1500)"
+g 'journalctl -b --no-pager -u motcua-daemon -u rauc | tail -200' > journal-last.txt 2>&1 || true
+qmp '{"execute":"quit"}' >/dev/null 2>&1 || true
+echo "== $fails failed"
+[ "$fails" = 0 ]
