@@ -44,6 +44,7 @@ rm -f "$OUTB"
 rauc bundle --cert="$KEYS/signing.cert.pem" --key="$KEYS/signing.key.pem" \
   --mksquashfs-args="-comp xz -Xdict-size 100%" "$W/content" "$OUTB" >/dev/null
 if [ -s "$KEYS/ca.cert.pem" ]; then
-  rauc info --keyring="$KEYS/ca.cert.pem" "$OUTB" >/dev/null
+  # The signature checked against the CA, as the device's RAUC will.
+  out=$(rauc --keyring="$KEYS/ca.cert.pem" info "$OUTB" 2>&1) || { echo "$out" >&2; echo "bundle.sh: $OUTB does not verify against $KEYS/ca.cert.pem" >&2; exit 1; }
 fi
 echo "bundle: $OUTB  $(( $(stat -c %s "$OUTB") / 1048576 )) MiB  version $VERSION  (root image $(( $(stat -c %s "$ROOT") / 1048576 )) MiB)"

@@ -56,8 +56,11 @@ mtype -i "$FAT" ::/boot.scr >/dev/null 2>&1 || { echo "not an A/B image (no boot
 echo "== bundles from slot A's root filesystem"
 A0=$(part_start 2)
 dd if=disk.img of=p2.img bs=512 skip="$A0" count=$((64 * 2048)) status=none
-blocks=$(dumpe2fs -h p2.img 2>/dev/null | awk -F: '/^Block count/ {gsub(/ /,"",$2); print $2}')
-bsize=$(dumpe2fs -h p2.img 2>/dev/null | awk -F: '/^Block size/ {gsub(/ /,"",$2); print $2}')
+# (the superblock is in the first 64 MiB; dumpe2fs then fails on the journal beyond them)
+sb=$(dumpe2fs -h p2.img 2>/dev/null || true)
+blocks=$(awk -F: '/^Block count/ {gsub(/ /,"",$2); print $2}' <<<"$sb")
+bsize=$(awk -F: '/^Block size/ {gsub(/ /,"",$2); print $2}' <<<"$sb")
+[ -n "$blocks" ] && [ -n "$bsize" ] || { echo "no ext4 superblock in slot A" >&2; exit 1; }
 rm -f p2.img
 dd if=disk.img of=root.ext4 bs=512 skip="$A0" count=$((blocks * bsize / 512)) conv=sparse status=none
 BASE=$(debugfs -R "cat /var/lib/dpkg/status" root.ext4 2>/dev/null | awk '/^Package: /{p=($2=="motcua")} p && /^Version: /{print $2; exit}' || true)

@@ -18,6 +18,11 @@ cargo test --locked
 # pinned versions, bounded examples, a real hub on loopback).
 scripts/api-conformance.sh target/debug/motcua
 
+# The A/B boot script's slot logic (tries, fallback, RAUC's switch, a torn state file) in
+# Debian's qemu_arm64 U-Boot: about a minute, so on every run.
+echo "== A/B boot script in U-Boot (QEMU)"
+image/ab/uboot-check.sh
+
 if [ "${MOTCUA_VM_TESTS:-0}" = 1 ]; then
   echo "== real V4L2 cameras in a QEMU guest"
   tests/vm/run.sh
@@ -29,4 +34,6 @@ if [ "${MOTCUA_IMAGE_TESTS:-0}" = 1 ] && [ -x image/boot-test.sh ]; then
   image/deb-test.sh
   echo "== image build and boot test"
   DEB=1 image/cross-build.sh && image/build.sh && image/boot-test.sh out/*.img.xz
+  echo "== over-the-air updates: good, power cuts, broken (QEMU, about 45 minutes)"
+  image/ota-test.sh "$(ls -t out/*.img | head -1)"
 fi

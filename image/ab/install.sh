@@ -25,7 +25,11 @@ mkimage -q -A arm64 -T script -C none -n "motcua A/B" -d "$HERE/boot.cmd" "$F/bo
 # Kernel arguments besides root=: raspi-firmware's cmdline.txt without root, ro, rootwait
 # (boot.scr adds them for the chosen slot). Provisioning adds the machine id and hostname.
 if [ -f "$F/cmdline.txt" ]; then
-args=$(tr ' ' '\n' < "$F/cmdline.txt" | grep -v -E '^(root=.*|ro|rw|rootwait)$' | grep . | tr '\n' ' ' | sed 's/ $//')
+args=$(tr ' ' '\n' < "$F/cmdline.txt" | grep -v -E '^(root=.*|ro|rw|rootwait|panic=.*)$' | grep . | tr '\n' ' ' | sed 's/ $//')
+# panic=10: a kernel panic, or an initramfs that cannot mount the slot's root, reboots after
+# 10 s (initramfs-tools reboots instead of opening a shell), so the boot script's next try
+# happens and a broken slot falls back by itself; from systemd on, the watchdog does that.
+args="$args panic=10"
 printf '# Kernel arguments for both slots (U-Boot: image/ab/boot.cmd adds root=, ro, rootwait,\n# rauc.slot=). Provisioning adds systemd.machine_id= and systemd.hostname=.\nmotcua_bootargs=%s\n' \
   "$args" > "$F/motcua-cmdline.env"
 rm -f "$F/cmdline.txt"
@@ -65,6 +69,44 @@ bootname=B
 EOF
 # Only the daemon decides a new slot is good (kiosk drew, health, sync: src/update/machine.rs).
 ln -sf /dev/null "$R/etc/systemd/system/rauc-mark-good.service"
+# The last resort: a slot not marked good 30 minutes after boot (its daemon never started, or
+# hung before its own confirmation deadline) is rebooted, so the boot script's next try — and,
+# after three, the other slot — happens without anyone at the device. The daemon marks a
+# settled slot good within a minute of starting (docs/updates.md), so a healthy device never
+# gets here.
+install -d "$R/usr/lib/motcua"
+cat > "$R/usr/lib/motcua/slot-deadline.sh" <<'EOF'
+#!/bin/sh
+# motcua-slot-deadline: reboot when the running slot was not marked good in this boot.
+slot=$(sed -n 's/.*rauc\.slot=\([AB]\).*/\1/p' /proc/cmdline)
+[ -n "$slot" ] || exit 0
+left=$(fw_printenv -n "BOOT_${slot}_LEFT" 2>/dev/null)
+[ "$left" = 3 ] && exit 0
+echo "slot $slot was not marked good within 30 minutes of boot (tries left: ${left:-?}): rebooting"
+exec systemctl reboot
+EOF
+chmod 0755 "$R/usr/lib/motcua/slot-deadline.sh"
+cat > "$R/etc/systemd/system/motcua-slot-deadline.service" <<'EOF'
+[Unit]
+Description=motcua: reboot a slot not marked good 30 minutes after boot (A/B fallback)
+ConditionKernelCommandLine=rauc.slot
+RequiresMountsFor=/boot/firmware
+[Service]
+Type=oneshot
+ExecStart=/usr/lib/motcua/slot-deadline.sh
+EOF
+cat > "$R/etc/systemd/system/motcua-slot-deadline.timer" <<'EOF'
+[Unit]
+Description=motcua: A/B slot deadline, 30 minutes after boot
+ConditionKernelCommandLine=rauc.slot
+[Timer]
+OnBootSec=30min
+AccuracySec=1min
+[Install]
+WantedBy=timers.target
+EOF
+install -d "$R/etc/systemd/system/timers.target.wants"
+ln -sf ../motcua-slot-deadline.timer "$R/etc/systemd/system/timers.target.wants/motcua-slot-deadline.timer"
 
 # --- privileges for the daemon (user motcua, no capabilities) ------------------------------
 # RAUC's D-Bus service: install, mark, read status. Its stock policy admits only root.
