@@ -8,7 +8,7 @@
 #
 # Layout:  p1 RASPIFIRM  vfat  /boot/firmware  Pi firmware, DTBs, config.txt (kernel=u-boot.bin),
 #                                              U-Boot, boot.scr (image/ab/boot.cmd), the slot
-#                                              state motcua-boot.env, motcua-cmdline.env, motcua.toml
+#                                              state motcua/boot{0,1}.env, motcua-cmdline.env, motcua.toml
 #          p2 slot A     ext4  /               root, read-only (kernel and initrd in its /boot)
 #          p3 slot B     ext4  /               the other root: empty until the first update
 #                                              (RAUC, docs/updates.md); the same size as A
@@ -353,7 +353,7 @@ stamp "assemble (vfat+2 ext4+sfdisk)" $t
 if [ "$BUNDLE" = 1 ]; then
   echo "== bundle  ($(date +%T))"; t=$SECONDS
   RAUC_KEYS=$RAUC_KEYS "$REPO/image/bundle.sh" "$P/root.ext4" "$VERSION" "$IMG.raucb"
-  stamp "rauc bundle (verity, xz)" $t
+  stamp "rauc bundle (plain, xz)" $t
 fi
 rm -rf "$P"
 

@@ -1,8 +1,12 @@
 #!/bin/bash
-# bundle.sh - an update bundle (RAUC, verity format, signed) of one root filesystem image, for
+# bundle.sh - an update bundle (RAUC, plain format, signed) of one root filesystem image, for
 # `motcua hub update publish --bundle` (docs/updates.md). The bundle holds the slot's ext4
 # image, compressed with xz inside the bundle's SquashFS; RAUC on the device checks the
 # signature against /etc/rauc/keyring.pem and writes the image to the slot that is not running.
+# Plain, not verity: RAUC 1.13 (trixie) cannot mount verity bundles on kernels from 6.19 on
+# (their dm-verity status line changed; fixed in RAUC 1.15, rauc#1842), and the image runs
+# trixie-backports' 7.x kernel. A plain bundle's signature covers the whole SquashFS and is
+# checked, all of it, before anything is mounted or written.
 #
 # Usage:  image/bundle.sh ROOT.ext4 VERSION OUT.raucb
 # Env:    RAUC_KEYS=out/rauc-keys  signing.cert.pem + signing.key.pem (+ ca.cert.pem, to check
@@ -35,14 +39,14 @@ version=$VERSION
 description=motcua appliance root filesystem
 
 [bundle]
-format=verity
+format=plain
 
 [image.rootfs]
 filename=root.ext4
 M
 rm -f "$OUTB"
 rauc bundle --cert="$KEYS/signing.cert.pem" --key="$KEYS/signing.key.pem" \
-  --mksquashfs-args="-comp xz -Xdict-size 100%" "$W/content" "$OUTB" >/dev/null
+  --mksquashfs-args="-comp xz -b 1M -Xdict-size 100%" "$W/content" "$OUTB" >/dev/null
 if [ -s "$KEYS/ca.cert.pem" ]; then
   # The signature checked against the CA, as the device's RAUC will.
   out=$(rauc --keyring="$KEYS/ca.cert.pem" info "$OUTB" 2>&1) || { echo "$out" >&2; echo "bundle.sh: $OUTB does not verify against $KEYS/ca.cert.pem" >&2; exit 1; }

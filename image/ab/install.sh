@@ -34,12 +34,17 @@ printf '# Kernel arguments for both slots (U-Boot: image/ab/boot.cmd adds root=,
   "$args" > "$F/motcua-cmdline.env"
 rm -f "$F/cmdline.txt"
 fi
-# The slot state in RAUC's U-Boot contract, CRC-checked (16 KiB): slot A first, 3 tries each.
+# The slot state in RAUC's U-Boot contract, twice (libubootenv's redundant format: CRC32, flags,
+# data; 16 KiB each): slot A first, 3 tries each. Copy 0 is the active one (flags 1 > 0).
 printf 'BOOT_ORDER=A B\nBOOT_A_LEFT=3\nBOOT_B_LEFT=3\n' > "$R/tmp/motcua-boot.txt"
-mkenvimage -s 0x4000 -o "$F/motcua-boot.env" "$R/tmp/motcua-boot.txt"
-rm -f "$R/tmp/motcua-boot.txt"
-# Linux's side of the same file (fw_printenv / fw_setenv; RAUC's uboot backend calls them).
-echo "/boot/firmware/motcua-boot.env 0x0000 0x4000" > "$R/etc/fw_env.config"
+install -d -m 0755 "$F/motcua"
+mkenvimage -r -s 0x4000 -o "$F/motcua/boot0.env" "$R/tmp/motcua-boot.txt"
+cp "$F/motcua/boot0.env" "$F/motcua/boot1.env"
+printf '\000' | dd of="$F/motcua/boot1.env" bs=1 seek=4 conv=notrunc status=none
+rm -f "$R/tmp/motcua-boot.txt" "$F/motcua-boot.env"
+# Linux's side of the same pair (fw_printenv / fw_setenv; RAUC's uboot backend calls them).
+printf '/boot/firmware/motcua/boot0.env 0x0000 0x4000\n/boot/firmware/motcua/boot1.env 0x0000 0x4000\n' \
+  > "$R/etc/fw_env.config"
 
 # --- RAUC --------------------------------------------------------------------------------
 install -d -m 0755 "$R/etc/rauc"
@@ -51,8 +56,9 @@ compatible=motcua-rpi-arm64
 bootloader=uboot
 # Slot status on the data partition (the root is read-only).
 data-directory=/srv/motcua/rauc
-# Verity bundles only: the signature covers a hash tree checked block by block.
-bundle-formats=-plain
+# Plain bundles (image/bundle.sh says why not verity: RAUC 1.13 and kernels >= 6.19); verity
+# is accepted too, for when RAUC >= 1.15 is in the image.
+bundle-formats=plain verity
 
 [keyring]
 path=/etc/rauc/keyring.pem
@@ -69,11 +75,31 @@ bootname=B
 EOF
 # Only the daemon decides a new slot is good (kiosk drew, health, sync: src/update/machine.rs).
 ln -sf /dev/null "$R/etc/systemd/system/rauc-mark-good.service"
-# The last resort: a slot not marked good 30 minutes after boot (its daemon never started, or
-# hung before its own confirmation deadline) is rebooted, so the boot script's next try — and,
-# after three, the other slot — happens without anyone at the device. The daemon marks a
-# settled slot good within a minute of starting (docs/updates.md), so a healthy device never
-# gets here.
+# At every boot, as root and before the daemon: mark the running slot good when it is the
+# proven one (`motcua update settle`, src/update/agent.rs). Needs neither the configuration nor
+# the daemon, so an unprovisioned card or a broken config still keeps its slot bootable.
+cat > "$R/etc/systemd/system/motcua-slot-settle.service" <<'EOF'
+[Unit]
+Description=motcua: mark the running A/B slot good when it is the proven one
+ConditionKernelCommandLine=rauc.slot
+After=local-fs.target dbus.service
+Wants=dbus.service
+RequiresMountsFor=/var/lib/motcua /boot/firmware
+Before=motcua-daemon.service
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/usr/bin/motcua --data-dir /var/lib/motcua update settle
+[Install]
+WantedBy=multi-user.target
+EOF
+install -d "$R/etc/systemd/system/multi-user.target.wants"
+ln -sf ../motcua-slot-settle.service "$R/etc/systemd/system/multi-user.target.wants/motcua-slot-settle.service"
+# The last resort: a slot not marked good 30 minutes after boot (a new slot whose daemon never
+# started or hung before its own confirmation deadline, or a slot that is not the proven one)
+# is rebooted, so the boot script's next try — and, after three, the other slot — happens
+# without anyone at the device. motcua-slot-settle marks the proven slot at every boot, so a
+# settled device never gets here.
 install -d "$R/usr/lib/motcua"
 cat > "$R/usr/lib/motcua/slot-deadline.sh" <<'EOF'
 #!/bin/sh
@@ -109,13 +135,21 @@ install -d "$R/etc/systemd/system/timers.target.wants"
 ln -sf ../motcua-slot-deadline.timer "$R/etc/systemd/system/timers.target.wants/motcua-slot-deadline.timer"
 
 # --- privileges for the daemon (user motcua, no capabilities) ------------------------------
-# RAUC's D-Bus service: install, mark, read status. Its stock policy admits only root.
+# RAUC's D-Bus service: install, mark, read status (root and user motcua only).
 install -d "$R/etc/dbus-1/system.d"
 cat > "$R/etc/dbus-1/system.d/motcua-rauc.conf" <<'EOF'
 <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <!-- motcua: the appliance daemon installs updates and marks slots through RAUC (docs/updates.md). -->
 <busconfig>
+  <!-- RAUC's stock policy lets every local user call it; here only root and the daemon may
+       (the kiosk's user must not be able to install or mark a slot). -->
+  <policy context="default">
+    <deny send_destination="de.pengutronix.rauc"/>
+  </policy>
+  <policy user="root">
+    <allow send_destination="de.pengutronix.rauc"/>
+  </policy>
   <policy user="motcua">
     <allow send_destination="de.pengutronix.rauc" send_interface="de.pengutronix.rauc.Installer"/>
     <allow send_destination="de.pengutronix.rauc" send_interface="org.freedesktop.DBus.Properties"/>

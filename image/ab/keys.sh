@@ -10,6 +10,13 @@
 set -euo pipefail
 D=$1
 [ -s "$D/ca.cert.pem" ] && [ -s "$D/signing.cert.pem" ] && [ -s "$D/signing.key.pem" ] && exit 0
+# Some of them but not all: someone's real keys, incomplete. Never overwrite a key.
+for f in ca.cert.pem ca.key.pem signing.cert.pem signing.key.pem; do
+  if [ -e "$D/$f" ]; then
+    echo "keys.sh: $D has $f but not all of ca.cert.pem, signing.cert.pem, signing.key.pem; complete it by hand (nothing was changed)" >&2
+    exit 1
+  fi
+done
 mkdir -p "$D"; chmod 0700 "$D"; cd "$D"
 umask 077
 cat > openssl.cnf <<'CNF'

@@ -19,6 +19,7 @@ mod root_guard;
 mod search_cmd;
 mod snapshot_cmd;
 mod sync_cmd;
+mod update_cmd;
 mod user_cmd;
 
 use std::path::{Path, PathBuf};
@@ -85,6 +86,9 @@ pub enum Command {
     /// The ticket printer: its state, a sample ticket (printed or as a PNG).
     #[command(subcommand)]
     Printer(printer_cmd::PrinterCommand),
+    /// Software updates on this device's A/B slots: mark the running slot good, roll back.
+    #[command(subcommand)]
+    Update(update_cmd::UpdateCommand),
     /// Run the citizen kiosk (touchscreen UI) on this device's display.
     Kiosk(kiosk_cmd::KioskArgs),
     /// The kiosk in a window on the demo catalog, with a queue that advances by itself.
@@ -140,6 +144,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Printer(cmd) = cli.command {
         return printer_cmd::run(cmd);
     }
+    // The slots must be kept bootable and rolled back whatever state the config is in.
+    if let Command::Update(cmd) = cli.command {
+        let data_dir = crate::config::Config::default().data_dir(cli.data_dir.as_deref());
+        return update_cmd::run(&data_dir, cmd);
+    }
     // Discovery talks to cameras only.
     if let Command::Cameras(cmd) = cli.command {
         return cameras_cmd::run(cmd);
@@ -164,7 +173,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Hub(cmd) => hub_cmd::run(&ctx, global_data_dir.as_deref(), cmd),
         Command::Daemon => daemon_cmd::run(&ctx, cli.config.as_deref()),
         Command::Sync(cmd) => sync_cmd::run(&ctx, cmd),
-        Command::Provision(_) | Command::Printer(_) | Command::Cameras(_) => {
+        Command::Provision(_) | Command::Printer(_) | Command::Cameras(_) | Command::Update(_) => {
             unreachable!("handled above")
         }
         Command::Kiosk(args) => kiosk_cmd::run_kiosk(&ctx, args),

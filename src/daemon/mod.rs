@@ -267,15 +267,6 @@ pub async fn start(opts: DaemonOptions) -> anyhow::Result<RunningDaemon> {
     }
     let tickets = crate::sync::tickets::TicketDesk::new(Arc::clone(&ctx), config.tickets.clone());
     let kiosk = Arc::new(kiosk_signal::KioskSignal::default());
-    // A/B system: the running slot must be marked good at every boot, updates or not.
-    if config.update.installer == "rauc"
-        && std::path::Path::new(crate::update::agent::RAUC_SYSTEM_CONF).exists()
-    {
-        tasks.spawn(crate::update::agent::keep_running_slot_good(
-            opts.data_dir.clone(),
-            shutdown.clone(),
-        ));
-    }
     if ctx.is_configured() && config.update.enabled {
         tasks.spawn(crate::update::agent::run(
             Arc::clone(&ctx),

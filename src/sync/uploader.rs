@@ -77,10 +77,16 @@ pub fn enqueue_heartbeat(ctx: &SyncContext) -> Result<(), SyncError> {
             .clone(),
     };
     let body = serde_json::to_string(&hb).map_err(|e| SyncError::Protocol(e.to_string()))?;
-    let key = format!("hb-{}-{}", ctx.settings.device_name, now.timestamp_millis());
-    outbox::enqueue(&db, OutboxKind::Heartbeat, &key, &body, now)
+    outbox::enqueue(&db, OutboxKind::Heartbeat, &heartbeat_key(now), &body, now)
         .map_err(|e| SyncError::Protocol(e.to_string()))?;
     Ok(())
+}
+
+/// A heartbeat's idempotency key: visible ASCII, as the hub requires of every key. Keys are
+/// scoped to the device by the hub, so the time alone is unique. (It used to carry the
+/// device's name, and a name such as "Kiosk sảnh chính" made the hub refuse every heartbeat.)
+pub fn heartbeat_key(now: chrono::DateTime<chrono::Utc>) -> String {
+    format!("hb-{}", now.timestamp_millis())
 }
 
 /// Upload what is waiting; returns how many items were acknowledged.

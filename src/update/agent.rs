@@ -57,45 +57,79 @@ impl Source for HubSource {
 
 /// RAUC's system configuration: a system with it has A/B slots (the image).
 pub const RAUC_SYSTEM_CONF: &str = "/etc/rauc/system.conf";
-/// How often [`keep_running_slot_good`] looks again while an update is on probation.
-const SETTLE_RETRY: Duration = Duration::from_secs(60);
 
-/// Mark the running slot good when it is the known-good one: nothing is on probation (the
-/// phase is not `rebooting`, `confirming` or `rolling_back`, where the booted slot may be the
-/// new, unproven one and the [`Machine`] decides). Returns whether it marked.
+/// What [`mark_if_settled`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settle {
+    /// The running slot was marked good (its tries are back to the full count).
+    Marked(String),
+    /// Left unmarked, and why: a new slot on probation, or not the slot proven good.
+    Left(String),
+}
+
+/// Mark the running slot good when it is the proven one; run at every boot by
+/// `motcua update settle` (a root service on the image, `motcua-slot-settle.service`, which
+/// needs neither the configuration nor the daemon).
 ///
 /// U-Boot's boot script takes one try from the slot at every boot (`image/ab/boot.cmd`); a
-/// slot never marked good would run out of tries after three boots and the other slot — empty
-/// until the first update — would be tried. So this runs at every boot, whether or not updates
-/// are enabled or a hub is configured.
-pub fn mark_if_settled(dir: &Path, installer: &dyn Installer) -> Result<bool, String> {
-    match super::machine::load_state(dir).phase {
-        Phase::Rebooting { .. } | Phase::Confirming { .. } | Phase::RollingBack { .. } => Ok(false),
-        _ => installer.mark_good().map(|()| true),
+/// slot never marked good runs out of tries after three boots and the other one is tried. So
+/// the proven slot is marked at every boot, and only it:
+/// * no update in flight (`idle`, `downloading`): the slot in `good_slot`, or, before any
+///   update was confirmed, whichever runs (the card as flashed);
+/// * an update in flight: the slot it started from, when that is the one running (the old
+///   slot came back). The new slot, on probation, is the [`Machine`]'s to confirm.
+pub fn mark_if_settled(dir: &Path, installer: &dyn Installer) -> Result<Settle, String> {
+    let state = super::machine::load_state(dir);
+    let booted = installer.status()?.booted;
+    let proven = match &state.phase {
+        Phase::Idle | Phase::Downloading { .. } => state.good_slot.clone(),
+        Phase::Installing { from_slot, .. }
+        | Phase::Installed { from_slot, .. }
+        | Phase::Rebooting { from_slot, .. }
+        | Phase::Confirming { from_slot, .. }
+        | Phase::RollingBack { from_slot, .. } => Some(from_slot.clone()),
+    };
+    match proven {
+        Some(p) if p != booted => Ok(Settle::Left(format!(
+            "slot {booted} is running but slot {p} is the proven one (phase {}); not marked good",
+            state.phase.name()
+        ))),
+        _ => installer
+            .mark_good()
+            .map(|()| Settle::Marked(format!("slot {booted} marked good"))),
     }
 }
 
-/// [`mark_if_settled`] with RAUC, once per daemon start; while an update is on probation it
-/// looks again every minute (a rollback ends in `idle` within the same boot).
-pub async fn keep_running_slot_good(data_dir: PathBuf, mut shutdown: Shutdown) {
-    let dir = update_dir(&data_dir);
-    loop {
-        let d = dir.clone();
-        let r = tokio::task::spawn_blocking(move || mark_if_settled(&d, &Rauc::default())).await;
-        match r {
-            Ok(Ok(true)) => {
-                tracing::info!("update: the running slot is marked good");
-                return;
-            }
-            Ok(Ok(false)) => {}
-            Ok(Err(e)) => tracing::warn!("update: cannot mark the running slot good: {e}"),
-            Err(e) => tracing::warn!("update: {e}"),
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(SETTLE_RETRY) => {}
-            _ = shutdown.recv() => return,
-        }
+/// Roll back by hand: make the other slot the one the bootloader tries first and record it as
+/// the proven slot (so it is kept). Refused while an update is in flight, and for a slot no
+/// update ever wrote (slot B of a new card is empty) unless `force` (the slot the card was
+/// flashed with has no recorded version either). Returns the slot chosen.
+pub fn rollback(dir: &Path, installer: &dyn Installer, force: bool) -> Result<String, String> {
+    let mut state = super::machine::load_state(dir);
+    if state.phase != Phase::Idle {
+        return Err(format!(
+            "an update is in progress (phase {}); wait for it to end",
+            state.phase.name()
+        ));
     }
+    let status = installer.status()?;
+    let other = status
+        .slots
+        .iter()
+        .find(|s| s.bootname != status.booted)
+        .ok_or("RAUC knows no other slot")?;
+    if other.version.is_none() && !force {
+        return Err(format!(
+            "slot {} was never written by an update (on a new card it is empty); if it holds \
+             the system the card was flashed with, add --force",
+            other.bootname
+        ));
+    }
+    let chosen = other.bootname.clone();
+    installer.mark_other_active()?;
+    state.good_slot = Some(chosen.clone());
+    super::machine::save_state(dir, &state)?;
+    Ok(chosen)
 }
 
 /// `<data dir>/update`.

@@ -57,6 +57,9 @@ pub trait Installer: Send + Sync {
     fn mark_good(&self) -> Result<(), String>;
     /// Mark the running slot bad: the bootloader goes back to the other one.
     fn mark_bad(&self) -> Result<(), String>;
+    /// Make the slot that is not running the one the bootloader tries first (a rollback by
+    /// hand).
+    fn mark_other_active(&self) -> Result<(), String>;
 }
 
 /// Reboots the machine and tells one boot from the next.
@@ -163,6 +166,10 @@ impl Installer for Rauc {
 
     fn mark_bad(&self) -> Result<(), String> {
         run(Command::new(&self.program).args(["status", "mark-bad"])).map(|_| ())
+    }
+
+    fn mark_other_active(&self) -> Result<(), String> {
+        run(Command::new(&self.program).args(["status", "mark-active", "other"])).map(|_| ())
     }
 }
 
@@ -331,6 +338,12 @@ impl Installer for FakeSlots {
             v.1 = Some(false);
         }
         s.primary = Self::other(&booted);
+        self.save(&s)
+    }
+
+    fn mark_other_active(&self) -> Result<(), String> {
+        let mut s = self.load()?;
+        s.primary = Self::other(&s.booted);
         self.save(&s)
     }
 }

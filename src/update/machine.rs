@@ -108,6 +108,11 @@ pub struct UpdateState {
     pub phase: Phase,
     #[serde(default)]
     pub last: Option<Outcome>,
+    /// The slot last proven good here (an update confirmed on it, or `motcua update rollback`
+    /// chose it); `None` until then, when the slot the device was flashed with is trusted.
+    /// Only this slot is marked good outside an update (`agent::mark_if_settled`).
+    #[serde(default)]
+    pub good_slot: Option<String>,
 }
 
 /// What the daemon observed; see docs/updates.md, "Quiet moments" and "Confirming".
@@ -185,6 +190,7 @@ pub fn load_state(dir: &Path) -> UpdateState {
     let idle = UpdateState {
         phase: Phase::Idle,
         last: None,
+        good_slot: None,
     };
     match std::fs::read(&path) {
         Ok(b) => serde_json::from_slice(&b).unwrap_or_else(|e| {
@@ -199,7 +205,7 @@ pub fn load_state(dir: &Path) -> UpdateState {
     }
 }
 
-fn save_state(dir: &Path, s: &UpdateState) -> Result<(), String> {
+pub fn save_state(dir: &Path, s: &UpdateState) -> Result<(), String> {
     use std::io::Write;
     let path = dir.join(STATE_FILE);
     let write = || -> std::io::Result<()> {
@@ -273,6 +279,7 @@ impl<S: Source, I: Installer, R: Rebooter> Machine<S, I, R> {
         let next = UpdateState {
             phase,
             last: self.state.last.clone(),
+            good_slot: self.state.good_slot.clone(),
         };
         save_state(&self.dir, &next)?;
         self.state = next;
@@ -290,6 +297,7 @@ impl<S: Source, I: Installer, R: Rebooter> Machine<S, I, R> {
                 reason,
                 at: now_text(),
             }),
+            good_slot: self.state.good_slot.clone(),
         };
         save_state(&self.dir, &next)?;
         self.state = next;
@@ -321,6 +329,22 @@ impl<S: Source, I: Installer, R: Rebooter> Machine<S, I, R> {
             Phase::Idle => {
                 let slots = self.installer.status()?;
                 self.slot = Some(slots.booted.clone());
+                if let Some(good) = self
+                    .state
+                    .good_slot
+                    .as_ref()
+                    .filter(|g| **g != slots.booted)
+                {
+                    // Not chosen by an update nor by `motcua update rollback`: the bootloader's
+                    // state was lost (a torn write means "slot A first"). This slot is not
+                    // marked good, so the slot deadline reboots it and, after its tries, the
+                    // bootloader goes back to the proven one. No update meanwhile.
+                    return Err(format!(
+                        "running slot {}, but slot {good} is the one proven good; not marked \
+                         good, so the device goes back to {good} after this slot's tries",
+                        slots.booted
+                    ));
+                }
                 let current = slots
                     .booted_version()
                     .unwrap_or(&self.fallback_version)
@@ -369,6 +393,19 @@ impl<S: Source, I: Installer, R: Rebooter> Machine<S, I, R> {
                 Ok(true)
             }
             Phase::Installing { offer, from_slot } => {
+                if self.installer.status()?.booted != from_slot {
+                    // Power was cut after RAUC finished (and made the new slot primary) but
+                    // before `installed` was written: the new slot is running. Confirm it;
+                    // installing again would overwrite the old slot, the only way back.
+                    let boot_id = self.reboot.boot_id()?;
+                    self.set(Phase::Confirming {
+                        offer,
+                        from_slot,
+                        boot_id,
+                    })?;
+                    self.confirm_since = Some(now);
+                    return Ok(true);
+                }
                 let bundle = super::download::paths(&self.dir, &offer).1;
                 if let Err(e) = self.installer.install(&bundle, &offer.version) {
                     // RAUC refused it (signature, compatibility) or could not write it.
@@ -452,6 +489,7 @@ impl<S: Source, I: Installer, R: Rebooter> Machine<S, I, R> {
                 }
                 let since = *self.confirm_since.get_or_insert(now);
                 if signals.kiosk_drawn && !signals.health_fault && signals.synced {
+                    let booted = self.installer.status()?.booted;
                     self.installer.mark_good()?;
                     let next = UpdateState {
                         phase: Phase::Idle,
@@ -459,6 +497,7 @@ impl<S: Source, I: Installer, R: Rebooter> Machine<S, I, R> {
                             version: offer.version.clone(),
                             at: now_text(),
                         }),
+                        good_slot: Some(booted),
                     };
                     save_state(&self.dir, &next)?;
                     tracing::info!("update {}: confirmed, slot marked good", offer.version);

@@ -154,9 +154,10 @@ async fn a_good_update_waits_for_a_quiet_moment_and_is_confirmed() {
     m.tick(&QUIET, t).await.unwrap();
     assert_eq!(rig.phase(), "idle");
     assert_eq!(rig.hub.asked.lock().unwrap().last().unwrap().0, "1.1");
-    // Rolled back by hand (`rauc status mark-active other`): 1.1, confirmed once, is not
-    // installed again by itself.
-    rig.slots.fall_back().unwrap();
+    // Rolled back by hand (`motcua update rollback`): 1.1, confirmed once, is not installed
+    // again by itself. (The slot A was flashed with has no recorded version: --force.)
+    crate::update::agent::rollback(&rig.dir.path().join(UPDATE_DIR), &rig.slots, true).unwrap();
+    assert_eq!(rig.slots.boot().unwrap(), "A");
     let mut m = rig.machine(UpdateConfig::default());
     m.tick(&QUIET, t).await.unwrap();
     assert_eq!(rig.phase(), "idle");
@@ -250,6 +251,7 @@ async fn power_cuts_resume_download_install_and_confirmation() {
                 from_slot: "A".into(),
             },
             last: None,
+            good_slot: None,
         },
     )
     .unwrap();
@@ -333,12 +335,12 @@ fn a_damaged_state_file_is_set_aside() {
 }
 
 #[tokio::test]
-async fn the_running_slot_is_marked_good_unless_a_new_one_is_on_probation() {
-    use crate::update::agent::mark_if_settled;
+async fn only_the_proven_slot_is_marked_good_at_boot() {
+    use crate::update::agent::{mark_if_settled, Settle};
     let rig = Rig::new();
     let dir = rig.dir.path().join(UPDATE_DIR);
-    let good = |slots: &FakeSlots, name: &str| {
-        slots
+    let status = |name: &str| {
+        rig.slots
             .status()
             .unwrap()
             .slots
@@ -346,8 +348,9 @@ async fn the_running_slot_is_marked_good_unless_a_new_one_is_on_probation() {
             .find(|s| s.bootname == name)
             .and_then(|s| s.boot_status)
     };
-    // Idle, never updated (no state file): slot A is the known-good one.
-    assert!(mark_if_settled(&dir, &rig.slots).unwrap());
+    let marked = |r: Settle| matches!(r, Settle::Marked(_));
+    // A new card, no update yet: the slot it was flashed with is trusted.
+    assert!(marked(mark_if_settled(&dir, &rig.slots).unwrap()));
     // Installed into B and rebooted into it: B is on probation and stays unmarked.
     let t = Instant::now();
     rig.machine(UpdateConfig::default())
@@ -356,13 +359,92 @@ async fn the_running_slot_is_marked_good_unless_a_new_one_is_on_probation() {
         .unwrap();
     assert_eq!(rig.phase(), "rebooting");
     rig.slots.boot().unwrap();
-    rig.slots.mark_bad().unwrap(); // as if B's status were unknown to RAUC
-    assert!(!mark_if_settled(&dir, &rig.slots).unwrap());
-    assert_eq!(good(&rig.slots, "B").as_deref(), Some("bad"));
-    // The kiosk draws: the machine confirms (marks B good itself), then idle again.
+    rig.slots.mark_bad().unwrap(); // so that a wrong mark would show
+    assert_eq!(
+        mark_if_settled(&dir, &rig.slots).unwrap(),
+        Settle::Left(
+            "slot B is running but slot A is the proven one (phase rebooting); not marked good"
+                .into()
+        )
+    );
+    assert_eq!(status("B").as_deref(), Some("bad"));
+    // The kiosk draws: the machine confirms B, which becomes the proven slot.
     let mut m = rig.machine(UpdateConfig::default());
     m.tick(&CONFIRMED, t).await.unwrap();
     assert_eq!(rig.phase(), "idle");
-    assert!(mark_if_settled(&dir, &rig.slots).unwrap());
-    assert_eq!(good(&rig.slots, "B").as_deref(), Some("good"));
+    assert_eq!(m.state().good_slot.as_deref(), Some("B"));
+    assert!(marked(mark_if_settled(&dir, &rig.slots).unwrap()));
+    assert_eq!(status("B").as_deref(), Some("good"));
+    // The bootloader's state lost (a torn write means "A first"): A runs but is not proven;
+    // it is not marked (its tries run out and B comes back), and no update is taken meanwhile.
+    rig.slots.mark_other_active().unwrap();
+    rig.slots.boot().unwrap();
+    assert!(!marked(mark_if_settled(&dir, &rig.slots).unwrap()));
+    let mut m = rig.machine(UpdateConfig::default());
+    let e = m.tick(&QUIET, t).await.unwrap_err();
+    assert!(
+        e.starts_with("running slot A, but slot B is the one proven good"),
+        "{e}"
+    );
+    assert_eq!(rig.phase(), "idle");
+}
+
+#[tokio::test]
+async fn an_install_cut_after_rauc_finished_confirms_instead_of_overwriting_the_old_slot() {
+    let rig = Rig::new();
+    let dir = rig.dir.path().join(UPDATE_DIR);
+    let o = offer("1.1");
+    // RAUC wrote B and made it primary; the power went before `installed` was saved.
+    std::fs::write(crate::update::download::paths(&dir, &o).1, b"bundle").ok();
+    rig.slots
+        .install(&rig.dir.path().join("slots.json"), "1.1")
+        .unwrap();
+    save_state(
+        &dir,
+        &UpdateState {
+            phase: Phase::Installing {
+                offer: o,
+                from_slot: "A".into(),
+            },
+            last: None,
+            good_slot: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(rig.slots.boot().unwrap(), "B");
+    let mut m = rig.machine(UpdateConfig::default());
+    m.tick(&CONFIRMED, Instant::now()).await.unwrap();
+    assert_eq!(rig.phase(), "idle");
+    assert!(
+        matches!(&m.state().last, Some(Outcome::Confirmed { version, .. }) if version == "1.1")
+    );
+    assert_eq!(
+        rig.slots.counts().unwrap().1,
+        1,
+        "not installed again over slot A"
+    );
+}
+
+#[test]
+fn a_rollback_by_hand_makes_the_other_slot_the_proven_one() {
+    use crate::update::agent::rollback;
+    let rig = Rig::new();
+    let dir = rig.dir.path().join(UPDATE_DIR);
+    // B was never written: refused unless forced.
+    assert_eq!(
+        rollback(&dir, &rig.slots, false).unwrap_err(),
+        "slot B was never written by an update (on a new card it is empty); if it holds the \
+         system the card was flashed with, add --force"
+    );
+    rig.slots
+        .install(&rig.dir.path().join("slots.json"), "1.1")
+        .unwrap();
+    rig.slots.boot().unwrap(); // running B (1.1)
+    assert_eq!(rollback(&dir, &rig.slots, false).unwrap(), "A");
+    assert_eq!(load_state(&dir).good_slot.as_deref(), Some("A"));
+    assert_eq!(rig.slots.boot().unwrap(), "A");
+    assert!(matches!(
+        crate::update::agent::mark_if_settled(&dir, &rig.slots).unwrap(),
+        crate::update::agent::Settle::Marked(_)
+    ));
 }

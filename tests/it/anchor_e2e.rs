@@ -6,7 +6,7 @@
 
 use ed25519_dalek::SigningKey;
 
-use crate::sync_support::{Appliance, TestHub};
+use crate::sync_support::{test_settings, Appliance, TestHub};
 use motcua::recorder::anchor::{sign_head, verify_receipt};
 use motcua::sync::{outbox, uploader};
 
@@ -188,4 +188,19 @@ async fn verify_against_the_hub_catches_a_forgery_whose_local_receipts_are_gone(
             && out.contains("the chain does NOT hold them"),
         "{out}"
     );
+}
+
+/// Found by the image's OTA test: a device provisioned as "Kiosk sảnh chính" put its name in
+/// the heartbeat's idempotency key, the hub refused every heartbeat (the key must be visible
+/// ASCII), and the fleet never heard of the device.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_named_in_vietnamese_delivers_its_heartbeats() {
+    let hub = TestHub::start().await;
+    let mut settings = test_settings();
+    settings.device_name = "Kiosk sảnh chính".into();
+    let app = Appliance::with_settings(&hub.url(), &hub.token, vec![hub.pinned()], settings);
+    uploader::enqueue_heartbeat(&app.ctx).unwrap();
+    assert_eq!(uploader::upload_once(&app.ctx).await.unwrap(), 1);
+    assert_eq!(outbox::depth(&app.ctx.db()).unwrap(), 0);
+    assert_eq!(hub.state.db().upload_count("heartbeat").unwrap(), 1);
 }

@@ -405,6 +405,16 @@ pub struct Appliance {
 
 impl Appliance {
     pub fn new(url: &str, token: &str, keys: Vec<PinnedKey>) -> Appliance {
+        Appliance::with_settings(url, token, keys, test_settings())
+    }
+
+    /// [`Appliance::new`] with other sync settings (e.g. the device's name).
+    pub fn with_settings(
+        url: &str,
+        token: &str,
+        keys: Vec<PinnedKey>,
+        settings: SyncSettings,
+    ) -> Appliance {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(OffsetClock::default());
         let client = HubClient::new(url, token, test_client_settings()).unwrap();
@@ -413,7 +423,7 @@ impl Appliance {
             client,
             keys,
             Arc::clone(&clock) as Arc<dyn Clock>,
-            test_settings(),
+            settings,
         )
         .unwrap();
         Appliance { dir, clock, ctx }
