@@ -60,6 +60,9 @@ data-directory=/srv/motcua/rauc
 # is accepted too, for when RAUC >= 1.15 is in the image.
 bundle-formats=plain verity
 
+# boot-attempts stays RAUC's default, 3: boot.cmd's defaults and slot-deadline.sh assume it
+# (and RAUC writes the count in hex, which the boot script reads as decimal above 9).
+
 [keyring]
 path=/etc/rauc/keyring.pem
 

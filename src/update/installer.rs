@@ -182,11 +182,36 @@ impl Rebooter for SystemReboot {
         run(Command::new("systemctl").arg("reboot")).map(|_| ())
     }
 
+    /// `MOTCUA_BOOT_ID` when set (the unit sets it to systemd's `%b`: its sandbox,
+    /// `ProcSubset=pid`, hides `/proc/sys`), else the kernel's file.
     fn boot_id(&self) -> Result<String, String> {
-        std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
-            .map(|s| s.trim().to_owned())
-            .map_err(|e| format!("/proc/sys/kernel/random/boot_id: {e}"))
+        boot_id_from(
+            std::env::var(BOOT_ID_ENV).ok().as_deref(),
+            Path::new("/proc/sys/kernel/random/boot_id"),
+        )
     }
+}
+
+/// Set by `motcua-daemon.service` to the boot id (`Environment=MOTCUA_BOOT_ID=%b`).
+pub const BOOT_ID_ENV: &str = "MOTCUA_BOOT_ID";
+
+/// The boot id from the environment's value when it looks like one (32 hex digits, dashes
+/// allowed), else from `file`.
+pub fn boot_id_from(env: Option<&str>, file: &Path) -> Result<String, String> {
+    if let Some(v) = env.map(str::trim).filter(|v| {
+        let hex = v.replace('-', "");
+        hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit())
+    }) {
+        return Ok(v.replace('-', "").to_ascii_lowercase());
+    }
+    std::fs::read_to_string(file)
+        .map(|s| s.trim().replace('-', "").to_ascii_lowercase())
+        .map_err(|e| {
+            format!(
+                "{}: {e} (and no {BOOT_ID_ENV} from the unit)",
+                file.display()
+            )
+        })
 }
 
 /// Two slots `A` and `B` in a JSON file, for the demo and tests. `install` writes the other
@@ -400,5 +425,26 @@ mod tests {
         f.mark_bad().unwrap();
         assert_eq!(f.boot().unwrap(), "A");
         assert_eq!(f.boot().unwrap(), "A");
+    }
+
+    #[test]
+    fn the_boot_id_comes_from_the_unit_or_the_kernel() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("boot_id");
+        std::fs::write(&file, "bd92cf8e-928e-43a2-9150-c121ff3348a1\n").unwrap();
+        // The unit's %b (32 hex digits) and the kernel's file (dashed) name the same boot.
+        assert_eq!(
+            boot_id_from(Some("bd92cf8e928e43a29150c121ff3348a1"), &file).unwrap(),
+            boot_id_from(None, &file).unwrap()
+        );
+        // A value that is not a boot id is ignored; without the file, the error says both.
+        assert_eq!(
+            boot_id_from(Some("%b"), &file).unwrap(),
+            "bd92cf8e928e43a29150c121ff3348a1"
+        );
+        let gone = dir.path().join("none");
+        assert!(boot_id_from(None, &gone)
+            .unwrap_err()
+            .ends_with("(and no MOTCUA_BOOT_ID from the unit)"));
     }
 }

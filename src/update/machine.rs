@@ -304,6 +304,23 @@ impl<S: Source, I: Installer, R: Rebooter> Machine<S, I, R> {
         Ok(())
     }
 
+    /// The new slot is running (this boot): start confirming it from `now`.
+    fn confirm_from_now(
+        &mut self,
+        offer: UpdateOffer,
+        from_slot: String,
+        now: Instant,
+    ) -> Result<bool, String> {
+        let boot_id = self.reboot.boot_id()?;
+        self.set(Phase::Confirming {
+            offer,
+            from_slot,
+            boot_id,
+        })?;
+        self.confirm_since = Some(now);
+        Ok(true)
+    }
+
     /// Take every step that can be taken now; the error of a failed step is kept for the
     /// report and returned (the next tick tries again from the persisted phase).
     pub async fn tick(&mut self, signals: &Signals, now: Instant) -> Result<(), String> {
@@ -397,14 +414,7 @@ impl<S: Source, I: Installer, R: Rebooter> Machine<S, I, R> {
                     // Power was cut after RAUC finished (and made the new slot primary) but
                     // before `installed` was written: the new slot is running. Confirm it;
                     // installing again would overwrite the old slot, the only way back.
-                    let boot_id = self.reboot.boot_id()?;
-                    self.set(Phase::Confirming {
-                        offer,
-                        from_slot,
-                        boot_id,
-                    })?;
-                    self.confirm_since = Some(now);
-                    return Ok(true);
+                    return self.confirm_from_now(offer, from_slot, now);
                 }
                 let bundle = super::download::paths(&self.dir, &offer).1;
                 if let Err(e) = self.installer.install(&bundle, &offer.version) {
@@ -418,17 +428,11 @@ impl<S: Source, I: Installer, R: Rebooter> Machine<S, I, R> {
                 Ok(true)
             }
             Phase::Installed { offer, from_slot } => {
-                let boot_id = self.reboot.boot_id()?;
                 if self.installer.status()?.booted != from_slot {
                     // Power was cut after the install: the bootloader already took the new slot.
-                    self.set(Phase::Confirming {
-                        offer,
-                        from_slot,
-                        boot_id,
-                    })?;
-                    self.confirm_since = Some(now);
-                    return Ok(true);
+                    return self.confirm_from_now(offer, from_slot, now);
                 }
+                let boot_id = self.reboot.boot_id()?;
                 if !(signals.in_window && signals.kiosk_idle && !signals.serving) {
                     return Ok(false);
                 }

@@ -44,6 +44,19 @@ impl Source for &Hub {
     }
 }
 
+/// The state a power cut leaves while RAUC installs `o` from slot A.
+fn save_installing(dir: &Path, o: UpdateOffer) {
+    let s = UpdateState {
+        phase: Phase::Installing {
+            offer: o,
+            from_slot: "A".into(),
+        },
+        last: None,
+        good_slot: None,
+    };
+    save_state(dir, &s).unwrap();
+}
+
 fn offer(version: &str) -> UpdateOffer {
     let sha = format!("{:0>64}", version.replace('.', ""));
     UpdateOffer {
@@ -243,18 +256,7 @@ async fn power_cuts_resume_download_install_and_confirmation() {
     let dir = rig.dir.path().join(UPDATE_DIR);
     let o = offer("1.1");
     std::fs::write(crate::update::download::paths(&dir, &o).1, b"bundle").unwrap();
-    save_state(
-        &dir,
-        &UpdateState {
-            phase: Phase::Installing {
-                offer: o,
-                from_slot: "A".into(),
-            },
-            last: None,
-            good_slot: None,
-        },
-    )
-    .unwrap();
+    save_installing(&dir, o);
     let mut m = rig.machine(UpdateConfig::default());
     m.tick(
         &Signals {
@@ -399,18 +401,7 @@ async fn an_install_cut_after_rauc_finished_confirms_instead_of_overwriting_the_
     rig.slots
         .install(&rig.dir.path().join("slots.json"), "1.1")
         .unwrap();
-    save_state(
-        &dir,
-        &UpdateState {
-            phase: Phase::Installing {
-                offer: o,
-                from_slot: "A".into(),
-            },
-            last: None,
-            good_slot: None,
-        },
-    )
-    .unwrap();
+    save_installing(&dir, o);
     assert_eq!(rig.slots.boot().unwrap(), "B");
     let mut m = rig.machine(UpdateConfig::default());
     m.tick(&CONFIRMED, Instant::now()).await.unwrap();
