@@ -237,7 +237,7 @@ if [[ " $STEPS " == *" cuts "* ]]; then
   publish "$V2" good2.raucb >/dev/null
   if wait_for 600 "the install of $V2 to start" is_phase installing; then
     # Cut while RAUC writes the slot, once its log says so (else after 60 s of installing).
-    wait_for 60 "RAUC writing slot $TO" g "journalctl -u rauc -b --no-pager | grep -qiE '(copying|writing) image'" || true
+    wait_for 60 "RAUC writing slot $TO" g "journalctl -u rauc -b --no-pager | grep -qiE 'writing data to device|(copying|writing) image'" || true
     info "RAUC's log before the cut: $(g "journalctl -u rauc -b --no-pager -o cat | tail -4" 2>&1 | tr '\n' '|')"
     sleep 5; power_cut
   else fail "never saw the install start (phase $(phase))"; power_cut; fi

@@ -53,13 +53,34 @@ impl Slots {
 pub trait Installer: Send + Sync {
     fn status(&self) -> Result<Slots, String>;
     /// Install `bundle` into the inactive slot and make it the primary (RAUC does both).
-    fn install(&self, bundle: &Path, version: &str) -> Result<(), String>;
+    fn install(&self, bundle: &Path, version: &str) -> Result<(), InstallError>;
     fn mark_good(&self) -> Result<(), String>;
     /// Mark the running slot bad: the bootloader goes back to the other one.
     fn mark_bad(&self) -> Result<(), String>;
     /// Make the slot that is not running the one the bootloader tries first (a rollback by
     /// hand).
     fn mark_other_active(&self) -> Result<(), String>;
+}
+
+/// Why an install did not finish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InstallError {
+    /// RAUC refused the bundle (signature, compatibility) or could not write it: this bundle
+    /// is not tried again.
+    Refused(String),
+    /// Cut off, not refused: the `rauc install` process was killed (the daemon restarted while
+    /// it ran; RAUC's service may still finish the install on its own), or RAUC was busy with
+    /// another request. The install is looked at again, not given up.
+    Interrupted(String),
+}
+
+impl std::fmt::Display for InstallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InstallError::Refused(m) => write!(f, "{m}"),
+            InstallError::Interrupted(m) => write!(f, "interrupted: {m}"),
+        }
+    }
 }
 
 /// Reboots the machine and tells one boot from the next.
@@ -156,8 +177,28 @@ impl Installer for Rauc {
         ]))?)
     }
 
-    fn install(&self, bundle: &Path, _version: &str) -> Result<(), String> {
-        run(Command::new(&self.program).arg("install").arg(bundle)).map(|_| ())
+    fn install(&self, bundle: &Path, _version: &str) -> Result<(), InstallError> {
+        let mut cmd = Command::new(&self.program);
+        cmd.arg("install").arg(bundle);
+        let shown = format!("{cmd:?}").replace('"', "");
+        let out = cmd.output().map_err(|e| {
+            InstallError::Refused(format!("{shown}: cannot run it ({e}); is RAUC installed?"))
+        })?;
+        if out.status.success() {
+            return Ok(());
+        }
+        let err = String::from_utf8_lossy(&out.stderr);
+        let m = format!(
+            "{shown} failed ({}): {}",
+            out.status,
+            err.trim().chars().take(500).collect::<String>()
+        );
+        // Killed by a signal (no exit code), or RAUC's service busy with another request.
+        if out.status.code().is_none() || err.contains("already processing") {
+            Err(InstallError::Interrupted(m))
+        } else {
+            Err(InstallError::Refused(m))
+        }
     }
 
     fn mark_good(&self) -> Result<(), String> {
@@ -231,6 +272,9 @@ struct FakeState {
     boot: u64,
     reboots_asked: u64,
     installs: u64,
+    /// The next install completes but reports being cut off (tests).
+    #[serde(default)]
+    interrupt_next_install: bool,
 }
 
 impl FakeSlots {
@@ -250,6 +294,7 @@ impl FakeSlots {
                 boot: 1,
                 reboots_asked: 0,
                 installs: 0,
+                interrupt_next_install: false,
             })?;
         }
         Ok(f)
@@ -303,6 +348,14 @@ impl FakeSlots {
         Ok(other)
     }
 
+    /// Make the next install finish but report it was cut off (the daemon restarted while
+    /// `rauc install` ran and RAUC's service went on).
+    pub fn interrupt_next_install(&self) -> Result<(), String> {
+        let mut s = self.load()?;
+        s.interrupt_next_install = true;
+        self.save(&s)
+    }
+
     /// How many reboots were asked for, and installs done.
     pub fn counts(&self) -> Result<(u64, u64), String> {
         let s = self.load()?;
@@ -336,15 +389,25 @@ impl Installer for FakeSlots {
         })
     }
 
-    fn install(&self, bundle: &Path, version: &str) -> Result<(), String> {
-        std::fs::metadata(bundle).map_err(|e| format!("{}: {e}", bundle.display()))?;
-        let mut s = self.load()?;
+    fn install(&self, bundle: &Path, version: &str) -> Result<(), InstallError> {
+        std::fs::metadata(bundle)
+            .map_err(|e| InstallError::Refused(format!("{}: {e}", bundle.display())))?;
+        let mut s = self.load().map_err(InstallError::Refused)?;
         let other = Self::other(&s.booted);
         s.versions
             .insert(other.clone(), (Some(version.to_owned()), Some(true)));
         s.primary = other;
         s.installs += 1;
-        self.save(&s)
+        let interrupted = std::mem::take(&mut s.interrupt_next_install);
+        self.save(&s).map_err(InstallError::Refused)?;
+        if interrupted {
+            // As when the daemon restarts during `rauc install`: RAUC's service finished the
+            // install, but its caller only saw the process killed.
+            return Err(InstallError::Interrupted(
+                "rauc install: killed by signal 15".into(),
+            ));
+        }
+        Ok(())
     }
 
     fn mark_good(&self) -> Result<(), String> {

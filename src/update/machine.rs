@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::config::UpdateConfig;
-use super::installer::{Installer, Rebooter};
+use super::installer::{InstallError, Installer, Rebooter};
 use crate::sync::client::UpdateOffer;
 
 /// Under the data directory: the state file, downloads and (for `fake`) the slots.
@@ -410,18 +410,34 @@ impl<S: Source, I: Installer, R: Rebooter> Machine<S, I, R> {
                 Ok(true)
             }
             Phase::Installing { offer, from_slot } => {
-                if self.installer.status()?.booted != from_slot {
+                let status = self.installer.status()?;
+                let bundle = super::download::paths(&self.dir, &offer).1;
+                if status.booted != from_slot {
                     // Power was cut after RAUC finished (and made the new slot primary) but
                     // before `installed` was written: the new slot is running. Confirm it;
                     // installing again would overwrite the old slot, the only way back.
                     return self.confirm_from_now(offer, from_slot, now);
                 }
-                let bundle = super::download::paths(&self.dir, &offer).1;
-                if let Err(e) = self.installer.install(&bundle, &offer.version) {
-                    // RAUC refused it (signature, compatibility) or could not write it.
-                    let m = format!("install failed: {e}");
-                    self.fail(&offer, m.clone())?;
-                    return Err(m);
+                if status.primary.as_ref().is_some_and(|p| *p != from_slot) {
+                    // RAUC finished an install whose end this process did not see (the daemon
+                    // restarted while `rauc install` ran): the other slot is written and
+                    // primary. RAUC switches the order only after a complete write.
+                    let _ = std::fs::remove_file(&bundle);
+                    self.set(Phase::Installed { offer, from_slot })?;
+                    return Ok(true);
+                }
+                match self.installer.install(&bundle, &offer.version) {
+                    Ok(()) => {}
+                    Err(InstallError::Interrupted(e)) => {
+                        // Looked at again on the next tick (above), not given up.
+                        return Err(format!("install interrupted: {e}"));
+                    }
+                    Err(InstallError::Refused(e)) => {
+                        // RAUC refused it (signature, compatibility) or could not write it.
+                        let m = format!("install failed: {e}");
+                        self.fail(&offer, m.clone())?;
+                        return Err(m);
+                    }
                 }
                 let _ = std::fs::remove_file(&bundle);
                 self.set(Phase::Installed { offer, from_slot })?;

@@ -439,3 +439,27 @@ fn a_rollback_by_hand_makes_the_other_slot_the_proven_one() {
         crate::update::agent::Settle::Marked(_)
     ));
 }
+
+#[tokio::test]
+async fn a_daemon_restart_during_the_install_neither_fails_nor_installs_twice() {
+    let rig = Rig::new();
+    let t = Instant::now();
+    rig.slots.interrupt_next_install().unwrap();
+    let busy = Signals {
+        kiosk_idle: false,
+        ..QUIET
+    };
+    // `rauc install` killed: the update is not given up...
+    let mut m = rig.machine(UpdateConfig::default());
+    let e = m.tick(&busy, t).await.unwrap_err();
+    assert!(e.starts_with("install interrupted:"), "{e}");
+    assert_eq!(rig.phase(), "installing");
+    assert_eq!(m.state().last, None);
+    // ...and the restarted daemon sees RAUC finished it (B primary): installed, once.
+    let mut m = rig.machine(UpdateConfig::default());
+    m.tick(&busy, t).await.unwrap();
+    assert_eq!(rig.phase(), "installed");
+    assert_eq!(rig.slots.counts().unwrap().1, 1);
+    m.tick(&QUIET, t).await.unwrap();
+    assert_eq!(rig.phase(), "rebooting");
+}
