@@ -145,8 +145,12 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         return printer_cmd::run(cmd);
     }
     // The slots must be kept bootable and rolled back whatever state the config is in.
-    if let Command::Update(cmd) = cli.command {
+    if matches!(cli.command, Command::Update(_)) {
         let data_dir = crate::config::Config::default().data_dir(cli.data_dir.as_deref());
+        become_data_dir_owner(&cli.command, &data_dir)?;
+        let Command::Update(cmd) = cli.command else {
+            unreachable!("matched above")
+        };
         return update_cmd::run(&data_dir, cmd);
     }
     // Discovery talks to cameras only.
@@ -154,13 +158,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         return cameras_cmd::run(cmd);
     }
     let ctx = cli.context()?;
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let euid = unsafe { libc::geteuid() };
-    if let Some((name, uid, gid)) =
-        root_guard::owner_to_become(&cli.command, euid, &ctx.data_dir, Path::new("/"))
-    {
-        root_guard::become_owner(&name, uid, gid, &ctx.data_dir).map_err(anyhow::Error::msg)?;
-    }
+    become_data_dir_owner(&cli.command, &ctx.data_dir)?;
     let global_data_dir = cli.data_dir.clone();
     match cli.command {
         Command::Catalog(cmd) => catalog_cmd::run(&ctx, cmd),
@@ -180,6 +178,18 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo => kiosk_cmd::run_demo(&ctx),
         Command::Screenshot(args) => kiosk_cmd::run_screenshot(&ctx, args),
     }
+}
+
+/// Root on a data directory another user owns becomes that user before `cmd` can write it
+/// (`root_guard`).
+fn become_data_dir_owner(cmd: &Command, data_dir: &Path) -> anyhow::Result<()> {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    if let Some((name, uid, gid)) = root_guard::owner_to_become(cmd, euid, data_dir, Path::new("/"))
+    {
+        root_guard::become_owner(&name, uid, gid, data_dir).map_err(anyhow::Error::msg)?;
+    }
+    Ok(())
 }
 
 /// `--lang vi|en` for commands that print catalog text.

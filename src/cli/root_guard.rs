@@ -14,11 +14,13 @@ use std::path::Path;
 use super::catalog_cmd::CatalogCommand;
 use super::snapshot_cmd::SnapshotCommand;
 use super::sync_cmd::SyncCommand;
+use super::update_cmd::UpdateCommand;
 use super::Command;
 
 /// Whether `cmd` never writes the data directory (reads `catalog.db` read-only, as the kiosk
 /// does, or does not touch the directory at all). Anything opening `footage.db` or
-/// `review.db` may create files (a `-wal`, a migration), so it counts as writing.
+/// `review.db` may create files (a `-wal`, a migration), so it counts as writing. `update
+/// settle` (a root service at boot) only reads the update state; `update rollback` writes it.
 fn leaves_data_dir_alone(cmd: &Command) -> bool {
     matches!(
         cmd,
@@ -34,6 +36,7 @@ fn leaves_data_dir_alone(cmd: &Command) -> bool {
             )
             | Command::Sync(SyncCommand::Status { .. })
             | Command::Snapshots(SnapshotCommand::CheckExport { .. })
+            | Command::Update(UpdateCommand::Settle)
     )
 }
 
@@ -177,6 +180,7 @@ mod tests {
             cmd(&["search", "khai sinh"]),
             cmd(&["catalog", "stats"]),
             cmd(&["snapshots", "check-export", "case.zip"]),
+            cmd(&["update", "settle"]),
         ] {
             assert_eq!(owner_to_become(&reads, 0, &data, root), None, "{reads:?}");
         }
@@ -184,6 +188,8 @@ mod tests {
             cmd(&["user", "add", "an", "--role", "supervisor"]),
             cmd(&["snapshots", "verify"]),
             cmd(&["daemon"]),
+            // the update state must stay the daemon's to write after a rollback by hand
+            cmd(&["update", "rollback", "--force"]),
         ] {
             assert!(
                 owner_to_become(&writes, 0, &data, root).is_some(),
