@@ -69,16 +69,14 @@ pub fn check(root: &Path, data_dir: &Path, config: &Config) -> Check {
     if let Some(p) = &config.update.pinned_version {
         details.push(format!("pinned to version {p}"));
     }
+    let fallback = crate::update::release::running_version();
     let running = match &slots {
         Some(s) => format!(
             "slot {}, version {}",
             s.booted,
-            s.booted_version().unwrap_or(env!("CARGO_PKG_VERSION"))
+            s.booted_version().unwrap_or(&fallback)
         ),
-        None => format!(
-            "no A/B slots on this system (no RAUC), version {}",
-            env!("CARGO_PKG_VERSION")
-        ),
+        None => format!("no A/B slots on this system (no RAUC), version {fallback}"),
     };
     let summary = format!("{running}; update {phase}");
     match &state.last {

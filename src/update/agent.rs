@@ -146,13 +146,13 @@ pub async fn run(
     shutdown: Shutdown,
 ) {
     let dir = update_dir(&data_dir);
-    let version = env!("CARGO_PKG_VERSION");
+    let version = super::release::running_version();
     if config.installer == "fake" {
         if let Err(e) = std::fs::create_dir_all(&dir) {
             tracing::error!("updates off: {}: {e}", dir.display());
             return;
         }
-        match FakeSlots::open(&dir.join(FAKE_SLOTS), version) {
+        match FakeSlots::open(&dir.join(FAKE_SLOTS), &version) {
             Ok(f) => {
                 let m = Machine::open(
                     &dir,
@@ -160,7 +160,7 @@ pub async fn run(
                     HubSource(Arc::clone(&ctx)),
                     f.clone(),
                     f,
-                    version,
+                    &version,
                 );
                 drive(m, ctx, signals, shutdown).await
             }
@@ -173,7 +173,7 @@ pub async fn run(
             HubSource(Arc::clone(&ctx)),
             Rauc::default(),
             SystemReboot,
-            version,
+            &version,
         );
         drive(m, ctx, signals, shutdown).await
     }
