@@ -69,14 +69,12 @@ pub fn fingerprint(der: &[u8]) -> String {
 }
 
 /// The DER of the first certificate in a PEM file.
-pub fn pem_cert_der(pem: &str) -> Option<Vec<u8>> {
-    let body: String = pem
-        .lines()
-        .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE-----"))
-        .skip(1)
-        .take_while(|l| !l.starts_with("-----END"))
-        .collect();
-    base64::engine::general_purpose::STANDARD.decode(body).ok()
+pub fn pem_cert_der(text: &str) -> Option<Vec<u8>> {
+    pem::parse_many(text)
+        .ok()?
+        .into_iter()
+        .find(|p| p.tag() == "CERTIFICATE")
+        .map(pem::Pem::into_contents)
 }
 
 /// Argon2id hash in PHC string form (`$argon2id$v=19$…`).

@@ -23,6 +23,8 @@ pub mod paths {
     pub const TOKEN: &str = "etc/motcua/secrets/device-token";
     pub const DEVICE_KEY: &str = "etc/motcua/secrets/device.key";
     pub const DEVICE_PUB: &str = "etc/motcua/device.pub";
+    /// `[server] ca`: the hub's CA certificate(s), named by `[sync] ca_file`.
+    pub const HUB_CA: &str = "etc/motcua/hub-ca.pem";
     pub const TLS_KEY: &str = "etc/motcua/secrets/review-tls.key";
     pub const TLS_CERT: &str = "etc/motcua/review-tls.crt";
     pub const USERS: &str = "etc/motcua/secrets/review-users.toml";
@@ -97,15 +99,22 @@ pub fn config_sections(p: &ProvisionFile, pin_hash: Option<&str>) -> Vec<Section
     });
     if let Some(s) = &p.server {
         let keys: Vec<String> = s.public_keys.iter().map(|k| q(k.trim())).collect();
-        out.push(Section {
-            name: "sync",
-            body: format!(
-                "server_url = {}\ntoken_file = {}\npublic_keys = [{}]\n",
-                q(&s.url),
-                q(&abs(paths::TOKEN)),
-                keys.join(", ")
-            ),
-        });
+        let mut body = format!(
+            "server_url = {}\ntoken_file = {}\npublic_keys = [{}]\n",
+            q(&s.url),
+            q(&abs(paths::TOKEN)),
+            keys.join(", ")
+        );
+        if s.ca.is_some() {
+            let _ = writeln!(body, "ca_file = {}", q(&abs(paths::HUB_CA)));
+        }
+        out.push(Section { name: "sync", body });
+        if let Some(body) = p.update.as_ref().and_then(|u| u.render()) {
+            out.push(Section {
+                name: "update",
+                body,
+            });
+        }
     }
     let mut body = String::new();
     for c in &p.counters {

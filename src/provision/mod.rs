@@ -10,6 +10,7 @@
 //! [`schema`], file mapping in [`mapping`]; see `docs/technician.md`.
 
 pub mod disk;
+pub mod fleet;
 pub mod fsutil;
 pub mod keys;
 pub mod mapping;
@@ -313,6 +314,15 @@ pub fn provision(opts: &Options) -> Result<Report, ProvisionError> {
         )?,
         None => fsutil::remove_if_exists(&at(paths::TOKEN))
             .map_err(io("cannot remove", &at(paths::TOKEN)))?,
+    }
+    // The hub's CA (public): only with `[server] ca`, so a device never trusts a CA left over.
+    match file.server.as_ref().and_then(|s| s.ca.as_deref()) {
+        Some(ca) => {
+            let pem = fleet::hub_ca_pem(ca).expect("checked by parse");
+            write(paths::HUB_CA, pem.as_bytes(), 0o644, None)?;
+        }
+        None => fsutil::remove_if_exists(&at(paths::HUB_CA))
+            .map_err(io("cannot remove", &at(paths::HUB_CA)))?,
     }
 
     // Network cameras: `user:password` each in its own file; files of cameras no longer

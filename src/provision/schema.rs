@@ -45,6 +45,9 @@ pub struct ProvisionFile {
     /// The ticket printer, when the center has one (written to the device config as is).
     #[serde(default)]
     pub printer: Option<crate::printer::PrinterConfig>,
+    /// Software updates from the hub: channel, reboot window, pin (`super::fleet`).
+    #[serde(default)]
+    pub update: Option<super::fleet::Update>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -135,6 +138,10 @@ pub struct Server {
     pub token: Spanned<String>,
     /// Catalog signing keys the device trusts (base64 ed25519 public keys).
     pub public_keys: Vec<String>,
+    /// The hub's CA certificate (PEM), when the province issues the hub's certificate itself:
+    /// installed as `/etc/motcua/hub-ca.pem`, then only it is trusted (`super::fleet`).
+    #[serde(default)]
+    pub ca: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -452,6 +459,23 @@ impl ProvisionFile {
                 }
             }
         }
+        if let Some(Err(why)) = self
+            .server
+            .as_ref()
+            .and_then(|s| s.ca.as_deref())
+            .map(super::fleet::hub_ca_pem)
+        {
+            return err("server.ca", &why);
+        }
+        if let Some(u) = &self.update {
+            if self.server.is_none() {
+                return err(
+                    "update",
+                    "updates come from the hub: add [server], or remove [update]",
+                );
+            }
+            u.check()?;
+        }
         if let Some(pr) = &self.printer {
             let dev = pr.device.to_string_lossy();
             if !dev.starts_with("/dev/") || dev.contains("..") || dev.chars().any(char::is_control)
@@ -645,6 +669,16 @@ fn line_of_bytes(bytes: &[u8], offset: usize) -> usize {
 /// The line a dotted key (`network.wifi.psk`, `counters[1].camera`) is written on: the key's
 /// own line when found under its table header, else the header's line, else 1.
 fn locate(text: &str, key: &str) -> usize {
+    // A whole section (`update`): its header.
+    if !key.contains(['.', '[']) {
+        let header = format!("[{key}]");
+        if let Some(n) = text
+            .lines()
+            .position(|l| l.trim_start().starts_with(&header))
+        {
+            return n + 1;
+        }
+    }
     let (table, leaf) = match key.rsplit_once('.') {
         Some((t, l)) => (t, l),
         None => ("", key),

@@ -18,8 +18,8 @@ pub fn running_version() -> String {
 }
 
 /// The `Version:` of `package` in dpkg status `text` when it is installed (`Status: install
-/// ok installed`); None when absent, only configured-files, or not a plain version name (at
-/// most 64 letters, digits and `.+~:-`, as the hub accepts).
+/// ok installed`); None when absent, only configured-files, or not a version the hub accepts
+/// (1–64 letters, digits, `.`, `-`, `_`, `+`: no epoch, no `~`).
 pub fn installed_version(text: &str, package: &str) -> Option<String> {
     text.split("\n\n").find_map(|stanza| {
         let field = |name: &str| {
@@ -33,11 +33,9 @@ pub fn installed_version(text: &str, package: &str) -> Option<String> {
             return None;
         }
         let v = field("Version")?;
-        let plain = !v.is_empty()
-            && v.len() <= 64
-            && v.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"._+~:-".contains(&b));
-        plain.then(|| v.to_owned())
+        crate::hub::updates::check_label(v, "version")
+            .is_ok()
+            .then(|| v.to_owned())
     })
 }
 
@@ -67,8 +65,10 @@ mod tests {
     fn removed_or_odd_versions_are_not_used() {
         let removed = "Package: motcua\nStatus: deinstall ok config-files\nVersion: 0.1.0-1\n";
         assert_eq!(installed_version(removed, "motcua"), None);
-        let odd = "Package: motcua\nStatus: install ok installed\nVersion: 1.0 beta/2\n";
-        assert_eq!(installed_version(odd, "motcua"), None);
+        for odd in ["1.0 beta/2", "1:0.1.0-1", "0.2~rc1"] {
+            let text = format!("Package: motcua\nStatus: install ok installed\nVersion: {odd}\n");
+            assert_eq!(installed_version(&text, "motcua"), None, "{odd}");
+        }
         let long = format!(
             "Package: motcua\nStatus: install ok installed\nVersion: {}\n",
             "1".repeat(65)

@@ -40,6 +40,7 @@ mod onvif;
 mod printer;
 mod provision;
 mod provision_cameras;
+mod provision_fleet;
 mod recorder_cli;
 mod recorder_crash;
 mod recorder_evidence;
