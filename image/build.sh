@@ -35,7 +35,7 @@
 #          REUSE_ROOTFS=1                       skip mmdebstrap: reinstall the .deb into OUTDIR/rootfs
 #                                               from a previous run and reassemble (development)
 # Needs:   mmdebstrap qemu-user-static binfmt-support arch-test dosfstools mtools e2fsprogs fdisk
-#          xz-utils bmap-tools u-boot-tools rauc squashfs-tools openssl (INSTALL=1, the default,
+#          xz-utils bmap-tools u-boot-tools rauc squashfs-tools attr openssl (INSTALL=1, the default,
 #          installs them)
 set -euo pipefail
 SELF=$(readlink -f "$0")
@@ -253,7 +253,7 @@ IMG="$OUT/$NAME.img"
 [ "$(id -u)" = 0 ] || { echo "must run as root (mmdebstrap --mode=root, chroot)" >&2; exit 1; }
 if [ "$INSTALL" = 1 ]; then
   missing=()
-  for p in mmdebstrap qemu-user-static binfmt-support arch-test dosfstools mtools e2fsprogs fdisk xz-utils bmap-tools u-boot-tools rauc squashfs-tools openssl; do
+  for p in mmdebstrap qemu-user-static binfmt-support arch-test dosfstools mtools e2fsprogs fdisk xz-utils bmap-tools u-boot-tools rauc squashfs-tools attr openssl; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
   done
   [ ${#missing[@]} = 0 ] || { apt-get update -q; DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"; }
@@ -276,8 +276,9 @@ PKGS="$PKGS,firmware-brcm80211,iproute2,systemd-resolved,systemd-timesyncd,wpasu
 # SSH for technicians: runs only when provisioning installed authorized keys (key-only).
 PKGS="$PKGS,openssh-server"
 # A/B updates (docs/updates.md): U-Boot for the Pi, RAUC and its D-Bus service, fw_setenv for
-# RAUC's U-Boot backend, polkit for the daemon's reboot.
-PKGS="$PKGS,u-boot-rpi,rauc,rauc-service,libubootenv-tool,polkitd"
+# RAUC's U-Boot backend, polkit for the daemon's reboot, xz for the bundle's root.tar.xz
+# (RAUC runs `tar -xJ`).
+PKGS="$PKGS,u-boot-rpi,rauc,rauc-service,libubootenv-tool,polkitd,xz-utils"
 [ -n "${EXTRA_PACKAGES:-}" ] && PKGS="$PKGS,$EXTRA_PACKAGES"
 SOURCES=("deb $MIRROR $SUITE main non-free-firmware")
 case "$SUITE" in sid|unstable) ;; *)
@@ -332,6 +333,12 @@ ROOT_MIB=${ROOT_MIB:-$(( used_kib*12/10/1024 + 128 ))}
 SLOT_MIB=${SLOT_MIB:-$(( ROOT_MIB*3/2 > 1536 ? ROOT_MIB*3/2 : 1536 ))}
 [ "$SLOT_MIB" -ge "$ROOT_MIB" ] || { restore; echo "SLOT_MIB=$SLOT_MIB < root $ROOT_MIB MiB" >&2; exit 1; }
 mke2fs -q -t ext4 -L RASPIROOT -m 0 -d "$ROOTFS" "$P/root.ext4" "${ROOT_MIB}M" || { restore; exit 1; }
+if [ "$BUNDLE" = 1 ]; then
+  # The update bundle of the same tree (a tarball RAUC unpacks into the other slot).
+  echo "== bundle  ($(date +%T))"; tb=$SECONDS
+  RAUC_KEYS=$RAUC_KEYS "$REPO/image/bundle.sh" "$ROOTFS" "$VERSION" "$IMG.raucb" || { restore; exit 1; }
+  stamp "rauc bundle (tar.xz)" $tb
+fi
 restore
 A0=$((START_MIB + BOOT_MIB)); B0=$((A0 + SLOT_MIB)); D0=$((B0 + SLOT_MIB))
 rm -f "$IMG"; truncate -s $((D0 + DATA_MIB))M "$IMG"
@@ -350,11 +357,6 @@ dd if="$P/root.ext4" of="$IMG" bs=1M seek=$A0 conv=notrunc,sparse status=none
 dd if="$P/data.ext4" of="$IMG" bs=1M seek=$D0 conv=notrunc,sparse status=none
 fsck.vfat -n "$P/boot.vfat" >/dev/null; e2fsck -fn "$P/root.ext4" >/dev/null; e2fsck -fn "$P/data.ext4" >/dev/null
 stamp "assemble (vfat+2 ext4+sfdisk)" $t
-if [ "$BUNDLE" = 1 ]; then
-  echo "== bundle  ($(date +%T))"; t=$SECONDS
-  RAUC_KEYS=$RAUC_KEYS "$REPO/image/bundle.sh" "$P/root.ext4" "$VERSION" "$IMG.raucb"
-  stamp "rauc bundle (plain, xz)" $t
-fi
 rm -rf "$P"
 
 if [ "$BMAP" = 1 ]; then

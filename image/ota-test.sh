@@ -32,7 +32,7 @@ KEYS=$(readlink -m "${RAUC_KEYS:-$(dirname "$SRC")/rauc-keys}")
 M=${MOTCUA:-$(ls -t "$REPO"/target/release/motcua "$REPO"/target/debug/motcua 2>/dev/null | head -1 || true)}
 UBOOT=/usr/lib/u-boot/qemu_arm64/u-boot.bin
 PY=/usr/bin/python3
-for c in qemu-system-aarch64 mcopy mtype sfdisk debugfs dumpe2fs rauc openssl sqlite3 ssh; do
+for c in qemu-system-aarch64 mcopy mtype sfdisk debugfs dumpe2fs xz rauc openssl sqlite3 ssh; do
   command -v $c >/dev/null || { echo "missing $c" >&2; exit 1; }
 done
 [ -e "$UBOOT" ] || { echo "missing $UBOOT (apt-get install u-boot-qemu)" >&2; exit 1; }
@@ -66,26 +66,30 @@ dd if=disk.img of=root.ext4 bs=512 skip="$A0" count=$((blocks * bsize / 512)) co
 BASE=$(debugfs -R "cat /var/lib/dpkg/status" root.ext4 2>/dev/null | awk '/^Package: /{p=($2=="motcua")} p && /^Version: /{print $2; exit}' || true)
 BASE=${BASE:-0.1.0}
 V1="$BASE+ota1"; V2="$BASE+ota2"; VB="$BASE+broken"
+# The bundles are made from slot A's tree (bundle.sh tars a directory): the image read-only
+# through a loop device, copied with owners, modes and hard links.
+mkdir -p mnt tree
+mount -o loop,ro,noload root.ext4 mnt || { echo "cannot loop-mount slot A's root (this test needs loop devices)" >&2; exit 1; }
+cp -a mnt/. tree/; umount mnt; rmdir mnt
 # Each bundle's root carries /etc/motcua-bundle naming it, so every boot can show which root
-# is really mounted (not only what RAUC's status file on the data partition says).
-mkroot() {  # mkroot NAME VERSION: NAME.ext4, a copy of slot A's root marked with VERSION
-  cp --sparse=always root.ext4 "$1.ext4"; echo "$2" > marker
-  debugfs -w -R "write marker /etc/motcua-bundle" "$1.ext4" >/dev/null 2>&1
-  [ "$(debugfs -R "cat /etc/motcua-bundle" "$1.ext4" 2>/dev/null)" = "$2" ] || { echo "could not mark $1.ext4" >&2; exit 1; }
+# is really mounted (not only what RAUC's status file on the data partition says). The first
+# is made as image/build.sh makes release bundles (its size is the floor's); the others with
+# a quicker xz (the same format, only larger).
+mkbundle() {  # mkbundle NAME VERSION [broken]: NAME.raucb, slot A's root marked with VERSION
+  echo "$2" > tree/etc/motcua-bundle
+  # broken: the kiosk's unit masked, so the new slot never draws and is never confirmed.
+  [ "${3:-}" = broken ] && ln -s /dev/null tree/etc/systemd/system/motcua-kiosk.service
+  RAUC_KEYS=$KEYS BUNDLE_XZ=${4:-} "$REPO/image/bundle.sh" tree "$2" "$1.raucb"
+  rm -f tree/etc/motcua-bundle tree/etc/systemd/system/motcua-kiosk.service
 }
-mkroot good1 "$V1"; mkroot good2 "$V2"; mkroot broken "$VB"
-debugfs -w -R "symlink /etc/systemd/system/motcua-kiosk.service /dev/null" broken.ext4 >/dev/null 2>&1
-debugfs -R "stat /etc/systemd/system/motcua-kiosk.service" broken.ext4 2>/dev/null | grep -q 'Fast link dest: "/dev/null"' \
-  || { echo "could not mask the kiosk in the broken root" >&2; exit 1; }
-for b in good1:"$V1" good2:"$V2" broken:"$VB"; do
-  RAUC_KEYS=$KEYS "$REPO/image/bundle.sh" "${b%%:*}.ext4" "${b#*:}" "${b%%:*}.raucb"
-  rm -f "${b%%:*}.ext4"
-done
+mkbundle good1 "$V1" "" "-9 --arm64"
+mkbundle good2 "$V2" "" "-3"
+mkbundle broken "$VB" broken "-3"
+rm -rf tree
 xz_root=$(xz -T2 -6 -c root.ext4 | wc -c); b1=$(stat -c %s good1.raucb)
 info "bundle $((b1 / 1048576)) MiB; the root filesystem compressed with xz -6: $((xz_root / 1048576)) MiB"
-# Reported, not counted: this floor is not met (docs/updates.md, "Bundle size").
 [ "$b1" -le "$xz_root" ] && pass "bundle ($b1 B) no larger than the compressed root filesystem ($xz_root B)" \
-  || echo "FLOOR bundle ($b1 B) is $(( (b1 - xz_root) * 100 / xz_root )) % larger than the root filesystem compressed with xz -6 ($xz_root B): not met"
+  || fail "bundle ($b1 B) is $(( (b1 - xz_root) * 100 / xz_root )) % larger than the root filesystem compressed with xz -6 ($xz_root B)"
 rm -f root.ext4
 
 echo "== hub on 127.0.0.1:$HUB_PORT (the guest's 10.0.2.2), HTTPS from its own CA"
@@ -121,6 +125,16 @@ sed -e "s/^token = \"\"/token = \"$TOKEN\"/" -e 's/^password = ""/password = "ot
   -e '/^button_pin/d' -e '/^motion_pin/d' -e '/^led_pin/d' \
   "$REPO/image/motcua.toml.template" > motcua.toml
 printf '\n[ssh]\nauthorized_keys = ["%s"]\n' "$(cat ssh_key.pub)" >> motcua.toml
+# The hub's certificate is from the test's own CA ([server] ca); updates at any hour, and the
+# confirmation limit of this test.
+"$PY" - motcua.toml hub-ca.pem <<'EOF'
+import sys
+path, ca = sys.argv[1], open(sys.argv[2]).read()
+t = open(path).read()
+i = t.index("\n]\n", t.index("[server]")) + 3
+open(path, "w").write(t[:i] + 'ca = """\n' + ca + '"""\n' + t[i:])
+EOF
+printf '\n[update]\nwindow = "00:00-00:00"\nconfirm_timeout_secs = %s\n' "$CONFIRM_S" >> motcua.toml
 mcopy -o -i "$FAT" motcua.toml ::/
 # QEMU's serial console is ttyAMA0 (the Pi's is ttyS1).
 mtype -i "$FAT" ::/motcua-cmdline.env > motcua-cmdline.env
@@ -194,11 +208,10 @@ start
 wait_for "$BOOT_TIMEOUT" "SSH and the daemon on the first boot" daemon_up || true
 [ "$(slots_seen)" = "A" ] && pass "U-Boot booted slot A (boot.scr: $(tr -d '\r' < "$LOG" | grep -m1 '^MOTCUA_SLOT'))" || fail "U-Boot slot lines: [$(slots_seen)]"
 info "rauc status: $(g 'rauc status --detailed --output-format=json' 2>&1 | tr -d '\n' | cut -c1-900)"
-g "cat > /etc/motcua/hub-ca.pem" < hub-ca.pem
-g "sed -i '/^\[sync\]/a ca_file = \"/etc/motcua/hub-ca.pem\"' /etc/motcua/motcua.toml
-   printf '\n[update]\nwindow = \"00:00-00:00\"\nconfirm_timeout_secs = $CONFIRM_S\n' >> /etc/motcua/motcua.toml
-   systemctl restart motcua-daemon"
-wait_for 300 "the daemon after the config change" daemon_up || true
+# The hub's CA and [update] came with the provisioning file: check they reached the device.
+[ "$(g 'grep -c "BEGIN CERTIFICATE" /etc/motcua/hub-ca.pem; grep -c "^ca_file = \"/etc/motcua/hub-ca.pem\"" /etc/motcua/motcua.toml; grep -c "^confirm_timeout_secs = '"$CONFIRM_S"'" /etc/motcua/motcua.toml' 2>&1 | tr '\n' ' ')" = "1 1 1 " ] \
+  && pass "provisioning installed the hub's CA ([server] ca) and [update]" \
+  || fail "provisioned hub CA / [update]: $(g 'ls -l /etc/motcua; cat /etc/motcua/motcua.toml' 2>&1 | tr '\n' '|' | cut -c1-600)"
 for i in 1 2 3; do
   g "runuser -u motcua -- $M_G snapshots capture --counter 1 --record 000.00.14.H56-261206-000$i --reason manual" >/dev/null 2>&1 || true
 done
