@@ -18,15 +18,16 @@
 # Env:    RAUC_KEYS=out/rauc-keys  signing.cert.pem + signing.key.pem (+ ca.cert.pem, to check
 #                                  the result); image/ab/keys.sh makes development ones
 #         COMPATIBLE=motcua-rpi-arm64  must equal the image's [system] compatible
-#         BUNDLE_XZ="-9 --arm64"   xz options (-T0 is added; the output does not depend on it)
+#         BUNDLE_XZ="--arm64 --lzma2=preset=9"  xz options (-T0 is added; the output does not
+#                                  depend on it)
 # Needs:  rauc, squashfs-tools, xz-utils, attr (installed when missing, as root)
 set -euo pipefail
-[ $# = 3 ] || { sed -n '2,22p' "$0" >&2; exit 2; }
+[ $# = 3 ] || { sed -n '2,23p' "$0" >&2; exit 2; }
 ROOT=$(readlink -f "$1"); VERSION=$2; OUTB=$(readlink -m "$3")
 HERE=$(dirname "$(readlink -f "$0")")
 KEYS=$(readlink -m "${RAUC_KEYS:-$HERE/../out/rauc-keys}")
 COMPATIBLE=${COMPATIBLE:-motcua-rpi-arm64}
-read -r -a XZOPTS <<<"${BUNDLE_XZ:--9 --arm64}"
+read -r -a XZOPTS <<<"${BUNDLE_XZ:---arm64 --lzma2=preset=9}"
 die() { echo "bundle.sh: $*" >&2; exit 1; }
 [ -d "$ROOT" ] || die "no root tree $ROOT (a directory: the slot's / )"
 # boot.scr loads the slot's /vmlinuz and /initrd.img: a tree without them would never boot.

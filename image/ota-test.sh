@@ -82,7 +82,7 @@ mkbundle() {  # mkbundle NAME VERSION [broken]: NAME.raucb, slot A's root marked
   RAUC_KEYS=$KEYS BUNDLE_XZ=${4:-} "$REPO/image/bundle.sh" tree "$2" "$1.raucb"
   rm -f tree/etc/motcua-bundle tree/etc/systemd/system/motcua-kiosk.service
 }
-mkbundle good1 "$V1" "" "-9 --arm64"
+mkbundle good1 "$V1" "" "--arm64 --lzma2=preset=9"
 mkbundle good2 "$V2" "" "-3"
 mkbundle broken "$VB" broken "-3"
 rm -rf tree
