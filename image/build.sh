@@ -338,6 +338,7 @@ if [ "$BUNDLE" = 1 ]; then
   echo "== bundle  ($(date +%T))"; tb=$SECONDS
   RAUC_KEYS=$RAUC_KEYS "$REPO/image/bundle.sh" "$ROOTFS" "$VERSION" "$IMG.raucb" || { restore; exit 1; }
   stamp "rauc bundle (tar.xz)" $tb
+  t=$((t + SECONDS - tb))   # the assembly's time without the bundle's
 fi
 restore
 A0=$((START_MIB + BOOT_MIB)); B0=$((A0 + SLOT_MIB)); D0=$((B0 + SLOT_MIB))

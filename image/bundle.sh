@@ -1,7 +1,7 @@
 #!/bin/bash
 # bundle.sh - an update bundle (RAUC, plain format, signed) of one root filesystem tree, for
 # `motcua hub update publish --bundle` (docs/updates.md). The bundle holds the root as one
-# tarball, root.tar.xz (whole-stream xz, 64 MiB window, ARM64 branch filter); RAUC on the
+# tarball, root.tar.xz (xz, 64 MiB window, in 192 MiB blocks, ARM64 branch filter); RAUC on the
 # device checks the signature against /etc/rauc/keyring.pem, formats the slot that is not
 # running (mkfs.ext4, the whole partition) and unpacks the tarball into it (`tar -xJ`, so the
 # image needs xz-utils). A tarball, not an ext4 image: RAUC writes images raw, and the
@@ -36,8 +36,8 @@ for f in vmlinuz initrd.img usr/bin/motcua etc/rauc/system.conf; do
 done
 # A device running this root unpacks the next bundle with `tar -xJ`.
 [ -x "$ROOT/usr/bin/xz" ] || die "$ROOT/usr/bin/xz missing: a device running this root could not unpack the next bundle (xz-utils)"
-# The version is what the hub publishes and `rauc status` reports: a plain name.
-[[ "$VERSION" =~ ^[A-Za-z0-9][A-Za-z0-9.+~_-]{0,63}$ ]] || die "version \"$VERSION\": letters, digits, . + ~ _ - (at most 64)"
+# The version is what the hub publishes and `rauc status` reports: a name the hub accepts.
+[[ "$VERSION" =~ ^[A-Za-z0-9.+_-]{1,64}$ ]] || die "version \"$VERSION\": 1 to 64 letters, digits, . + _ - (as the hub accepts)"
 for f in signing.cert.pem signing.key.pem; do
   [ -s "$KEYS/$f" ] || die "no $KEYS/$f (image/ab/keys.sh $KEYS makes development keys)"
 done
@@ -53,7 +53,7 @@ W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
 # (Symlinks are skipped: getfattr fails on the ones whose target is outside the tree.)
 scan=$(find "$ROOT" -xdev ! -type l -print0 | xargs -0 -r getfattr -m - --absolute-names 2>"$W/xattr.err") || true
 [ ! -s "$W/xattr.err" ] || die "cannot read extended attributes: $(head -3 "$W/xattr.err")"
-xattrs=$(sed -n 's/^# file: //p' <<<"$scan" | head -5)
+xattrs=$(sed -n 's/^# file: //p' <<<"$scan" | head -5 || true)   # (sed may end on SIGPIPE)
 [ -z "$xattrs" ] || die "extended attributes in the root (RAUC's tar would drop them): $(echo $xattrs)"
 mkdir "$W/content"
 # Sorted by name: files of one package lie together and compress better; owners by number,

@@ -150,6 +150,15 @@ mod tests {
     }
 
     #[test]
+    fn which_commands_write_the_data_dir() {
+        // checked as any user (the test below needs root for its ownership part)
+        assert!(leaves_data_dir_alone(&cmd(&["update", "settle"])));
+        assert!(leaves_data_dir_alone(&cmd(&["catalog", "stats"])));
+        assert!(!leaves_data_dir_alone(&cmd(&["update", "rollback"])));
+        assert!(!leaves_data_dir_alone(&cmd(&["snapshots", "verify"])));
+    }
+
+    #[test]
     fn root_becomes_the_owner_of_a_data_dir_it_does_not_own() {
         let t = tempfile::tempdir().unwrap();
         let root = t.path();

@@ -34,10 +34,15 @@ pub fn run(data_dir: &Path, cmd: UpdateCommand) -> anyhow::Result<()> {
     }
     let dir = update_dir(data_dir);
     match cmd {
-        UpdateCommand::Settle => match mark_if_settled(&dir, &Rauc::default()) {
-            Ok(Settle::Marked(m)) | Ok(Settle::Left(m)) => println!("{m}"),
-            Err(e) => anyhow::bail!("cannot mark the running slot: {e}"),
-        },
+        UpdateCommand::Settle => {
+            if let Err(e) = give_back(data_dir, &dir) {
+                eprintln!("motcua: warning: {e}");
+            }
+            match mark_if_settled(&dir, &Rauc::default()) {
+                Ok(Settle::Marked(m)) | Ok(Settle::Left(m)) => println!("{m}"),
+                Err(e) => anyhow::bail!("cannot mark the running slot: {e}"),
+            }
+        }
         UpdateCommand::Rollback { force, no_reboot } => {
             let slot = rollback(&dir, &Rauc::default(), force).map_err(anyhow::Error::msg)?;
             if no_reboot {
@@ -49,4 +54,62 @@ pub fn run(data_dir: &Path, cmd: UpdateCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Give the update directory and its files back to the data directory's owner when root owns
+/// them (a rollback by hand as root before it became the owner first left them so, and the
+/// daemon could then never record an update again). `settle` runs as root at every boot.
+fn give_back(data_dir: &Path, dir: &Path) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let (Ok(owner), Ok(meta)) = (std::fs::metadata(data_dir), std::fs::symlink_metadata(dir))
+    else {
+        return Ok(());
+    };
+    if owner.uid() == 0 || meta.uid() != 0 || !meta.is_dir() {
+        return Ok(());
+    }
+    let give = |p: &Path| {
+        std::os::unix::fs::lchown(p, Some(owner.uid()), Some(owner.gid())).map_err(|e| {
+            format!(
+                "cannot give {} back to uid {}: {e}",
+                p.display(),
+                owner.uid()
+            )
+        })
+    };
+    give(dir)?;
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for entry in entries.flatten() {
+        give(&entry.path())?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    #[test]
+    fn a_root_owned_update_dir_is_given_back_to_the_data_dirs_owner() {
+        let t = tempfile::tempdir().unwrap();
+        let data = t.path().join("data");
+        let dir = data.join("update");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("state.json"), b"{}").unwrap();
+        if unsafe { libc::geteuid() } != 0 {
+            // not root: nothing can be owned by root here; only "leave it" can be checked
+            give_back(&data, &dir).unwrap();
+            return;
+        }
+        // all root's (a laptop, tests): left alone
+        give_back(&data, &dir).unwrap();
+        assert_eq!(std::fs::metadata(dir.join("state.json")).unwrap().uid(), 0);
+        std::os::unix::fs::chown(&data, Some(998), Some(997)).unwrap();
+        give_back(&data, &dir).unwrap();
+        for p in [&dir, &dir.join("state.json")] {
+            let m = std::fs::metadata(p).unwrap();
+            assert_eq!((m.uid(), m.gid()), (998, 997), "{}", p.display());
+        }
+    }
 }

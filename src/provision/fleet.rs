@@ -120,7 +120,8 @@ pub fn hub_ca_pem(text: &str) -> Result<String, String> {
         }
     }
     let owned: Vec<pem::Pem> = certs.into_iter().cloned().collect();
-    Ok(pem::encode_many(&owned))
+    let lf = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
+    Ok(pem::encode_many_config(&owned, lf))
 }
 
 #[cfg(test)]
@@ -178,7 +179,8 @@ mod tests {
         let ca = ca_pem();
         let with_text = format!("Province CA, issued 2026\n{ca}");
         let out = hub_ca_pem(&with_text).unwrap();
-        assert!(out.starts_with("-----BEGIN CERTIFICATE-----"), "{out}");
+        assert!(out.starts_with("-----BEGIN CERTIFICATE-----\n"), "{out}");
+        assert!(!out.contains('\r'), "{out}");
         assert_eq!(
             pem::parse(&out).unwrap().contents(),
             pem::parse(&ca).unwrap().contents()

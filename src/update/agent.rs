@@ -126,9 +126,20 @@ pub fn rollback(dir: &Path, installer: &dyn Installer, force: bool) -> Result<St
         ));
     }
     let chosen = other.bootname.clone();
-    installer.mark_other_active()?;
-    state.good_slot = Some(chosen.clone());
+    // The proven slot is recorded first: the switch without it would be undone (the slot
+    // deadline reboots a slot that is not the proven one until the bootloader gives it up).
+    // If the switch then fails, the previous record is put back.
+    let before = state.good_slot.replace(chosen.clone());
     super::machine::save_state(dir, &state)?;
+    if let Err(e) = installer.mark_other_active() {
+        state.good_slot = before;
+        if let Err(undo) = super::machine::save_state(dir, &state) {
+            return Err(format!(
+                "{e}; and the proven slot could not be restored: {undo}"
+            ));
+        }
+        return Err(e);
+    }
     Ok(chosen)
 }
 

@@ -440,6 +440,56 @@ fn a_rollback_by_hand_makes_the_other_slot_the_proven_one() {
     ));
 }
 
+/// The fake slots, except that the switch to the other slot fails (RAUC refusing).
+struct SwitchFails<'a>(&'a FakeSlots);
+
+impl Installer for SwitchFails<'_> {
+    fn status(&self) -> Result<crate::update::installer::Slots, String> {
+        self.0.status()
+    }
+    fn install(&self, bundle: &Path, version: &str) -> Result<(), InstallError> {
+        self.0.install(bundle, version)
+    }
+    fn mark_good(&self) -> Result<(), String> {
+        self.0.mark_good()
+    }
+    fn mark_bad(&self) -> Result<(), String> {
+        self.0.mark_bad()
+    }
+    fn mark_other_active(&self) -> Result<(), String> {
+        Err("rauc: not authorized".into())
+    }
+}
+
+#[test]
+fn a_rollback_whose_switch_fails_leaves_the_proven_slot_as_it_was() {
+    use crate::update::agent::rollback;
+    let rig = Rig::new();
+    let dir = rig.dir.path().join(UPDATE_DIR);
+    rig.slots
+        .install(&rig.dir.path().join("slots.json"), "1.1")
+        .unwrap();
+    rig.slots.boot().unwrap(); // running B (1.1), proven
+    let mut state = load_state(&dir);
+    state.good_slot = Some("B".into());
+    crate::update::machine::save_state(&dir, &state).unwrap();
+    assert_eq!(
+        rollback(&dir, &SwitchFails(&rig.slots), false).unwrap_err(),
+        "rauc: not authorized"
+    );
+    assert_eq!(load_state(&dir).good_slot.as_deref(), Some("B"));
+    assert_eq!(rig.slots.boot().unwrap(), "B", "no switch");
+    // A state that cannot be written stops it before the switch (a root-owned directory).
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::write(&dir, b"not a directory").unwrap();
+    assert!(rollback(&dir, &rig.slots, false).is_err());
+    assert_eq!(
+        rig.slots.boot().unwrap(),
+        "B",
+        "no switch without the record"
+    );
+}
+
 #[tokio::test]
 async fn a_daemon_restart_during_the_install_neither_fails_nor_installs_twice() {
     let rig = Rig::new();

@@ -18,7 +18,7 @@ pub fn running_version() -> String {
 }
 
 /// The `Version:` of `package` in dpkg status `text` when it is installed (`Status: install
-/// ok installed`); None when absent, only configured-files, or not a version the hub accepts
+/// ok installed`, or `hold ok installed`); None when absent, only configured-files, or not a version the hub accepts
 /// (1–64 letters, digits, `.`, `-`, `_`, `+`: no epoch, no `~`).
 pub fn installed_version(text: &str, package: &str) -> Option<String> {
     text.split("\n\n").find_map(|stanza| {
@@ -29,7 +29,12 @@ pub fn installed_version(text: &str, package: &str) -> Option<String> {
                     .map(str::trim)
             })
         };
-        if field("Package") != Some(package) || field("Status") != Some("install ok installed") {
+        // `Status: WANT ok installed`, WANT `install` or `hold` (a package kept at its version).
+        let installed = field("Status").is_some_and(|st| {
+            let w: Vec<&str> = st.split_whitespace().collect();
+            w.len() == 3 && matches!(w[0], "install" | "hold") && w[2] == "installed"
+        });
+        if field("Package") != Some(package) || !installed {
             return None;
         }
         let v = field("Version")?;
@@ -62,7 +67,7 @@ mod tests {
     }
 
     #[test]
-    fn removed_or_odd_versions_are_not_used() {
+    fn only_installed_or_held_plain_versions_are_used() {
         let removed = "Package: motcua\nStatus: deinstall ok config-files\nVersion: 0.1.0-1\n";
         assert_eq!(installed_version(removed, "motcua"), None);
         for odd in ["1.0 beta/2", "1:0.1.0-1", "0.2~rc1"] {
@@ -75,5 +80,12 @@ mod tests {
         );
         assert_eq!(installed_version(&long, "motcua"), None);
         assert_eq!(installed_version("", "motcua"), None);
+        let held = "Package: motcua\nStatus: hold ok installed\nVersion: 0.1.0-1\n";
+        assert_eq!(
+            installed_version(held, "motcua").as_deref(),
+            Some("0.1.0-1")
+        );
+        let half = "Package: motcua\nStatus: install ok half-configured\nVersion: 0.1.0-1\n";
+        assert_eq!(installed_version(half, "motcua"), None);
     }
 }
