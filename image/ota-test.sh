@@ -70,7 +70,8 @@ V1="$BASE+ota1"; V2="$BASE+ota2"; VB="$BASE+broken"
 # through a loop device, copied with owners, modes and hard links.
 mkdir -p mnt tree
 mount -o loop,ro,noload root.ext4 mnt || { echo "cannot loop-mount slot A's root (this test needs loop devices)" >&2; exit 1; }
-cp -a mnt/. tree/; umount mnt; rmdir mnt
+cp -a mnt/. tree/ || { umount mnt; echo "cannot copy slot A's root" >&2; exit 1; }
+umount mnt; rmdir mnt
 # Each bundle's root carries /etc/motcua-bundle naming it, so every boot can show which root
 # is really mounted (not only what RAUC's status file on the data partition says). The first
 # is made as image/build.sh makes release bundles (its size is the floor's); the others with
