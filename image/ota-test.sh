@@ -250,10 +250,18 @@ if [[ " $STEPS " == *" cuts "* ]]; then
   FROM=$(booted); TO=$([ "$FROM" = A ] && echo B || echo A)
   publish "$V2" good2.raucb >/dev/null
   if wait_for 600 "the install of $V2 to start" is_phase installing; then
-    # Cut while RAUC writes the slot, once its log says so (else after 60 s of installing).
-    wait_for 60 "RAUC writing slot $TO" g "journalctl -u rauc -b --no-pager | grep -qiE 'writing data to device|(copying|writing) image'" || true
-    info "RAUC's log before the cut: $(g "journalctl -u rauc -b --no-pager -o cat | tail -4" 2>&1 | tr '\n' '|')"
-    sleep 5; power_cut
+    # Cut while RAUC writes the slot, once its log says so (a tarball: "Extracting ... to";
+    # an image: "writing data to device"), else after 60 s of installing.
+    wait_for 60 "RAUC writing slot $TO" g "journalctl -u rauc -b --no-pager | grep -qiE 'Extracting .* to |writing data to device|(copying|writing) image'" || true
+    rlog=$(g "journalctl -u rauc -b --no-pager -o cat | tail -4" 2>&1 | tr '\n' '|')
+    info "RAUC's log before the cut: $rlog"
+    sleep 5
+    # Still writing when the power goes (no "Unmounting", no "updated slot" yet)?
+    rnow=$(g "journalctl -u rauc -b --no-pager -o cat | tail -2" 2>&1 | tr '\n' '|')
+    power_cut
+    if grep -qiE 'Extracting .* to |writing data to device|(copying|writing) image' <<<"$rlog" && ! grep -qiE 'Unmounting|updated slot|succeeded' <<<"$rnow"; then
+      pass "the power was cut while RAUC wrote slot $TO"
+    else fail "the cut did not fall while RAUC wrote slot $TO (log: $rlog then $rnow)"; fi
   else fail "never saw the install start (phase $(phase))"; power_cut; fi
   start
   wait_for "$BOOT_TIMEOUT" "the daemon after the cut during install" daemon_up || true
