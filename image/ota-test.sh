@@ -15,7 +15,8 @@
 #                    hub's record of the device says the update failed, with the reason.
 #  Screendumps after each boot: WORKDIR/screen-*.png.
 #
-# Usage:  image/ota-test.sh IMAGE.img [WORKDIR]      (as root: builds bundles, runs QEMU)
+# Usage:  image/ota-test.sh IMAGE.img [WORKDIR]      (as root: builds bundles from slot A read
+#                                                    through a loop device, runs QEMU)
 # Env:    RAUC_KEYS=<image dir>/rauc-keys (the keys the image was built with)
 #         MOTCUA=target/release/motcua or target/debug/motcua (the host's hub)
 #         BOOT_TIMEOUT=600  SMP=2  MEM=2G  CONFIRM_S=300 (the device's confirm_timeout_secs)
