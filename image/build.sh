@@ -310,6 +310,7 @@ mmdebstrap --mode=root --arch=arm64 --variant=minbase --components=main,non-free
   --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
   --dpkgopt='path-include=/usr/share/doc/*/copyright' --dpkgopt='path-include=/usr/share/doc/motcua/*' \
   --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias' \
+  --essential-hook="install -D -m 0644 \"$HERE/ab/motcua-ids.sysusers\" \"\$1/etc/sysusers.d/00-motcua-ids.conf\"" \
   --essential-hook='chroot "$1" dpkg-divert --local --rename --add /usr/sbin/update-initramfs && printf "#!/bin/sh\necho update-initramfs: diverted during image build\n" > "$1/usr/sbin/update-initramfs" && chmod 755 "$1/usr/sbin/update-initramfs"' \
   --customize-hook="\"$SELF\" __customize \"\$1\"" \
   "$SUITE" "$ROOTFS" "${SOURCES[@]}"

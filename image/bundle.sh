@@ -36,6 +36,14 @@ for f in vmlinuz initrd.img usr/bin/motcua etc/rauc/system.conf; do
 done
 # A device running this root unpacks the next bundle with `tar -xJ`.
 [ -x "$ROOT/usr/bin/xz" ] || die "$ROOT/usr/bin/xz missing: a device running this root could not unpack the next bundle (xz-utils)"
+# The appliance's users and groups must keep the numbers the data partition's files carry.
+IDS="$HERE/ab/motcua-ids.sysusers"
+while read -r kind name num _; do
+  got=$(awk -F: -v n="$name" '$1 == n {print $3}' "$ROOT/etc/group")
+  [ "$kind" = u ] && got="$(awk -F: -v n="$name" '$1 == n {print $3}' "$ROOT/etc/passwd"):$got"
+  want=$num; [ "$kind" = u ] && want="$num:$num"
+  [ "$got" = "$want" ] || die "$ROOT: $([ "$kind" = u ] && echo "user:group" || echo group) $name is ${got:-missing}, but devices' data carries $want ($IDS): a device running this root could not open its data"
+done < <(grep -E '^[ug] ' "$IDS")
 # The version is what the hub publishes and `rauc status` reports: a name the hub accepts.
 [[ "$VERSION" =~ ^[A-Za-z0-9.+_-]{1,64}$ ]] || die "version \"$VERSION\": 1 to 64 letters, digits, . + _ - (as the hub accepts)"
 for f in signing.cert.pem signing.key.pem; do

@@ -22,6 +22,9 @@ scripts/api-conformance.sh target/debug/motcua
 # Debian's qemu_arm64 U-Boot: about a minute, so on every run.
 echo "== A/B boot script in U-Boot (QEMU)"
 image/ab/uboot-check.sh
+# Update bundles (image/bundle.sh) on small trees: every refusal, and what a good one holds.
+echo "== update bundles"
+image/ab/bundle-check.sh
 
 if [ "${MOTCUA_VM_TESTS:-0}" = 1 ]; then
   echo "== real V4L2 cameras in a QEMU guest"
