@@ -35,8 +35,8 @@
 #          REUSE_ROOTFS=1                       skip mmdebstrap: reinstall the .deb into OUTDIR/rootfs
 #                                               from a previous run and reassemble (development)
 # Needs:   mmdebstrap qemu-user-static binfmt-support arch-test dosfstools mtools e2fsprogs fdisk
-#          xz-utils bmap-tools u-boot-tools rauc squashfs-tools attr openssl (INSTALL=1, the default,
-#          installs them)
+#          xz-utils bmap-tools u-boot-tools rauc squashfs-tools attr openssl systemd (its sysusers)
+#          (INSTALL=1, the default, installs them)
 set -euo pipefail
 SELF=$(readlink -f "$0")
 HERE=$(dirname "$SELF")
@@ -253,7 +253,7 @@ IMG="$OUT/$NAME.img"
 [ "$(id -u)" = 0 ] || { echo "must run as root (mmdebstrap --mode=root, chroot)" >&2; exit 1; }
 if [ "$INSTALL" = 1 ]; then
   missing=()
-  for p in mmdebstrap qemu-user-static binfmt-support arch-test dosfstools mtools e2fsprogs fdisk xz-utils bmap-tools u-boot-tools rauc squashfs-tools attr openssl; do
+  for p in mmdebstrap qemu-user-static binfmt-support arch-test dosfstools mtools e2fsprogs fdisk xz-utils bmap-tools u-boot-tools rauc squashfs-tools attr openssl systemd; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
   done
   [ ${#missing[@]} = 0 ] || { apt-get update -q; DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"; }
@@ -310,7 +310,7 @@ mmdebstrap --mode=root --arch=arm64 --variant=minbase --components=main,non-free
   --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
   --dpkgopt='path-include=/usr/share/doc/*/copyright' --dpkgopt='path-include=/usr/share/doc/motcua/*' \
   --dpkgopt='path-exclude=/usr/share/locale/*' --dpkgopt='path-include=/usr/share/locale/locale.alias' \
-  --essential-hook="install -D -m 0644 \"$HERE/ab/motcua-ids.sysusers\" \"\$1/etc/sysusers.d/00-motcua-ids.conf\"" \
+  --essential-hook="systemd-sysusers --root \"\$1\" \"$HERE/ab/motcua-ids.sysusers\" && install -D -m 0644 \"$HERE/ab/motcua-ids.sysusers\" \"\$1/etc/sysusers.d/00-motcua-ids.conf\"" \
   --essential-hook='chroot "$1" dpkg-divert --local --rename --add /usr/sbin/update-initramfs && printf "#!/bin/sh\necho update-initramfs: diverted during image build\n" > "$1/usr/sbin/update-initramfs" && chmod 755 "$1/usr/sbin/update-initramfs"' \
   --customize-hook="\"$SELF\" __customize \"\$1\"" \
   "$SUITE" "$ROOTFS" "${SOURCES[@]}"
