@@ -293,17 +293,33 @@ async fn supervisor_finds_views_exports_and_sees_the_audit_in_chromium() {
     b.goto(&format!("{base}/case/{REC}")).await;
     b.click("#export-button").await;
     let want = downloads.path().join(format!("motcua-case-{REC}.zip"));
+    // Chromium reserves the final name with an empty file at the start and
+    // writes into `<name>.crdownload`, renamed over it when done: wait for
+    // the partial file to be gone, not merely for the name to appear.
     let deadline = Instant::now() + Duration::from_secs(20);
-    while !want.exists() {
+    let manifest = loop {
+        let files: Vec<String> = std::fs::read_dir(downloads.path())
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let partial = files.iter().any(|f| f.ends_with(".crdownload"));
+        if want.exists() && !partial {
+            // a real fault stays until the deadline and is reported there
+            match motcua::recorder::export::check_export(&want) {
+                Ok(m) => break m,
+                Err(e) if Instant::now() >= deadline => panic!("a valid case export: {e:?}"),
+                Err(_) => {}
+            }
+        }
         assert!(
             Instant::now() < deadline,
-            "no download; files: {:?}",
-            std::fs::read_dir(downloads.path())
-                .map(|d| d.flatten().map(|e| e.file_name()).collect::<Vec<_>>())
+            "no finished download; files: {files:?}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let manifest = motcua::recorder::export::check_export(&want).expect("a valid case export");
+    };
     assert_eq!(manifest.record_id, REC);
     assert_eq!(manifest.snapshots.len(), 3);
 
