@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use serde::Deserialize;
 
-use crate::update::config::Window;
+use crate::update::config::{Window, MIN_CONFIRM_SECS, MIN_POLL_SECS};
 
 /// `[update]` of the provisioning file: what a technician sets for a device. Keys left out
 /// keep the daemon's defaults (`docs/config.md`, "## [update]").
@@ -53,11 +53,20 @@ impl Update {
                 }
             }
         }
-        if self.poll_interval_secs.is_some_and(|s| s < 10) {
-            return err("poll_interval_secs", "must be at least 10".into());
+        if self.poll_interval_secs.is_some_and(|s| s < MIN_POLL_SECS) {
+            return err(
+                "poll_interval_secs",
+                format!("must be at least {MIN_POLL_SECS}"),
+            );
         }
-        if self.confirm_timeout_secs.is_some_and(|s| s < 30) {
-            return err("confirm_timeout_secs", "must be at least 30".into());
+        if self
+            .confirm_timeout_secs
+            .is_some_and(|s| s < MIN_CONFIRM_SECS)
+        {
+            return err(
+                "confirm_timeout_secs",
+                format!("must be at least {MIN_CONFIRM_SECS}"),
+            );
         }
         Ok(())
     }

@@ -3,6 +3,12 @@
 
 use serde::Deserialize;
 
+/// The shortest `update.poll_interval_secs` accepted: a fleet polling faster loads the hub.
+pub const MIN_POLL_SECS: u64 = 10;
+/// The shortest `update.confirm_timeout_secs` accepted: the kiosk's first frame, health and
+/// a sync need at least this long after boot.
+pub const MIN_CONFIRM_SECS: u64 = 30;
+
 /// `[update]`. Every field has a default; updates need `[sync] server_url` too.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -118,11 +124,15 @@ impl UpdateConfig {
             crate::hub::updates::check_label(v, "update.pinned_version")
                 .map_err(|e| e.to_string())?;
         }
-        if self.poll_interval_secs < 10 {
-            return Err("update.poll_interval_secs must be at least 10".into());
+        if self.poll_interval_secs < MIN_POLL_SECS {
+            return Err(format!(
+                "update.poll_interval_secs must be at least {MIN_POLL_SECS}"
+            ));
         }
-        if self.confirm_timeout_secs < 30 {
-            return Err("update.confirm_timeout_secs must be at least 30".into());
+        if self.confirm_timeout_secs < MIN_CONFIRM_SECS {
+            return Err(format!(
+                "update.confirm_timeout_secs must be at least {MIN_CONFIRM_SECS}"
+            ));
         }
         if self.max_bundle_bytes < 1024 {
             return Err("update.max_bundle_bytes must be at least 1024".into());
