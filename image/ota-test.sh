@@ -13,6 +13,9 @@
 #  3. broken update  a bundle whose kiosk never draws (its unit masked): B boots, is not
 #                    confirmed within confirm_timeout_secs, marked bad; A boots again and the
 #                    hub's record of the device says the update failed, with the reason.
+#  4. kernel panic   a bundle whose init exits at once: the kernel panics on every try of the
+#                    new slot, panic=10 reboots it, U-Boot spends the slot's tries and boots
+#                    the old slot, whose daemon reports the update failed.
 #  Screendumps after each boot: WORKDIR/screen-*.png.
 #
 # Usage:  image/ota-test.sh IMAGE.img [WORKDIR]      (as root: builds bundles from slot A read
@@ -20,7 +23,7 @@
 # Env:    RAUC_KEYS=<image dir>/rauc-keys (the keys the image was built with)
 #         MOTCUA=target/release/motcua or target/debug/motcua (the host's hub)
 #         BOOT_TIMEOUT=600  SMP=2  MEM=2G  CONFIRM_S=300 (the device's confirm_timeout_secs)
-#         STEPS="good cuts broken" (a subset to run)
+#         STEPS="good cuts broken panic" (a subset to run)
 # Output: PASS/FAIL lines, INFO timings; exit 0 when every check passed.
 set -euo pipefail
 HERE=$(dirname "$(readlink -f "$0")")
@@ -28,7 +31,7 @@ REPO=$(readlink -f "$HERE/..")
 SRC=$(readlink -f "${1:?usage: image/ota-test.sh IMAGE.img [WORKDIR]}")
 W=$(readlink -m "${2:-./otatest}")
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-600}; SMP=${SMP:-2}; MEM=${MEM:-2G}; CONFIRM_S=${CONFIRM_S:-300}
-STEPS=${STEPS:-good cuts broken}
+STEPS=${STEPS:-good cuts broken panic}
 KEYS=$(readlink -m "${RAUC_KEYS:-$(dirname "$SRC")/rauc-keys}")
 M=${MOTCUA:-$(ls -t "$REPO"/target/release/motcua "$REPO"/target/debug/motcua 2>/dev/null | head -1 || true)}
 UBOOT=/usr/lib/u-boot/qemu_arm64/u-boot.bin
@@ -66,7 +69,7 @@ rm -f p2.img
 dd if=disk.img of=root.ext4 bs=512 skip="$A0" count=$((blocks * bsize / 512)) conv=sparse status=none
 BASE=$(debugfs -R "cat /var/lib/dpkg/status" root.ext4 2>/dev/null | awk '/^Package: /{p=($2=="motcua")} p && /^Version: /{print $2; exit}' || true)
 BASE=${BASE:-0.1.0}
-V1="$BASE+ota1"; V2="$BASE+ota2"; VB="$BASE+broken"
+V1="$BASE+ota1"; V2="$BASE+ota2"; VB="$BASE+broken"; VP="$BASE+panic"
 # The bundles are made from slot A's tree (bundle.sh tars a directory): the image read-only
 # through a loop device, copied with owners, modes and hard links.
 mkdir -p mnt tree
@@ -77,16 +80,26 @@ umount mnt; rmdir mnt
 # is really mounted (not only what RAUC's status file on the data partition says). The first
 # is made as image/build.sh makes release bundles (its size is the floor's); the others with
 # a quicker xz (the same format, only larger).
-mkbundle() {  # mkbundle NAME VERSION [broken]: NAME.raucb, slot A's root marked with VERSION
+mkbundle() {  # mkbundle NAME VERSION [broken|panic] [XZ]: NAME.raucb, slot A's root marked VERSION
   echo "$2" > tree/etc/motcua-bundle
   # broken: the kiosk's unit masked, so the new slot never draws and is never confirmed.
   [ "${3:-}" = broken ] && ln -s /dev/null tree/etc/systemd/system/motcua-kiosk.service
+  # panic: /sbin/init (usr-merged) exits at once; the kernel panics when PID 1 dies.
+  if [ "${3:-}" = panic ]; then
+    mv tree/usr/sbin/init tree/usr/sbin/init.ota-test
+    printf '#!/bin/sh\necho "ota-test: this init exits at once"\nexit 1\n' > tree/usr/sbin/init
+    chmod 755 tree/usr/sbin/init
+  fi
   RAUC_KEYS=$KEYS BUNDLE_XZ=${4:-} "$REPO/image/bundle.sh" tree "$2" "$1.raucb"
   rm -f tree/etc/motcua-bundle tree/etc/systemd/system/motcua-kiosk.service
+  if [ -L tree/usr/sbin/init.ota-test ] || [ -e tree/usr/sbin/init.ota-test ]; then
+    mv -f tree/usr/sbin/init.ota-test tree/usr/sbin/init
+  fi
 }
 mkbundle good1 "$V1" "" "--arm64 --lzma2=preset=9"
 mkbundle good2 "$V2" "" "-3"
 mkbundle broken "$VB" broken "-3"
+if [[ " $STEPS " == *" panic "* ]]; then mkbundle panic "$VP" panic "-3"; fi
 rm -rf tree
 xz_root=$(xz -T2 -6 -c root.ext4 | wc -c); b1=$(stat -c %s good1.raucb)
 info "bundle $((b1 / 1048576)) MiB; the root filesystem compressed with xz -6: $((xz_root / 1048576)) MiB"
@@ -187,6 +200,9 @@ wait_for() {  # wait_for SECONDS WHAT COMMAND...: until COMMAND succeeds; 1 on t
   echo "   timed out waiting for: $what"; return 1
 }
 slot_line_count() { [ "$(tr -d '\r' < "$LOG" | grep -c '^MOTCUA_SLOT [AB] part')" -ge "$1" ]; }
+fast_poll() {  # the steps after the first: the daemon asks the hub every 20 s
+  g "grep -q '^poll_interval_secs' /etc/motcua/motcua.toml || { sed -i 's/^\[update\]/[update]\npoll_interval_secs = 20/' /etc/motcua/motcua.toml && systemctl restart motcua-daemon; }"
+}
 daemon_up() { g 'systemctl is-active -q motcua-daemon && test -S /var/lib/motcua/daemon.sock'; }
 kiosk_up() { g 'systemctl is-active -q motcua-kiosk'; }
 phase() { g 'cat /var/lib/motcua/update/state.json 2>/dev/null' | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(d["phase"]["phase"])' 2>/dev/null || echo "?"; }
@@ -247,7 +263,7 @@ fi
 
 if [[ " $STEPS " == *" cuts "* ]]; then
   echo "== power cuts with $V2: during the install, then during the new slot's first boot"
-  g "sed -i 's/^\[update\]/[update]\npoll_interval_secs = 20/' /etc/motcua/motcua.toml && systemctl restart motcua-daemon"
+  fast_poll
   FROM=$(booted); TO=$([ "$FROM" = A ] && echo B || echo A)
   publish "$V2" good2.raucb >/dev/null
   if wait_for 600 "the install of $V2 to start" is_phase installing; then
@@ -285,7 +301,7 @@ fi
 
 if [[ " $STEPS " == *" broken "* ]]; then
   echo "== broken update $VB (the kiosk never draws): rolled back"
-  g "grep -q '^poll_interval_secs' /etc/motcua/motcua.toml || { sed -i 's/^\[update\]/[update]\npoll_interval_secs = 20/' /etc/motcua/motcua.toml && systemctl restart motcua-daemon; }"
+  fast_poll
   FROM=$(booted); TO=$([ "$FROM" = A ] && echo B || echo A)
   n0=$(tr -d '\r' < "$LOG" | grep -c '^MOTCUA_SLOT [AB] part' || true)
   publish "$VB" broken.raucb >/dev/null
@@ -306,6 +322,40 @@ if [[ " $STEPS " == *" broken "* ]]; then
     && pass "the hub's record: $(device_update)" || fail "the hub's record: $(device_update)"
   D=$(data_state); [ -n "$D" ] && [ "$D" = "$DATA0" ] && pass "catalog and footage intact after the rollback" || fail "data changed: [$DATA0] -> [$D]"
   sleep 20; screen after-rollback-$FROM
+fi
+
+if [[ " $STEPS " == *" panic "* ]]; then
+  echo "== kernel panic $VP (init exits): panic=10 reboots, U-Boot falls back"
+  fast_poll
+  FROM=$(booted); TO=$([ "$FROM" = A ] && echo B || echo A)
+  n0=$(tr -d '\r' < "$LOG" | grep -c '^MOTCUA_SLOT [AB] part' || true)
+  p0=$(tr -d '\r' < "$LOG" | grep -c 'Kernel panic - not syncing' || true)
+  # since_publish: the U-Boot slot lines after the publish; back_on: the last of them is FROM
+  since_publish() { slots_seen | tr ' ' '\n' | tail -n +$((n0 + 1)) | tr '\n' ' ' | sed 's/ $//'; }
+  back_on() { local s; s=$(since_publish); [ -n "$s" ] && [ "${s##* }" = "$FROM" ]; }
+  publish "$VP" panic.raucb >/dev/null
+  if wait_for 1800 "the fall back to $FROM" back_on \
+     && wait_for "$BOOT_TIMEOUT" "the daemon after the fall back" daemon_up; then
+    seq=$(since_publish); tries=$(tr ' ' '\n' <<<"$seq" | grep -cx "$TO" || true)
+    panics=$(( $(tr -d '\r' < "$LOG" | grep -c 'Kernel panic - not syncing' || true) - p0 ))
+    info "slots after the publish: $seq; kernel panics: $panics ($(tr -d '\r' < "$LOG" | grep -m1 'Kernel panic - not syncing'))"
+    want=""; for _ in $(seq "$tries"); do want="$want$TO "; done; want="$want$FROM"
+    if [ "$tries" -ge 1 ] && [ "$seq" = "$want" ] && [ "$panics" -ge "$tries" ]; then
+      pass "the kernel panicked on each of $TO's $tries tries and U-Boot booted $FROM"
+    else fail "slots after the publish [$seq], $panics kernel panics"; fi
+  else fail "no fall back to $FROM: slots after the publish [$(since_publish)], phase $(phase)"; fi
+  [ "$(booted)" = "$FROM" ] && pass "RAUC: booted $FROM again" || fail "RAUC booted: $(booted)"
+  root_is "$FROM" "$V2"
+  wait_for 300 "the failure recorded" is_last failed "$VP" \
+    && pass "the daemon on $FROM: $(last_result)" || fail "not recorded as failed: phase $(phase), last: $(last_result)"
+  hub_failed() {
+    local hb; hb=$(sqlite3 "$H/hub.db" "SELECT last_heartbeat FROM devices WHERE name='ota-1'")
+    grep -q "\"version\":\"$VP\"" <<<"$hb" && grep -q '"result":"failed"' <<<"$hb"
+  }
+  wait_for 300 "the hub hears of the failure" hub_failed \
+    && pass "the hub's record: $(device_update)" || fail "the hub's record: $(device_update)"
+  D=$(data_state); [ -n "$D" ] && [ "$D" = "$DATA0" ] && pass "catalog and footage intact after the panics" || fail "data changed: [$DATA0] -> [$D]"
+  sleep 20; screen after-panic-$FROM
 fi
 
 info "doctor update: $(g 'motcua --config /etc/motcua/motcua.toml doctor 2>&1 | grep -i -A3 update | tr -s " " | tr "\n" "|"')"
