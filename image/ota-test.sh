@@ -16,6 +16,8 @@
 #  4. kernel panic   a bundle whose init exits at once: the kernel panics on every try of the
 #                    new slot, panic=10 reboots it, U-Boot spends the slot's tries and boots
 #                    the old slot, whose daemon reports the update failed.
+#  5. hung kernel    a panic that does not reboot (kernel.panic=0): the hardware watchdog
+#                    systemd arms (QEMU's i6300esb here, bcm2835-wdt on the Pi) resets it.
 #  Screendumps after each boot: WORKDIR/screen-*.png.
 #
 # Usage:  image/ota-test.sh IMAGE.img [WORKDIR]      (as root: builds bundles from slot A read
@@ -23,7 +25,7 @@
 # Env:    RAUC_KEYS=<image dir>/rauc-keys (the keys the image was built with)
 #         MOTCUA=target/release/motcua or target/debug/motcua (the host's hub)
 #         BOOT_TIMEOUT=600  SMP=2  MEM=2G  CONFIRM_S=300 (the device's confirm_timeout_secs)
-#         STEPS="good cuts broken panic" (a subset to run)
+#         STEPS="good cuts broken panic hang" (a subset to run)
 # Output: PASS/FAIL lines, INFO timings; exit 0 when every check passed.
 set -euo pipefail
 HERE=$(dirname "$(readlink -f "$0")")
@@ -31,7 +33,7 @@ REPO=$(readlink -f "$HERE/..")
 SRC=$(readlink -f "${1:?usage: image/ota-test.sh IMAGE.img [WORKDIR]}")
 W=$(readlink -m "${2:-./otatest}")
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-600}; SMP=${SMP:-2}; MEM=${MEM:-2G}; CONFIRM_S=${CONFIRM_S:-300}
-STEPS=${STEPS:-good cuts broken panic}
+STEPS=${STEPS:-good cuts broken panic hang}
 KEYS=$(readlink -m "${RAUC_KEYS:-$(dirname "$SRC")/rauc-keys}")
 M=${MOTCUA:-$(ls -t "$REPO"/target/release/motcua "$REPO"/target/debug/motcua 2>/dev/null | head -1 || true)}
 UBOOT=/usr/lib/u-boot/qemu_arm64/u-boot.bin
@@ -163,7 +165,7 @@ start() {
   qemu-system-aarch64 -M virt -cpu cortex-a72 -smp "$SMP" -m "$MEM" -bios "$UBOOT" \
     -drive file="$W/disk.img",format=raw,if=virtio,cache=writeback \
     -nic user,model=virtio-net-pci,hostfwd=tcp:127.0.0.1:$SSH_PORT-:22 \
-    -device virtio-gpu-pci -device virtio-tablet-pci -display none -monitor none \
+    -device virtio-gpu-pci -device virtio-tablet-pci -device i6300esb -display none -monitor none \
     -serial file:"$LOG" -qmp unix:"$W/qmp.sock",server=on,wait=off 2>"$W/qemu-$RUN.err" &
   QPID=$!
   echo "   QEMU run $RUN (pid $QPID)"
@@ -356,6 +358,28 @@ if [[ " $STEPS " == *" panic "* ]]; then
     && pass "the hub's record: $(device_update)" || fail "the hub's record: $(device_update)"
   D=$(data_state); [ -n "$D" ] && [ "$D" = "$DATA0" ] && pass "catalog and footage intact after the panics" || fail "data changed: [$DATA0] -> [$D]"
   sleep 20; screen after-panic-$FROM
+fi
+
+if [[ " $STEPS " == *" hang "* ]]; then
+  echo "== a hung kernel: the hardware watchdog, armed by systemd (RuntimeWatchdogSec), resets it"
+  # QEMU's i6300esb stands in for the Pi's bcm2835-wdt: both are modules loaded by udev after
+  # systemd has started, so this also shows systemd arms a watchdog that appears late.
+  wd=$(g 'd=/sys/class/watchdog/watchdog0; echo $(cat $d/identity) $(cat $d/state) $(cat $d/timeout)' 2>&1 || true)
+  info "watchdog0: $wd"
+  [[ "$wd" == *" active 15" ]] && pass "systemd armed the hardware watchdog: $wd" || fail "watchdog0 not armed by systemd: [$wd]"
+  FROM=$(booted)
+  n0=$(tr -d '\r' < "$LOG" | grep -c '^MOTCUA_SLOT [AB] part' || true)
+  # A panic that never reboots (kernel.panic=0) is a hung machine: nothing pings the watchdog.
+  g 'echo 0 > /proc/sys/kernel/panic; echo 1 > /proc/sys/kernel/sysrq; nohup sh -c "sleep 2; echo c > /proc/sysrq-trigger" >/dev/null 2>&1 &' || true
+  T_HANG=$SECONDS
+  if wait_for 60 "the kernel to stop" sh -c "tr -d '\r' < '$LOG' | grep -q 'Kernel panic - not syncing: sysrq triggered crash'" \
+     && wait_for 300 "the watchdog's reset" slot_line_count $((n0 + 1)); then
+    pass "the watchdog reset the hung machine; U-Boot ran again $((SECONDS - T_HANG)) s after the hang"
+  else fail "no reset after the hang: slot lines [$(slots_seen)]"; fi
+  wait_for "$BOOT_TIMEOUT" "the daemon after the watchdog's reset" daemon_up || true
+  [ "$(booted)" = "$FROM" ] && pass "RAUC: booted $FROM after the reset" || fail "RAUC booted: $(booted)"
+  D=$(data_state); [ -n "$D" ] && [ "$D" = "$DATA0" ] && pass "catalog and footage intact after the hang" || fail "data changed: [$DATA0] -> [$D]"
+  sleep 20; screen after-hang-$FROM
 fi
 
 info "doctor update: $(g 'motcua --config /etc/motcua/motcua.toml doctor 2>&1 | grep -i -A3 update | tr -s " " | tr "\n" "|"')"
