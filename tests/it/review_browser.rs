@@ -293,9 +293,10 @@ async fn supervisor_finds_views_exports_and_sees_the_audit_in_chromium() {
     b.goto(&format!("{base}/case/{REC}")).await;
     b.click("#export-button").await;
     let want = downloads.path().join(format!("motcua-case-{REC}.zip"));
-    // Chromium reserves the final name with an empty file at the start and
-    // writes into `<name>.crdownload`, renamed over it when done: wait for
-    // the partial file to be gone, not merely for the name to appear.
+    // The final name can exist before the bytes are in (CI once read an empty
+    // or partial zip: "Could not find EOCD"); Chromium writes into
+    // `<name>.crdownload` and renames it when done. Wait for no partial file
+    // and a zip that checks, not merely for the name to appear.
     let deadline = Instant::now() + Duration::from_secs(20);
     let manifest = loop {
         let files: Vec<String> = std::fs::read_dir(downloads.path())
