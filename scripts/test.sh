@@ -37,6 +37,6 @@ if [ "${MOTCUA_IMAGE_TESTS:-0}" = 1 ] && [ -x image/boot-test.sh ]; then
   image/deb-test.sh
   echo "== image build and boot test"
   DEB=1 image/cross-build.sh && image/build.sh && image/boot-test.sh out/*.img.xz
-  echo "== over-the-air updates: good, power cuts, broken, kernel panic, hang (QEMU, about 50 minutes)"
+  echo "== over-the-air updates: good, power cuts, broken, kernel panic, hang (QEMU, about 55 minutes)"
   image/ota-test.sh "$(ls -t out/*.img | head -1)"
 fi
